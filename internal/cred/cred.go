@@ -1,0 +1,188 @@
+// Package cred is the credential flow shared by every command: check the
+// options, fetch a Google ID token, exchange it at STS.
+//
+// Each step is a separate method so that `doctor` can run them one by one
+// and report on each, while the credential process runs them in one call.
+package cred
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
+	"github.com/gcp-aws-cred/gcp-aws-cred/token"
+)
+
+// TokenOptions say which token to ask the metadata server for.
+type TokenOptions struct {
+	Audience       string        `help:"The aud claim requested for the Google ID token; pin it in the trust policy as accounts.google.com:oaud." default:"sts.amazonaws.com" env:"GCP_AWS_CRED_AUDIENCE"`
+	ServiceAccount string        `help:"Attached service account to sign for: \"default\" or its email." default:"default" env:"GCP_AWS_CRED_SERVICE_ACCOUNT" placeholder:"EMAIL"`
+	Timeout        time.Duration `help:"Deadline for the whole run, retries included." default:"30s" env:"GCP_AWS_CRED_TIMEOUT"`
+}
+
+// Options are everything the exchange needs. The struct tags are the command
+// line: every command that exchanges embeds Options, so the flags and
+// environment variables are the same everywhere.
+type Options struct {
+	Role        string        `help:"ARN of the IAM role to assume (required)." env:"GCP_AWS_CRED_ROLE" placeholder:"ARN"`
+	SessionName string        `help:"RoleSessionName shown in CloudTrail; default: this workload's instance or host name, else the service account's name." env:"GCP_AWS_CRED_SESSION_NAME" placeholder:"NAME"`
+	Duration    time.Duration `help:"Lifetime of the credentials, 15m to 12h, at most the role's maximum session duration." default:"1h" env:"GCP_AWS_CRED_DURATION"`
+	Region      string        `help:"STS region; default $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1." env:"AWS_REGION,AWS_DEFAULT_REGION"`
+	STSEndpoint string        `name:"sts-endpoint" help:"STS endpoint URL (VPC interface endpoint, emulator); default $AWS_ENDPOINT_URL_STS, else $AWS_ENDPOINT_URL. http:// only on loopback." placeholder:"URL"`
+	FIPS        bool          `name:"fips" help:"Use the region's FIPS endpoint." env:"AWS_USE_FIPS_ENDPOINT"`
+	CABundle    string        `name:"ca-bundle" help:"PEM file of CA certificates to trust instead of the system's, for TLS-inspecting proxies." env:"AWS_CA_BUNDLE" placeholder:"FILE" type:"path"`
+	Policy      string        `help:"Inline session policy (JSON) that narrows the role's permissions." placeholder:"JSON"`
+	PolicyARNs  []string      `name:"policy-arn" help:"Managed session policy ARN; repeat for up to 10." placeholder:"ARN" sep:"none"`
+
+	TokenOptions `embed:""`
+}
+
+var serviceAccountPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9@._+-]*$`)
+
+// Check checks the token options before any network call.
+func (o *TokenOptions) Check() error {
+	if strings.TrimSpace(o.Audience) == "" {
+		return fail.Errorf(nil, "--audience is empty").
+			Hint("the metadata server needs an audience; the default is " + token.DefaultAudience)
+	}
+	if !serviceAccountPattern.MatchString(o.ServiceAccount) {
+		return fail.Errorf(nil, "--service-account %q is neither \"default\" nor a service account email", o.ServiceAccount).
+			Hint("pass the email, like NAME@PROJECT.iam.gserviceaccount.com, or leave the default")
+	}
+	if o.Timeout <= 0 {
+		return fail.Errorf(nil, "--timeout %s must be positive", o.Timeout).
+			Hint("the Go SDK gives a credential process one minute; the default 30s leaves room")
+	}
+	return nil
+}
+
+// Check checks every option it can without the network.
+func (o *Options) Check() error {
+	if err := o.TokenOptions.Check(); err != nil {
+		return err
+	}
+	if o.SessionName != "" {
+		if err := sts.ValidateSessionName(o.SessionName); err != nil {
+			return err
+		}
+	}
+	r := o.Request("")
+	r.SessionName = "placeholder" // checked above, or derived later
+	return r.Validate()
+}
+
+// Request is the STS request for these options and a session name.
+func (o *Options) Request(session string) sts.Request {
+	return sts.Request{
+		RoleARN:     o.Role,
+		SessionName: session,
+		Duration:    o.Duration,
+		Policy:      o.Policy,
+		PolicyARNs:  o.PolicyARNs,
+	}
+}
+
+// Endpoint is the STS endpoint override in the AWS tools' order: the flag,
+// then AWS_ENDPOINT_URL_STS, then AWS_ENDPOINT_URL, unless
+// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS says to ignore the variables.
+func (o *Options) Endpoint() string {
+	if o.STSEndpoint != "" {
+		return o.STSEndpoint
+	}
+	if strings.EqualFold(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
+		return ""
+	}
+	if v := os.Getenv("AWS_ENDPOINT_URL_STS"); v != "" {
+		return v
+	}
+	return os.Getenv("AWS_ENDPOINT_URL")
+}
+
+// Flow runs the steps with one set of options.
+type Flow struct {
+	Opts   *Options
+	Source token.Source
+	STS    *sts.Client
+}
+
+// New validates opts and prepares both ends without touching the network.
+func New(opts *Options) (*Flow, error) {
+	if err := opts.Check(); err != nil {
+		return nil, err
+	}
+	client, err := sts.New(sts.Config{
+		Region:   opts.Region,
+		Endpoint: opts.Endpoint(),
+		FIPS:     opts.FIPS,
+		CABundle: opts.CABundle,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Flow{
+		Opts:   opts,
+		Source: &token.Metadata{ServiceAccount: opts.ServiceAccount, Audience: opts.Audience},
+		STS:    client,
+	}, nil
+}
+
+// Token fetches an ID token and decodes its claims.
+func (f *Flow) Token(ctx context.Context) (secret.String, token.JWT, error) {
+	tok, err := f.Source.Token(ctx)
+	if err != nil {
+		return secret.String{}, token.JWT{}, err
+	}
+	j, err := token.Decode(tok)
+	return tok, j, err
+}
+
+// Exchange trades tok at STS, naming the session after the workload unless
+// --session-name says otherwise.
+func (f *Flow) Exchange(ctx context.Context, tok secret.String, claims token.Claims) (sts.Credentials, error) {
+	session := f.Opts.SessionName
+	if session == "" {
+		session = DefaultSessionName(claims)
+	}
+	return f.STS.Exchange(ctx, tok, f.Opts.Request(session))
+}
+
+// Credentials runs the whole flow.
+func (f *Flow) Credentials(ctx context.Context) (sts.Credentials, error) {
+	tok, j, err := f.Token(ctx)
+	if err != nil {
+		return sts.Credentials{}, err
+	}
+	return f.Exchange(ctx, tok, j.Claims)
+}
+
+// DefaultSessionName names the session after the workload, so CloudTrail
+// says which machine acted, and stays the same on every call from it: the
+// Compute Engine instance name from the token, else the first label of the
+// host name (a GKE pod's name), else the service account's name (Cloud Run,
+// whose host name says nothing), else "gcp-aws-cred".
+func DefaultSessionName(c token.Claims) string {
+	if ce := c.Instance(); ce != nil {
+		if s := sts.SanitizeSessionName(ce.InstanceName); s != "" {
+			return s
+		}
+	}
+	if h, err := os.Hostname(); err == nil {
+		h, _, _ = strings.Cut(h, ".")
+		if h != "localhost" {
+			if s := sts.SanitizeSessionName(h); s != "" {
+				return s
+			}
+		}
+	}
+	if local, _, ok := strings.Cut(c.Email, "@"); ok {
+		if s := sts.SanitizeSessionName(local); s != "" {
+			return s
+		}
+	}
+	return "gcp-aws-cred"
+}

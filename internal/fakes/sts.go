@@ -1,0 +1,351 @@
+package fakes
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Trust is a Google web-identity trust policy reduced to what matters: the
+// StringEquals values for accounts.google.com:aud (the token's azp),
+// accounts.google.com:oaud (its aud) and accounts.google.com:sub. An empty
+// field is not checked, as a policy without that condition does not.
+type Trust struct {
+	Aud, Oaud, Sub string
+}
+
+// Role is a role the fake STS knows.
+type Role struct {
+	// MaxSessionDuration is the role's limit (AWS: 1 h to 12 h).
+	MaxSessionDuration time.Duration
+	// Trust, when nil, trusts any valid Google token.
+	Trust *Trust
+}
+
+// Received is one request as the fake STS parsed it.
+type Received struct {
+	Form          url.Values
+	Authorization string // must stay empty: the call is unsigned
+	ContentType   string
+}
+
+// STS is a fake AWS STS serving AssumeRoleWithWebIdentity over the Query
+// protocol. Configure before serving; use the methods to inject faults while
+// serving.
+type STS struct {
+	// Key verifies token signatures; nil skips the check (as moto does).
+	Key *rsa.PublicKey
+	// Roles by ARN; nil trusts every well-formed role ARN with a 12 h limit.
+	Roles map[string]Role
+	// Now is the clock.
+	Now func() time.Time
+
+	mu       sync.Mutex
+	faults   []Fault
+	received []Received
+}
+
+// Fault is an answer the fake gives instead of serving the request.
+type Fault struct {
+	Status  int    // HTTP status
+	Code    string // STS error code; empty with Body set sends Body as is
+	Message string
+	Body    string
+}
+
+// Common faults.
+var (
+	Throttled      = Fault{Status: 400, Code: "Throttling", Message: "Rate exceeded"}
+	IDPUnreachable = Fault{Status: 400, Code: "IDPCommunicationError", Message: "Couldn't retrieve verification key from your identity provider"}
+	IDPKeyMissing  = Fault{Status: 400, Code: "InvalidIdentityToken", Message: "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements"}
+	Unavailable    = Fault{Status: 503, Code: "ServiceUnavailable", Message: "Service is unavailable"}
+	CaptivePortal  = Fault{Status: 200, Body: "<!DOCTYPE html><html><head><title>Sign in to Wi-Fi</title></head><body>Please log in</body></html>"}
+	RegionDisabled = Fault{Status: 403, Code: "RegionDisabledException", Message: "STS is not activated in this region for account:123456789012. Your account administrator can activate STS in this region using the IAM Console."}
+)
+
+// NewSTS returns a fake that verifies tokens against key (nil: no check).
+func NewSTS(key *rsa.PublicKey) *STS {
+	return &STS{Key: key, Now: time.Now}
+}
+
+// FailNext queues faults to answer before serving normally again.
+func (s *STS) FailNext(f ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, f...)
+}
+
+// Received returns the requests served so far.
+func (s *STS) Received() []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Received(nil), s.received...)
+}
+
+var (
+	roleARN     = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]+)$`)
+	sessionName = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+)
+
+// ServeHTTP answers one Query-protocol call.
+func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		s.fail(w, Fault{Status: 400, Code: "InvalidAction", Message: "Could not find operation for " + r.Method})
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, Fault{Status: 400, Code: "MalformedQueryString", Message: err.Error()})
+		return
+	}
+	s.mu.Lock()
+	s.received = append(s.received, Received{Form: r.PostForm, Authorization: r.Header.Get("Authorization"), ContentType: r.Header.Get("Content-Type")})
+	var fault *Fault
+	if len(s.faults) > 0 {
+		f := s.faults[0]
+		s.faults = s.faults[1:]
+		fault = &f
+	}
+	s.mu.Unlock()
+	if fault != nil {
+		s.fail(w, *fault)
+		return
+	}
+	f := r.PostForm
+	if a := f.Get("Action"); a != "AssumeRoleWithWebIdentity" {
+		s.fail(w, Fault{Status: 400, Code: "InvalidAction", Message: fmt.Sprintf("Could not find operation %s for version %s", a, f.Get("Version"))})
+		return
+	}
+	if f.Get("Version") != "2011-06-15" {
+		s.fail(w, Fault{Status: 400, Code: "InvalidAction", Message: "Unsupported version " + f.Get("Version")})
+		return
+	}
+	if fault := s.validate(f); fault != nil {
+		s.fail(w, *fault)
+		return
+	}
+	m := roleARN.FindStringSubmatch(f.Get("RoleArn"))
+	partition, account, roleName := m[1], m[2], m[3]
+	role := Role{MaxSessionDuration: 12 * time.Hour}
+	if s.Roles != nil {
+		var ok bool
+		if role, ok = s.Roles[f.Get("RoleArn")]; !ok {
+			s.fail(w, accessDenied)
+			return
+		}
+	}
+	duration := time.Hour
+	if d := f.Get("DurationSeconds"); d != "" {
+		n, _ := strconv.Atoi(d)
+		duration = time.Duration(n) * time.Second
+	}
+	if duration > role.MaxSessionDuration {
+		s.fail(w, Fault{Status: 400, Code: "ValidationError", Message: "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."})
+		return
+	}
+	claims, fault := s.verify(f.Get("WebIdentityToken"))
+	if fault != nil {
+		s.fail(w, *fault)
+		return
+	}
+	if t := role.Trust; t != nil {
+		if (t.Aud != "" && t.Aud != claims.azp()) || (t.Oaud != "" && t.Oaud != claims.Aud) || (t.Sub != "" && t.Sub != claims.Sub) {
+			s.fail(w, accessDenied)
+			return
+		}
+	}
+	session := f.Get("RoleSessionName")
+	s.success(w, partition, account, roleName, session, claims, duration)
+}
+
+var accessDenied = Fault{Status: 403, Code: "AccessDenied", Message: "Not authorized to perform sts:AssumeRoleWithWebIdentity"}
+
+// validate applies the API's documented parameter constraints, with the
+// messages STS gives for them.
+func (s *STS) validate(f url.Values) *Fault {
+	bad := func(msg string) *Fault { return &Fault{Status: 400, Code: "ValidationError", Message: msg} }
+	arn := f.Get("RoleArn")
+	switch {
+	case arn == "":
+		return bad("1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
+	case len(arn) < 20 || len(arn) > 2048 || !roleARN.MatchString(arn):
+		return bad("Request ARN is invalid")
+	case !sessionName.MatchString(f.Get("RoleSessionName")):
+		return bad("1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+	case len(f.Get("WebIdentityToken")) < 4 || len(f.Get("WebIdentityToken")) > 20000:
+		return bad("1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and 20000")
+	case len(f.Get("Policy")) > 2048:
+		return bad("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048")
+	}
+	if p := f.Get("Policy"); p != "" && !json.Valid([]byte(p)) {
+		return &Fault{Status: 400, Code: "MalformedPolicyDocument", Message: "The policy is not in the valid JSON format."}
+	}
+	if d := f.Get("DurationSeconds"); d != "" {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 900 || n > 43200 {
+			return bad("1 validation error detected: Value '" + d + "' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200")
+		}
+	}
+	if f.Get("ProviderId") != "" {
+		return bad("ProviderId is only for OAuth 2.0 access tokens")
+	}
+	return nil
+}
+
+type stsClaims struct {
+	Iss string `json:"iss"`
+	Aud string `json:"aud"`
+	Azp string `json:"azp"`
+	Sub string `json:"sub"`
+	Exp int64  `json:"exp"`
+	Iat int64  `json:"iat"`
+}
+
+func (c stsClaims) azp() string {
+	if c.Azp != "" {
+		return c.Azp
+	}
+	return c.Aud
+}
+
+// verify checks the token as STS does for accounts.google.com: compact JWS,
+// RS256 signature, Google issuer, not expired.
+func (s *STS) verify(tok string) (stsClaims, *Fault) {
+	invalid := func(msg string) *Fault {
+		return &Fault{Status: 400, Code: "InvalidIdentityToken", Message: msg}
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return stsClaims{}, invalid("The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var c stsClaims
+	if err != nil || json.Unmarshal(payload, &c) != nil {
+		return stsClaims{}, invalid("The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)")
+	}
+	if s.Key != nil {
+		sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+		sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+		if err != nil || rsa.VerifyPKCS1v15(s.Key, crypto.SHA256, sum[:], sig) != nil {
+			return stsClaims{}, invalid("Token signature verification failed")
+		}
+	}
+	if c.Iss != "https://accounts.google.com" && c.Iss != "accounts.google.com" {
+		return stsClaims{}, invalid("No OpenIDConnect provider found in your account for " + c.Iss)
+	}
+	if now := s.Now(); c.Exp != 0 && now.Unix() >= c.Exp {
+		return stsClaims{}, &Fault{Status: 400, Code: "ExpiredTokenException", Message: "Token expired: current date/time " + now.UTC().Format(time.RFC3339) + " must be before the expiration date/time"}
+	}
+	return c, nil
+}
+
+func (s *STS) success(w http.ResponseWriter, partition, account, roleName, session string, c stsClaims, d time.Duration) {
+	roleID := "AROA" + strings.ToUpper(randHex(8))
+	res := assumeResponse{
+		Xmlns: "https://sts.amazonaws.com/doc/2011-06-15/",
+		Result: assumeResult{
+			SubjectFromWebIdentityToken: c.Sub,
+			Audience:                    c.azp(),
+			Provider:                    "accounts.google.com",
+			AssumedRoleUser: assumedRoleUser{
+				Arn:           fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, account, roleName, session),
+				AssumedRoleID: roleID + ":" + session,
+			},
+			Credentials: credentials{
+				AccessKeyID:     "ASIA" + strings.ToUpper(randHex(8)),
+				SecretAccessKey: base64.StdEncoding.EncodeToString(randBytes(30)),
+				SessionToken:    "FwoGZXIvYXdzE" + base64.StdEncoding.EncodeToString(randBytes(300)),
+				Expiration:      s.Now().Add(d).UTC().Format(time.RFC3339),
+			},
+		},
+		RequestID: newRequestID(),
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("x-amzn-RequestId", res.RequestID)
+	_, _ = w.Write([]byte(xml.Header))
+	_ = xml.NewEncoder(w).Encode(res)
+}
+
+func (s *STS) fail(w http.ResponseWriter, f Fault) {
+	id := newRequestID()
+	w.Header().Set("x-amzn-RequestId", id)
+	if f.Code == "" {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(f.Status)
+		fmt.Fprint(w, f.Body)
+		return
+	}
+	typ := "Sender"
+	if f.Status >= 500 {
+		typ = "Receiver"
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(f.Status)
+	_ = xml.NewEncoder(w).Encode(errorResponse{
+		Xmlns: "https://sts.amazonaws.com/doc/2011-06-15/",
+		Error: errorBody{Type: typ, Code: f.Code, Message: f.Message}, RequestID: id,
+	})
+}
+
+type assumeResponse struct {
+	XMLName   xml.Name     `xml:"AssumeRoleWithWebIdentityResponse"`
+	Xmlns     string       `xml:"xmlns,attr"`
+	Result    assumeResult `xml:"AssumeRoleWithWebIdentityResult"`
+	RequestID string       `xml:"ResponseMetadata>RequestId"`
+}
+
+type assumeResult struct {
+	SubjectFromWebIdentityToken string
+	Audience                    string
+	AssumedRoleUser             assumedRoleUser
+	Credentials                 credentials
+	Provider                    string
+}
+
+type assumedRoleUser struct {
+	Arn           string
+	AssumedRoleID string `xml:"AssumedRoleId"`
+}
+
+type credentials struct {
+	AccessKeyID     string `xml:"AccessKeyId"`
+	SecretAccessKey string
+	SessionToken    string
+	Expiration      string
+}
+
+type errorResponse struct {
+	XMLName   xml.Name  `xml:"ErrorResponse"`
+	Xmlns     string    `xml:"xmlns,attr"`
+	Error     errorBody `xml:"Error"`
+	RequestID string    `xml:"RequestId"`
+}
+
+type errorBody struct {
+	Type, Code, Message string
+}
+
+func randBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func randHex(n int) string { return hex.EncodeToString(randBytes(n)) }
+
+func newRequestID() string {
+	h := randHex(16)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

@@ -1,0 +1,58 @@
+// Package secret holds values that must never reach a log, an error message
+// or a panic: the Google ID token, the AWS secret key and the session token.
+//
+// A secret.String renders as "[REDACTED]" under every fmt verb, under slog,
+// and when marshalled to JSON or text. The one way to read the value is
+// Reveal, so every place that hands a secret on is easy to find with grep.
+package secret
+
+import (
+	"fmt"
+	"log/slog"
+)
+
+// Redacted is what a secret prints as.
+const Redacted = "[REDACTED]"
+
+// String is a secret string. The zero value is the empty secret.
+//
+// It is a struct rather than a named string type so that a plain conversion
+// such as string(s) does not compile: reading the value takes Reveal.
+type String struct{ v string }
+
+// New wraps v.
+func New(v string) String { return String{v: v} }
+
+// Reveal returns the secret itself. Call it only where the value leaves the
+// process on purpose: the STS request, the credential document, a child's
+// environment.
+func (s String) Reveal() string { return s.v }
+
+// Len reports the length of the secret, which is safe to show.
+func (s String) Len() int { return len(s.v) }
+
+// IsZero reports whether the secret is empty.
+func (s String) IsZero() bool { return s.v == "" }
+
+// String implements fmt.Stringer.
+func (String) String() string { return Redacted }
+
+// GoString implements fmt.GoStringer so %#v does not show the field.
+func (String) GoString() string { return "secret.String{" + Redacted + "}" }
+
+// Format implements fmt.Formatter: %x, %q and friends would otherwise
+// bypass String and print the bytes.
+func (s String) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = f.Write([]byte(s.GoString()))
+		return
+	}
+	_, _ = f.Write([]byte(Redacted))
+}
+
+// LogValue implements slog.LogValuer.
+func (String) LogValue() slog.Value { return slog.StringValue(Redacted) }
+
+// MarshalText implements encoding.TextMarshaler, which encoding/json also
+// uses, so a secret inside a struct cannot be serialised by accident.
+func (String) MarshalText() ([]byte, error) { return []byte(Redacted), nil }

@@ -1,0 +1,128 @@
+// Command gcp-aws-cred lets a workload on Google Cloud use AWS without an AWS
+// access key. AWS tools run it through credential_process in ~/.aws/config;
+// it trades the workload's Google ID token for temporary AWS credentials at
+// STS and prints them as the credential_process JSON document.
+//
+// This file is wiring only: it parses the command line, builds the context
+// and prints the one error. The work is in token, sts, output and
+// internal/cred.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/output"
+)
+
+const name = "gcp-aws-cred"
+
+// version is set by -ldflags "-X main.version=…"; otherwise the module
+// version recorded by go install is used.
+var version = ""
+
+const description = `Get temporary AWS credentials for this Google Cloud workload, with no AWS key.
+
+It asks the metadata server for a Google-signed ID token of the attached service
+account, exchanges it at AWS STS (AssumeRoleWithWebIdentity), and prints the
+credential_process JSON document. Nothing is written to disk.
+
+Example ~/.aws/config:
+
+    [profile gcp]
+    credential_process = gcp-aws-cred --role arn:aws:iam::123456789012:role/aws-allow-gcp-access
+    region = ap-northeast-1
+
+then: aws --profile gcp sts get-caller-identity`
+
+// CLI is the command line. Its flags are the credential process's; the
+// commands share them, so every command reads the same flags and environment
+// variables. With no command word it is the credential process.
+type CLI struct {
+	cred.Options `embed:""`
+
+	Output  string           `short:"o" help:"Output format: ${enum}." enum:"process,env,env-no-export,fish,powershell,windows-cmd" default:"process"`
+	Version kong.VersionFlag `help:"Print the version and exit."`
+
+	Get GetCmd `cmd:"" default:"1" hidden:"" help:"Print credentials (the default)."`
+}
+
+// GetCmd is the credential process.
+type GetCmd struct{}
+
+// Run fetches credentials and writes them to stdout in one write.
+func (GetCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
+	flow, err := cred.New(&cli.Options)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cli.Timeout)
+	defer cancel()
+	creds, err := flow.Credentials(ctx)
+	if err != nil {
+		return err
+	}
+	b, err := output.Encode(output.Format(cli.Output), creds)
+	if err != nil {
+		return fail.Errorf(err, "cannot print the credentials as %s: %v", cli.Output, err)
+	}
+	_, err = stdout.Write(b)
+	return err
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var cli CLI
+	parser, err := kong.New(&cli,
+		kong.Name(name),
+		kong.Description(description),
+		kong.Vars{"version": versionString()},
+		kong.Writers(stdout, stderr),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err != nil {
+		panic(err) // the CLI struct is wrong: a programming error
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fail.Print(stderr, name, fail.Errorf(err, "%v", err).Hint("run "+name+" --help for usage"))
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	kctx.BindTo(stdout, (*io.Writer)(nil))
+	kctx.Bind(&cli)
+	if err := kctx.Run(); err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			err = fail.Errorf(err, "interrupted")
+		}
+		fail.Print(stderr, name, err)
+		return 1
+	}
+	return 0
+}
+
+func versionString() string {
+	v := version
+	if v == "" {
+		v = "(devel)"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+	}
+	return fmt.Sprintf("%s %s", name, v)
+}

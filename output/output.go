@@ -1,0 +1,213 @@
+// Package output renders credentials in the formats of
+// `aws configure export-credentials --format`: the credential_process JSON
+// document, and lines for POSIX shells, fish, PowerShell and cmd.
+//
+// Every encoder builds the whole text first and the caller writes it in one
+// Write, so a reader of stdout never sees half a document. A value that a
+// format cannot carry exactly (invalid UTF-8 in JSON, a NUL in a shell,
+// most punctuation in cmd) is an error, never a silently altered secret or
+// text that a shell would run as a command.
+package output
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
+)
+
+// Format names an output format.
+type Format string
+
+// The formats, named as the AWS CLI names them.
+const (
+	Process     Format = "process"
+	Env         Format = "env"
+	EnvNoExport Format = "env-no-export"
+	Fish        Format = "fish"
+	PowerShell  Format = "powershell"
+	WindowsCmd  Format = "windows-cmd"
+)
+
+// Formats lists every format, default first.
+var Formats = []Format{Process, Env, EnvNoExport, Fish, PowerShell, WindowsCmd}
+
+// Document is the credential_process JSON document. Field order and key case
+// are part of the contract: Go's SDK matches keys case-insensitively, the
+// others do not.
+type Document struct {
+	Version         int    `json:"Version"`
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	SessionToken    string `json:"SessionToken"`
+	Expiration      string `json:"Expiration"`
+	AccountID       string `json:"AccountId,omitempty"`
+}
+
+// Write encodes c in format f and writes it with a single Write.
+func Write(w io.Writer, f Format, c sts.Credentials) error {
+	b, err := Encode(f, c)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// Encode renders c in format f.
+func Encode(f Format, c sts.Credentials) ([]byte, error) {
+	if c.Expiration.IsZero() {
+		// Without Expiration every SDK treats the keys as eternal and never
+		// calls us again, long after STS has stopped honouring them.
+		return nil, errors.New("credentials have no expiration")
+	}
+	vars := []envVar{
+		{"AWS_ACCESS_KEY_ID", c.AccessKeyID},
+		{"AWS_SECRET_ACCESS_KEY", c.SecretAccessKey.Reveal()},
+		{"AWS_SESSION_TOKEN", c.SessionToken.Reveal()},
+		{"AWS_CREDENTIAL_EXPIRATION", expiration(c.Expiration)},
+	}
+	switch f {
+	case Process, "":
+		return encodeProcess(c)
+	case Env:
+		return lines(vars, "export ", "=", posixQuote, "\n")
+	case EnvNoExport:
+		return lines(vars, "", "=", posixQuote, "\n")
+	case Fish:
+		return lines(vars, "set -gx ", " ", fishQuote, "\n")
+	case PowerShell:
+		return lines(vars, "$Env:", "=", powershellQuote, "\r\n")
+	case WindowsCmd:
+		return lines(vars, "set ", "=", cmdQuote, "\r\n")
+	}
+	return nil, fmt.Errorf("unknown output format %q", f)
+}
+
+func expiration(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func encodeProcess(c sts.Credentials) ([]byte, error) {
+	doc := Document{
+		Version:         1,
+		AccessKeyID:     c.AccessKeyID,
+		SecretAccessKey: c.SecretAccessKey.Reveal(),
+		SessionToken:    c.SessionToken.Reveal(),
+		Expiration:      expiration(c.Expiration),
+		AccountID:       c.AccountID,
+	}
+	for _, v := range []struct{ name, val string }{
+		{"AccessKeyId", doc.AccessKeyID}, {"SecretAccessKey", doc.SecretAccessKey},
+		{"SessionToken", doc.SessionToken}, {"AccountId", doc.AccountID},
+	} {
+		// encoding/json would replace invalid UTF-8 with U+FFFD, handing the
+		// SDK a different secret than STS issued.
+		if !utf8.ValidString(v.val) {
+			return nil, fmt.Errorf("%s is not valid UTF-8 and cannot be put in JSON unchanged", v.name)
+		}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+type envVar struct{ name, value string }
+
+func lines(vars []envVar, prefix, sep string, quote func(string) (string, error), eol string) ([]byte, error) {
+	var b strings.Builder
+	for _, v := range vars {
+		q, err := quote(v.value)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", v.name, err)
+		}
+		b.WriteString(prefix + v.name + sep + q + eol)
+	}
+	return []byte(b.String()), nil
+}
+
+// bare reports whether s can stand unquoted in every supported shell. Real
+// AWS keys and tokens are in this set, so the usual output matches the AWS
+// CLI's byte for byte.
+func bare(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9':
+		case strings.ContainsRune("_-+/=.:,@", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+var errNUL = errors.New("contains a NUL byte, which no environment variable can hold")
+
+// posixQuote single-quotes s for sh, bash and zsh, where nothing inside
+// single quotes is special; a quote itself is closed, escaped and reopened.
+func posixQuote(s string) (string, error) {
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", errNUL
+	}
+	if bare(s) {
+		return s, nil
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'", nil
+}
+
+// fishQuote single-quotes s for fish, where only \ and ' are special inside
+// single quotes.
+func fishQuote(s string) (string, error) {
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", errNUL
+	}
+	if bare(s) {
+		return s, nil
+	}
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'", nil
+}
+
+// powershellQuote uses the AWS CLI's double quotes for plain values and a
+// verbatim single-quoted string otherwise. PowerShell takes the typographic
+// single quotes as quotes too, so they are doubled like the ASCII one.
+func powershellQuote(s string) (string, error) {
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", errNUL
+	}
+	if !utf8.ValidString(s) {
+		return "", errors.New("is not valid UTF-8")
+	}
+	if bare(s) {
+		return `"` + s + `"`, nil
+	}
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, r := range s {
+		b.WriteRune(r)
+		if r == '\'' || r == '\u2018' || r == '\u2019' || r == '\u201a' || r == '\u201b' {
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String(), nil
+}
+
+// cmdQuote accepts only values that need no quoting: cmd has no quoting that
+// keeps %, ! and line breaks literal in every context.
+func cmdQuote(s string) (string, error) {
+	if !bare(s) {
+		return "", errors.New("has characters that cmd.exe cannot take literally; use --output powershell")
+	}
+	return s, nil
+}

@@ -1,0 +1,193 @@
+package sts
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/token"
+)
+
+// explain turns an SDK error into a message for the person who has to fix
+// it. Most real failures are IAM trust-policy mistakes, so AccessDenied gets
+// the policy this very token would match.
+func (c *Client) explain(err error, tok secret.String, req Request) error {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return c.explainAPI(err, api, tok, req)
+	}
+	var deser *smithy.DeserializationError
+	var resp *awshttp.ResponseError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fail.Errorf(err, "no answer from STS at %s before the deadline", c.Endpoint).
+			Hint(c.networkHints()...).
+			Hint("the whole run is bounded by --timeout (default 30s)")
+	case errors.Is(err, context.Canceled):
+		return fail.Errorf(err, "interrupted while waiting for STS at %s", c.Endpoint)
+	case errors.As(err, &deser):
+		status, ctype := 0, ""
+		if errors.As(err, &resp) && resp.Response != nil {
+			status, ctype = resp.HTTPStatusCode(), resp.Response.Header.Get("Content-Type")
+		}
+		if ctype == "" {
+			ctype = "no content type"
+		}
+		return fail.Errorf(err, "the answer from %s (HTTP %d, %s) is not an STS response", c.Endpoint, status, ctype).
+			Hint("something other than AWS STS answered: a captive portal or proxy login page, or an endpoint override (--sts-endpoint, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL) naming another service").
+			Hint(c.proxyHint()...)
+	}
+	if tlsErr := tlsCause(err); tlsErr != "" {
+		e := fail.Errorf(err, "TLS to STS at %s failed: %s", c.Endpoint, tlsErr)
+		if c.Proxy != "" {
+			e.Hint(fmt.Sprintf("requests go through the proxy %s; if it inspects TLS, set AWS_CA_BUNDLE to its CA certificate (PEM)", c.Proxy))
+		} else {
+			e.Hint("if a TLS-inspecting proxy or a private CA sits in front of this endpoint, set AWS_CA_BUNDLE to its CA certificate (PEM)")
+		}
+		return e.Hint("for a VPC interface endpoint, use its DNS name (vpce-….sts.REGION.vpce.amazonaws.com) so the certificate matches")
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return fail.Errorf(err, "cannot resolve the STS host of %s: %s", c.Endpoint, dns.Err).
+			Hint(fmt.Sprintf("check the region (%s) and any endpoint override; private subnets without internet access need a VPC interface endpoint for STS, passed with --sts-endpoint", c.Region)).
+			Hint(c.proxyHint()...)
+	}
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) && status.HTTPStatusCode() >= 500 {
+		return fail.Errorf(err, "STS at %s failed with HTTP %d, also on retry", c.Endpoint, status.HTTPStatusCode()).
+			Hint("AWS STS is having trouble in this region; try again, or use another --region")
+	}
+	return fail.Errorf(err, "cannot reach STS at %s: %s", c.Endpoint, innermost(err)).
+		Hint(c.networkHints()...)
+}
+
+func (c *Client) explainAPI(err error, api smithy.APIError, tok secret.String, req Request) error {
+	code, msg := api.ErrorCode(), strings.TrimSpace(api.ErrorMessage())
+	account, roleName, _ := ParseRoleARN(req.RoleARN)
+	base := func(what string) *fail.Error {
+		return fail.Errorf(err, "%s (%s: %s)", what, code, msg)
+	}
+	switch code {
+	case "AccessDenied":
+		e := base(fmt.Sprintf("STS refused to let this workload assume %s", req.RoleARN))
+		return e.Hint(accessDeniedHints(tok, account)...)
+	case "InvalidIdentityToken":
+		e := base("STS rejected the Google ID token")
+		switch {
+		case strings.Contains(msg, "verification key"):
+			e.Hint("STS could not fetch Google's signing keys (https://www.googleapis.com/oauth2/v3/certs) even after retries; this is usually transient: try again in a minute")
+		case strings.Contains(msg, "OpenIDConnect provider"):
+			e.Hint(`for Google tokens the trust policy's principal must be {"Federated": "accounts.google.com"}, which IAM knows without an identity provider; an OIDC provider for accounts.google.com in IAM is not needed and not used`)
+		case strings.Contains(strings.ToLower(msg), "audience"):
+			e.Hint("the token's aud comes from --audience; the trust policy's accounts.google.com:oaud must equal it")
+		default:
+			e.Hint("check that the metadata server is Google's (GCE_METADATA_HOST unset on Google Cloud) and that this machine's clock is right")
+		}
+		return e
+	case "ExpiredTokenException", "ExpiredToken":
+		return base("the Google ID token had expired when STS checked it").
+			Hint("the token is fetched fresh on every run and lives one hour, so this means clocks disagree: check this machine's time sync (chronyc tracking, timedatectl)")
+	case "IDPRejectedClaim":
+		return base(fmt.Sprintf("STS rejected a claim of the Google ID token for %s", req.RoleARN)).
+			Hint(accessDeniedHints(tok, account)...)
+	case "IDPCommunicationError":
+		return base("STS could not reach Google to verify the token, also on retry").
+			Hint("this is transient on AWS's side; try again in a minute")
+	case "RegionDisabledException":
+		return base(fmt.Sprintf("STS is not activated in %s for account %s", c.Region, account)).
+			Hint("an administrator can activate it in the IAM console under Account settings → Security Token Service (STS) → Endpoints, or pick an active region with --region (or AWS_REGION)")
+	case "MalformedPolicyDocument":
+		return base("STS refused the session policy given with --policy").
+			Hint("the session policy must be a valid IAM policy document; check it with: aws accessanalyzer validate-policy --policy-type IDENTITY_POLICY --policy-document file://policy.json")
+	case "PackedPolicyTooLarge":
+		return base("the session policies are too large once packed by STS").
+			Hint("shorten --policy or pass fewer --policy-arn values; STS limits their packed size, not only their length")
+	case "Throttling", "ThrottlingException", "RequestLimitExceeded":
+		return base(fmt.Sprintf("STS at %s is throttling requests, also after retries", c.Endpoint)).
+			Hint("many processes are fetching credentials at once; SDKs cache credentials until shortly before Expiration, so a longer --duration means fewer calls")
+	case "ValidationError":
+		if strings.Contains(msg, "MaxSessionDuration") || strings.Contains(msg, "DurationSeconds exceeds") {
+			return base(fmt.Sprintf("--duration %s is longer than the maximum session duration of %s", req.Duration, req.RoleARN)).
+				Hint("use a shorter --duration (the default is 1h), or raise the role's limit (up to 12h): aws iam update-role --role-name " + roleName + " --max-session-duration 43200")
+		}
+		return base("STS refused the request as invalid")
+	}
+	return base(fmt.Sprintf("STS at %s refused AssumeRoleWithWebIdentity for %s", c.Endpoint, req.RoleARN))
+}
+
+// accessDeniedHints explain what the role's trust policy has to say for the
+// token we sent, with its actual claim values, because the usual mistake is
+// putting the audience where IAM expects the service account's unique ID.
+func accessDeniedHints(tok secret.String, account string) []string {
+	j, err := token.Decode(tok)
+	if err != nil {
+		return []string{"the role's trust policy must allow Principal {\"Federated\": \"accounts.google.com\"} and Action sts:AssumeRoleWithWebIdentity"}
+	}
+	cl := j.Claims
+	who := cl.Email
+	if who == "" {
+		who = "the service account"
+	}
+	policy, _ := TrustPolicy(cl)
+	return []string{
+		fmt.Sprintf("the role's trust policy must trust %s: its token has azp=%s, aud=%s, sub=%s", who, cl.AuthorizedParty, cl.Audience, cl.Subject),
+		"IAM compares accounts.google.com:aud with the token's azp (the service account's unique ID, not the audience), accounts.google.com:oaud with its aud (--audience), and accounts.google.com:sub with its sub",
+		"a trust policy that admits exactly this workload:\n" + string(policy),
+		fmt.Sprintf("also check that the role exists in account %s, and that the principal is {\"Federated\": \"accounts.google.com\"}; `gcp-aws-cred doctor --role …` shows the whole chain", account),
+	}
+}
+
+func tlsCause(err error) string {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	var record tls.RecordHeaderError
+	switch {
+	case errors.As(err, &unknown):
+		return "the certificate is signed by an unknown authority"
+	case errors.As(err, &host):
+		return "the certificate is not valid for this host name: " + host.Error()
+	case errors.As(err, &invalid):
+		if invalid.Reason == x509.Expired {
+			return "the certificate has expired or is not yet valid (check this machine's clock)"
+		}
+		return invalid.Error()
+	case errors.As(err, &verify):
+		return verify.Err.Error()
+	case errors.As(err, &record):
+		return "the server does not speak TLS (is the endpoint http://?)"
+	}
+	return ""
+}
+
+func (c *Client) networkHints() []string {
+	h := []string{fmt.Sprintf("check that this workload can reach %s (firewall rules, Cloud NAT for VMs without an external address, or a VPC interface endpoint with --sts-endpoint)", c.Endpoint)}
+	return append(h, c.proxyHint()...)
+}
+
+func (c *Client) proxyHint() []string {
+	if c.Proxy == "" {
+		return nil
+	}
+	return []string{fmt.Sprintf("requests to STS go through the proxy %s (HTTPS_PROXY); NO_PROXY lists hosts that bypass it", c.Proxy)}
+}
+
+// innermost returns the last part of a wrapped network error, the part a user
+// can act on ("connection refused", "i/o timeout").
+func innermost(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
+		return s[i+2:]
+	}
+	return s
+}

@@ -1,0 +1,148 @@
+// Package sts trades a Google ID token for temporary AWS credentials with
+// AssumeRoleWithWebIdentity.
+//
+// It owns what can go wrong there: the request is checked against the API's
+// limits before anything is sent; the endpoint is resolved per partition and
+// refused if it would carry the token in cleartext; transient failures are
+// retried and nothing else is; and STS error codes become messages that name
+// the role and endpoint, with hints that spell out the IAM fix.
+package sts
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+)
+
+// Limits of AssumeRoleWithWebIdentity.
+const (
+	MinDuration   = 15 * time.Minute
+	MaxDuration   = 12 * time.Hour
+	MaxPolicyLen  = 2048
+	MaxPolicyARNs = 10
+)
+
+// Request is what to ask STS for.
+type Request struct {
+	// RoleARN is the role to assume.
+	RoleARN string
+	// SessionName becomes the last part of the assumed-role ARN and shows in
+	// CloudTrail.
+	SessionName string
+	// Duration of the session; zero leaves STS's default of one hour.
+	Duration time.Duration
+	// Policy is an inline session policy (JSON), optional.
+	Policy string
+	// PolicyARNs are managed session policies, optional.
+	PolicyARNs []string
+}
+
+// Credentials are the temporary keys STS issued.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey secret.String
+	SessionToken    secret.String
+	// Expiration is when the keys stop working, in UTC.
+	Expiration time.Time
+	// AccountID is the account of the assumed role.
+	AccountID string
+	// AssumedRoleARN is arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION.
+	AssumedRoleARN string
+}
+
+var (
+	// roleARNPattern accepts IAM role ARNs in every partition, with a path.
+	roleARNPattern    = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})$`)
+	policyARNPattern  = regexp.MustCompile(`^arn:[\w-]+:iam::(\d{12}|aws):policy/[\x21-\x7e]+$`)
+	sessionNameChars  = regexp.MustCompile(`^[\w+=,.@-]*$`)
+	sessionNameBadRun = regexp.MustCompile(`[^\w+=,.@-]+`)
+)
+
+// ParseRoleARN checks that arn names an IAM role and returns its account and
+// role name (without path).
+func ParseRoleARN(arn string) (account, name string, err error) {
+	m := roleARNPattern.FindStringSubmatch(arn)
+	if m == nil || len(arn) < 20 || len(arn) > 2048 {
+		return "", "", fail.Errorf(nil, "--role %q is not an IAM role ARN", arn).
+			Hint("a role ARN looks like arn:aws:iam::123456789012:role/NAME (or arn:aws-cn:…, arn:aws-us-gov:…, with an optional path: role/PATH/NAME)",
+				"copy it from the role's summary page in the IAM console, or: aws iam get-role --role-name NAME --query Role.Arn")
+	}
+	return m[2], m[3], nil
+}
+
+// Validate checks r against the API's limits, so a mistake is reported
+// before a token is fetched, with the flag to change.
+func (r Request) Validate() error {
+	if r.RoleARN == "" {
+		return fail.Errorf(nil, "no role to assume").
+			Hint("pass --role arn:aws:iam::ACCOUNT:role/NAME, or set GCP_AWS_CRED_ROLE")
+	}
+	if _, _, err := ParseRoleARN(r.RoleARN); err != nil {
+		return err
+	}
+	if err := ValidateSessionName(r.SessionName); err != nil {
+		return err
+	}
+	if r.Duration != 0 && (r.Duration < MinDuration || r.Duration > MaxDuration) {
+		return fail.Errorf(nil, "--duration %s is out of range: STS issues sessions of 15m to 12h", r.Duration).
+			Hint("the default, 1h, suits credential_process: SDKs refresh 5 to 15 minutes before expiry, so 15m makes them call gcp-aws-cred on nearly every request")
+	}
+	if r.Duration%time.Second != 0 {
+		return fail.Errorf(nil, "--duration %s is not a whole number of seconds", r.Duration)
+	}
+	if len(r.Policy) > MaxPolicyLen {
+		return fail.Errorf(nil, "--policy is %d characters; STS accepts at most %d", len(r.Policy), MaxPolicyLen).
+			Hint("move statements into a managed policy and pass it with --policy-arn")
+	}
+	if r.Policy != "" && !jsonObject(r.Policy) {
+		return fail.Errorf(nil, "--policy is not a JSON policy document").
+			Hint(`a session policy looks like {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)
+	}
+	if len(r.PolicyARNs) > MaxPolicyARNs {
+		return fail.Errorf(nil, "%d --policy-arn values; STS accepts at most %d", len(r.PolicyARNs), MaxPolicyARNs)
+	}
+	for _, p := range r.PolicyARNs {
+		if !policyARNPattern.MatchString(p) {
+			return fail.Errorf(nil, "--policy-arn %q is not an IAM policy ARN", p).
+				Hint("a managed policy ARN looks like arn:aws:iam::123456789012:policy/NAME or arn:aws:iam::aws:policy/ReadOnlyAccess")
+		}
+	}
+	return nil
+}
+
+// ValidateSessionName checks a RoleSessionName.
+func ValidateSessionName(s string) error {
+	if len(s) < 2 || len(s) > 64 || !sessionNameChars.MatchString(s) {
+		return fail.Errorf(nil, "--session-name %q is not a valid role session name", s).
+			Hint("use 2 to 64 characters from letters, digits and _+=,.@-")
+	}
+	return nil
+}
+
+// SanitizeSessionName turns any string (a host name, an email) into a valid
+// role session name: runs of other characters become one '-', and the result
+// is cut to 64. It returns "" when too little is left.
+func SanitizeSessionName(s string) string {
+	s = strings.Trim(sessionNameBadRun.ReplaceAllString(s, "-"), "-")
+	if len(s) > 64 {
+		s = strings.TrimRight(s[:64], "-")
+	}
+	if len(s) < 2 {
+		return ""
+	}
+	return s
+}
+
+func jsonObject(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, "{") && json.Valid([]byte(s))
+}
+
+func (c Credentials) String() string {
+	return fmt.Sprintf("credentials for %s (key %s, expires %s)", c.AssumedRoleARN, c.AccessKeyID, c.Expiration.Format(time.RFC3339))
+}

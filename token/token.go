@@ -1,0 +1,152 @@
+// Package token is where Google ID tokens come from.
+//
+// A Source hands out one token per call. The Metadata source asks the
+// metadata server of a Compute Engine VM, GKE pod, Cloud Run service or
+// Cloud Function for a Google-signed token of the attached service account.
+// Decode reads a token's claims without checking its signature: AWS STS does
+// that against Google's published keys, and we only need the claims to name
+// the session and to explain a failure.
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"cloud.google.com/go/compute/metadata"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+)
+
+// DefaultAudience is the aud requested by default. STS does not check it,
+// but a trust policy that pins accounts.google.com:oaud to it refuses tokens
+// minted for any other service, so a token leaked from elsewhere cannot be
+// replayed at STS.
+const DefaultAudience = "sts.amazonaws.com"
+
+// Source hands out ID tokens. It is the one thing the exchange needs from
+// Google, so tests and other token origins can stand in for the metadata
+// server.
+type Source interface {
+	Token(ctx context.Context) (secret.String, error)
+}
+
+// Metadata is a Source backed by the metadata server.
+type Metadata struct {
+	// Client talks to the metadata server; nil uses the package default,
+	// which honours GCE_METADATA_HOST and has tight dial timeouts.
+	Client *metadata.Client
+	// ServiceAccount is "default" or the email of an attached account.
+	ServiceAccount string
+	// Audience is the aud claim to request.
+	Audience string
+}
+
+// MetadataHost is where metadata requests go: GCE_METADATA_HOST when set, as
+// the metadata package does, else the link-local address. It is exported for
+// messages, so they name the host that was actually asked.
+func MetadataHost() string {
+	if h := os.Getenv("GCE_METADATA_HOST"); h != "" {
+		return h
+	}
+	return "169.254.169.254"
+}
+
+// Token asks the metadata server for an ID token and checks that the answer
+// is shaped like a JWT before anyone sends it on.
+func (m *Metadata) Token(ctx context.Context) (secret.String, error) {
+	c := m.Client
+	if c == nil {
+		c = metadata.NewClient(nil)
+	}
+	sa := m.ServiceAccount
+	if sa == "" {
+		sa = "default"
+	}
+	q := url.Values{"audience": {m.Audience}, "format": {"full"}}
+	path := "instance/service-accounts/" + url.PathEscape(sa) + "/identity?" + q.Encode()
+	body, err := c.GetWithContext(ctx, path)
+	if err != nil {
+		return secret.String{}, metadataError(err, sa)
+	}
+	tok := secret.New(strings.TrimSpace(body))
+	if _, err := Decode(tok); err != nil {
+		return secret.String{}, fail.Errorf(err, "the metadata server at %s answered something that is not an ID token: %v", MetadataHost(), err).
+			Hint("check that GCE_METADATA_HOST (if set) names a Google metadata server, host:port without a scheme")
+	}
+	return tok, nil
+}
+
+// metadataError turns what the metadata package returns into a message that
+// says which host was asked and what to do about it.
+func metadataError(err error, sa string) error {
+	host := MetadataHost()
+	var notDefined metadata.NotDefinedError
+	var merr *metadata.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fail.Errorf(err, "no answer from the metadata server at %s before the deadline", host).
+			Hint(notOnGoogleCloud...).
+			Hint("the whole run is bounded by --timeout (default 30s)")
+	case errors.Is(err, context.Canceled):
+		return fail.Errorf(err, "interrupted while waiting for the metadata server at %s", host)
+	case errors.As(err, &notDefined):
+		return fail.Errorf(err, "the metadata server at %s does not know service account %q (HTTP 404)", host, sa).
+			Hint("--service-account takes \"default\" or the email of a service account attached to this VM, or bound to this pod's Kubernetes service account with Workload Identity",
+				"list the accounts the metadata server knows: curl -H 'Metadata-Flavor: Google' 'http://"+host+"/computeMetadata/v1/instance/service-accounts/'")
+	case errors.As(err, &merr):
+		e := fail.Errorf(err, "the metadata server at %s answered HTTP %d: %s", host, merr.Code, snippet(merr.Message))
+		switch {
+		case merr.Code == 403:
+			e.Hint("the server refused a request that carried Metadata-Flavor: Google; a proxy or sidecar between this process and the metadata server may be blocking identity tokens")
+		case merr.Code >= 500:
+			e.Hint("the metadata server failed even after retries; try again, and on GKE check the gke-metadata-server pods in kube-system")
+		}
+		return e
+	default:
+		return fail.Errorf(err, "cannot reach the metadata server at %s: %s", host, netCause(err)).
+			Hint(notOnGoogleCloud...)
+	}
+}
+
+var notOnGoogleCloud = []string{
+	"gcp-aws-cred gets its identity from the metadata server of a Compute Engine VM, GKE pod (Workload Identity), Cloud Run service or Cloud Function; is this running on Google Cloud?",
+	"to use another metadata server (an emulator, a test fake), set GCE_METADATA_HOST=host:port",
+}
+
+// netCause gives the innermost part of a network error, which is the part a
+// user can act on ("connection refused", "i/o timeout"), without the URL
+// the metadata package already prefixes.
+func netCause(err error) string {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
+		return s[i+2:]
+	}
+	return s
+}
+
+// snippet makes a server's error body fit on one line of a message.
+func snippet(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		return "(empty body)"
+	}
+	const max = 200
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}
+
+// String describes m for messages. It never includes a token.
+func (m *Metadata) String() string {
+	return fmt.Sprintf("metadata server %s, service account %s, audience %s", MetadataHost(), m.ServiceAccount, m.Audience)
+}
