@@ -218,9 +218,19 @@ func newRetryer(cfg Config) aws.Retryer {
 		// The retry quota protects long-lived clients from retry storms; a
 		// process that makes one call has nothing to protect.
 		o.RateLimiter = ratelimit.None
-		o.Retryables = append(append([]retry.IsErrorRetryable{}, o.Retryables...), idpTransient)
+		// The SDK treats every failed send as a connection error worth
+		// retrying; a certificate that does not verify will not verify on
+		// the next try either.
+		o.Retryables = append([]retry.IsErrorRetryable{notTLS}, append(o.Retryables, idpTransient)...)
 	})
 }
+
+var notTLS = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+	if tlsCause(err) != "" {
+		return aws.FalseTernary
+	}
+	return aws.UnknownTernary
+})
 
 type jitterBackoff struct{ base, max time.Duration }
 

@@ -156,7 +156,7 @@ func tlsCause(err error) string {
 	case errors.As(err, &unknown):
 		return "the certificate is signed by an unknown authority"
 	case errors.As(err, &host):
-		return "the certificate is not valid for this host name: " + host.Error()
+		return "the " + strings.TrimPrefix(host.Error(), "x509: ")
 	case errors.As(err, &invalid):
 		if invalid.Reason == x509.Expired {
 			return "the certificate has expired or is not yet valid (check this machine's clock)"
@@ -164,7 +164,7 @@ func tlsCause(err error) string {
 		return invalid.Error()
 	case errors.As(err, &verify):
 		return verify.Err.Error()
-	case errors.As(err, &record):
+	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return "the server does not speak TLS (is the endpoint http://?)"
 	}
 	return ""

@@ -35,7 +35,7 @@ type Options struct {
 	Region      string        `help:"STS region; default $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1." env:"AWS_REGION,AWS_DEFAULT_REGION"`
 	STSEndpoint string        `name:"sts-endpoint" help:"STS endpoint URL (VPC interface endpoint, emulator); default $AWS_ENDPOINT_URL_STS, else $AWS_ENDPOINT_URL. http:// only on loopback." placeholder:"URL"`
 	FIPS        bool          `name:"fips" help:"Use the region's FIPS endpoint." env:"AWS_USE_FIPS_ENDPOINT"`
-	CABundle    string        `name:"ca-bundle" help:"PEM file of CA certificates to trust instead of the system's, for TLS-inspecting proxies." env:"AWS_CA_BUNDLE" placeholder:"FILE" type:"path"`
+	CABundle    string        `name:"ca-bundle" help:"PEM file of CA certificates to trust instead of the system's, for TLS-inspecting proxies." env:"AWS_CA_BUNDLE" placeholder:"FILE"`
 	Policy      string        `help:"Inline session policy (JSON) that narrows the role's permissions." placeholder:"JSON"`
 	PolicyARNs  []string      `name:"policy-arn" help:"Managed session policy ARN; repeat for up to 10." placeholder:"ARN" sep:"none"`
 

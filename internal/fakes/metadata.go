@@ -57,6 +57,24 @@ type Metadata struct {
 	answer   string // if set, answered instead of a token
 	delay    time.Duration
 	requests int
+	skew     time.Duration
+	minted   []string
+}
+
+// Skew moves the clock the tokens are stamped with, to make tokens that are
+// already expired or not yet valid.
+func (m *Metadata) Skew(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.skew = d
+}
+
+// Minted returns every token handed out, so tests can check that none of
+// them leaks into a message.
+func (m *Metadata) Minted() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.minted...)
 }
 
 // NewMetadata returns a fake with a fresh 2048-bit key and one default
@@ -186,6 +204,9 @@ func (m *Metadata) serveIdentity(w http.ResponseWriter, r *http.Request, sa Serv
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	m.mu.Lock()
+	m.minted = append(m.minted, tok)
+	m.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8") // what the real server sends
 	fmt.Fprint(w, tok)
 }
@@ -194,7 +215,9 @@ func (m *Metadata) serveIdentity(w http.ResponseWriter, r *http.Request, sa Serv
 // server shapes them: iss accounts.google.com, azp and sub the unique ID, and
 // with full, the email and the compute_engine block.
 func (m *Metadata) Mint(sa ServiceAccount, aud string, full bool) (string, error) {
-	now := m.Now()
+	m.mu.Lock()
+	now := m.Now().Add(m.skew)
+	m.mu.Unlock()
 	claims := map[string]any{
 		"iss": "https://accounts.google.com",
 		"aud": aud,

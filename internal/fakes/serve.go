@@ -2,8 +2,12 @@ package fakes
 
 import (
 	"context"
+	"encoding/pem"
+	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"time"
 )
 
@@ -18,6 +22,21 @@ type Servers struct {
 	STSURL string
 
 	servers []*http.Server
+	tls     *httptest.Server
+}
+
+// StartSTSTLS serves the same fake STS over HTTPS as well, with a
+// certificate for 127.0.0.1 from a CA nobody trusts, and returns its URL and
+// that CA in PEM, for TLS failure and AWS_CA_BUNDLE tests.
+func (s *Servers) StartSTSTLS() (url string, caPEM []byte) {
+	if s.tls == nil {
+		s.tls = httptest.NewUnstartedServer(s.STS)
+		// A refused certificate is the point of this server; don't log it.
+		s.tls.Config.ErrorLog = log.New(io.Discard, "", 0)
+		s.tls.StartTLS()
+	}
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.tls.Certificate().Raw})
+	return s.tls.URL, ca
 }
 
 // Start listens on two free loopback ports and serves until Close.
@@ -56,11 +75,20 @@ func (s *Servers) Env() []string {
 	return []string{"GCE_METADATA_HOST=" + s.MetadataHost, "AWS_ENDPOINT_URL_STS=" + s.STSURL}
 }
 
+// StopMetadata stops the metadata server alone, as when the workload is not
+// on Google Cloud after all.
+func (s *Servers) StopMetadata() {
+	_ = s.servers[0].Close()
+}
+
 // Close stops both servers.
 func (s *Servers) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	for _, srv := range s.servers {
 		_ = srv.Shutdown(ctx)
+	}
+	if s.tls != nil {
+		s.tls.Close()
 	}
 }

@@ -56,6 +56,23 @@ type STS struct {
 	mu       sync.Mutex
 	faults   []Fault
 	received []Received
+	delay    time.Duration
+	issued   []string
+}
+
+// Delay holds every answer back by d, to exercise deadlines.
+func (s *STS) Delay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// Issued returns every secret key and session token handed out, so tests can
+// check that none of them leaks into a message.
+func (s *STS) Issued() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.issued...)
 }
 
 // Fault is an answer the fake gives instead of serving the request.
@@ -118,7 +135,15 @@ func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.faults = s.faults[1:]
 		fault = &f
 	}
+	delay := s.delay
 	s.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if fault != nil {
 		s.fail(w, *fault)
 		return
@@ -272,6 +297,9 @@ func (s *STS) success(w http.ResponseWriter, partition, account, roleName, sessi
 		},
 		RequestID: newRequestID(),
 	}
+	s.mu.Lock()
+	s.issued = append(s.issued, res.Result.Credentials.SecretAccessKey, res.Result.Credentials.SessionToken)
+	s.mu.Unlock()
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("x-amzn-RequestId", res.RequestID)
 	_, _ = w.Write([]byte(xml.Header))
