@@ -1,0 +1,276 @@
+package output
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
+)
+
+var creds = sts.Credentials{
+	AccessKeyID:     "ASIAEXAMPLE123",
+	SecretAccessKey: secret.New("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+	SessionToken:    secret.New("FwoGZXIvYXdzEJr//////////wEaDH=="),
+	Expiration:      time.Date(2026, 11, 29, 1, 0, 0, 0, time.FixedZone("JST", 9*3600)),
+	AccountID:       "123456789012",
+}
+
+func TestGolden(t *testing.T) {
+	for f, want := range map[Format]string{
+		Process:     `{"Version":1,"AccessKeyId":"ASIAEXAMPLE123","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY","SessionToken":"FwoGZXIvYXdzEJr//////////wEaDH==","Expiration":"2026-11-28T16:00:00Z","AccountId":"123456789012"}` + "\n",
+		Env:         "export AWS_ACCESS_KEY_ID=ASIAEXAMPLE123\nexport AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\nexport AWS_SESSION_TOKEN=FwoGZXIvYXdzEJr//////////wEaDH==\nexport AWS_CREDENTIAL_EXPIRATION=2026-11-28T16:00:00Z\n",
+		EnvNoExport: "AWS_ACCESS_KEY_ID=ASIAEXAMPLE123\nAWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\nAWS_SESSION_TOKEN=FwoGZXIvYXdzEJr//////////wEaDH==\nAWS_CREDENTIAL_EXPIRATION=2026-11-28T16:00:00Z\n",
+		Fish:        "set -gx AWS_ACCESS_KEY_ID ASIAEXAMPLE123\nset -gx AWS_SECRET_ACCESS_KEY wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\nset -gx AWS_SESSION_TOKEN FwoGZXIvYXdzEJr//////////wEaDH==\nset -gx AWS_CREDENTIAL_EXPIRATION 2026-11-28T16:00:00Z\n",
+		PowerShell:  "$Env:AWS_ACCESS_KEY_ID=\"ASIAEXAMPLE123\"\r\n$Env:AWS_SECRET_ACCESS_KEY=\"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\"\r\n$Env:AWS_SESSION_TOKEN=\"FwoGZXIvYXdzEJr//////////wEaDH==\"\r\n$Env:AWS_CREDENTIAL_EXPIRATION=\"2026-11-28T16:00:00Z\"\r\n",
+		WindowsCmd:  "set AWS_ACCESS_KEY_ID=ASIAEXAMPLE123\r\nset AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\r\nset AWS_SESSION_TOKEN=FwoGZXIvYXdzEJr//////////wEaDH==\r\nset AWS_CREDENTIAL_EXPIRATION=2026-11-28T16:00:00Z\r\n",
+	} {
+		got, err := Encode(f, creds)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if diff := cmp.Diff(want, string(got)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", f, diff)
+		}
+	}
+}
+
+// oneWrite counts Write calls.
+type oneWrite struct {
+	bytes.Buffer
+	writes int
+}
+
+func (w *oneWrite) Write(p []byte) (int, error) { w.writes++; return w.Buffer.Write(p) }
+
+func TestWriteIsOneWrite(t *testing.T) {
+	for _, f := range Formats {
+		var w oneWrite
+		if err := Write(&w, f, creds); err != nil {
+			t.Fatal(err)
+		}
+		if w.writes != 1 {
+			t.Errorf("%s: %d writes", f, w.writes)
+		}
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	c := creds
+	c.Expiration = time.Time{}
+	if _, err := Encode(Process, c); err == nil {
+		t.Error("a document without Expiration was written")
+	}
+	c = creds
+	c.SessionToken = secret.New("a\xffb")
+	if _, err := Encode(Process, c); err == nil || !strings.Contains(err.Error(), "SessionToken is not valid UTF-8") {
+		t.Errorf("invalid UTF-8: %v", err)
+	}
+	c.SessionToken = secret.New("a\x00b")
+	for _, f := range []Format{Env, EnvNoExport, Fish, PowerShell, WindowsCmd} {
+		if _, err := Encode(f, c); err == nil {
+			t.Errorf("%s: NUL accepted", f)
+		}
+	}
+	c.SessionToken = secret.New("a%PATH%b")
+	if _, err := Encode(WindowsCmd, c); err == nil || !strings.Contains(err.Error(), "AWS_SESSION_TOKEN: has characters that cmd.exe cannot take literally") {
+		t.Errorf("cmd: %v", err)
+	}
+	if _, err := Encode("yaml", creds); err == nil {
+		t.Error("unknown format accepted")
+	}
+}
+
+// nasty values that a careless encoder would let a shell run or mangle.
+var nasty = []string{
+	"plain", "", "it's", `"dq"`, "$(touch /tmp/pwned)", "`id`", "a b", "semi;colon", "new\nline", "back\\slash",
+	"tab\tx", "${HOME}", "!bang", "#hash", "*glob?", "&amp|pipe>", "\u2018curly\u2019", "'", "''", "é",
+}
+
+// TestShellRoundTrip evaluates the env output in a real sh and reads the
+// values back, so quoting is checked by the shell that users run.
+func TestShellRoundTrip(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	for _, v := range nasty {
+		c := creds
+		c.SessionToken = secret.New(v)
+		for _, f := range []Format{Env, EnvNoExport} {
+			out, err := Encode(f, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			script := string(out) + "\nprintf '%s' \"$AWS_SESSION_TOKEN\""
+			got, err := exec.Command(sh, "-c", script).Output()
+			if err != nil {
+				t.Fatalf("%s with %q: %v", f, v, err)
+			}
+			if string(got) != v {
+				t.Errorf("%s: sh read %q back as %q", f, v, got)
+			}
+		}
+	}
+}
+
+// decodePOSIX reads back exactly the grammar posixQuote writes: a bare word,
+// or single-quoted runs joined by \'. Anything else is an error, so the fuzz
+// test catches output a shell would read differently.
+func decodePOSIX(s string) (string, error) {
+	if bare(s) {
+		return s, nil
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		switch {
+		case strings.HasPrefix(s, `\'`):
+			b.WriteByte('\'')
+			s = s[2:]
+		case s[0] == '\'':
+			end := strings.IndexByte(s[1:], '\'')
+			if end < 0 {
+				return "", errors.New("unterminated quote")
+			}
+			b.WriteString(s[1 : 1+end])
+			s = s[2+end:]
+		default:
+			return "", errors.New("unquoted text")
+		}
+	}
+	return b.String(), nil
+}
+
+func decodePowerShell(s string) (string, error) {
+	if strings.HasPrefix(s, `"`) {
+		v := strings.TrimSuffix(strings.TrimPrefix(s, `"`), `"`)
+		if !bare(v) {
+			return "", errors.New("double-quoted value with special characters")
+		}
+		return v, nil
+	}
+	if len(s) < 2 || s[0] != '\'' || s[len(s)-1] != '\'' {
+		return "", errors.New("not quoted")
+	}
+	inner := []rune(s[1 : len(s)-1])
+	var b strings.Builder
+	for i := 0; i < len(inner); i++ {
+		r := inner[i]
+		if strings.ContainsRune("'\u2018\u2019\u201a\u201b", r) {
+			if i+1 >= len(inner) || inner[i+1] != r {
+				return "", errors.New("lone quote")
+			}
+			i++
+		}
+		b.WriteRune(r)
+	}
+	return b.String(), nil
+}
+
+func decodeFish(s string) (string, error) {
+	if bare(s) {
+		return s, nil
+	}
+	if len(s) < 2 || s[0] != '\'' || s[len(s)-1] != '\'' {
+		return "", errors.New("not quoted")
+	}
+	var b strings.Builder
+	in := s[1 : len(s)-1]
+	for i := 0; i < len(in); i++ {
+		switch in[i] {
+		case '\\':
+			if i+1 >= len(in) || (in[i+1] != '\\' && in[i+1] != '\'') {
+				return "", errors.New("bad escape")
+			}
+			i++
+			b.WriteByte(in[i])
+		case '\'':
+			return "", errors.New("unescaped quote")
+		default:
+			b.WriteByte(in[i])
+		}
+	}
+	return b.String(), nil
+}
+
+// FuzzEncode feeds any bytes as secrets: every format either refuses them or
+// writes text that decodes to exactly those bytes.
+func FuzzEncode(f *testing.F) {
+	for _, v := range nasty {
+		f.Add(v, "wJalrXUtnFEMI/K7MDENG")
+	}
+	f.Add("\x00", "\xff")
+	f.Fuzz(func(t *testing.T, token, key string) {
+		c := creds
+		c.SessionToken, c.SecretAccessKey = secret.New(token), secret.New(key)
+
+		if out, err := Encode(Process, c); err == nil {
+			var doc Document
+			if err := json.Unmarshal(out, &doc); err != nil {
+				t.Fatalf("invalid JSON: %v", err)
+			}
+			if doc.SessionToken != token || doc.SecretAccessKey != key || doc.Version != 1 {
+				t.Fatalf("JSON round trip changed values")
+			}
+		} else if utf8.ValidString(token) && utf8.ValidString(key) {
+			t.Fatalf("valid UTF-8 refused: %v", err)
+		}
+
+		for _, tc := range []struct {
+			f      Format
+			prefix string
+			sep    string
+			eol    string
+			decode func(string) (string, error)
+		}{
+			{Env, "export ", "=", "\n", decodePOSIX},
+			{EnvNoExport, "", "=", "\n", decodePOSIX},
+			{Fish, "set -gx ", " ", "\n", decodeFish},
+			{PowerShell, "$Env:", "=", "\r\n", decodePowerShell},
+			{WindowsCmd, "set ", "=", "\r\n", func(s string) (string, error) { return s, nil }},
+		} {
+			out, err := Encode(tc.f, c)
+			if err != nil {
+				continue // refusing is always safe
+			}
+			rest := string(out)
+			for _, want := range []struct{ name, value string }{
+				{"AWS_ACCESS_KEY_ID", c.AccessKeyID}, {"AWS_SECRET_ACCESS_KEY", key},
+				{"AWS_SESSION_TOKEN", token}, {"AWS_CREDENTIAL_EXPIRATION", "2026-11-28T16:00:00Z"},
+			} {
+				head := tc.prefix + want.name + tc.sep
+				if !strings.HasPrefix(rest, head) {
+					t.Fatalf("%s: expected %q at %q", tc.f, head, rest)
+				}
+				rest = rest[len(head):]
+				// The value runs to the end of line that its decoder accepts.
+				var got string
+				var ok bool
+				for i := 0; i <= len(rest); i++ {
+					if !strings.HasPrefix(rest[i:], tc.eol) {
+						continue
+					}
+					if v, err := tc.decode(rest[:i]); err == nil {
+						got, ok = v, true
+						rest = rest[i+len(tc.eol):]
+						break
+					}
+				}
+				if !ok || got != want.value {
+					t.Fatalf("%s: %s does not decode to its value", tc.f, want.name)
+				}
+			}
+			if rest != "" {
+				t.Fatalf("%s: trailing text", tc.f)
+			}
+		}
+	})
+}
