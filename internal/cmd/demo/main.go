@@ -1,0 +1,69 @@
+// Command demo runs the whole gcp-aws-cred flow on this machine, without
+// any cloud: it starts the project's fake metadata server and fake STS on
+// loopback, builds gcp-aws-cred, and runs it against them the way an AWS SDK
+// would, printing what each step shows.
+//
+//	go run ./internal/cmd/demo
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/testbin"
+)
+
+const role = "arn:aws:iam::123456789012:role/aws-allow-gcp-access"
+
+func main() {
+	if err := demo(); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func demo() error {
+	srv, err := fakes.Start()
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	srv.Metadata.Instance = map[string]any{"instance_name": "demo-vm", "zone": "asia-northeast1-b", "project_id": "demo-project", "project_number": 123456789012}
+	// The role trusts exactly this workload, as the README's policy says.
+	srv.STS.Roles = map[string]fakes.Role{role: {MaxSessionDuration: 12 * time.Hour, Trust: &fakes.Trust{
+		Aud: fakes.DefaultUniqueID, Oaud: "sts.amazonaws.com", Sub: fakes.DefaultUniqueID,
+	}}}
+
+	fmt.Println("# building gcp-aws-cred")
+	bin, cleanup, err := testbin.Build()
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	env := append(os.Environ(), srv.Env()...)
+	fmt.Printf("# fake metadata server: GCE_METADATA_HOST=%s\n# fake STS:             AWS_ENDPOINT_URL_STS=%s\n\n", srv.MetadataHost, srv.STSURL)
+
+	steps := []struct {
+		say  string
+		args []string
+	}{
+		{"the credential process, as an SDK runs it", []string{"--role", role}},
+		{"the same credentials for a shell", []string{"--role", role, "--output", "env"}},
+		{"a role whose trust policy does not admit this workload: the error says why", []string{"--role", "arn:aws:iam::123456789012:role/someone-elses-role"}},
+	}
+	for _, s := range steps {
+		fmt.Printf("# %s\n$ gcp-aws-cred %s\n", s.say, strings.Join(s.args, " "))
+		cmd := exec.Command(bin, s.args...)
+		cmd.Env, cmd.Stdout, cmd.Stderr = env, os.Stdout, os.Stdout
+		err := cmd.Run()
+		fmt.Printf("# exit status %d\n\n", cmd.ProcessState.ExitCode())
+		if _, ok := err.(*exec.ExitError); err != nil && !ok {
+			return err
+		}
+	}
+	return nil
+}
