@@ -17,11 +17,13 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/ops"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
@@ -54,7 +56,11 @@ type CLI struct {
 	Output  string           `short:"o" help:"Output format: ${enum}." enum:"process,env,env-no-export,fish,powershell,windows-cmd" default:"process"`
 	Version kong.VersionFlag `help:"Print the version and exit."`
 
-	Get GetCmd `cmd:"" default:"1" hidden:"" help:"Print credentials (the default)."`
+	Get         GetCmd         `cmd:"" default:"1" hidden:"" help:"Print credentials (the default)."`
+	TrustPolicy TrustPolicyCmd `cmd:"" name:"trust-policy" help:"Print the IAM trust policy that admits exactly this workload's tokens."`
+	Token       TokenCmd       `cmd:"" help:"Show this workload's ID token claims and the IAM condition key each feeds (never the token itself)."`
+	Doctor      DoctorCmd      `cmd:"" help:"Run the chain step by step and explain the step that fails."`
+	Exec        ExecCmd        `cmd:"" help:"Get credentials once and run COMMAND with them in its environment."`
 }
 
 // GetCmd is the credential process.
@@ -78,6 +84,72 @@ func (GetCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
 	}
 	_, err = stdout.Write(b)
 	return err
+}
+
+// TrustPolicyCmd prints the trust policy for this workload.
+type TrustPolicyCmd struct{}
+
+// Run prints the policy to stdout.
+func (TrustPolicyCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
+	b, err := ops.TrustPolicy(ctx, &cli.TokenOptions)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(b)
+	return err
+}
+
+// TokenCmd describes this workload's token.
+type TokenCmd struct {
+	JSON bool `name:"json" help:"Print JSON instead of text."`
+}
+
+// Run prints the description to stdout.
+func (c TokenCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
+	info, err := ops.Token(ctx, &cli.TokenOptions)
+	if err != nil {
+		return err
+	}
+	b := info.Text(time.Now())
+	if c.JSON {
+		if b, err = info.JSON(); err != nil {
+			return err
+		}
+	}
+	_, err = stdout.Write(b)
+	return err
+}
+
+// DoctorCmd checks the chain.
+type DoctorCmd struct {
+	JSON bool `name:"json" help:"Print the report as JSON."`
+}
+
+// Run prints the report to stdout and fails if the chain does.
+func (c DoctorCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
+	r := ops.Doctor(ctx, &cli.Options)
+	write := r.WriteText
+	if c.JSON {
+		write = r.WriteJSON
+	}
+	if err := write(stdout); err != nil {
+		return err
+	}
+	return r.Err()
+}
+
+// ExecCmd runs a command with credentials.
+type ExecCmd struct {
+	Command []string `arg:"" optional:"" passthrough:"" help:"Command and arguments; put -- before it." placeholder:"COMMAND"`
+}
+
+// Run replaces this process with the command where the platform allows.
+func (c ExecCmd) Run(ctx context.Context, cli *CLI) error {
+	argv := c.Command
+	if len(argv) > 0 && argv[0] == "--" {
+		argv = argv[1:]
+	}
+	return ops.Exec(ctx, &cli.Options, argv)
 }
 
 func main() {

@@ -50,6 +50,7 @@ func TestScripts(t *testing.T) {
 			e.Setenv("GCE_METADATA_HOST", srv.MetadataHost)
 			e.Setenv("AWS_ENDPOINT_URL_STS", srv.STSURL)
 			e.Setenv("STS_URL", srv.STSURL)
+			e.Setenv("GOOD_HOST", srv.MetadataHost)
 			e.Setenv("SA_ID", fakes.DefaultUniqueID)
 			e.Setenv("SA_EMAIL", fakes.DefaultEmail)
 			return nil
@@ -141,6 +142,7 @@ var stsFaults = map[string]fakes.Fault{
 //	fake-sts requests N                        assert N requests since the last count
 //	fake-sts form KEY [VALUE]                  assert the last request's form (with !: KEY absent)
 //	fake-sts unsigned                          assert no request carried Authorization
+//	fake-sts mark                              start counting requests from here
 //	fake-sts tls                               serve HTTPS too: $STS_TLS_URL, $STS_TLS_PORT, $WORK/ca.pem
 func cmdFakeSTS(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
@@ -203,6 +205,8 @@ func cmdFakeSTS(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Fatalf("STS request Content-Type %q", r.ContentType)
 			}
 		}
+	case "mark":
+		ts.Setenv("COUNTED_sts", strconv.Itoa(len(s.Received())))
 	case "tls":
 		url, ca := srv.StartSTSTLS()
 		ts.Setenv("STS_TLS_URL", url)

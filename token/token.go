@@ -71,7 +71,7 @@ func (m *Metadata) Token(ctx context.Context) (secret.String, error) {
 	path := "instance/service-accounts/" + url.PathEscape(sa) + "/identity?" + q.Encode()
 	body, err := c.GetWithContext(ctx, path)
 	if err != nil {
-		return secret.String{}, metadataError(err, sa)
+		return secret.String{}, Explain(err, sa)
 	}
 	tok := secret.New(strings.TrimSpace(body))
 	if _, err := Decode(tok); err != nil {
@@ -81,9 +81,9 @@ func (m *Metadata) Token(ctx context.Context) (secret.String, error) {
 	return tok, nil
 }
 
-// metadataError turns what the metadata package returns into a message that
-// says which host was asked and what to do about it.
-func metadataError(err error, sa string) error {
+// Explain turns an error the metadata package returned for account sa into
+// a message that says which host was asked and what to do about it.
+func Explain(err error, sa string) error {
 	host := MetadataHost()
 	var notDefined metadata.NotDefinedError
 	var merr *metadata.Error

@@ -115,20 +115,21 @@ func New(opts *Options) (*Flow, error) {
 	if err := opts.Check(); err != nil {
 		return nil, err
 	}
-	client, err := sts.New(sts.Config{
-		Region:   opts.Region,
-		Endpoint: opts.Endpoint(),
-		FIPS:     opts.FIPS,
-		CABundle: opts.CABundle,
-	})
+	client, err := sts.New(opts.STSConfig())
 	if err != nil {
 		return nil, err
 	}
-	return &Flow{
-		Opts:   opts,
-		Source: &token.Metadata{ServiceAccount: opts.ServiceAccount, Audience: opts.Audience},
-		STS:    client,
-	}, nil
+	return &Flow{Opts: opts, Source: opts.Source(), STS: client}, nil
+}
+
+// STSConfig is where and how to reach STS for these options.
+func (o *Options) STSConfig() sts.Config {
+	return sts.Config{Region: o.Region, Endpoint: o.Endpoint(), FIPS: o.FIPS, CABundle: o.CABundle}
+}
+
+// Source is the metadata token source for these options.
+func (o *TokenOptions) Source() *token.Metadata {
+	return &token.Metadata{ServiceAccount: o.ServiceAccount, Audience: o.Audience}
 }
 
 // Token fetches an ID token and decodes its claims.
@@ -144,11 +145,7 @@ func (f *Flow) Token(ctx context.Context) (secret.String, token.JWT, error) {
 // Exchange trades tok at STS, naming the session after the workload unless
 // --session-name says otherwise.
 func (f *Flow) Exchange(ctx context.Context, tok secret.String, claims token.Claims) (sts.Credentials, error) {
-	session := f.Opts.SessionName
-	if session == "" {
-		session = DefaultSessionName(claims)
-	}
-	return f.STS.Exchange(ctx, tok, f.Opts.Request(session))
+	return f.STS.Exchange(ctx, tok, f.Opts.Request(f.Opts.Session(claims)))
 }
 
 // Credentials runs the whole flow.
@@ -158,6 +155,14 @@ func (f *Flow) Credentials(ctx context.Context) (sts.Credentials, error) {
 		return sts.Credentials{}, err
 	}
 	return f.Exchange(ctx, tok, j.Claims)
+}
+
+// Session is --session-name, or the default derived from the workload.
+func (o *Options) Session(claims token.Claims) string {
+	if o.SessionName != "" {
+		return o.SessionName
+	}
+	return DefaultSessionName(claims)
 }
 
 // DefaultSessionName names the session after the workload, so CloudTrail

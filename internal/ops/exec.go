@@ -1,0 +1,79 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
+)
+
+// Exec gets credentials once and runs argv with them in its environment, so
+// a script of many aws commands makes one STS call instead of one per
+// command. Where the platform allows it replaces this process, so exit
+// status and signals are the command's own.
+func Exec(ctx context.Context, o *cred.Options, argv []string) error {
+	if len(argv) == 0 {
+		return fail.Errorf(nil, "exec needs a command to run").
+			Hint("gcp-aws-cred exec --role ARN -- aws s3 ls")
+	}
+	// Look the command up first: a typo should not cost an STS call.
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		e := fail.Errorf(err, "cannot run %q: %v", argv[0], errors.Unwrap(err))
+		if errors.Is(err, exec.ErrNotFound) {
+			e = fail.Errorf(err, "command %q not found in PATH", argv[0]).
+				Hint("check the spelling, or give the command's full path")
+		}
+		return e
+	}
+	flow, err := cred.New(o)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	creds, err := flow.Credentials(cctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	return run(ctx, path, argv, Environ(os.Environ(), creds, o.Region))
+}
+
+// Environ is environ with the credentials in it and nothing that would
+// override them: no other keys, and no AWS_PROFILE or AWS_DEFAULT_PROFILE,
+// which SDKs would otherwise prefer to the variables.
+func Environ(environ []string, creds sts.Credentials, region string) []string {
+	drop := map[string]bool{
+		"AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true,
+		"AWS_SECURITY_TOKEN": true, "AWS_CREDENTIAL_EXPIRATION": true,
+		"AWS_PROFILE": true, "AWS_DEFAULT_PROFILE": true,
+	}
+	env := make([]string, 0, len(environ)+6)
+	hasRegion := false
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if drop[k] {
+			continue
+		}
+		if k == "AWS_REGION" || k == "AWS_DEFAULT_REGION" {
+			hasRegion = true
+		}
+		env = append(env, kv)
+	}
+	env = append(env,
+		"AWS_ACCESS_KEY_ID="+creds.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey.Reveal(),
+		"AWS_SESSION_TOKEN="+creds.SessionToken.Reveal(),
+		"AWS_CREDENTIAL_EXPIRATION="+creds.Expiration.UTC().Format(time.RFC3339),
+	)
+	if !hasRegion && region != "" {
+		env = append(env, "AWS_REGION="+region, "AWS_DEFAULT_REGION="+region)
+	}
+	return env
+}
