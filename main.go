@@ -10,13 +10,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -51,16 +48,45 @@ then: aws --profile gcp sts get-caller-identity`
 // commands share them, so every command reads the same flags and environment
 // variables. With no command word it is the credential process.
 type CLI struct {
-	cred.Options `embed:""`
-
-	Output  string           `short:"o" help:"Output format: ${enum}." enum:"process,env,env-no-export,fish,powershell,windows-cmd" default:"process"`
-	Version kong.VersionFlag `help:"Print the version and exit."`
+	Flags `embed:""`
 
 	Get         GetCmd         `cmd:"" default:"1" hidden:"" help:"Print credentials (the default)."`
 	TrustPolicy TrustPolicyCmd `cmd:"" name:"trust-policy" help:"Print the IAM trust policy that admits exactly this workload's tokens."`
 	Token       TokenCmd       `cmd:"" help:"Show this workload's ID token claims and the IAM condition key each feeds (never the token itself)."`
 	Doctor      DoctorCmd      `cmd:"" help:"Run the chain step by step and explain the step that fails."`
 	Exec        ExecCmd        `cmd:"" help:"Get credentials once and run COMMAND with them in its environment."`
+}
+
+// Flags are the credential process's flags, which every command shares.
+type Flags struct {
+	cred.Options `embed:""`
+
+	Output  string           `short:"o" help:"Output format: process, env, env-no-export, fish, powershell, windows-cmd." enum:"process,env,env-no-export,fish,powershell,windows-cmd" default:"process"`
+	Version kong.VersionFlag `help:"Print the version and exit."`
+}
+
+// processCLI is the command line of a plain credential-process run: the
+// flags without the command tree. AWS tools run gcp-aws-cred once per
+// command and credential refresh, and building kong's model of every
+// command is a measurable part of each run's start-up, so a command line
+// that names no command and asks for no help is parsed with this smaller
+// model. It accepts exactly the flags the full one does.
+type processCLI struct {
+	Flags `embed:""`
+}
+
+// plainRun reports whether args can only mean the credential process: no
+// word that names a command, and no request for help. A flag value that
+// happens to equal a command name just takes the full parser, which reads
+// it the same way.
+func plainRun(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "get", "trust-policy", "token", "doctor", "exec", "help", "-h", "--help":
+			return false
+		}
+	}
+	return true
 }
 
 // GetCmd is the credential process.
@@ -158,7 +184,12 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	var cli CLI
-	parser, err := kong.New(&cli,
+	var plain processCLI
+	model := any(&cli)
+	if plainRun(args) {
+		model = &plain
+	}
+	parser, err := kong.New(model,
 		kong.Name(name),
 		kong.Description(description),
 		kong.Vars{"version": versionString()},
@@ -173,15 +204,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fail.Print(stderr, name, fail.Errorf(err, "%v", err).Hint("run "+name+" --help for usage"))
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	kctx.BindTo(ctx, (*context.Context)(nil))
-	kctx.BindTo(stdout, (*io.Writer)(nil))
-	kctx.Bind(&cli)
-	if err := kctx.Run(); err != nil {
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			err = fail.Errorf(err, "interrupted")
-		}
+	// No signal handler: on SIGINT or SIGTERM the default, dying at once,
+	// is right. Nothing is on disk to clean up, and stdout is written in one
+	// write at the end, so a killed run leaves it empty. It also spares every
+	// run the os/signal start-up.
+	ctx := context.Background()
+	if model == any(&plain) {
+		cli.Flags = plain.Flags
+		err = GetCmd{}.Run(ctx, &cli, stdout)
+	} else {
+		kctx.BindTo(ctx, (*context.Context)(nil))
+		kctx.BindTo(stdout, (*io.Writer)(nil))
+		kctx.Bind(&cli)
+		err = kctx.Run()
+	}
+	if err != nil {
 		fail.Print(stderr, name, err)
 		return 1
 	}

@@ -11,7 +11,6 @@ package sts
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -55,24 +54,61 @@ type Credentials struct {
 	AssumedRoleARN string
 }
 
-var (
-	// roleARNPattern accepts IAM role ARNs in every partition, with a path.
-	roleARNPattern    = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})$`)
-	policyARNPattern  = regexp.MustCompile(`^arn:[\w-]+:iam::(\d{12}|aws):policy/[\x21-\x7e]+$`)
-	sessionNameChars  = regexp.MustCompile(`^[\w+=,.@-]*$`)
-	sessionNameBadRun = regexp.MustCompile(`[^\w+=,.@-]+`)
-)
+// The checks below are written out by hand rather than as regular
+// expressions: compiling those at package init cost more than a millisecond
+// of start-up on every run, for checks that take microseconds.
+
+// partitions are the AWS partitions a role ARN may name.
+var partitions = map[string]bool{
+	"aws": true, "aws-cn": true, "aws-us-gov": true, "aws-iso": true, "aws-iso-b": true,
+	"aws-iso-e": true, "aws-iso-f": true, "aws-eusc": true,
+}
+
+// sessionChar reports whether c may appear in a role session name or a role
+// name: [\w+=,.@-].
+func sessionChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_+=,.@-", c) >= 0
+}
+
+func allBytes(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func digits(s string) bool {
+	return allBytes(s, func(c byte) bool { return '0' <= c && c <= '9' })
+}
+
+func printable(c byte) bool { return 0x21 <= c && c <= 0x7e }
+
+// splitARN splits arn:PARTITION:SERVICE::ACCOUNT:RESOURCE, with an empty
+// region as IAM ARNs have.
+func splitARN(arn, service string) (partition, account, resource string, ok bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != service || parts[3] != "" {
+		return "", "", "", false
+	}
+	return parts[1], parts[4], parts[5], true
+}
 
 // ParseRoleARN checks that arn names an IAM role and returns its account and
 // role name (without path).
 func ParseRoleARN(arn string) (account, name string, err error) {
-	m := roleARNPattern.FindStringSubmatch(arn)
-	if m == nil || len(arn) < 20 || len(arn) > 2048 {
+	partition, account, resource, ok := splitARN(arn, "iam")
+	path, ok2 := strings.CutPrefix(resource, "role/")
+	name = path[strings.LastIndexByte(path, '/')+1:]
+	if !ok || !ok2 || !partitions[partition] || len(account) != 12 || !digits(account) ||
+		!allBytes(path, printable) || len(name) < 1 || len(name) > 64 || !allBytes(name, sessionChar) ||
+		len(arn) < 20 || len(arn) > 2048 {
 		return "", "", fail.Errorf(nil, "--role %q is not an IAM role ARN", arn).
 			Hint("a role ARN looks like arn:aws:iam::123456789012:role/NAME (or arn:aws-cn:…, arn:aws-us-gov:…, with an optional path: role/PATH/NAME)",
 				"copy it from the role's summary page in the IAM console, or: aws iam get-role --role-name NAME --query Role.Arn")
 	}
-	return m[2], m[3], nil
+	return account, name, nil
 }
 
 // Validate checks r against the API's limits, so a mistake is reported
@@ -107,7 +143,7 @@ func (r Request) Validate() error {
 		return fail.Errorf(nil, "%d --policy-arn values; STS accepts at most %d", len(r.PolicyARNs), MaxPolicyARNs)
 	}
 	for _, p := range r.PolicyARNs {
-		if !policyARNPattern.MatchString(p) {
+		if !validPolicyARN(p) {
 			return fail.Errorf(nil, "--policy-arn %q is not an IAM policy ARN", p).
 				Hint("a managed policy ARN looks like arn:aws:iam::123456789012:policy/NAME or arn:aws:iam::aws:policy/ReadOnlyAccess")
 		}
@@ -115,9 +151,17 @@ func (r Request) Validate() error {
 	return nil
 }
 
+// validPolicyARN accepts arn:PARTITION:iam::ACCOUNT|aws:policy/PATH.
+func validPolicyARN(arn string) bool {
+	partition, account, resource, ok := splitARN(arn, "iam")
+	rest, ok2 := strings.CutPrefix(resource, "policy/")
+	return ok && ok2 && partitions[partition] && (account == "aws" || len(account) == 12 && digits(account)) &&
+		rest != "" && allBytes(rest, printable)
+}
+
 // ValidateSessionName checks a RoleSessionName.
 func ValidateSessionName(s string) error {
-	if len(s) < 2 || len(s) > 64 || !sessionNameChars.MatchString(s) {
+	if len(s) < 2 || len(s) > 64 || !allBytes(s, sessionChar) {
 		return fail.Errorf(nil, "--session-name %q is not a valid role session name", s).
 			Hint("use 2 to 64 characters from letters, digits and _+=,.@-")
 	}
@@ -128,7 +172,16 @@ func ValidateSessionName(s string) error {
 // role session name: runs of other characters become one '-', and the result
 // is cut to 64. It returns "" when too little is left.
 func SanitizeSessionName(s string) string {
-	s = strings.Trim(sessionNameBadRun.ReplaceAllString(s, "-"), "-")
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case sessionChar(s[i]):
+			b.WriteByte(s[i])
+		case !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	s = strings.Trim(b.String(), "-")
 	if len(s) > 64 {
 		s = strings.TrimRight(s[:64], "-")
 	}

@@ -8,7 +8,6 @@ package cred
 import (
 	"context"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -42,7 +41,20 @@ type Options struct {
 	TokenOptions `embed:""`
 }
 
-var serviceAccountPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9@._+-]*$`)
+// validServiceAccount accepts "default" and the characters of an email;
+// the value goes into a URL path, so nothing else may pass.
+func validServiceAccount(s string) bool {
+	if s == "" || s[0] == '.' || s[0] == '-' || s[0] == '@' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("@._+-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 // Check checks the token options before any network call.
 func (o *TokenOptions) Check() error {
@@ -50,7 +62,7 @@ func (o *TokenOptions) Check() error {
 		return fail.Errorf(nil, "--audience is empty").
 			Hint("the metadata server needs an audience; the default is " + token.DefaultAudience)
 	}
-	if !serviceAccountPattern.MatchString(o.ServiceAccount) {
+	if !validServiceAccount(o.ServiceAccount) {
 		return fail.Errorf(nil, "--service-account %q is neither \"default\" nor a service account email", o.ServiceAccount).
 			Hint("pass the email, like NAME@PROJECT.iam.gserviceaccount.com, or leave the default")
 	}
