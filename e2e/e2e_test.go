@@ -124,6 +124,7 @@ func TestMain(m *testing.M) {
 }
 
 func setup(t *testing.T) *world {
+	testbin.StatSources()
 	requireTools(t)
 	md, err := fakes.NewMetadata()
 	if err != nil {

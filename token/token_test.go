@@ -16,7 +16,9 @@ import (
 )
 
 // fake starts a fake metadata server and points GCE_METADATA_HOST at it.
-func fake(t *testing.T) *fakes.Metadata {
+func fake(t *testing.T) *fakes.Metadata { return fakeForBench(t) }
+
+func fakeForBench(t testing.TB) *fakes.Metadata {
 	t.Helper()
 	md, err := fakes.NewMetadata()
 	if err != nil {
