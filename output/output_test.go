@@ -122,14 +122,26 @@ func TestShellRoundTrip(t *testing.T) {
 	}
 }
 
-// decodePOSIX reads back exactly the grammar posixQuote writes: a bare word,
-// or single-quoted runs joined by \'. Anything else is an error, so the fuzz
-// test catches output a shell would read differently.
-func decodePOSIX(s string) (string, error) {
-	if bare(s) {
-		return s, nil
+// The decoders read one value from the start of s, exactly in the grammar
+// its encoder writes, and return it with the rest of s. Anything else is an
+// error, so the fuzz test catches text a shell would read differently.
+
+// bareWord takes the longest run of bare characters.
+func bareWord(s string) (string, string) {
+	i := 0
+	for i < len(s) && bare(s[i:i+1]) {
+		i++
+	}
+	return s[:i], s[i:]
+}
+
+// decodePOSIX reads a bare word, or single-quoted runs joined by \'.
+func decodePOSIX(s string) (string, string, error) {
+	if w, rest := bareWord(s); w != "" {
+		return w, rest, nil
 	}
 	var b strings.Builder
+	quoted := false
 	for len(s) > 0 {
 		switch {
 		case strings.HasPrefix(s, `\'`):
@@ -138,67 +150,82 @@ func decodePOSIX(s string) (string, error) {
 		case s[0] == '\'':
 			end := strings.IndexByte(s[1:], '\'')
 			if end < 0 {
-				return "", errors.New("unterminated quote")
+				return "", "", errors.New("unterminated quote")
 			}
 			b.WriteString(s[1 : 1+end])
 			s = s[2+end:]
+			quoted = true
 		default:
-			return "", errors.New("unquoted text")
+			if !quoted {
+				return "", "", errors.New("unquoted text")
+			}
+			return b.String(), s, nil
 		}
 	}
-	return b.String(), nil
+	return b.String(), s, nil
 }
 
-func decodePowerShell(s string) (string, error) {
+// decodePowerShell reads a double-quoted bare value or a verbatim string.
+func decodePowerShell(s string) (string, string, error) {
 	if strings.HasPrefix(s, `"`) {
-		v := strings.TrimSuffix(strings.TrimPrefix(s, `"`), `"`)
-		if !bare(v) {
-			return "", errors.New("double-quoted value with special characters")
+		w, rest := bareWord(s[1:])
+		if w == "" || !strings.HasPrefix(rest, `"`) {
+			return "", "", errors.New("double-quoted value with special characters")
 		}
-		return v, nil
+		return w, rest[1:], nil
 	}
-	if len(s) < 2 || s[0] != '\'' || s[len(s)-1] != '\'' {
-		return "", errors.New("not quoted")
+	if !strings.HasPrefix(s, "'") {
+		return "", "", errors.New("not quoted")
 	}
-	inner := []rune(s[1 : len(s)-1])
 	var b strings.Builder
-	for i := 0; i < len(inner); i++ {
-		r := inner[i]
+	rs := []rune(s[1:])
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
 		if strings.ContainsRune("'\u2018\u2019\u201a\u201b", r) {
-			if i+1 >= len(inner) || inner[i+1] != r {
-				return "", errors.New("lone quote")
+			if i+1 < len(rs) && rs[i+1] == r {
+				b.WriteRune(r)
+				i++
+				continue
 			}
-			i++
+			if r != '\'' {
+				return "", "", errors.New("lone typographic quote")
+			}
+			return b.String(), string(rs[i+1:]), nil
 		}
 		b.WriteRune(r)
 	}
-	return b.String(), nil
+	return "", "", errors.New("unterminated quote")
 }
 
-func decodeFish(s string) (string, error) {
-	if bare(s) {
-		return s, nil
+// decodeFish reads a bare word or a single-quoted string with \\ and \'.
+func decodeFish(s string) (string, string, error) {
+	if w, rest := bareWord(s); w != "" {
+		return w, rest, nil
 	}
-	if len(s) < 2 || s[0] != '\'' || s[len(s)-1] != '\'' {
-		return "", errors.New("not quoted")
+	if !strings.HasPrefix(s, "'") {
+		return "", "", errors.New("not quoted")
 	}
 	var b strings.Builder
-	in := s[1 : len(s)-1]
-	for i := 0; i < len(in); i++ {
-		switch in[i] {
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
 		case '\\':
-			if i+1 >= len(in) || (in[i+1] != '\\' && in[i+1] != '\'') {
-				return "", errors.New("bad escape")
+			if i+1 >= len(s) || (s[i+1] != '\\' && s[i+1] != '\'') {
+				return "", "", errors.New("bad escape")
 			}
 			i++
-			b.WriteByte(in[i])
+			b.WriteByte(s[i])
 		case '\'':
-			return "", errors.New("unescaped quote")
+			return b.String(), s[i+1:], nil
 		default:
-			b.WriteByte(in[i])
+			b.WriteByte(s[i])
 		}
 	}
-	return b.String(), nil
+	return "", "", errors.New("unterminated quote")
+}
+
+func decodeCmd(s string) (string, string, error) {
+	w, rest := bareWord(s)
+	return w, rest, nil
 }
 
 // FuzzEncode feeds any bytes as secrets: every format either refuses them or
@@ -229,13 +256,13 @@ func FuzzEncode(f *testing.F) {
 			prefix string
 			sep    string
 			eol    string
-			decode func(string) (string, error)
+			decode func(string) (string, string, error)
 		}{
 			{Env, "export ", "=", "\n", decodePOSIX},
 			{EnvNoExport, "", "=", "\n", decodePOSIX},
 			{Fish, "set -gx ", " ", "\n", decodeFish},
 			{PowerShell, "$Env:", "=", "\r\n", decodePowerShell},
-			{WindowsCmd, "set ", "=", "\r\n", func(s string) (string, error) { return s, nil }},
+			{WindowsCmd, "set ", "=", "\r\n", decodeCmd},
 		} {
 			out, err := Encode(tc.f, c)
 			if err != nil {
@@ -250,23 +277,11 @@ func FuzzEncode(f *testing.F) {
 				if !strings.HasPrefix(rest, head) {
 					t.Fatalf("%s: expected %q at %q", tc.f, head, rest)
 				}
-				rest = rest[len(head):]
-				// The value runs to the end of line that its decoder accepts.
-				var got string
-				var ok bool
-				for i := 0; i <= len(rest); i++ {
-					if !strings.HasPrefix(rest[i:], tc.eol) {
-						continue
-					}
-					if v, err := tc.decode(rest[:i]); err == nil {
-						got, ok = v, true
-						rest = rest[i+len(tc.eol):]
-						break
-					}
+				got, after, err := tc.decode(rest[len(head):])
+				if err != nil || got != want.value || !strings.HasPrefix(after, tc.eol) {
+					t.Fatalf("%s: %s does not decode to its value (%v)", tc.f, want.name, err)
 				}
-				if !ok || got != want.value {
-					t.Fatalf("%s: %s does not decode to its value", tc.f, want.name)
-				}
+				rest = after[len(tc.eol):]
 			}
 			if rest != "" {
 				t.Fatalf("%s: trailing text", tc.f)
