@@ -199,6 +199,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		panic(err) // the CLI struct is wrong: a programming error
 	}
+	unsetEmptyEnv(parser.Model)
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		fail.Print(stderr, name, fail.Errorf(err, "%v", err).Hint("run "+name+" --help for usage"))
@@ -223,6 +224,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// unsetEmptyEnv drops the flags' environment variables that are set but
+// empty. AWS tools treat an empty variable as unset, and users clear one
+// with VAR= as often as with unset; kong would instead take the empty value,
+// so AWS_REGION= would hide AWS_DEFAULT_REGION and AWS_USE_FIPS_ENDPOINT=
+// would fail to parse.
+func unsetEmptyEnv(app *kong.Application) {
+	_ = kong.Visit(app, func(n kong.Visitable, next kong.Next) error {
+		if f, ok := n.(*kong.Flag); ok {
+			for _, env := range f.Tag.Envs {
+				if v, set := os.LookupEnv(env); set && v == "" {
+					_ = os.Unsetenv(env)
+				}
+			}
+		}
+		return next(nil)
+	})
 }
 
 func versionString() string {

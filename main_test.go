@@ -51,6 +51,10 @@ func TestScripts(t *testing.T) {
 			e.Setenv("AWS_ENDPOINT_URL_STS", srv.STSURL)
 			e.Setenv("STS_URL", srv.STSURL)
 			e.Setenv("GOOD_HOST", srv.MetadataHost)
+			// A safety net: should a script ever resolve a real AWS
+			// endpoint, the request goes to a dead loopback proxy instead
+			// of the internet. Loopback fakes are never proxied.
+			e.Setenv("HTTPS_PROXY", "http://127.0.0.1:9")
 			e.Setenv("SA_ID", fakes.DefaultUniqueID)
 			e.Setenv("SA_EMAIL", fakes.DefaultEmail)
 			return nil

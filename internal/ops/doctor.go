@@ -90,7 +90,10 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	s.fact("duration", o.Duration.String())
 	s.fact("audience", o.Audience)
 	s.fact("service account", o.ServiceAccount)
-	if err := o.Check(); err != nil {
+	// Everything that needs no network is checked here, as the credential
+	// process checks it, so a configuration mistake is reported as one.
+	client, err := checkAll(o)
+	if err != nil {
 		s.fail(err)
 		skipRest("metadata server", "ID token", "STS endpoint", "exchange")
 		return r
@@ -134,12 +137,6 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	session := o.Session(c)
 
 	s = step("STS endpoint")
-	client, err := sts.New(o.STSConfig())
-	if err != nil {
-		s.fail(err)
-		skipRest("exchange")
-		return r
-	}
 	s.fact("endpoint", client.Endpoint)
 	s.fact("region", client.Region)
 	s.fact("proxy", orNone(client.Proxy))
@@ -163,6 +160,13 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	s.fact("expires", stamp(creds.Expiration, time.Now()))
 	r.OK = true
 	return r
+}
+
+func checkAll(o *cred.Options) (*sts.Client, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	return sts.New(o.STSConfig())
 }
 
 // probeMaxDuration finds the role's MaxSessionDuration when STS said the
