@@ -71,7 +71,7 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 }
 
 func (c *Client) explainAPI(err error, api smithy.APIError, tok secret.String, req Request) error {
-	code, msg := api.ErrorCode(), strings.TrimSpace(api.ErrorMessage())
+	code, msg := api.ErrorCode(), scrub(strings.TrimSpace(api.ErrorMessage()), tok)
 	account, roleName, _ := ParseRoleARN(req.RoleARN)
 	base := func(what string) *fail.Error {
 		return fail.Errorf(err, "%s (%s: %s)", what, code, msg)
@@ -122,6 +122,23 @@ func (c *Client) explainAPI(err error, api smithy.APIError, tok secret.String, r
 		return base("STS refused the request as invalid")
 	}
 	return base(fmt.Sprintf("STS at %s refused AssumeRoleWithWebIdentity for %s", c.Endpoint, req.RoleARN))
+}
+
+// scrub removes the token, and each of its parts, from a message STS wrote:
+// validation messages can quote the offending value, and an echo of the
+// token in a log is as good as the token.
+func scrub(msg string, tok secret.String) string {
+	raw := tok.Reveal()
+	if raw == "" {
+		return msg
+	}
+	msg = strings.ReplaceAll(msg, raw, secret.Redacted)
+	for _, part := range strings.Split(raw, ".") {
+		if len(part) >= 16 { // short parts (a JWT header) are not secret and would match too much
+			msg = strings.ReplaceAll(msg, part, secret.Redacted)
+		}
+	}
+	return msg
 }
 
 // accessDeniedHints explain what the role's trust policy has to say for the

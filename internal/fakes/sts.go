@@ -145,6 +145,9 @@ func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if fault != nil {
+		// {token} in a fault's message echoes the token, as a careless
+		// server might, to test that it is never shown.
+		fault.Message = strings.ReplaceAll(fault.Message, "{token}", r.PostForm.Get("WebIdentityToken"))
 		s.fail(w, *fault)
 		return
 	}
