@@ -125,6 +125,17 @@ func (TrustPolicyCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error
 	return err
 }
 
+// Help is the worked example under `trust-policy --help`.
+func (TrustPolicyCmd) Help() string {
+	return `Asks the metadata server for a token and prints the IAM trust policy that admits
+exactly this workload: accounts.google.com:aud = the token's azp (the service
+account's unique ID), :oaud = its aud (--audience), :sub = its sub.
+
+  gcp-aws-cred trust-policy > trust.json
+  aws iam create-role --role-name aws-allow-gcp-access --assume-role-policy-document file://trust.json
+  aws iam update-assume-role-policy --role-name aws-allow-gcp-access --policy-document file://trust.json`
+}
+
 // TokenCmd describes this workload's token.
 type TokenCmd struct {
 	JSON bool `name:"json" help:"Print JSON instead of text."`
@@ -146,6 +157,15 @@ func (c TokenCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
 	return err
 }
 
+// Help is the worked example under `token --help`.
+func (TokenCmd) Help() string {
+	return `Prints the header and claims of the token the metadata server gives (never the
+token or its signature), and the IAM condition key each claim feeds.
+
+  gcp-aws-cred token
+  gcp-aws-cred token --service-account etl@my-project.iam.gserviceaccount.com --json`
+}
+
 // DoctorCmd checks the chain.
 type DoctorCmd struct {
 	JSON bool `name:"json" help:"Print the report as JSON."`
@@ -164,9 +184,31 @@ func (c DoctorCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
 	return r.Err()
 }
 
+// Help is the worked example under `doctor --help`.
+func (DoctorCmd) Help() string {
+	return `Runs the chain one step at a time (options, metadata server, ID token, STS
+endpoint, exchange), says what it found at each, and explains the first step
+that fails with the values involved. Exits 0 only if the chain works.
+
+  gcp-aws-cred doctor --role arn:aws:iam::123456789012:role/aws-allow-gcp-access
+  gcp-aws-cred doctor --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --duration 12h --json`
+}
+
 // ExecCmd runs a command with credentials.
 type ExecCmd struct {
 	Command []string `arg:"" optional:"" passthrough:"" help:"Command and arguments; put -- before it." placeholder:"COMMAND"`
+}
+
+// Help is the worked example under `exec --help`.
+func (ExecCmd) Help() string {
+	return `Gets credentials once and runs COMMAND with AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION set and
+AWS_PROFILE/AWS_DEFAULT_PROFILE removed, so a script of many aws commands makes
+one STS call. gcp-aws-cred replaces itself with COMMAND: the exit status and
+signals are COMMAND's own.
+
+  gcp-aws-cred exec --role arn:aws:iam::123456789012:role/etl -- ./nightly-sync.sh
+  gcp-aws-cred exec --role arn:aws:iam::123456789012:role/etl -- aws s3 sync ./out s3://bucket/out`
 }
 
 // Run replaces this process with the command where the platform allows.
