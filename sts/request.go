@@ -196,6 +196,8 @@ func jsonObject(s string) bool {
 	return strings.HasPrefix(s, "{") && json.Valid([]byte(s))
 }
 
+// String describes the credentials without their secrets, so that printing
+// a Credentials by mistake shows nothing that works as a key.
 func (c Credentials) String() string {
 	return fmt.Sprintf("credentials for %s (key %s, expires %s)", c.AssumedRoleARN, c.AccessKeyID, c.Expiration.Format(time.RFC3339))
 }

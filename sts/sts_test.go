@@ -2,6 +2,7 @@ package sts
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -362,5 +363,15 @@ func TestTrustPolicy(t *testing.T) {
 }`
 	if diff := cmp.Diff(want, string(got)); diff != "" {
 		t.Errorf("trust policy (-want +got):\n%s", diff)
+	}
+}
+
+func TestCredentialsNeverPrintSecrets(t *testing.T) {
+	c := Credentials{AccessKeyID: "ASIAX", SecretAccessKey: secret.New("SECRETKEY"), SessionToken: secret.New("SESSIONTOKEN"),
+		Expiration: time.Now(), AssumedRoleARN: "arn:aws:sts::1:assumed-role/r/s"}
+	for _, out := range []string{fmt.Sprint(c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%v", &c)} {
+		if strings.Contains(out, "SECRETKEY") || strings.Contains(out, "SESSIONTOKEN") {
+			t.Errorf("secret printed: %s", out)
+		}
 	}
 }
