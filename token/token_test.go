@@ -3,11 +3,14 @@ package token
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"cloud.google.com/go/compute/metadata"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
@@ -187,5 +190,28 @@ func TestErrorsUnwrap(t *testing.T) {
 	_, err := (&Metadata{ServiceAccount: "default", Audience: "a"}).Token(ctx)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancellation not in the chain: %v", err)
+	}
+}
+
+// TestDialTimeoutIsFinal checks that a metadata host that does not accept a
+// connection is given up on after one dial, not retried with backoff.
+func TestDialTimeoutIsFinal(t *testing.T) {
+	t.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
+	var dials int
+	inner := dialOnce(&net.Dialer{Timeout: time.Nanosecond})
+	client := metadata.NewWithOptions(&metadata.Options{Client: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials++
+			return inner(ctx, network, addr)
+		},
+	}}})
+	start := time.Now()
+	_, err := (&Metadata{Client: client, ServiceAccount: "default", Audience: "a"}).Token(context.Background())
+	checkErr(t, err, "cannot reach the metadata server at 127.0.0.1:1: connect timed out after 1ns", "is this running on Google Cloud?")
+	if dials != 1 {
+		t.Errorf("%d dials, want 1", dials)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("gave up after %s", d)
 	}
 }

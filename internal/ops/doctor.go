@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"cloud.google.com/go/compute/metadata"
 	"github.com/aws/smithy-go"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
@@ -102,13 +101,13 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	s = step("metadata server")
 	host := token.MetadataHost()
 	s.fact("host", host)
-	email, err := metadata.NewClient(nil).EmailWithContext(ctx, o.ServiceAccount)
+	email, err := o.Source().Email(ctx)
 	if err != nil {
-		s.fail(token.Explain(err, o.ServiceAccount))
+		s.fail(err)
 		skipRest("ID token", "STS endpoint", "exchange")
 		return r
 	}
-	s.fact("service account email", strings.TrimSpace(email))
+	s.fact("service account email", email)
 
 	s = step("ID token")
 	tok, err := o.Source().Token(ctx)
