@@ -113,7 +113,7 @@ func (m *Metadata) Token(ctx context.Context) (secret.String, error) {
 	path := "instance/service-accounts/" + url.PathEscape(sa) + "/identity?" + q.Encode()
 	body, err := c.GetWithContext(ctx, path)
 	if err != nil {
-		return secret.String{}, Explain(err, sa)
+		return secret.String{}, explain(err, sa)
 	}
 	tok := secret.New(strings.TrimSpace(body))
 	if _, err := Decode(tok); err != nil {
@@ -123,9 +123,9 @@ func (m *Metadata) Token(ctx context.Context) (secret.String, error) {
 	return tok, nil
 }
 
-// Explain turns an error the metadata package returned for account sa into
+// explain turns an error the metadata package returned for account sa into
 // a message that says which host was asked and what to do about it.
-func Explain(err error, sa string) error {
+func explain(err error, sa string) error {
 	host := MetadataHost()
 	var notDefined metadata.NotDefinedError
 	var merr *metadata.Error
@@ -197,12 +197,7 @@ func (m *Metadata) Email(ctx context.Context) (string, error) {
 	}
 	email, err := c.EmailWithContext(ctx, m.ServiceAccount)
 	if err != nil {
-		return "", Explain(err, m.ServiceAccount)
+		return "", explain(err, m.ServiceAccount)
 	}
 	return strings.TrimSpace(email), nil
-}
-
-// String describes m for messages. It never includes a token.
-func (m *Metadata) String() string {
-	return fmt.Sprintf("metadata server %s, service account %s, audience %s", MetadataHost(), m.ServiceAccount, m.Audience)
 }

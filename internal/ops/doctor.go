@@ -91,7 +91,7 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	s.fact("service account", o.ServiceAccount)
 	// Everything that needs no network is checked here, as the credential
 	// process checks it, so a configuration mistake is reported as one.
-	client, err := checkAll(o)
+	flow, err := cred.New(o)
 	if err != nil {
 		s.fail(err)
 		skipRest("metadata server", "ID token", "STS endpoint", "exchange")
@@ -101,7 +101,8 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	s = step("metadata server")
 	host := token.MetadataHost()
 	s.fact("host", host)
-	email, err := o.Source().Email(ctx)
+	src := o.Source()
+	email, err := src.Email(ctx)
 	if err != nil {
 		s.fail(err)
 		skipRest("ID token", "STS endpoint", "exchange")
@@ -110,7 +111,7 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	s.fact("service account email", email)
 
 	s = step("ID token")
-	tok, err := o.Source().Token(ctx)
+	tok, err := src.Token(ctx)
 	if err != nil {
 		s.fail(err)
 		skipRest("STS endpoint", "exchange")
@@ -135,6 +136,7 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	}
 	session := o.Session(c)
 
+	client := flow.STS
 	s = step("STS endpoint")
 	s.fact("endpoint", client.Endpoint)
 	s.fact("region", client.Region)
@@ -159,13 +161,6 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	s.fact("expires", stamp(creds.Expiration, time.Now()))
 	r.OK = true
 	return r
-}
-
-func checkAll(o *cred.Options) (*sts.Client, error) {
-	if err := o.Check(); err != nil {
-		return nil, err
-	}
-	return sts.New(o.STSConfig())
 }
 
 // probeMaxDuration finds the role's MaxSessionDuration when STS said the

@@ -1,0 +1,67 @@
+package ops
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
+	"github.com/gcp-aws-cred/gcp-aws-cred/token"
+)
+
+var creds = sts.Credentials{
+	AccessKeyID: "ASIANEW", SecretAccessKey: secret.New("newsecret"), SessionToken: secret.New("newtoken"),
+	Expiration: time.Date(2026, 11, 29, 2, 0, 0, 0, time.UTC),
+}
+
+func TestEnviron(t *testing.T) {
+	in := []string{"PATH=/bin", "AWS_PROFILE=dev", "AWS_DEFAULT_PROFILE=dev", "AWS_ACCESS_KEY_ID=AKIAOLD",
+		"AWS_SECRET_ACCESS_KEY=old", "AWS_SESSION_TOKEN=old", "AWS_SECURITY_TOKEN=old", "AWS_ENDPOINT_URL=https://x", "HOME=/h"}
+	want := []string{"PATH=/bin", "AWS_ENDPOINT_URL=https://x", "HOME=/h",
+		"AWS_ACCESS_KEY_ID=ASIANEW", "AWS_SECRET_ACCESS_KEY=newsecret", "AWS_SESSION_TOKEN=newtoken",
+		"AWS_CREDENTIAL_EXPIRATION=2026-11-29T02:00:00Z", "AWS_REGION=eu-west-1", "AWS_DEFAULT_REGION=eu-west-1"}
+	if diff := cmp.Diff(want, Environ(in, creds, "eu-west-1")); diff != "" {
+		t.Errorf("Environ (-want +got):\n%s", diff)
+	}
+	// A region already in the environment is the user's choice: left alone.
+	got := Environ([]string{"AWS_REGION=us-west-2"}, creds, "eu-west-1")
+	if strings.Contains(strings.Join(got, " "), "eu-west-1") {
+		t.Errorf("overrode the environment's region: %v", got)
+	}
+}
+
+func TestTokenText(t *testing.T) {
+	now := time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC)
+	info := TokenInfo{MetadataHost: "169.254.169.254", ServiceAccount: "default",
+		Header: token.Header{Alg: "RS256", Kid: "k1", Typ: "JWT"},
+		Claims: token.Claims{Issuer: "https://accounts.google.com", Audience: token.Audience{"sts.amazonaws.com"},
+			AuthorizedParty: "111", Subject: "111", Email: "sa@p.iam.gserviceaccount.com", EmailVerified: true,
+			IssuedAt: token.UnixTime(now.Unix()), Expiry: token.UnixTime(now.Add(time.Hour).Unix())}}
+	text := string(info.Text(now))
+	for _, want := range []string{
+		"  azp              111                      accounts.google.com:aud (the service account's unique ID, despite the key's name)\n",
+		"  aud              sts.amazonaws.com        accounts.google.com:oaud (the audience you asked for: --audience)\n",
+		"  exp              2026-11-29T02:00:00Z (in 1h0m0s)\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "compute_engine") {
+		t.Error("shows a compute_engine block the token does not have")
+	}
+	// Without azp, IAM compares aud: say so instead of inventing a value.
+	info.Claims.AuthorizedParty = ""
+	if keys := ConditionKeys(info.Claims); keys[0].Claim != "aud" || keys[0].Value != "sts.amazonaws.com" {
+		t.Errorf("without azp: %+v", keys[0])
+	}
+}
+
+func TestMask(t *testing.T) {
+	if got := mask("ASIA1234567890ABCDEF"); got != "ASIA************CDEF" {
+		t.Errorf("mask = %q", got)
+	}
+}
