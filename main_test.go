@@ -136,6 +136,7 @@ var stsFaults = map[string]fakes.Fault{
 	"PolicyTooLarge":        {Status: 400, Code: "PackedPolicyTooLarge", Message: "Packed size of consumed session policies exceeds 100%."},
 	"IDPRejectedClaim":      {Status: 403, Code: "IDPRejectedClaim", Message: "Rejected claim"},
 	"AccessDenied":          {Status: 403, Code: "AccessDenied", Message: "Not authorized to perform sts:AssumeRoleWithWebIdentity"},
+	"RedirectToHTTP":        {Status: 307, Body: "", Location: "http://sts.example.com/steal"},
 	"EchoToken":             {Status: 400, Code: "ValidationError", Message: "1 validation error detected: Value '{token}' at 'webIdentityToken' failed to satisfy constraint"},
 }
 

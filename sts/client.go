@@ -103,7 +103,11 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	httpClient := awshttp.NewBuildableClient()
+	// The SDK's transport settings (proxy from the environment, dial and
+	// TLS timeouts), in a client of our own: the SDK's client follows 307
+	// and 308 redirects with the body, to any URL, and the body carries the
+	// token. STS never redirects, so nothing is followed.
+	transport := awshttp.NewBuildableClient().GetTransport()
 	// The bundle only matters for TLS; reading and parsing it costs
 	// milliseconds that a loopback http:// endpoint never needs.
 	if cfg.CABundle != "" && strings.HasPrefix(endpoint, "https://") {
@@ -111,12 +115,14 @@ func New(cfg Config) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		httpClient = httpClient.WithTransportOptions(func(t *http.Transport) {
-			if t.TLSClientConfig == nil {
-				t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-			}
-			t.TLSClientConfig.RootCAs = pool
-		})
+		if transport.TLSClientConfig == nil {
+			transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		transport.TLSClientConfig.RootCAs = pool
+	}
+	httpClient := &http.Client{
+		Transport:     transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	api := sts.New(sts.Options{
 		Region:       region,

@@ -35,9 +35,14 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 	case errors.Is(err, context.Canceled):
 		return fail.Errorf(err, "interrupted while waiting for STS at %s", c.Endpoint)
 	case errors.As(err, &deser):
-		status, ctype := 0, ""
+		status, ctype, location := 0, "", ""
 		if errors.As(err, &resp) && resp.Response != nil {
-			status, ctype = resp.HTTPStatusCode(), resp.Response.Header.Get("Content-Type")
+			status, ctype, location = resp.HTTPStatusCode(), resp.Response.Header.Get("Content-Type"), resp.Response.Header.Get("Location")
+		}
+		if status >= 300 && status < 400 {
+			return fail.Errorf(err, "STS at %s answered with a redirect (HTTP %d to %s), which is not followed: the request carries the token", c.Endpoint, status, orNone(location)).
+				Hint("AWS STS does not redirect: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL, and any proxy in between").
+				Hint(c.proxyHint()...)
 		}
 		if ctype == "" {
 			ctype = "no content type"
@@ -197,6 +202,13 @@ func (c *Client) proxyHint() []string {
 		return nil
 	}
 	return []string{fmt.Sprintf("requests to STS go through the proxy %s (HTTPS_PROXY); NO_PROXY lists hosts that bypass it", c.Proxy)}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "nowhere"
+	}
+	return s
 }
 
 // innermost returns the last part of a wrapped network error, the part a user

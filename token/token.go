@@ -63,6 +63,8 @@ func MetadataHost() string {
 // defaultClient is the metadata client used when Metadata.Client is nil.
 var defaultClient = metadata.NewWithOptions(&metadata.Options{Client: &http.Client{
 	Timeout: 5 * time.Second, // the metadata package's own per-request limit
+	// The metadata server answers; it does not send us elsewhere for a token.
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	Transport: &http.Transport{
 		Proxy:       nil, // the metadata server is link-local: never through a proxy
 		DialContext: dialOnce(&net.Dialer{Timeout: 2 * time.Second}),

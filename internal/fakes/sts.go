@@ -81,6 +81,8 @@ type Fault struct {
 	Code    string // STS error code; empty with Body set sends Body as is
 	Message string
 	Body    string
+	// Location, when set, is sent as the Location header (for redirects).
+	Location string
 }
 
 // Common faults.
@@ -312,6 +314,9 @@ func (s *STS) success(w http.ResponseWriter, partition, account, roleName, sessi
 func (s *STS) fail(w http.ResponseWriter, f Fault) {
 	id := newRequestID()
 	w.Header().Set("x-amzn-RequestId", id)
+	if f.Location != "" {
+		w.Header().Set("Location", f.Location)
+	}
 	if f.Code == "" {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(f.Status)
