@@ -62,9 +62,10 @@ func TestProcessCredsContract(t *testing.T) {
 	}
 }
 
-// TestWritesNoFile runs the binary with empty HOME and TMPDIR and checks they
-// stay empty; under strace it also checks that no file is opened for
-// writing, created, renamed or removed anywhere (issue 2).
+// TestWritesNoFile runs the binary, and each operator command, with empty
+// HOME and TMPDIR and checks they stay empty; under strace it also checks
+// that the credential process opens no file for writing and creates,
+// renames or removes none anywhere (issues 2 and 4).
 func TestWritesNoFile(t *testing.T) {
 	startFakes(t)
 	home, tmp := t.TempDir(), t.TempDir()
@@ -78,8 +79,13 @@ func TestWritesNoFile(t *testing.T) {
 		}
 		return string(out)
 	}
-	for _, o := range []string{"process", "env"} {
-		run(bin, "--role", "arn:aws:iam::123456789012:role/r", "--output", o)
+	role := "arn:aws:iam::123456789012:role/r"
+	for _, args := range [][]string{
+		{"--role", role}, {"--role", role, "--output", "env"},
+		{"trust-policy"}, {"token"}, {"doctor", "--role", role},
+		{"exec", "--role", role, "--", "true"},
+	} {
+		run(bin, args...)
 	}
 	for _, dir := range []string{home, tmp} {
 		if entries, _ := os.ReadDir(dir); len(entries) > 0 {
