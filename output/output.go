@@ -166,14 +166,14 @@ func posixQuote(s string) (string, error) {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'", nil
 }
 
-// fishQuote single-quotes s for fish, where only \ and ' are special inside
-// single quotes.
+// fishQuote writes the AWS CLI's double quotes for plain values and single
+// quotes otherwise, where only \ and ' are special in fish.
 func fishQuote(s string) (string, error) {
 	if strings.IndexByte(s, 0) >= 0 {
 		return "", errNUL
 	}
 	if bare(s) {
-		return s, nil
+		return `"` + s + `"`, nil
 	}
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'", nil
 }

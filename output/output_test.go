@@ -29,7 +29,7 @@ func TestGolden(t *testing.T) {
 		Process:     `{"Version":1,"AccessKeyId":"ASIAEXAMPLE123","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY","SessionToken":"FwoGZXIvYXdzEJr//////////wEaDH==","Expiration":"2026-11-28T16:00:00Z","AccountId":"123456789012"}` + "\n",
 		Env:         "export AWS_ACCESS_KEY_ID=ASIAEXAMPLE123\nexport AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\nexport AWS_SESSION_TOKEN=FwoGZXIvYXdzEJr//////////wEaDH==\nexport AWS_CREDENTIAL_EXPIRATION=2026-11-28T16:00:00Z\n",
 		EnvNoExport: "AWS_ACCESS_KEY_ID=ASIAEXAMPLE123\nAWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\nAWS_SESSION_TOKEN=FwoGZXIvYXdzEJr//////////wEaDH==\nAWS_CREDENTIAL_EXPIRATION=2026-11-28T16:00:00Z\n",
-		Fish:        "set -gx AWS_ACCESS_KEY_ID ASIAEXAMPLE123\nset -gx AWS_SECRET_ACCESS_KEY wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\nset -gx AWS_SESSION_TOKEN FwoGZXIvYXdzEJr//////////wEaDH==\nset -gx AWS_CREDENTIAL_EXPIRATION 2026-11-28T16:00:00Z\n",
+		Fish:        "set -gx AWS_ACCESS_KEY_ID \"ASIAEXAMPLE123\"\nset -gx AWS_SECRET_ACCESS_KEY \"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\"\nset -gx AWS_SESSION_TOKEN \"FwoGZXIvYXdzEJr//////////wEaDH==\"\nset -gx AWS_CREDENTIAL_EXPIRATION \"2026-11-28T16:00:00Z\"\n",
 		PowerShell:  "$Env:AWS_ACCESS_KEY_ID=\"ASIAEXAMPLE123\"\r\n$Env:AWS_SECRET_ACCESS_KEY=\"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\"\r\n$Env:AWS_SESSION_TOKEN=\"FwoGZXIvYXdzEJr//////////wEaDH==\"\r\n$Env:AWS_CREDENTIAL_EXPIRATION=\"2026-11-28T16:00:00Z\"\r\n",
 		WindowsCmd:  "set AWS_ACCESS_KEY_ID=ASIAEXAMPLE123\r\nset AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\r\nset AWS_SESSION_TOKEN=FwoGZXIvYXdzEJr//////////wEaDH==\r\nset AWS_CREDENTIAL_EXPIRATION=2026-11-28T16:00:00Z\r\n",
 	} {
@@ -122,6 +122,30 @@ func TestShellRoundTrip(t *testing.T) {
 	}
 }
 
+// TestFishRoundTrip does for fish what TestShellRoundTrip does for sh.
+func TestFishRoundTrip(t *testing.T) {
+	fish, err := exec.LookPath("fish")
+	if err != nil {
+		t.Skip("fish not installed (apt-get install fish)")
+	}
+	for _, v := range nasty {
+		c := creds
+		c.SessionToken = secret.New(v)
+		out, err := Encode(Fish, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		script := string(out) + "\nprintf '%s' \"$AWS_SESSION_TOKEN\""
+		got, err := exec.Command(fish, "--no-config", "-c", script).Output()
+		if err != nil {
+			t.Fatalf("fish with %q: %v", v, err)
+		}
+		if string(got) != v {
+			t.Errorf("fish read %q back as %q", v, got)
+		}
+	}
+}
+
 // The decoders read one value from the start of s, exactly in the grammar
 // its encoder writes, and return it with the rest of s. Anything else is an
 // error, so the fuzz test catches text a shell would read differently.
@@ -197,10 +221,15 @@ func decodePowerShell(s string) (string, string, error) {
 	return "", "", errors.New("unterminated quote")
 }
 
-// decodeFish reads a bare word or a single-quoted string with \\ and \'.
+// decodeFish reads a double-quoted bare value or a single-quoted string
+// with \\ and \'.
 func decodeFish(s string) (string, string, error) {
-	if w, rest := bareWord(s); w != "" {
-		return w, rest, nil
+	if strings.HasPrefix(s, `"`) {
+		w, rest := bareWord(s[1:])
+		if w == "" || !strings.HasPrefix(rest, `"`) {
+			return "", "", errors.New("double-quoted value with special characters")
+		}
+		return w, rest[1:], nil
 	}
 	if !strings.HasPrefix(s, "'") {
 		return "", "", errors.New("not quoted")
