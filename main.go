@@ -4,8 +4,8 @@
 // STS and prints them as the credential_process JSON document.
 //
 // This file is wiring only: it parses the command line, builds the context
-// and prints the one error. The work is in token, sts, output and
-// internal/cred.
+// and prints the one error. The work is in token, sts, output,
+// internal/cred and internal/ops.
 package main
 
 import (

@@ -71,7 +71,7 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 		return fail.Errorf(err, "STS at %s failed with HTTP %d, also on retry", c.Endpoint, status.HTTPStatusCode()).
 			Hint("AWS STS is having trouble in this region; try again, or use another --region")
 	}
-	return fail.Errorf(err, "cannot reach STS at %s: %s", c.Endpoint, innermost(err)).
+	return fail.Errorf(err, "cannot reach STS at %s: %s", c.Endpoint, fail.Cause(err)).
 		Hint(c.networkHints()...)
 }
 
@@ -207,16 +207,6 @@ func (c *Client) proxyHint() []string {
 func orNone(s string) string {
 	if s == "" {
 		return "nowhere"
-	}
-	return s
-}
-
-// innermost returns the last part of a wrapped network error, the part a user
-// can act on ("connection refused", "i/o timeout").
-func innermost(err error) string {
-	s := err.Error()
-	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
-		return s[i+2:]
 	}
 	return s
 }

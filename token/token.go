@@ -152,7 +152,7 @@ func explain(err error, sa string) error {
 		}
 		return e
 	default:
-		return fail.Errorf(err, "cannot reach the metadata server at %s: %s", host, netCause(err)).
+		return fail.Errorf(err, "cannot reach the metadata server at %s: %s", host, fail.Cause(err)).
 			Hint(notOnGoogleCloud...)
 	}
 }
@@ -162,21 +162,6 @@ var notOnGoogleCloud = []string{
 	"to use another metadata server (an emulator, a test fake), set GCE_METADATA_HOST=host:port",
 }
 
-// netCause gives the innermost part of a network error, which is the part a
-// user can act on ("connection refused", "i/o timeout"), without the URL
-// the metadata package already prefixes.
-func netCause(err error) string {
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err
-	}
-	s := err.Error()
-	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
-		return s[i+2:]
-	}
-	return s
-}
-
 // snippet makes a server's error body fit on one line of a message.
 func snippet(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
@@ -184,8 +169,8 @@ func snippet(s string) string {
 		return "(empty body)"
 	}
 	const max = 200
-	if len(s) > max {
-		s = s[:max] + "…"
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max]) + "…"
 	}
 	return s
 }

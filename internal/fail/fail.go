@@ -72,6 +72,17 @@ func Hints(err error) []string {
 	return hints
 }
 
+// Cause returns the last part of a wrapped error's text, which for network
+// errors is the part a user can act on ("connection refused", "i/o
+// timeout") without the URL and operation that wrap it.
+func Cause(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
+		return s[i+2:]
+	}
+	return s
+}
+
 // oneLine keeps the error on one line: a multi-line message from a server
 // would otherwise read like several errors.
 func oneLine(s string) string {
