@@ -189,14 +189,23 @@ func decodePOSIX(s string) (string, string, error) {
 	return b.String(), s, nil
 }
 
+// doubleQuotedBare reads "word" where word needs no quoting, the form the
+// PowerShell and fish encoders use for plain values.
+func doubleQuotedBare(s string) (string, string, bool) {
+	if !strings.HasPrefix(s, `"`) {
+		return "", "", false
+	}
+	w, rest := bareWord(s[1:])
+	if w == "" || !strings.HasPrefix(rest, `"`) {
+		return "", "", false
+	}
+	return w, rest[1:], true
+}
+
 // decodePowerShell reads a double-quoted bare value or a verbatim string.
 func decodePowerShell(s string) (string, string, error) {
-	if strings.HasPrefix(s, `"`) {
-		w, rest := bareWord(s[1:])
-		if w == "" || !strings.HasPrefix(rest, `"`) {
-			return "", "", errors.New("double-quoted value with special characters")
-		}
-		return w, rest[1:], nil
+	if w, rest, ok := doubleQuotedBare(s); ok {
+		return w, rest, nil
 	}
 	if !strings.HasPrefix(s, "'") {
 		return "", "", errors.New("not quoted")
@@ -224,12 +233,8 @@ func decodePowerShell(s string) (string, string, error) {
 // decodeFish reads a double-quoted bare value or a single-quoted string
 // with \\ and \'.
 func decodeFish(s string) (string, string, error) {
-	if strings.HasPrefix(s, `"`) {
-		w, rest := bareWord(s[1:])
-		if w == "" || !strings.HasPrefix(rest, `"`) {
-			return "", "", errors.New("double-quoted value with special characters")
-		}
-		return w, rest[1:], nil
+	if w, rest, ok := doubleQuotedBare(s); ok {
+		return w, rest, nil
 	}
 	if !strings.HasPrefix(s, "'") {
 		return "", "", errors.New("not quoted")
