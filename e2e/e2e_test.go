@@ -159,6 +159,8 @@ func setup(t *testing.T) *world {
 		"AWS_ENDPOINT_URL="+moto,
 		"AWS_DEFAULT_REGION=us-east-1",
 		"AWS_EC2_METADATA_DISABLED=true", // nothing may reach for 169.254.169.254 but us
+		"NO_PROXY=127.0.0.1,localhost",   // a proxy in the environment must not sit between the CLI and moto
+		"no_proxy=127.0.0.1,localhost",
 		"PYTHONDONTWRITEBYTECODE=1",
 	)
 	return &world{bin: binPath, home: home, env: env, md: mdSrv}
