@@ -106,7 +106,8 @@ func (GetCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
 	}
 	b, err := output.Encode(output.Format(cli.Output), creds)
 	if err != nil {
-		return fail.Errorf(err, "cannot print the credentials as %s: %v", cli.Output, err)
+		return fail.Errorf(err, "cannot print the credentials as %s: %v", cli.Output, err).
+			Hint("--output process (the default) carries any value; so do env and powershell")
 	}
 	_, err = stdout.Write(b)
 	return err

@@ -150,7 +150,8 @@ func ResolveEndpoint(region, override string, fips bool) (string, error) {
 		UseGlobalEndpoint: aws.Bool(false),
 	})
 	if err != nil {
-		return "", fail.Errorf(err, "no STS endpoint for region %q: %v", region, err)
+		return "", fail.Errorf(err, "no STS endpoint for region %q: %v", region, err).
+			Hint("check --region (or AWS_REGION), or give the endpoint with --sts-endpoint")
 	}
 	return r.URI.String(), nil
 }
@@ -164,7 +165,8 @@ func checkOverride(raw string) (string, error) {
 			Hint("give a full URL, such as https://vpce-0123-abcd.sts.us-east-1.vpce.amazonaws.com (from --sts-endpoint, AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL)")
 	}
 	if u.User != nil {
-		return "", fail.Errorf(nil, "STS endpoint %s carries user information; refusing it", u.Scheme+"://"+u.Host)
+		return "", fail.Errorf(nil, "STS endpoint %s carries user information; refusing it", u.Scheme+"://"+u.Host).
+			Hint("remove user:password@ from the URL: STS takes no credentials in the URL, and they would end up in logs")
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		return "", fail.Errorf(nil, "refusing cleartext STS endpoint %s: the ID token is a bearer credential and would cross the network unencrypted", raw).

@@ -124,9 +124,11 @@ func (c *Client) explainAPI(err error, api smithy.APIError, tok secret.String, r
 			return base(fmt.Sprintf("--duration %s is longer than the maximum session duration of %s", req.Duration, req.RoleARN)).
 				Hint("use a shorter --duration (the default is 1h), or raise the role's limit (up to 12h): aws iam update-role --role-name " + roleName + " --max-session-duration 43200")
 		}
-		return base("STS refused the request as invalid")
+		return base("STS refused the request as invalid").
+			Hint("the message names the parameter STS objects to: check --role, --session-name, --duration, --policy and --policy-arn")
 	}
-	return base(fmt.Sprintf("STS at %s refused AssumeRoleWithWebIdentity for %s", c.Endpoint, req.RoleARN))
+	return base(fmt.Sprintf("STS at %s refused AssumeRoleWithWebIdentity for %s", c.Endpoint, req.RoleARN)).
+		Hint("look the error code up in the AssumeRoleWithWebIdentity API reference; `gcp-aws-cred doctor --role …` shows each step with the values involved")
 }
 
 // scrub removes the token, and each of its parts, from a message STS wrote:

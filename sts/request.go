@@ -129,7 +129,8 @@ func (r Request) Validate() error {
 			Hint("the default, 1h, suits credential_process: SDKs refresh 5 to 15 minutes before expiry, so 15m makes them call gcp-aws-cred on nearly every request")
 	}
 	if r.Duration%time.Second != 0 {
-		return fail.Errorf(nil, "--duration %s is not a whole number of seconds", r.Duration)
+		return fail.Errorf(nil, "--duration %s is not a whole number of seconds", r.Duration).
+			Hint("STS takes whole seconds: write it like 90m, 1h30m or 5400s")
 	}
 	if len(r.Policy) > MaxPolicyLen {
 		return fail.Errorf(nil, "--policy is %d characters; STS accepts at most %d", len(r.Policy), MaxPolicyLen).
@@ -140,7 +141,8 @@ func (r Request) Validate() error {
 			Hint(`a session policy looks like {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)
 	}
 	if len(r.PolicyARNs) > MaxPolicyARNs {
-		return fail.Errorf(nil, "%d --policy-arn values; STS accepts at most %d", len(r.PolicyARNs), MaxPolicyARNs)
+		return fail.Errorf(nil, "%d --policy-arn values; STS accepts at most %d", len(r.PolicyARNs), MaxPolicyARNs).
+			Hint("combine them into fewer managed policies, or narrow the role itself")
 	}
 	for _, p := range r.PolicyARNs {
 		if !validPolicyARN(p) {

@@ -24,7 +24,8 @@ func run(_ context.Context, path string, argv, env []string) error {
 		os.Exit(exit.ExitCode())
 	}
 	if err != nil {
-		return fail.Errorf(err, "cannot run %s: %v", path, err)
+		return fail.Errorf(err, "cannot run %s: %v", path, err).
+			Hint("check that the file is an executable for this system")
 	}
 	os.Exit(0)
 	return nil

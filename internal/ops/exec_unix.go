@@ -14,5 +14,6 @@ import (
 // holding the credentials.
 func run(_ context.Context, path string, argv, env []string) error {
 	err := syscall.Exec(path, argv, env)
-	return fail.Errorf(err, "cannot run %s: %v", path, err)
+	return fail.Errorf(err, "cannot run %s: %v", path, err).
+		Hint("check that the file is an executable for this system, and that its #! interpreter exists")
 }
