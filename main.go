@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -232,10 +233,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if plainRun(args) {
 		model = &plain
 	}
+	// Reading the build info is only worth it when it will be printed.
+	vars := kong.Vars{"version": name}
+	if slices.Contains(args, "--version") {
+		vars["version"] = versionString()
+	}
 	parser, err := kong.New(model,
 		kong.Name(name),
 		kong.Description(description),
-		kong.Vars{"version": versionString()},
+		vars,
 		kong.Writers(stdout, stderr),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 	)

@@ -24,14 +24,13 @@ func Exec(ctx context.Context, o *cred.Options, argv []string) error {
 	}
 	// Look the command up first: a typo should not cost an STS call.
 	path, err := exec.LookPath(argv[0])
-	if err != nil {
-		e := fail.Errorf(err, "cannot run %q: %v", argv[0], errors.Unwrap(err)).
+	switch {
+	case errors.Is(err, exec.ErrNotFound):
+		return fail.Errorf(err, "command %q not found in PATH", argv[0]).
+			Hint("check the spelling, or give the command's full path")
+	case err != nil:
+		return fail.Errorf(err, "cannot run %q: %v", argv[0], errors.Unwrap(err)).
 			Hint("check that the file exists and is executable")
-		if errors.Is(err, exec.ErrNotFound) {
-			e = fail.Errorf(err, "command %q not found in PATH", argv[0]).
-				Hint("check the spelling, or give the command's full path")
-		}
-		return e
 	}
 	flow, err := cred.New(o)
 	if err != nil {
