@@ -66,30 +66,6 @@ type Flags struct {
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
 
-// processCLI is the command line of a plain credential-process run: the
-// flags without the command tree. AWS tools run gcp-aws-cred once per
-// command and credential refresh, and building kong's model of every
-// command is a measurable part of each run's start-up, so a command line
-// that names no command and asks for no help is parsed with this smaller
-// model. It accepts exactly the flags the full one does.
-type processCLI struct {
-	Flags `embed:""`
-}
-
-// plainRun reports whether args can only mean the credential process: no
-// word that names a command, and no request for help. A flag value that
-// happens to equal a command name just takes the full parser, which reads
-// it the same way.
-func plainRun(args []string) bool {
-	for _, a := range args {
-		switch a {
-		case "get", "trust-policy", "token", "doctor", "exec", "help", "-h", "--help":
-			return false
-		}
-	}
-	return true
-}
-
 // GetCmd is the credential process.
 type GetCmd struct{}
 
@@ -99,8 +75,6 @@ func (GetCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cli.Timeout)
-	defer cancel()
 	creds, err := flow.Credentials(ctx)
 	if err != nil {
 		return err
@@ -228,17 +202,12 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	var cli CLI
-	var plain processCLI
-	model := any(&cli)
-	if plainRun(args) {
-		model = &plain
-	}
 	// Reading the build info is only worth it when it will be printed.
 	vars := kong.Vars{"version": name}
 	if slices.Contains(args, "--version") {
 		vars["version"] = versionString()
 	}
-	parser, err := kong.New(model,
+	parser, err := kong.New(&cli,
 		kong.Name(name),
 		kong.Description(description),
 		vars,
@@ -252,25 +221,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		fail.Print(stderr, name, fail.Errorf(err, "%v", err).Hint("run "+name+" --help for usage"))
-		return 2
+		return cred.ExitUsage
 	}
-	// No signal handler: on SIGINT or SIGTERM the default, dying at once,
-	// is right. Nothing is on disk to clean up, and stdout is written in one
-	// write at the end, so a killed run leaves it empty. It also spares every
-	// run the os/signal start-up.
-	ctx := context.Background()
-	if model == any(&plain) {
-		cli.Flags = plain.Flags
-		err = GetCmd{}.Run(ctx, &cli, stdout)
-	} else {
-		kctx.BindTo(ctx, (*context.Context)(nil))
-		kctx.BindTo(stdout, (*io.Writer)(nil))
-		kctx.Bind(&cli)
-		err = kctx.Run()
-	}
-	if err != nil {
+	// The one deadline of a run, retries included. No signal handler: on
+	// SIGINT or SIGTERM the default, dying at once, is right. Nothing is on
+	// disk to clean up, and stdout is written in one write at the end, so a
+	// killed run leaves it empty.
+	ctx, cancel := context.WithTimeout(context.Background(), cli.Timeout)
+	defer cancel()
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	kctx.BindTo(stdout, (*io.Writer)(nil))
+	kctx.Bind(&cli)
+	if err := kctx.Run(); err != nil {
 		fail.Print(stderr, name, err)
-		return 1
+		return cred.ExitStatus(err)
 	}
 	return 0
 }

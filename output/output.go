@@ -1,6 +1,7 @@
 // Package output renders credentials in the formats of
 // `aws configure export-credentials --format`: the credential_process JSON
-// document, and lines for POSIX shells, fish, PowerShell and cmd.
+// document, and lines for POSIX shells, fish, PowerShell and cmd. It serves
+// this command only and depends on nothing of ours but the credentials value.
 //
 // Every encoder builds the whole text first and the caller writes it in one
 // Write, so a reader of stdout never sees half a document. A value that a
@@ -14,12 +15,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 )
 
 // Format names an output format.
@@ -35,9 +35,6 @@ const (
 	WindowsCmd  Format = "windows-cmd"
 )
 
-// Formats lists every format, default first.
-var Formats = []Format{Process, Env, EnvNoExport, Fish, PowerShell, WindowsCmd}
-
 // Document is the credential_process JSON document. Field order and key case
 // are part of the contract: Go's SDK matches keys case-insensitively, the
 // others do not.
@@ -50,32 +47,37 @@ type Document struct {
 	AccountID       string `json:"AccountId,omitempty"`
 }
 
-// Write encodes c in format f and writes it with a single Write.
-func Write(w io.Writer, f Format, c sts.Credentials) error {
-	b, err := Encode(f, c)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
-}
+// Var is one environment variable.
+type Var struct{ Name, Value string }
 
-// Encode renders c in format f.
-func Encode(f Format, c sts.Credentials) ([]byte, error) {
-	if c.Expiration.IsZero() {
-		// Without Expiration every SDK treats the keys as eternal and never
-		// calls us again, long after STS has stopped honouring them.
-		return nil, errors.New("credentials have no expiration")
-	}
-	vars := []envVar{
+// Vars are the variables that carry c to the AWS CLI and SDKs, as
+// `aws configure export-credentials` names them.
+func Vars(c awscred.Credentials) []Var {
+	return []Var{
 		{"AWS_ACCESS_KEY_ID", c.AccessKeyID},
 		{"AWS_SECRET_ACCESS_KEY", c.SecretAccessKey.Reveal()},
 		{"AWS_SESSION_TOKEN", c.SessionToken.Reveal()},
 		{"AWS_CREDENTIAL_EXPIRATION", expiration(c.Expiration)},
 	}
-	switch f {
-	case Process, "":
+}
+
+// Encode renders c in format f.
+func Encode(f Format, c awscred.Credentials) ([]byte, error) {
+	if c.Expiration.IsZero() {
+		// Without Expiration every SDK treats the keys as eternal and never
+		// calls us again, long after STS has stopped honouring them.
+		return nil, errors.New("credentials have no expiration")
+	}
+	if f == Process || f == "" {
 		return encodeProcess(c)
+	}
+	return EncodeVars(f, Vars(c))
+}
+
+// EncodeVars renders vars as lines for the shell of format f, quoted for it.
+// The process format is a document, not variables, and is refused.
+func EncodeVars(f Format, vars []Var) ([]byte, error) {
+	switch f {
 	case Env:
 		return lines(vars, "export ", "=", posixQuote, "\n")
 	case EnvNoExport:
@@ -92,7 +94,7 @@ func Encode(f Format, c sts.Credentials) ([]byte, error) {
 
 func expiration(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-func encodeProcess(c sts.Credentials) ([]byte, error) {
+func encodeProcess(c awscred.Credentials) ([]byte, error) {
 	doc := Document{
 		Version:         1,
 		AccessKeyID:     c.AccessKeyID,
@@ -120,16 +122,14 @@ func encodeProcess(c sts.Credentials) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-type envVar struct{ name, value string }
-
-func lines(vars []envVar, prefix, sep string, quote func(string) (string, error), eol string) ([]byte, error) {
+func lines(vars []Var, prefix, sep string, quote func(string) (string, error), eol string) ([]byte, error) {
 	var b strings.Builder
 	for _, v := range vars {
-		q, err := quote(v.value)
+		q, err := quote(v.Value)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", v.name, err)
+			return nil, fmt.Errorf("%s: %w", v.Name, err)
 		}
-		b.WriteString(prefix + v.name + sep + q + eol)
+		b.WriteString(prefix + v.Name + sep + q + eol)
 	}
 	return []byte(b.String()), nil
 }

@@ -17,9 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
+	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
@@ -28,17 +29,17 @@ import (
 // AWS_DEFAULT_REGION says otherwise, as the AWS CLI does for STS.
 const DefaultRegion = "us-east-1"
 
-// API is the one STS call we make; *sts.Client satisfies it and tests can
+// API is the one STS call we make; *awssts.Client satisfies it and tests can
 // stand in a function.
 type API interface {
-	AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, opts ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error)
+	AssumeRoleWithWebIdentity(ctx context.Context, in *awssts.AssumeRoleWithWebIdentityInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleWithWebIdentityOutput, error)
 }
 
 // APIFunc adapts a function to API.
-type APIFunc func(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, opts ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error)
+type APIFunc func(ctx context.Context, in *awssts.AssumeRoleWithWebIdentityInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleWithWebIdentityOutput, error)
 
 // AssumeRoleWithWebIdentity calls f.
-func (f APIFunc) AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, opts ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+func (f APIFunc) AssumeRoleWithWebIdentity(ctx context.Context, in *awssts.AssumeRoleWithWebIdentityInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleWithWebIdentityOutput, error) {
 	return f(ctx, in, opts...)
 }
 
@@ -99,7 +100,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fail.Errorf(nil, "--region %q is not an AWS region", region).
 			Hint("regions look like us-east-1, eu-west-3, ap-northeast-1, cn-north-1, us-gov-west-1")
 	}
-	endpoint, err := ResolveEndpoint(region, cfg.Endpoint, cfg.FIPS)
+	endpoint, err := resolveEndpoint(region, cfg.Endpoint, cfg.FIPS)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +125,7 @@ func New(cfg Config) (*Client, error) {
 		Transport:     transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	api := sts.New(sts.Options{
+	api := awssts.New(awssts.Options{
 		Region:       region,
 		BaseEndpoint: aws.String(endpoint),
 		// The call is unsigned. Anonymous credentials keep the SDK from
@@ -137,13 +138,13 @@ func New(cfg Config) (*Client, error) {
 	return &Client{API: api, Endpoint: endpoint, Region: region, Proxy: proxyFor(endpoint)}, nil
 }
 
-// ResolveEndpoint returns the STS URL for region: override when given (after
+// resolveEndpoint returns the STS URL for region: override when given (after
 // checking it is safe), else the partition's regional or FIPS endpoint.
-func ResolveEndpoint(region, override string, fips bool) (string, error) {
+func resolveEndpoint(region, override string, fips bool) (string, error) {
 	if override != "" {
 		return checkOverride(override)
 	}
-	r, err := sts.NewDefaultEndpointResolverV2().ResolveEndpoint(context.Background(), sts.EndpointParameters{
+	r, err := awssts.NewDefaultEndpointResolverV2().ResolveEndpoint(context.Background(), awssts.EndpointParameters{
 		Region:            aws.String(region),
 		UseFIPS:           aws.Bool(fips),
 		UseDualStack:      aws.Bool(false),
@@ -264,8 +265,8 @@ func (b jitterBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error)
 
 // Exchange trades tok for credentials. The token travels only in the request
 // body; no message built here contains it.
-func (c *Client) Exchange(ctx context.Context, tok secret.String, req Request) (Credentials, error) {
-	in := &sts.AssumeRoleWithWebIdentityInput{
+func (c *Client) Exchange(ctx context.Context, tok secret.String, req Request) (awscred.Credentials, error) {
+	in := &awssts.AssumeRoleWithWebIdentityInput{
 		RoleArn:          aws.String(req.RoleARN),
 		RoleSessionName:  aws.String(req.SessionName),
 		WebIdentityToken: aws.String(tok.Reveal()),
@@ -281,18 +282,18 @@ func (c *Client) Exchange(ctx context.Context, tok secret.String, req Request) (
 	}
 	out, err := c.API.AssumeRoleWithWebIdentity(ctx, in)
 	if err != nil {
-		return Credentials{}, c.explain(err, tok, req)
+		return awscred.Credentials{}, c.explain(err, tok, req)
 	}
 	return c.credentials(out, req)
 }
 
-func (c *Client) credentials(out *sts.AssumeRoleWithWebIdentityOutput, req Request) (Credentials, error) {
+func (c *Client) credentials(out *awssts.AssumeRoleWithWebIdentityOutput, req Request) (awscred.Credentials, error) {
 	cr := out.Credentials
 	if cr == nil || cr.AccessKeyId == nil || cr.SecretAccessKey == nil || cr.SessionToken == nil || cr.Expiration == nil {
-		return Credentials{}, fail.Errorf(nil, "the answer from STS at %s has no complete credentials", c.Endpoint).
+		return awscred.Credentials{}, fail.Errorf(nil, "the answer from STS at %s has no complete credentials", c.Endpoint).
 			Hint("the endpoint may not be AWS STS: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL")
 	}
-	creds := Credentials{
+	creds := awscred.Credentials{
 		AccessKeyID:     *cr.AccessKeyId,
 		SecretAccessKey: secret.New(*cr.SecretAccessKey),
 		SessionToken:    secret.New(*cr.SessionToken),

@@ -14,12 +14,10 @@ import (
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
-	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
 // explain turns an SDK error into a message for the person who has to fix
-// it. Most real failures are IAM trust-policy mistakes, so AccessDenied gets
-// the policy this very token would match.
+// it, naming the endpoint and role involved.
 func (c *Client) explain(err error, tok secret.String, req Request) error {
 	var api smithy.APIError
 	if errors.As(err, &api) {
@@ -40,7 +38,10 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 			status, ctype, location = resp.HTTPStatusCode(), resp.Response.Header.Get("Content-Type"), resp.Response.Header.Get("Location")
 		}
 		if status >= 300 && status < 400 {
-			return fail.Errorf(err, "STS at %s answered with a redirect (HTTP %d to %s), which is not followed: the request carries the token", c.Endpoint, status, orNone(location)).
+			if location == "" {
+				location = "nowhere"
+			}
+			return fail.Errorf(err, "STS at %s answered with a redirect (HTTP %d to %s), which is not followed: the request carries the token", c.Endpoint, status, location).
 				Hint("AWS STS does not redirect: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL, and any proxy in between").
 				Hint(c.proxyHint()...)
 		}
@@ -78,13 +79,17 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 func (c *Client) explainAPI(err error, api smithy.APIError, tok secret.String, req Request) error {
 	code, msg := api.ErrorCode(), scrub(strings.TrimSpace(api.ErrorMessage()), tok)
 	account, roleName, _ := ParseRoleARN(req.RoleARN)
+	cause := err
+	if kind := kindOf(code, msg); kind != nil {
+		cause = errors.Join(kind, err)
+	}
 	base := func(what string) *fail.Error {
-		return fail.Errorf(err, "%s (%s: %s)", what, code, msg)
+		return fail.Errorf(cause, "%s (%s: %s)", what, code, msg)
 	}
 	switch code {
 	case "AccessDenied":
-		e := base(fmt.Sprintf("STS refused to let this workload assume %s", req.RoleARN))
-		return e.Hint(accessDeniedHints(tok, account)...)
+		return base(fmt.Sprintf("STS refused to let this workload assume %s", req.RoleARN)).
+			Hint(trustHint(account))
 	case "InvalidIdentityToken":
 		e := base("STS rejected the Google ID token")
 		switch {
@@ -103,7 +108,7 @@ func (c *Client) explainAPI(err error, api smithy.APIError, tok secret.String, r
 			Hint("the token is fetched fresh on every run and lives one hour, so this means clocks disagree: check this machine's time sync (chronyc tracking, timedatectl)")
 	case "IDPRejectedClaim":
 		return base(fmt.Sprintf("STS rejected a claim of the Google ID token for %s", req.RoleARN)).
-			Hint(accessDeniedHints(tok, account)...)
+			Hint(trustHint(account))
 	case "IDPCommunicationError":
 		return base("STS could not reach Google to verify the token, also on retry").
 			Hint("this is transient on AWS's side; try again in a minute")
@@ -120,7 +125,7 @@ func (c *Client) explainAPI(err error, api smithy.APIError, tok secret.String, r
 		return base(fmt.Sprintf("STS at %s is throttling requests, also after retries", c.Endpoint)).
 			Hint("many processes are fetching credentials at once; SDKs cache credentials until shortly before Expiration, so a longer --duration means fewer calls")
 	case "ValidationError":
-		if strings.Contains(msg, "MaxSessionDuration") || strings.Contains(msg, "DurationSeconds exceeds") {
+		if errors.Is(cause, ErrDurationTooLong) {
 			return base(fmt.Sprintf("--duration %s is longer than the maximum session duration of %s", req.Duration, req.RoleARN)).
 				Hint("use a shorter --duration (the default is 1h), or raise the role's limit (up to 12h): aws iam update-role --role-name " + roleName + " --max-session-duration 43200")
 		}
@@ -148,26 +153,19 @@ func scrub(msg string, tok secret.String) string {
 	return msg
 }
 
-// accessDeniedHints explain what the role's trust policy has to say for the
-// token we sent, with its actual claim values, because the usual mistake is
-// putting the audience where IAM expects the service account's unique ID.
-func accessDeniedHints(tok secret.String, account string) []string {
-	j, err := token.Decode(tok)
-	if err != nil {
-		return []string{"the role's trust policy must allow Principal {\"Federated\": \"accounts.google.com\"} and Action sts:AssumeRoleWithWebIdentity"}
+// trustHint is what can be said about a refusal without the token's claims;
+// the caller, which holds them, adds the policy they would need.
+func trustHint(account string) string {
+	return fmt.Sprintf("also check that the role exists in account %s, and that the principal is {\"Federated\": \"accounts.google.com\"}; `gcp-aws-cred doctor --role …` shows the whole chain", account)
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
 	}
-	cl := j.Claims
-	who := cl.Email
-	if who == "" {
-		who = "the service account"
-	}
-	policy, _ := TrustPolicy(cl)
-	return []string{
-		fmt.Sprintf("the role's trust policy must trust %s: its token has azp=%s, aud=%s, sub=%s", who, cl.AuthorizedParty, cl.Audience, cl.Subject),
-		"IAM compares accounts.google.com:aud with the token's azp (the service account's unique ID, not the audience), accounts.google.com:oaud with its aud (--audience), and accounts.google.com:sub with its sub",
-		"a trust policy that admits exactly this workload:\n" + string(policy),
-		fmt.Sprintf("also check that the role exists in account %s, and that the principal is {\"Federated\": \"accounts.google.com\"}; `gcp-aws-cred doctor --role …` shows the whole chain", account),
-	}
+	return false
 }
 
 func tlsCause(err error) string {
@@ -204,11 +202,4 @@ func (c *Client) proxyHint() []string {
 		return nil
 	}
 	return []string{fmt.Sprintf("requests to STS go through the proxy %s (HTTPS_PROXY); NO_PROXY lists hosts that bypass it", c.Proxy)}
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "nowhere"
-	}
-	return s
 }

@@ -1,7 +1,10 @@
-// Package sts trades a Google ID token for temporary AWS credentials with
-// AssumeRoleWithWebIdentity.
+// Package sts trades a web identity token for temporary AWS credentials with
+// AssumeRoleWithWebIdentity. It serves this command only (its API takes the
+// module's internal types); it knows STS and nothing of Google: what a
+// failure means for the token's claims is explained by the caller, which
+// holds them.
 //
-// It owns what can go wrong there: the request is checked against the API's
+// It owns what can go wrong at STS: the request is checked against the API's
 // limits before anything is sent; the endpoint is resolved per partition and
 // refused if it would carry the token in cleartext; transient failures are
 // retried and nothing else is; and STS error codes become messages that name
@@ -10,12 +13,10 @@ package sts
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
 
 // Limits of AssumeRoleWithWebIdentity.
@@ -31,7 +32,8 @@ type Request struct {
 	// RoleARN is the role to assume.
 	RoleARN string
 	// SessionName becomes the last part of the assumed-role ARN and shows in
-	// CloudTrail.
+	// CloudTrail. Validate accepts it empty, for a name derived later from
+	// the token; Exchange needs it set.
 	SessionName string
 	// Duration of the session; zero leaves STS's default of one hour.
 	Duration time.Duration
@@ -39,19 +41,6 @@ type Request struct {
 	Policy string
 	// PolicyARNs are managed session policies, optional.
 	PolicyARNs []string
-}
-
-// Credentials are the temporary keys STS issued.
-type Credentials struct {
-	AccessKeyID     string
-	SecretAccessKey secret.String
-	SessionToken    secret.String
-	// Expiration is when the keys stop working, in UTC.
-	Expiration time.Time
-	// AccountID is the account of the assumed role.
-	AccountID string
-	// AssumedRoleARN is arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION.
-	AssumedRoleARN string
 }
 
 // The checks below are written out by hand rather than as regular
@@ -121,8 +110,10 @@ func (r Request) Validate() error {
 	if _, _, err := ParseRoleARN(r.RoleARN); err != nil {
 		return err
 	}
-	if err := ValidateSessionName(r.SessionName); err != nil {
-		return err
+	if r.SessionName != "" {
+		if err := ValidateSessionName(r.SessionName); err != nil {
+			return err
+		}
 	}
 	if r.Duration != 0 && (r.Duration < MinDuration || r.Duration > MaxDuration) {
 		return fail.Errorf(nil, "--duration %s is out of range: STS issues sessions of 15m to 12h", r.Duration).
@@ -196,10 +187,4 @@ func SanitizeSessionName(s string) string {
 func jsonObject(s string) bool {
 	s = strings.TrimSpace(s)
 	return strings.HasPrefix(s, "{") && json.Valid([]byte(s))
-}
-
-// String describes the credentials without their secrets, so that printing
-// a Credentials by mistake shows nothing that works as a key.
-func (c Credentials) String() string {
-	return fmt.Sprintf("credentials for %s (key %s, expires %s)", c.AssumedRoleARN, c.AccessKeyID, c.Expiration.Format(time.RFC3339))
 }

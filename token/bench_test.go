@@ -11,7 +11,7 @@ import (
 // loopback fake, the fake's RS256 signing included.
 func BenchmarkMetadataToken(b *testing.B) {
 	fakeForBench(b)
-	src := &Metadata{ServiceAccount: "default", Audience: DefaultAudience}
+	src := &MetadataSource{ServiceAccount: "default", Audience: DefaultAudience}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,6 +1,7 @@
-// Package token is where Google ID tokens come from.
+// Package token is where Google ID tokens come from. It serves this command
+// only (its API takes the module's internal types).
 //
-// A Source hands out one token per call. The Metadata source asks the
+// A Source hands out one token per call. The MetadataSource asks the
 // metadata server of a Compute Engine VM, GKE pod, Cloud Run service or
 // Cloud Function for a Google-signed token of the attached service account.
 // Decode reads a token's claims without checking its signature: AWS STS does
@@ -38,8 +39,8 @@ type Source interface {
 	Token(ctx context.Context) (secret.String, error)
 }
 
-// Metadata is a Source backed by the metadata server.
-type Metadata struct {
+// MetadataSource is a Source backed by the metadata server.
+type MetadataSource struct {
 	// Client talks to the metadata server; nil uses a client that honours
 	// GCE_METADATA_HOST, never uses a proxy, and gives up on a host that
 	// does not accept a connection within two seconds.
@@ -60,7 +61,7 @@ func MetadataHost() string {
 	return "169.254.169.254"
 }
 
-// defaultClient is the metadata client used when Metadata.Client is nil.
+// defaultClient is the metadata client used when MetadataSource.Client is nil.
 var defaultClient = metadata.NewWithOptions(&metadata.Options{Client: &http.Client{
 	Timeout: 5 * time.Second, // the metadata package's own per-request limit
 	// The metadata server answers; it does not send us elsewhere for a token.
@@ -102,7 +103,7 @@ func (dialTimeout) Timeout() bool { return true }
 
 // Token asks the metadata server for an ID token and checks that the answer
 // is shaped like a JWT before anyone sends it on.
-func (m *Metadata) Token(ctx context.Context) (secret.String, error) {
+func (m *MetadataSource) Token(ctx context.Context) (secret.String, error) {
 	c := m.Client
 	if c == nil {
 		c = defaultClient
@@ -143,7 +144,7 @@ func explain(err error, sa string) error {
 			Hint("--service-account takes \"default\" or the email of a service account attached to this VM, or bound to this pod's Kubernetes service account with Workload Identity",
 				"list the accounts the metadata server knows: curl -H 'Metadata-Flavor: Google' 'http://"+host+"/computeMetadata/v1/instance/service-accounts/'")
 	case errors.As(err, &merr):
-		e := fail.Errorf(err, "the metadata server at %s answered HTTP %d: %s", host, merr.Code, snippet(merr.Message))
+		e := fail.Errorf(err, "the metadata server at %s answered HTTP %d: %s", host, merr.Code, excerpt(merr.Message))
 		switch {
 		case merr.Code == 403:
 			e.Hint("the server refused a request that carried Metadata-Flavor: Google; a proxy or sidecar between this process and the metadata server may be blocking identity tokens")
@@ -162,22 +163,17 @@ var notOnGoogleCloud = []string{
 	"to use another metadata server (an emulator, a test fake), set GCE_METADATA_HOST=host:port",
 }
 
-// snippet makes a server's error body fit on one line of a message.
-func snippet(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if s == "" {
+// excerpt makes a server's error body fit on one line of a message.
+func excerpt(s string) string {
+	if s = fail.Flatten(s, 200); s == "" {
 		return "(empty body)"
-	}
-	const max = 200
-	if r := []rune(s); len(r) > max {
-		s = string(r[:max]) + "…"
 	}
 	return s
 }
 
 // Email asks the metadata server for the email of the service account, which
 // also shows that the server is there and knows the account.
-func (m *Metadata) Email(ctx context.Context) (string, error) {
+func (m *MetadataSource) Email(ctx context.Context) (string, error) {
 	c := m.Client
 	if c == nil {
 		c = defaultClient

@@ -36,7 +36,7 @@ func fakeForBench(t testing.TB) *fakes.Metadata {
 func TestMetadataToken(t *testing.T) {
 	md := fake(t)
 	md.Instance = map[string]any{"instance_name": "vm-1", "project_id": "p", "project_number": 42, "zone": "z", "instance_id": "7"}
-	src := &Metadata{ServiceAccount: "default", Audience: "sts.amazonaws.com"}
+	src := &MetadataSource{ServiceAccount: "default", Audience: "sts.amazonaws.com"}
 	tok, err := src.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestMetadataTokenErrors(t *testing.T) {
 			if sa == "" {
 				sa = "default"
 			}
-			_, err := (&Metadata{ServiceAccount: sa, Audience: "a"}).Token(ctx)
+			_, err := (&MetadataSource{ServiceAccount: sa, Audience: "a"}).Token(ctx)
 			checkErr(t, err, tc.msg, tc.hint)
 		})
 	}
@@ -116,7 +116,7 @@ func TestMetadataTokenErrors(t *testing.T) {
 func TestMetadataRetries5xx(t *testing.T) {
 	md := fake(t)
 	md.FailNext(500, 503)
-	if _, err := (&Metadata{ServiceAccount: "default", Audience: "a"}).Token(context.Background()); err != nil {
+	if _, err := (&MetadataSource{ServiceAccount: "default", Audience: "a"}).Token(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if n := md.Requests(); n != 3 {
@@ -126,7 +126,7 @@ func TestMetadataRetries5xx(t *testing.T) {
 
 func TestMetadataUnreachable(t *testing.T) {
 	t.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	_, err := (&Metadata{ServiceAccount: "default", Audience: "a"}).Token(context.Background())
+	_, err := (&MetadataSource{ServiceAccount: "default", Audience: "a"}).Token(context.Background())
 	checkErr(t, err, "cannot reach the metadata server at 127.0.0.1:1: connection refused", "is this running on Google Cloud?")
 }
 
@@ -187,7 +187,7 @@ func TestErrorsUnwrap(t *testing.T) {
 	t.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := (&Metadata{ServiceAccount: "default", Audience: "a"}).Token(ctx)
+	_, err := (&MetadataSource{ServiceAccount: "default", Audience: "a"}).Token(ctx)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancellation not in the chain: %v", err)
 	}
@@ -206,7 +206,7 @@ func TestDialTimeoutIsFinal(t *testing.T) {
 		},
 	}}})
 	start := time.Now()
-	_, err := (&Metadata{Client: client, ServiceAccount: "default", Audience: "a"}).Token(context.Background())
+	_, err := (&MetadataSource{Client: client, ServiceAccount: "default", Audience: "a"}).Token(context.Background())
 	checkErr(t, err, "cannot reach the metadata server at 127.0.0.1:1: connect timed out after 1ns", "is this running on Google Cloud?")
 	if dials != 1 {
 		t.Errorf("%d dials, want 1", dials)

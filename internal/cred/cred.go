@@ -1,16 +1,22 @@
-// Package cred is the credential flow shared by every command: check the
-// options, fetch a Google ID token, exchange it at STS.
+// Package cred is the one credential pipeline every command runs: check the
+// options, fetch a Google ID token, build the STS request from its claims,
+// exchange it at STS.
 //
-// Each step is a separate method so that `doctor` can run them one by one
-// and report on each, while the credential process runs them in one call.
+// Each step is a separate method of Flow so that `doctor` can run them one
+// by one and report on each, while the credential process runs them in one
+// call and `serve` holds one Flow and calls it on every refresh. This is
+// also the one layer that knows both sides, so what a failure at STS means
+// for the Google token's claims is explained here.
 package cred
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
@@ -78,18 +84,13 @@ func (o *Options) Check() error {
 	if err := o.TokenOptions.Check(); err != nil {
 		return err
 	}
-	if o.SessionName != "" {
-		if err := sts.ValidateSessionName(o.SessionName); err != nil {
-			return err
-		}
-	}
-	r := o.Request("")
-	r.SessionName = "placeholder" // checked above, or derived later
-	return r.Validate()
+	// An empty session name passes: it is derived from the token later,
+	// always valid.
+	return o.request(o.SessionName).Validate()
 }
 
-// Request is the STS request for these options and a session name.
-func (o *Options) Request(session string) sts.Request {
+// request is the STS request for these options and a session name.
+func (o *Options) request(session string) sts.Request {
 	return sts.Request{
 		RoleARN:     o.Role,
 		SessionName: session,
@@ -115,14 +116,19 @@ func (o *Options) Endpoint() string {
 	return os.Getenv("AWS_ENDPOINT_URL")
 }
 
-// Flow runs the steps with one set of options.
+// Flow is the pipeline for one set of options. It holds no credentials and
+// no token between calls, so one Flow may be called repeatedly, and from
+// several goroutines.
 type Flow struct {
-	Opts   *Options
+	// Opts are the checked options.
+	Opts *Options
+	// Source gives ID tokens.
 	Source token.Source
-	STS    *sts.Client
+	// STS exchanges them; nil in a Flow from NewTokenFlow.
+	STS *sts.Client
 }
 
-// New validates opts and prepares both ends without touching the network.
+// New checks opts and prepares both ends without touching the network.
 func New(opts *Options) (*Flow, error) {
 	if err := opts.Check(); err != nil {
 		return nil, err
@@ -131,7 +137,24 @@ func New(opts *Options) (*Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Flow{Opts: opts, Source: opts.Source(), STS: client}, nil
+	f := newFlow(&opts.TokenOptions)
+	f.Opts, f.STS = opts, client
+	return f, nil
+}
+
+// NewTokenFlow checks o and prepares a Flow that only fetches tokens, for
+// the commands that never reach STS (token, trust-policy).
+func NewTokenFlow(o *TokenOptions) (*Flow, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	f := newFlow(o)
+	f.Opts = &Options{TokenOptions: *o}
+	return f, nil
+}
+
+func newFlow(o *TokenOptions) *Flow {
+	return &Flow{Source: &token.MetadataSource{ServiceAccount: o.ServiceAccount, Audience: o.Audience}}
 }
 
 // STSConfig is where and how to reach STS for these options.
@@ -139,9 +162,14 @@ func (o *Options) STSConfig() sts.Config {
 	return sts.Config{Region: o.Region, Endpoint: o.Endpoint(), FIPS: o.FIPS, CABundle: o.CABundle}
 }
 
-// Source is the metadata token source for these options.
-func (o *TokenOptions) Source() *token.Metadata {
-	return &token.Metadata{ServiceAccount: o.ServiceAccount, Audience: o.Audience}
+// Email asks the metadata server for the service account's email, which
+// also shows that the server is there and knows the account.
+func (f *Flow) Email(ctx context.Context) (string, error) {
+	md, ok := f.Source.(*token.MetadataSource)
+	if !ok {
+		return "", errors.New("this token source has no service account email")
+	}
+	return md.Email(ctx)
 }
 
 // Token fetches an ID token and decodes its claims. The metadata source has
@@ -156,46 +184,51 @@ func (f *Flow) Token(ctx context.Context) (secret.String, token.JWT, error) {
 	return tok, j, err
 }
 
-// Exchange trades tok at STS, naming the session after the workload unless
-// --session-name says otherwise.
-func (f *Flow) Exchange(ctx context.Context, tok secret.String, claims token.Claims) (sts.Credentials, error) {
-	return f.STS.Exchange(ctx, tok, f.Opts.Request(f.Opts.Session(claims)))
+// Request is the STS request for a token with these claims: the session is
+// named after the workload unless --session-name says otherwise.
+func (f *Flow) Request(claims token.Claims) sts.Request {
+	session := f.Opts.SessionName
+	if session == "" {
+		host, _ := os.Hostname()
+		session = defaultSessionName(claims, host)
+	}
+	return f.Opts.request(session)
 }
 
-// Credentials runs the whole flow.
-func (f *Flow) Credentials(ctx context.Context) (sts.Credentials, error) {
+// Exchange trades tok, whose claims are given, for credentials. When the
+// role's trust policy refuses the token, the error says what the policy
+// would have to say for these very claims.
+func (f *Flow) Exchange(ctx context.Context, tok secret.String, claims token.Claims, req sts.Request) (awscred.Credentials, error) {
+	creds, err := f.STS.Exchange(ctx, tok, req)
+	if errors.Is(err, sts.ErrAccessDenied) {
+		err = fail.Errorf(err, "%s", err.Error()).Hint(trustHints(claims)...)
+	}
+	return creds, err
+}
+
+// Credentials runs the whole pipeline.
+func (f *Flow) Credentials(ctx context.Context) (awscred.Credentials, error) {
 	tok, j, err := f.Token(ctx)
 	if err != nil {
-		return sts.Credentials{}, err
+		return awscred.Credentials{}, err
 	}
-	return f.Exchange(ctx, tok, j.Claims)
+	return f.Exchange(ctx, tok, j.Claims, f.Request(j.Claims))
 }
 
-// Session is --session-name, or the default derived from the workload.
-func (o *Options) Session(claims token.Claims) string {
-	if o.SessionName != "" {
-		return o.SessionName
-	}
-	return DefaultSessionName(claims)
-}
-
-// DefaultSessionName names the session after the workload, so CloudTrail
+// defaultSessionName names the session after the workload, so CloudTrail
 // says which machine acted, and stays the same on every call from it: the
 // Compute Engine instance name from the token, else the first label of the
 // host name (a GKE pod's name), else the service account's name (Cloud Run,
 // whose host name says nothing), else "gcp-aws-cred".
-func DefaultSessionName(c token.Claims) string {
+func defaultSessionName(c token.Claims, host string) string {
 	if ce := c.Instance(); ce != nil {
 		if s := sts.SanitizeSessionName(ce.InstanceName); s != "" {
 			return s
 		}
 	}
-	if h, err := os.Hostname(); err == nil {
-		h, _, _ = strings.Cut(h, ".")
-		if h != "localhost" {
-			if s := sts.SanitizeSessionName(h); s != "" {
-				return s
-			}
+	if h, _, _ := strings.Cut(host, "."); h != "localhost" {
+		if s := sts.SanitizeSessionName(h); s != "" {
+			return s
 		}
 	}
 	if local, _, ok := strings.Cut(c.Email, "@"); ok {
@@ -204,4 +237,27 @@ func DefaultSessionName(c token.Claims) string {
 		}
 	}
 	return "gcp-aws-cred"
+}
+
+// Exit statuses of a run. ExitThrottled lets fleet tooling tell "slow down"
+// from "misconfigured": it is EX_TEMPFAIL of sysexits.h, a failure worth
+// trying again later.
+const (
+	ExitFailure   = 1
+	ExitUsage     = 2
+	ExitThrottled = 75
+)
+
+// ExitStatus is the status a run that failed with err exits with: the
+// child's own for exec, ExitThrottled when STS was still throttling after
+// the retries, else ExitFailure.
+func ExitStatus(err error) int {
+	var exit interface{ ExitCode() int }
+	switch {
+	case errors.As(err, &exit):
+		return exit.ExitCode()
+	case errors.Is(err, sts.ErrThrottled):
+		return ExitThrottled
+	}
+	return ExitFailure
 }

@@ -1,10 +1,18 @@
 package cred
 
 import (
-	"os"
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
@@ -30,22 +38,119 @@ func TestEndpointPrecedence(t *testing.T) {
 }
 
 func TestDefaultSessionName(t *testing.T) {
-	host, err := os.Hostname()
-	if err != nil {
-		t.Skip(err)
-	}
-	short, _, _ := strings.Cut(host, ".")
 	vm := token.Claims{Email: "sa@p.iam.gserviceaccount.com", Google: &token.GoogleEx{ComputeEngine: &token.ComputeEngine{InstanceName: "web-1"}}}
-	if got := DefaultSessionName(vm); got != "web-1" {
-		t.Errorf("on Compute Engine: %q, want the instance name", got)
+	pod := token.Claims{Email: "etl@p.iam.gserviceaccount.com"}
+	for _, tc := range []struct {
+		claims token.Claims
+		host   string
+		want   string
+	}{
+		{vm, "web-1.c.proj.internal", "web-1"},                      // Compute Engine: the instance name
+		{pod, "api-7d9f8-x2kq.pod.cluster.local", "api-7d9f8-x2kq"}, // GKE: the pod's name
+		{pod, "localhost", "etl"},                                   // Cloud Run: the account's name
+		{pod, "", "etl"},                                            // no host name at all
+		{token.Claims{}, "localhost", "gcp-aws-cred"},               // nothing to go by
+		{token.Claims{Email: "a@p"}, "x", "gcp-aws-cred"},           // too short to be a session name
+		{pod, "my host (prod)", "my-host-prod"},                     // sanitized
+		{token.Claims{Google: &token.GoogleEx{}}, "h1", "h1"},       // a google claim without compute_engine
+	} {
+		if got := defaultSessionName(tc.claims, tc.host); got != tc.want {
+			t.Errorf("defaultSessionName(%+v, %q) = %q, want %q", tc.claims, tc.host, got, tc.want)
+		}
 	}
-	pod := token.Claims{Email: "sa@p.iam.gserviceaccount.com"}
-	got := DefaultSessionName(pod)
-	if short != "localhost" && len(short) >= 2 && got != strings.Trim(short, "-") {
-		t.Errorf("off Compute Engine: %q, want the host name %q", got, short)
+}
+
+func TestTrustPolicy(t *testing.T) {
+	c := token.Claims{Audience: token.Audience{"sts.amazonaws.com"}, AuthorizedParty: "104729387361234567890", Subject: "104729387361234567890"}
+	got, err := TrustPolicy(c)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if DefaultSessionName(pod) != got {
-		t.Error("not stable across calls")
+	want := `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Principal": {
+        "Federated": "accounts.google.com"
+      },
+      "Action": "sts:AssumeRoleWithWebIdentity",
+      "Condition": {
+        "StringEquals": {
+          "accounts.google.com:aud": "104729387361234567890",
+          "accounts.google.com:oaud": "sts.amazonaws.com",
+          "accounts.google.com:sub": "104729387361234567890"
+        }
+      }
+    }
+  ]
+}`
+	if diff := cmp.Diff(want, string(got)); diff != "" {
+		t.Errorf("trust policy (-want +got):\n%s", diff)
+	}
+	// Without azp, IAM compares aud: say so instead of inventing a value.
+	c.AuthorizedParty = ""
+	if keys := ConditionKeys(c); keys[0].Claim != "aud" || keys[0].Value != "sts.amazonaws.com" {
+		t.Errorf("without azp: %+v", keys[0])
+	}
+}
+
+// TestAccessDeniedExplained runs the flow against a fake STS whose role
+// trusts another account: the error carries the policy these claims need,
+// and errors.Is still tells what kind of failure it was.
+func TestAccessDeniedExplained(t *testing.T) {
+	srv, err := fakes.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	t.Setenv("GCE_METADATA_HOST", srv.MetadataHost)
+	role := "arn:aws:iam::123456789012:role/r"
+	srv.STS.Roles = map[string]fakes.Role{role: {MaxSessionDuration: time.Hour, Trust: &fakes.Trust{Aud: "999"}}}
+	o := Options{Role: role, STSEndpoint: srv.STSURL, Duration: time.Hour,
+		TokenOptions: TokenOptions{Audience: "sts.amazonaws.com", ServiceAccount: "default", Timeout: 10 * time.Second}}
+	flow, err := New(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = flow.Credentials(context.Background())
+	if !errors.Is(err, sts.ErrAccessDenied) || sts.ErrorCode(err) != "AccessDenied" {
+		t.Fatalf("err = %v (code %q)", err, sts.ErrorCode(err))
+	}
+	hints := strings.Join(fail.Hints(err), "\n")
+	for _, want := range []string{
+		"must trust " + fakes.DefaultEmail + ": its token has azp=" + fakes.DefaultUniqueID + ", aud=sts.amazonaws.com, sub=" + fakes.DefaultUniqueID,
+		`"accounts.google.com:aud": "` + fakes.DefaultUniqueID + `"`,
+		`"accounts.google.com:oaud": "sts.amazonaws.com"`,
+		"role exists in account 123456789012",
+	} {
+		if !strings.Contains(hints, want) {
+			t.Errorf("hints lack %q:\n%s", want, hints)
+		}
+	}
+	if strings.Index(hints, "must trust") > strings.Index(hints, "role exists") {
+		t.Error("the claims' policy should come before the general advice")
+	}
+	for _, tok := range srv.Metadata.Minted() {
+		if strings.Contains(err.Error()+hints, strings.Split(tok, ".")[2]) {
+			t.Error("the token leaked into the message")
+		}
+	}
+}
+
+func TestExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{errors.New("x"), ExitFailure},
+		{fail.Exit(7), 7},
+		{fmt.Errorf("wrapped: %w", fail.Exit(0)), 0},
+		{fail.Errorf(errors.Join(sts.ErrThrottled, errors.New("sdk")), "throttled"), ExitThrottled},
+	} {
+		if got := ExitStatus(tc.err); got != tc.want {
+			t.Errorf("ExitStatus(%v) = %d, want %d", tc.err, got, tc.want)
+		}
 	}
 }
 

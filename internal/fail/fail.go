@@ -44,19 +44,43 @@ func (e *Error) Hint(hints ...string) *Error {
 // Print writes err to w as "prog: error: …" and one "prog: hint: …" line per
 // hint found anywhere in its chain. Multi-line hints keep the prefix on their
 // first line only and are indented after it, so JSON in a hint stays readable.
+// An Exit error prints nothing: its command has said what it had to say.
 func Print(w io.Writer, prog string, err error) {
+	if _, ok := errors.AsType[exit](err); ok {
+		return
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: error: %s\n", prog, oneLine(err.Error()))
+	b.WriteString(Indent(prog+": error: ", "", Flatten(err.Error(), 0)))
 	for _, h := range Hints(err) {
-		lines := strings.Split(strings.TrimRight(h, "\n"), "\n")
-		fmt.Fprintf(&b, "%s: hint: %s\n", prog, lines[0])
-		for _, l := range lines[1:] {
-			fmt.Fprintf(&b, "    %s\n", l)
-		}
+		b.WriteString(Indent(prog+": hint: ", "    ", h))
 	}
 	// One write, so a reader that captures stderr sees the message whole.
 	_, _ = io.WriteString(w, b.String())
 }
+
+// Indent writes text after first, and each further line of it after rest,
+// each line ending in a newline: how a multi-line hint or value is shown
+// under its label.
+func Indent(first, rest, text string) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	var b strings.Builder
+	b.WriteString(first + lines[0] + "\n")
+	for _, l := range lines[1:] {
+		b.WriteString(rest + l + "\n")
+	}
+	return b.String()
+}
+
+// Exit is an error that asks the program to exit with code, printing
+// nothing: a command that ran (exec's child) has already spoken for itself.
+func Exit(code int) error { return exit(code) }
+
+type exit int
+
+func (e exit) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// ExitCode is the status to exit with.
+func (e exit) ExitCode() int { return int(e) }
 
 // Hints collects the hints of every *Error in err's chain, outermost first.
 func Hints(err error) []string {
@@ -83,8 +107,14 @@ func Cause(err error) string {
 	return s
 }
 
-// oneLine keeps the error on one line: a multi-line message from a server
-// would otherwise read like several errors.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+// Flatten puts s on one line, folding every run of white space into one
+// space, and cuts it to max characters (0: no limit). A multi-line message
+// from a server would otherwise read like several errors, and a long one
+// would bury the line that matters.
+func Flatten(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); max > 0 && len(r) > max {
+		s = string(r[:max]) + "…"
+	}
+	return s
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/smithy-go"
-
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
@@ -81,8 +79,6 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 			step(n).Status = "skipped"
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, max(o.Timeout, time.Second))
-	defer cancel()
 
 	s := step("options")
 	s.fact("role", o.Role)
@@ -99,10 +95,8 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	}
 
 	s = step("metadata server")
-	host := token.MetadataHost()
-	s.fact("host", host)
-	src := o.Source()
-	email, err := src.Email(ctx)
+	s.fact("host", token.MetadataHost())
+	email, err := flow.Email(ctx)
 	if err != nil {
 		s.fail(err)
 		skipRest("ID token", "STS endpoint", "exchange")
@@ -111,15 +105,14 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	s.fact("service account email", email)
 
 	s = step("ID token")
-	tok, err := src.Token(ctx)
+	tok, j, err := flow.Token(ctx)
 	if err != nil {
 		s.fail(err)
 		skipRest("STS endpoint", "exchange")
 		return r
 	}
-	j, _ := token.Decode(tok) // Token has checked the shape
 	c := j.Claims
-	for _, k := range ConditionKeys(c) {
+	for _, k := range cred.ConditionKeys(c) {
 		s.fact(k.Claim+" → "+k.Key, k.Value)
 	}
 	s.fact("iss", c.Issuer)
@@ -134,24 +127,25 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 		s.Status = "warn"
 		s.Warnings = append(s.Warnings, fmt.Sprintf("asked for audience %q, got %q", o.Audience, c.Audience))
 	}
-	session := o.Session(c)
 
 	client := flow.STS
 	s = step("STS endpoint")
 	s.fact("endpoint", client.Endpoint)
 	s.fact("region", client.Region)
-	s.fact("proxy", orNone(client.Proxy))
+	s.fact("proxy", orDefault(client.Proxy, "none"))
 	s.fact("CA bundle", orDefault(o.CABundle, "system roots"))
 
 	s = step("exchange")
-	s.fact("session name", session)
-	req := o.Request(session)
-	creds, err := client.Exchange(ctx, tok, req)
+	req := flow.Request(c)
+	s.fact("session name", req.SessionName)
+	creds, err := flow.Exchange(ctx, tok, c, req)
 	if err != nil {
 		s.fail(err)
-		if limit, ok := probeMaxDuration(ctx, client, tok, req, err); ok {
-			s.fact("role's maximum session duration", limit.String())
-			s.Hints = append([]string{fmt.Sprintf("--duration %s works with this role", limit)}, s.Hints...)
+		if errors.Is(err, sts.ErrDurationTooLong) {
+			if limit, ok := probeMaxDuration(ctx, flow, tok, c, req); ok {
+				s.fact("role's maximum session duration", limit.String())
+				s.Hints = append([]string{fmt.Sprintf("--duration %s works with this role", limit)}, s.Hints...)
+			}
 		}
 		return r
 	}
@@ -163,26 +157,24 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	return r
 }
 
-// probeMaxDuration finds the role's MaxSessionDuration when STS said the
+// probeMaxDuration finds the role's MaxSessionDuration after STS said the
 // request asked for more: STS does not say the limit, so doctor asks for
 // shorter sessions, halving the gap, until it knows it to the minute.
-func probeMaxDuration(ctx context.Context, c *sts.Client, tok secret.String, req sts.Request, err error) (time.Duration, bool) {
-	var api smithy.APIError
-	if !errors.As(err, &api) || api.ErrorCode() != "ValidationError" || !strings.Contains(api.ErrorMessage(), "MaxSessionDuration") {
-		return 0, false
-	}
+func probeMaxDuration(ctx context.Context, flow *cred.Flow, tok secret.String, claims token.Claims, req sts.Request) (time.Duration, bool) {
 	lo, hi := time.Hour, req.Duration // the role allows at least 1h
-	if hi == 0 || hi <= lo {
+	if hi <= lo {
 		return 0, false
 	}
 	for hi-lo > time.Minute {
 		mid := (lo + hi) / 2 / time.Minute * time.Minute
 		req.Duration = mid
-		if _, err := c.Exchange(ctx, tok, req); err == nil {
+		_, err := flow.Exchange(ctx, tok, claims, req)
+		switch {
+		case err == nil:
 			lo = mid
-		} else if errors.As(err, &api) && api.ErrorCode() == "ValidationError" {
+		case errors.Is(err, sts.ErrDurationTooLong):
 			hi = mid
-		} else {
+		default:
 			return 0, false
 		}
 	}
@@ -195,8 +187,6 @@ func mask(id string) string {
 	}
 	return id[:4] + strings.Repeat("*", len(id)-8) + id[len(id)-4:]
 }
-
-func orNone(s string) string { return orDefault(s, "none") }
 
 func orDefault(s, d string) string {
 	if s == "" {
@@ -224,13 +214,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, s := range r.Steps {
 		fmt.Fprintf(&b, "%-8s %s\n", "["+s.Status+"]", s.Name)
 		for _, f := range s.Facts {
-			if f.Value == "" {
-				continue
-			}
-			lines := strings.Split(f.Value, "\n")
-			fmt.Fprintf(&b, "         %s: %s\n", f.Key, lines[0])
-			for _, l := range lines[1:] {
-				fmt.Fprintf(&b, "           %s\n", l)
+			if f.Value != "" {
+				b.WriteString(fail.Indent("         "+f.Key+": ", "           ", f.Value))
 			}
 		}
 		for _, wn := range s.Warnings {
@@ -240,11 +225,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "         error: %s\n", s.Error)
 		}
 		for _, h := range s.Hints {
-			lines := strings.Split(h, "\n")
-			fmt.Fprintf(&b, "         hint: %s\n", lines[0])
-			for _, l := range lines[1:] {
-				fmt.Fprintf(&b, "           %s\n", l)
-			}
+			b.WriteString(fail.Indent("         hint: ", "           ", h))
 		}
 	}
 	if r.OK {

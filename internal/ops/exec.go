@@ -6,11 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"time"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
-	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
+	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
 // Exec gets credentials once and runs argv with them in its environment, so
@@ -36,23 +36,20 @@ func Exec(ctx context.Context, o *cred.Options, argv []string) error {
 	if err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	creds, err := flow.Credentials(cctx)
-	cancel()
+	creds, err := flow.Credentials(ctx)
 	if err != nil {
 		return err
 	}
-	return run(ctx, path, argv, Environ(os.Environ(), creds, o.Region))
+	return run(path, argv, execEnv(os.Environ(), creds, o.Region))
 }
 
-// Environ is environ with the credentials in it and nothing that would
+// execEnv is environ with the credentials in it and nothing that would
 // override them: no other keys, and no AWS_PROFILE or AWS_DEFAULT_PROFILE,
 // which SDKs would otherwise prefer to the variables.
-func Environ(environ []string, creds sts.Credentials, region string) []string {
-	drop := map[string]bool{
-		"AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true,
-		"AWS_SECURITY_TOKEN": true, "AWS_CREDENTIAL_EXPIRATION": true,
-		"AWS_PROFILE": true, "AWS_DEFAULT_PROFILE": true,
+func execEnv(environ []string, creds awscred.Credentials, region string) []string {
+	drop := map[string]bool{"AWS_SECURITY_TOKEN": true, "AWS_PROFILE": true, "AWS_DEFAULT_PROFILE": true}
+	for _, v := range output.Vars(creds) {
+		drop[v.Name] = true
 	}
 	env := make([]string, 0, len(environ)+6)
 	hasRegion := false
@@ -66,12 +63,9 @@ func Environ(environ []string, creds sts.Credentials, region string) []string {
 		}
 		env = append(env, kv)
 	}
-	env = append(env,
-		"AWS_ACCESS_KEY_ID="+creds.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey.Reveal(),
-		"AWS_SESSION_TOKEN="+creds.SessionToken.Reveal(),
-		"AWS_CREDENTIAL_EXPIRATION="+creds.Expiration.UTC().Format(time.RFC3339),
-	)
+	for _, v := range output.Vars(creds) {
+		env = append(env, v.Name+"="+v.Value)
+	}
 	if !hasRegion && region != "" {
 		env = append(env, "AWS_REGION="+region, "AWS_DEFAULT_REGION="+region)
 	}

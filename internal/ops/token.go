@@ -1,8 +1,9 @@
 // Package ops holds the operator commands that sit beside the credential
 // process: trust-policy, token, doctor and exec. They exist because the hard
 // part of Google-to-AWS federation is the IAM set-up, and each of them
-// explains it with this workload's real values. None writes to disk, and
-// none prints a raw token, a signature, a secret key or a session token.
+// explains it with this workload's real values. Each runs the steps of one
+// cred.Flow; none writes to disk, and none prints a raw token, a signature,
+// a secret key or a session token.
 package ops
 
 import (
@@ -13,22 +14,17 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
-// fetchClaims gets a token for o and returns its readable part only.
+// fetchClaims gets a token and returns its readable part only.
 func fetchClaims(ctx context.Context, o *cred.TokenOptions) (token.JWT, error) {
-	if err := o.Check(); err != nil {
-		return token.JWT{}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	tok, err := o.Source().Token(ctx)
+	flow, err := cred.NewTokenFlow(o)
 	if err != nil {
 		return token.JWT{}, err
 	}
-	return token.Decode(tok)
+	_, j, err := flow.Token(ctx)
+	return j, err
 }
 
 // TrustPolicy returns the IAM trust policy that admits exactly this
@@ -39,7 +35,7 @@ func TrustPolicy(ctx context.Context, o *cred.TokenOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := sts.TrustPolicy(j.Claims)
+	b, err := cred.TrustPolicy(j.Claims)
 	if err != nil {
 		return nil, err
 	}
@@ -49,32 +45,11 @@ func TrustPolicy(ctx context.Context, o *cred.TokenOptions) ([]byte, error) {
 // TokenInfo is what the token command shows: the token's header and claims,
 // each claim with the IAM condition key it feeds. It has no signature.
 type TokenInfo struct {
-	MetadataHost   string         `json:"metadata_host"`
-	ServiceAccount string         `json:"service_account"`
-	Header         token.Header   `json:"header"`
-	Claims         token.Claims   `json:"claims"`
-	ConditionKeys  []ConditionKey `json:"iam_condition_keys"`
-}
-
-// ConditionKey pairs an IAM condition key with the claim behind it.
-type ConditionKey struct {
-	Key   string `json:"key"`
-	Claim string `json:"claim"`
-	Value string `json:"value"`
-}
-
-// ConditionKeys lists the IAM condition keys for Google and the claim values
-// they compare, in the order a trust policy usually lists them.
-func ConditionKeys(c token.Claims) []ConditionKey {
-	azp := "azp"
-	if c.AuthorizedParty == "" {
-		azp = "aud"
-	}
-	return []ConditionKey{
-		{"accounts.google.com:aud", azp, c.IAMAud()},
-		{"accounts.google.com:oaud", "aud", c.Audience.String()},
-		{"accounts.google.com:sub", "sub", c.Subject},
-	}
+	MetadataHost   string              `json:"metadata_host"`
+	ServiceAccount string              `json:"service_account"`
+	Header         token.Header        `json:"header"`
+	Claims         token.Claims        `json:"claims"`
+	ConditionKeys  []cred.ConditionKey `json:"iam_condition_keys"`
 }
 
 // Token fetches a token and describes it.
@@ -85,7 +60,7 @@ func Token(ctx context.Context, o *cred.TokenOptions) (TokenInfo, error) {
 	}
 	return TokenInfo{
 		MetadataHost: token.MetadataHost(), ServiceAccount: o.ServiceAccount,
-		Header: j.Header, Claims: j.Claims, ConditionKeys: ConditionKeys(j.Claims),
+		Header: j.Header, Claims: j.Claims, ConditionKeys: cred.ConditionKeys(j.Claims),
 	}, nil
 }
 

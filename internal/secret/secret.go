@@ -28,12 +28,6 @@ func New(v string) String { return String{v: v} }
 // environment.
 func (s String) Reveal() string { return s.v }
 
-// Len reports the length of the secret, which is safe to show.
-func (s String) Len() int { return len(s.v) }
-
-// IsZero reports whether the secret is empty.
-func (s String) IsZero() bool { return s.v == "" }
-
 // String implements fmt.Stringer.
 func (String) String() string { return Redacted }
 

@@ -47,10 +47,10 @@ func TestNeverRevealedByFormatting(t *testing.T) {
 
 func TestReveal(t *testing.T) {
 	s := New(value)
-	if s.Reveal() != value || s.Len() != len(value) || s.IsZero() {
+	if s.Reveal() != value {
 		t.Fatalf("Reveal/Len/IsZero wrong")
 	}
-	if !(String{}).IsZero() {
+	if (String{}).Reveal() != "" {
 		t.Fatal("zero value is not zero")
 	}
 }

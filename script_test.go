@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,26 +13,19 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/testbin"
 )
 
-// binDir holds the binary built once for every test in this package.
-var binDir string
-
+// TestMain registers the command in process: `exec gcp-aws-cred` in a
+// script runs this test binary as gcp-aws-cred, which calls run, so script
+// runs count towards coverage and no separate build is needed.
 func TestMain(m *testing.M) {
-	bin, cleanup, err := testbin.Build()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = filepath.Dir(bin)
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
+	testscript.Main(m, map[string]func(){
+		name: func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
 }
 
-// TestScripts runs testdata/script/*.txtar against the built binary, each
-// script with its own fake metadata server and fake STS.
+// TestScripts runs testdata/script/*.txtar, each script with its own fake
+// metadata server and fake STS.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
@@ -46,7 +37,6 @@ func TestScripts(t *testing.T) {
 			}
 			e.Defer(srv.Close)
 			e.Values["fakes"] = srv
-			e.Setenv("PATH", binDir+string(os.PathListSeparator)+e.Getenv("PATH"))
 			e.Setenv("GCE_METADATA_HOST", srv.MetadataHost)
 			e.Setenv("AWS_ENDPOINT_URL_STS", srv.STSURL)
 			e.Setenv("STS_URL", srv.STSURL)
