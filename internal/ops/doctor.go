@@ -25,11 +25,13 @@ type Report struct {
 // Step is one link of the chain.
 type Step struct {
 	Name     string   `json:"name"`
-	Status   string   `json:"status"` // ok, warn, fail, skipped
+	Status   string   `json:"status"` // ok, warn, fail, throttled, skipped
 	Facts    Facts    `json:"facts,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
 	Error    string   `json:"error,omitempty"`
 	Hints    []string `json:"hints,omitempty"`
+	// kind is the failure's kind that decides the exit status.
+	kind error
 }
 
 // Facts are what a step found, in the order it found them.
@@ -58,8 +60,14 @@ func (f Facts) MarshalJSON() ([]byte, error) {
 
 func (s *Step) fact(k, v string) { s.Facts = append(s.Facts, Fact{k, v}) }
 
+// fail marks the step failed. Throttling gets a status of its own: it says
+// "slow down", not "misconfigured", and the run exits as the credential
+// process does then.
 func (s *Step) fail(err error) {
 	s.Status = "fail"
+	if errors.Is(err, sts.ErrThrottled) {
+		s.Status, s.kind = "throttled", sts.ErrThrottled
+	}
 	s.Error = err.Error()
 	s.Hints = fail.Hints(err)
 }
@@ -201,8 +209,8 @@ func (r *Report) Err() error {
 		return nil
 	}
 	for _, s := range r.Steps {
-		if s.Status == "fail" {
-			return fail.Errorf(nil, "the chain fails at %q: %s", s.Name, s.Error)
+		if s.Status == "fail" || s.Status == "throttled" {
+			return fail.Errorf(s.kind, "the chain fails at %q: %s", s.Name, s.Error)
 		}
 	}
 	return errors.New("the chain does not work")
