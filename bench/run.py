@@ -3,6 +3,7 @@
 
     python3 bench/run.py                 # full run: 200 runs, 30 of the Python script
     python3 bench/run.py --runs 5 --python-runs 2   # smoke test (CI)
+    python3 bench/run.py --baseline main~3           # also time the binary of another revision
 
 Everything runs on loopback against the project's fake metadata server and
 fake STS (internal/cmd/fakeservers), started once and shared by every
@@ -15,6 +16,9 @@ Contenders:
   python requests+boto3 bench/python_contender.py: the same, the usual way
   gcp-aws-cred --version  start-up alone
   hello-world (Go)      the floor for a Go process's start-up
+  gcp-aws-cred@REV      with --baseline REV: the same two runs of the binary
+                        built from that git revision, timed in the same loop,
+                        so a change's cost to start-up is measured side by side
 
 Figures: median and spread of wall time per run (measured around
 fork/exec/wait, so process creation is included for every contender alike),
@@ -98,6 +102,7 @@ def main():
     ap.add_argument("--python-runs", type=int, default=30, help="timed runs of the Python script")
     ap.add_argument("--warmup", type=int, default=10, help="untimed runs of each contender first")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    ap.add_argument("--baseline", metavar="REV", help="also time the binary built from this git revision")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="gcp-aws-cred-bench-")
@@ -119,11 +124,26 @@ def main():
         hello = os.path.join(tmp, "hello-world")
         sizes["hello-world (-ldflags='-s -w')"] = go_build(hello, flags=["-ldflags=-s -w"], cwd=hello_dir,
                                                            env={"GOFLAGS": "-mod=mod", "GOWORK": "off"})
+        baseline = None
+        if args.baseline:
+            src = os.path.join(tmp, "baseline-src")
+            os.mkdir(src)
+            archive = subprocess.run(["git", "archive", args.baseline], cwd=ROOT, capture_output=True, check=True).stdout
+            subprocess.run(["tar", "-x", "-C", src], input=archive, check=True)
+            baseline = os.path.join(tmp, "gcp-aws-cred-baseline")
+            sizes[f"release at {args.baseline}"] = go_build(baseline, flags=RELEASE_FLAGS, cwd=src)
         fakebin = os.path.join(tmp, "fakeservers")
         go_build(fakebin, "./internal/cmd/fakeservers")
 
         fakes = subprocess.Popen([fakebin, "-lifetime", "30m"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        fake_env = dict(fakes.stdout.readline().strip().split("=", 1) for _ in range(2))
+        fake_env = {}
+        while not {"GCE_METADATA_HOST", "AWS_ENDPOINT_URL_STS"} <= fake_env.keys():
+            line = fakes.stdout.readline()
+            if not line:
+                sys.exit("fakeservers printed no GCE_METADATA_HOST and AWS_ENDPOINT_URL_STS lines")
+            k, sep, v = line.strip().removeprefix("export ").partition("=")
+            if sep:
+                fake_env[k] = v.strip("'\"")
         home = os.path.join(tmp, "home")
         os.mkdir(home)
         # The same small environment for every contender: nothing from this
@@ -137,6 +157,9 @@ def main():
             "gcp-aws-cred --version": [ours, "--version"],
             "hello-world (Go)": [hello],
         }
+        if baseline:
+            contenders[f"gcp-aws-cred@{args.baseline}"] = [baseline, "--role", ROLE]
+            contenders[f"gcp-aws-cred@{args.baseline} --version"] = [baseline, "--version"]
         # Both contenders must print the same kind of document.
         for name in ("gcp-aws-cred", "python requests+boto3"):
             out = run_output(contenders[name], env)
@@ -160,7 +183,7 @@ def main():
         rss = {n: [peak_rss_kib(argv, env) for _ in range(5)] for n, argv in contenders.items()}
     finally:
         if fakes:
-            fakes.stdin.close()
+            fakes.terminate()
             fakes.wait(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -172,6 +195,10 @@ def main():
         "gcp-aws-cred start-up / hello-world": med["gcp-aws-cred --version"] / med["hello-world (Go)"],
         "gcp-aws-cred full run - start-up (ms)": (med["gcp-aws-cred"] - med["gcp-aws-cred --version"]) * 1e3,
     }
+    if args.baseline:
+        b = f"gcp-aws-cred@{args.baseline}"
+        ratios[f"full run / full run at {args.baseline}"] = med["gcp-aws-cred"] / med[b]
+        ratios[f"--version / --version at {args.baseline}"] = med["gcp-aws-cred --version"] / med[b + " --version"]
     release = sizes["release (-trimpath -tags nethttpomithttp2 -ldflags='-s -w')"]
     def rss_mib(n):
         return None if None in rss[n] else statistics.median(rss[n]) / 1024
