@@ -190,7 +190,7 @@ func (f *Flow) Request(claims token.Claims) sts.Request {
 	session := f.Opts.SessionName
 	if session == "" {
 		host, _ := os.Hostname()
-		session = defaultSessionName(claims, host)
+		session = defaultSessionName(claims, os.Getenv("K_SERVICE"), host)
 	}
 	return f.Opts.request(session)
 }
@@ -216,15 +216,20 @@ func (f *Flow) Credentials(ctx context.Context) (awscred.Credentials, error) {
 }
 
 // defaultSessionName names the session after the workload, so CloudTrail
-// says which machine acted, and stays the same on every call from it: the
-// Compute Engine instance name from the token, else the first label of the
-// host name (a GKE pod's name), else the service account's name (Cloud Run,
-// whose host name says nothing), else "gcp-aws-cred".
-func defaultSessionName(c token.Claims, host string) string {
+// says which machine or service acted, and stays the same on every call
+// from it: the Compute Engine instance name from the token, else the
+// service name (K_SERVICE, set by Cloud Run and Cloud Functions, whose host
+// names are sandbox names that say nothing), else the first label of the
+// host name (a GKE pod's name), else the service account's name, else
+// "gcp-aws-cred".
+func defaultSessionName(c token.Claims, service, host string) string {
 	if ce := c.Instance(); ce != nil {
 		if s := sts.SanitizeSessionName(ce.InstanceName); s != "" {
 			return s
 		}
+	}
+	if s := sts.SanitizeSessionName(service); s != "" {
+		return s
 	}
 	if h, _, _ := strings.Cut(host, "."); h != "localhost" {
 		if s := sts.SanitizeSessionName(h); s != "" {

@@ -41,21 +41,28 @@ func TestDefaultSessionName(t *testing.T) {
 	vm := token.Claims{Email: "sa@p.iam.gserviceaccount.com", Google: &token.GoogleEx{ComputeEngine: &token.ComputeEngine{InstanceName: "web-1"}}}
 	pod := token.Claims{Email: "etl@p.iam.gserviceaccount.com"}
 	for _, tc := range []struct {
-		claims token.Claims
-		host   string
-		want   string
+		claims  token.Claims
+		service string // K_SERVICE
+		host    string
+		want    string
 	}{
-		{vm, "web-1.c.proj.internal", "web-1"},                      // Compute Engine: the instance name
-		{pod, "api-7d9f8-x2kq.pod.cluster.local", "api-7d9f8-x2kq"}, // GKE: the pod's name
-		{pod, "localhost", "etl"},                                   // Cloud Run: the account's name
-		{pod, "", "etl"},                                            // no host name at all
-		{token.Claims{}, "localhost", "gcp-aws-cred"},               // nothing to go by
-		{token.Claims{Email: "a@p"}, "x", "gcp-aws-cred"},           // too short to be a session name
-		{pod, "my host (prod)", "my-host-prod"},                     // sanitized
-		{token.Claims{Google: &token.GoogleEx{}}, "h1", "h1"},       // a google claim without compute_engine
+		{vm, "", "web-1.c.proj.internal", "web-1"},                      // Compute Engine: the instance name
+		{vm, "knative-svc", "web-1.c.proj.internal", "web-1"},           // an instance name wins over K_SERVICE
+		{pod, "", "api-7d9f8-x2kq.pod.cluster.local", "api-7d9f8-x2kq"}, // GKE: the pod's name
+		{pod, "billing-api", "localhost", "billing-api"},                // Cloud Run (first generation): the service
+		{pod, "billing-api", "a1b2c3d4e5f6", "billing-api"},             // Cloud Run (second generation): the service, not the sandbox's name
+		{pod, "resize_image", "localhost", "resize_image"},              // Cloud Functions: the function
+		{pod, "svc with/odd:chars", "x9", "svc-with-odd-chars"},         // sanitized
+		{pod, "s", "sandbox-7", "sandbox-7"},                            // too short to name a session: the host then
+		{pod, "", "localhost", "etl"},                                   // no service, no host: the account's name
+		{pod, "", "", "etl"},                                            // no host name at all
+		{token.Claims{}, "", "localhost", "gcp-aws-cred"},               // nothing to go by
+		{token.Claims{Email: "a@p"}, "", "x", "gcp-aws-cred"},           // too short to be a session name
+		{pod, "", "my host (prod)", "my-host-prod"},                     // sanitized
+		{token.Claims{Google: &token.GoogleEx{}}, "", "h1", "h1"},       // a google claim without compute_engine
 	} {
-		if got := defaultSessionName(tc.claims, tc.host); got != tc.want {
-			t.Errorf("defaultSessionName(%+v, %q) = %q, want %q", tc.claims, tc.host, got, tc.want)
+		if got := defaultSessionName(tc.claims, tc.service, tc.host); got != tc.want {
+			t.Errorf("defaultSessionName(%+v, %q, %q) = %q, want %q", tc.claims, tc.service, tc.host, got, tc.want)
 		}
 	}
 }
