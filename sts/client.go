@@ -1,6 +1,7 @@
 package sts
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -50,6 +51,9 @@ type Config struct {
 	// Endpoint overrides the resolved endpoint (a VPC interface endpoint, a
 	// test fake). It must be https, or http on a loopback address.
 	Endpoint string
+	// EndpointFrom names the flag or variable Endpoint came from, for
+	// messages: hints must not tell a user to pass what they passed.
+	EndpointFrom string
 	// FIPS selects the FIPS endpoint of Region.
 	FIPS bool
 	// CABundle is a PEM file whose certificates replace the system roots, as
@@ -69,6 +73,9 @@ type Client struct {
 	API API
 	// Endpoint is the URL requests go to, for messages.
 	Endpoint string
+	// EndpointFrom is the flag or variable that overrode the endpoint, or
+	// "" for STS's own endpoint of Region, for messages.
+	EndpointFrom string
 	// Region is the region the endpoint belongs to, for messages.
 	Region string
 	// Proxy is the proxy requests to Endpoint go through, or "", for
@@ -135,7 +142,11 @@ func New(cfg Config) (*Client, error) {
 		HTTPClient:  httpClient,
 		Retryer:     newRetryer(cfg),
 	})
-	return &Client{API: api, Endpoint: endpoint, Region: region, Proxy: proxyFor(endpoint)}, nil
+	from := ""
+	if cfg.Endpoint != "" {
+		from = cmp.Or(cfg.EndpointFrom, "an endpoint override")
+	}
+	return &Client{API: api, Endpoint: endpoint, EndpointFrom: from, Region: region, Proxy: proxyFor(endpoint)}, nil
 }
 
 // resolveEndpoint returns the STS URL for region: override when given (after

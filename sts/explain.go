@@ -41,15 +41,23 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 			if location == "" {
 				location = "nowhere"
 			}
+			hint := "AWS STS does not redirect: a proxy or captive portal in between answered instead"
+			if c.EndpointFrom != "" {
+				hint = fmt.Sprintf("AWS STS does not redirect: check the endpoint given by %s, and any proxy in between", c.EndpointFrom)
+			}
 			return fail.Errorf(err, "STS at %s answered with a redirect (HTTP %d to %s), which is not followed: the request carries the token", c.Endpoint, status, location).
-				Hint("AWS STS does not redirect: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL, and any proxy in between").
+				Hint(hint).
 				Hint(c.proxyHint()...)
 		}
 		if ctype == "" {
 			ctype = "no content type"
 		}
+		hint := "something other than AWS STS answered: a captive portal or proxy login page"
+		if c.EndpointFrom != "" {
+			hint = fmt.Sprintf("something other than AWS STS answered: a captive portal or proxy login page, or the endpoint given by %s names another service", c.EndpointFrom)
+		}
 		return fail.Errorf(err, "the answer from %s (HTTP %d, %s) is not an STS response", c.Endpoint, status, ctype).
-			Hint("something other than AWS STS answered: a captive portal or proxy login page, or an endpoint override (--sts-endpoint, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL) naming another service").
+			Hint(hint).
 			Hint(c.proxyHint()...)
 	}
 	if tlsErr := tlsCause(err); tlsErr != "" {
@@ -63,8 +71,12 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
+		hint := fmt.Sprintf("check the region (%s) and this machine's DNS resolver; private subnets without internet access need a VPC interface endpoint for STS, passed with --sts-endpoint", c.Region)
+		if c.EndpointFrom != "" {
+			hint = fmt.Sprintf("check the host name in %s: a VPC interface endpoint's DNS name (vpce-….sts.REGION.vpce.amazonaws.com) is listed in the VPC console under Endpoints, and stops resolving once the endpoint is deleted", c.EndpointFrom)
+		}
 		return fail.Errorf(err, "cannot resolve the STS host of %s: %s", c.Endpoint, dns.Err).
-			Hint(fmt.Sprintf("check the region (%s) and any endpoint override; private subnets without internet access need a VPC interface endpoint for STS, passed with --sts-endpoint", c.Region)).
+			Hint(hint).
 			Hint(c.proxyHint()...)
 	}
 	var status interface{ HTTPStatusCode() int }
@@ -193,8 +205,11 @@ func tlsCause(err error) string {
 }
 
 func (c *Client) networkHints() []string {
-	h := []string{fmt.Sprintf("check that this workload can reach %s (firewall rules, Cloud NAT for VMs without an external address, or a VPC interface endpoint with --sts-endpoint)", c.Endpoint)}
-	return append(h, c.proxyHint()...)
+	h := fmt.Sprintf("check that this workload can reach %s (firewall rules, Cloud NAT for VMs without an external address, or a VPC interface endpoint with --sts-endpoint)", c.Endpoint)
+	if c.EndpointFrom != "" {
+		h = fmt.Sprintf("check that this workload can reach %s, given by %s (firewall rules, the route to it, and for a VPC interface endpoint its security group, which must admit HTTPS from here)", c.Endpoint, c.EndpointFrom)
+	}
+	return append([]string{h}, c.proxyHint()...)
 }
 
 func (c *Client) proxyHint() []string {

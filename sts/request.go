@@ -110,14 +110,24 @@ func (r Request) Validate() error {
 	if _, _, err := ParseRoleARN(r.RoleARN); err != nil {
 		return err
 	}
+	return r.ValidateParams()
+}
+
+// ValidateParams checks everything but the role, so that doctor can check
+// the rest of a command line that names no role yet.
+func (r Request) ValidateParams() error {
 	if r.SessionName != "" {
 		if err := ValidateSessionName(r.SessionName); err != nil {
 			return err
 		}
 	}
-	if r.Duration != 0 && (r.Duration < MinDuration || r.Duration > MaxDuration) {
+	if r.Duration != 0 && r.Duration < MinDuration {
 		return fail.Errorf(nil, "--duration %s is out of range: STS issues sessions of 15m to 12h", r.Duration).
-			Hint("the default, 1h, suits credential_process: SDKs refresh 5 to 15 minutes before expiry, so 15m makes them call gcp-aws-cred on nearly every request")
+			Hint("the default, 1h, suits credential_process: SDKs refresh 5 to 15 minutes before expiry, so a session of 15m makes them call gcp-aws-cred on nearly every request")
+	}
+	if r.Duration > MaxDuration {
+		return fail.Errorf(nil, "--duration %s is out of range: STS issues sessions of 15m to 12h", r.Duration).
+			Hint("12h (43200 seconds) is the most STS issues, and only for a role whose maximum session duration is 12h; `gcp-aws-cred doctor --role … --duration 12h` finds the role's maximum")
 	}
 	if r.Duration%time.Second != 0 {
 		return fail.Errorf(nil, "--duration %s is not a whole number of seconds", r.Duration).
