@@ -37,7 +37,7 @@ type Options struct {
 	Role        string        `help:"ARN of the IAM role to assume (required)." env:"GCP_AWS_CRED_ROLE" placeholder:"ARN"`
 	SessionName string        `help:"RoleSessionName shown in CloudTrail; default: this workload's instance or host name, else the service account's name." env:"GCP_AWS_CRED_SESSION_NAME" placeholder:"NAME"`
 	Duration    time.Duration `help:"Lifetime of the credentials, 15m to 12h, at most the role's maximum session duration." default:"1h" env:"GCP_AWS_CRED_DURATION"`
-	Region      string        `help:"STS region; default $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1." env:"AWS_REGION,AWS_DEFAULT_REGION"`
+	Region      string        `help:"STS region; default $AWS_REGION, else $AWS_DEFAULT_REGION, else the role's partition's (us-east-1, cn-north-1, us-gov-west-1). A profile's region is not passed to credential_process: put --region on its line." placeholder:"REGION"`
 	STSEndpoint string        `name:"sts-endpoint" help:"STS endpoint URL (VPC interface endpoint, emulator); default $AWS_ENDPOINT_URL_STS, else $AWS_ENDPOINT_URL. http:// only on loopback." placeholder:"URL"`
 	FIPS        bool          `name:"fips" help:"Use the region's FIPS endpoint." env:"AWS_USE_FIPS_ENDPOINT"`
 	CABundle    string        `name:"ca-bundle" help:"PEM file of CA certificates to trust instead of the system's, for TLS-inspecting proxies." env:"AWS_CA_BUNDLE" placeholder:"FILE"`
@@ -80,13 +80,25 @@ func (o *TokenOptions) Check() error {
 }
 
 // Check checks every option it can without the network.
-func (o *Options) Check() error {
+func (o *Options) Check() error { return o.check(true) }
+
+func (o *Options) check(needRole bool) error {
 	if err := o.TokenOptions.Check(); err != nil {
 		return err
 	}
 	// An empty session name passes: it is derived from the token later,
 	// always valid.
-	return o.request(o.SessionName).Validate()
+	req := o.request(o.SessionName)
+	validate := req.Validate
+	if !needRole && o.Role == "" {
+		validate = req.ValidateParams
+	}
+	if err := validate(); err != nil {
+		return err
+	}
+	// After the role: the default region depends on its partition.
+	_, _, err := o.STSRegion()
+	return err
 }
 
 // request is the STS request for these options and a session name.
@@ -104,16 +116,24 @@ func (o *Options) request(session string) sts.Request {
 // then AWS_ENDPOINT_URL_STS, then AWS_ENDPOINT_URL, unless
 // AWS_IGNORE_CONFIGURED_ENDPOINT_URLS says to ignore the variables.
 func (o *Options) Endpoint() string {
+	e, _ := o.endpoint()
+	return e
+}
+
+// endpoint is Endpoint and the flag or variable it came from.
+func (o *Options) endpoint() (url, from string) {
 	if o.STSEndpoint != "" {
-		return o.STSEndpoint
+		return o.STSEndpoint, "--sts-endpoint"
 	}
 	if strings.EqualFold(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
-		return ""
+		return "", ""
 	}
-	if v := os.Getenv("AWS_ENDPOINT_URL_STS"); v != "" {
-		return v
+	for _, env := range []string{"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"} {
+		if v := os.Getenv(env); v != "" {
+			return v, env
+		}
 	}
-	return os.Getenv("AWS_ENDPOINT_URL")
+	return "", ""
 }
 
 // Flow is the pipeline for one set of options. It holds no credentials and
@@ -157,9 +177,12 @@ func newFlow(o *TokenOptions) *Flow {
 	return &Flow{Source: &token.MetadataSource{ServiceAccount: o.ServiceAccount, Audience: o.Audience}}
 }
 
-// STSConfig is where and how to reach STS for these options.
+// STSConfig is where and how to reach STS for these options. A region that
+// cannot be resolved is left empty here; Check reports it.
 func (o *Options) STSConfig() sts.Config {
-	return sts.Config{Region: o.Region, Endpoint: o.Endpoint(), FIPS: o.FIPS, CABundle: o.CABundle}
+	region, _, _ := o.STSRegion()
+	endpoint, from := o.endpoint()
+	return sts.Config{Region: region, Endpoint: endpoint, EndpointFrom: from, FIPS: o.FIPS, CABundle: o.CABundle}
 }
 
 // Email asks the metadata server for the service account's email, which

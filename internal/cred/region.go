@@ -1,0 +1,130 @@
+package cred
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+)
+
+// RegionSource says where the STS region came from, for doctor. The values
+// are stable: doctor --json prints them.
+type RegionSource string
+
+// Where a region can come from, in the order they are looked at.
+const (
+	RegionFromFlag             RegionSource = "flag"
+	RegionFromAWSRegion        RegionSource = "AWS_REGION"
+	RegionFromAWSDefaultRegion RegionSource = "AWS_DEFAULT_REGION"
+	// RegionDefault is us-east-1: no region was given and the role, if any,
+	// is in the aws partition.
+	RegionDefault RegionSource = "default"
+	// RegionFromPartition is the default region of the role's partition
+	// (aws-cn, aws-us-gov, …), whose roles STS in us-east-1 cannot assume.
+	RegionFromPartition RegionSource = "partition"
+)
+
+// Describe says where the region came from, for people.
+func (s RegionSource) Describe(role string) string {
+	switch s {
+	case RegionFromFlag:
+		return "from --region"
+	case RegionFromAWSRegion, RegionFromAWSDefaultRegion:
+		return "from " + string(s)
+	case RegionFromPartition:
+		return fmt.Sprintf("the default for the role's partition, %s: no --region, AWS_REGION or AWS_DEFAULT_REGION", arnPartition(role))
+	}
+	return "the default: no --region, AWS_REGION or AWS_DEFAULT_REGION"
+}
+
+// partitionDefaults are the regions used for a role's partition when no
+// region is given: the region of each partition's original STS endpoint
+// (sts.amazonaws.com, sts.cn-north-1.amazonaws.com.cn,
+// sts.us-gov-west-1.amazonaws.com), or the partition's only region. The
+// isolated partitions are left out on purpose: which of their regions a
+// workload can reach is not something to guess.
+var partitionDefaults = map[string]string{
+	"aws":        "us-east-1",
+	"aws-cn":     "cn-north-1",
+	"aws-us-gov": "us-gov-west-1",
+	"aws-eusc":   "eusc-de-east-1",
+}
+
+// partitionRegions name a partition's regions for hints.
+var partitionRegions = map[string]string{
+	"aws-iso":   "us-iso-east-1, us-iso-west-1",
+	"aws-iso-b": "us-isob-east-1, us-isob-west-1",
+	"aws-iso-e": "eu-isoe-west-1",
+	"aws-iso-f": "us-isof-east-1, us-isof-south-1",
+}
+
+// regionPartition is the partition a region name belongs to, by the name
+// patterns of the SDK's partitions.json, or "" for a name it does not know.
+// The longer prefixes come first: us-gov- and us-iso- are not aws.
+func regionPartition(region string) string {
+	for _, p := range []struct{ prefix, partition string }{
+		{"us-gov-", "aws-us-gov"}, {"us-isob-", "aws-iso-b"}, {"us-isof-", "aws-iso-f"}, {"us-iso-", "aws-iso"},
+		{"eu-isoe-", "aws-iso-e"}, {"eusc-", "aws-eusc"}, {"cn-", "aws-cn"},
+		{"us-", "aws"}, {"eu-", "aws"}, {"ap-", "aws"}, {"sa-", "aws"}, {"ca-", "aws"},
+		{"me-", "aws"}, {"af-", "aws"}, {"il-", "aws"}, {"mx-", "aws"},
+	} {
+		if strings.HasPrefix(region, p.prefix) {
+			return p.partition
+		}
+	}
+	return ""
+}
+
+// arnPartition is the partition field of an ARN, or "".
+func arnPartition(arn string) string {
+	parts := strings.SplitN(arn, ":", 3)
+	if len(parts) < 3 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[1]
+}
+
+// STSRegion is the region of the STS endpoint and where it came from:
+// --region, else AWS_REGION, else AWS_DEFAULT_REGION (an empty variable
+// counts as unset, as in the AWS tools), else the default of the role's
+// partition. The AWS CLI and SDKs pass no profile setting to a credential
+// process, so a profile's region = … never reaches this: it has to be on the
+// credential_process line.
+//
+// A region given for a role in another partition is refused when the
+// endpoint is STS's own: STS in one partition cannot assume a role in
+// another, and the error it would give names neither.
+func (o *Options) STSRegion() (string, RegionSource, error) {
+	region, source := o.Region, RegionFromFlag
+	for _, env := range []RegionSource{RegionFromAWSRegion, RegionFromAWSDefaultRegion} {
+		if region != "" {
+			break
+		}
+		region, source = os.Getenv(string(env)), env
+	}
+	partition := arnPartition(o.Role)
+	if region == "" {
+		if partition == "" || partition == "aws" {
+			return partitionDefaults["aws"], RegionDefault, nil
+		}
+		if r, ok := partitionDefaults[partition]; ok {
+			return r, RegionFromPartition, nil
+		}
+		e := fail.Errorf(nil, "the role %s is in the %s partition, which has no default STS region here", o.Role, partition).
+			Hint("pass --region on the credential_process line (the AWS CLI and SDKs do not pass a profile's region to a credential process)")
+		if regions := partitionRegions[partition]; regions != "" {
+			e.Hint("the regions of " + partition + ": " + regions)
+		}
+		return "", "", e
+	}
+	if rp := regionPartition(region); rp != "" && partition != "" && rp != partition && o.Endpoint() == "" {
+		hint := "pass a region of the role's partition with --region"
+		if r, ok := partitionDefaults[partition]; ok {
+			hint = fmt.Sprintf("pass a region of the role's partition, such as --region %s", r)
+		}
+		return "", "", fail.Errorf(nil, "region %s (%s) is in the %s partition, but the role %s is in %s: STS there cannot assume it",
+			region, strings.TrimPrefix(source.Describe(o.Role), "from "), rp, o.Role, partition).Hint(hint)
+	}
+	return region, source, nil
+}
