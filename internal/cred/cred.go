@@ -153,6 +153,20 @@ func New(opts *Options) (*Flow, error) {
 	if err := opts.Check(); err != nil {
 		return nil, err
 	}
+	return prepare(opts)
+}
+
+// NewWithoutRole is New for a command line that may name no role yet:
+// everything else is checked, and every step but the exchange can run.
+// doctor uses it to check all it can before it says the role is missing.
+func NewWithoutRole(opts *Options) (*Flow, error) {
+	if err := opts.check(false); err != nil {
+		return nil, err
+	}
+	return prepare(opts)
+}
+
+func prepare(opts *Options) (*Flow, error) {
 	client, err := sts.New(opts.STSConfig())
 	if err != nil {
 		return nil, err

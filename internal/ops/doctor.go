@@ -16,7 +16,9 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
-// Report is what doctor found, step by step.
+// Report is what doctor found, step by step. Its JSON form is read by
+// scripts and monitoring: the keys below, the step names and the fact keys
+// are stable, and the README documents them.
 type Report struct {
 	OK    bool    `json:"ok"`
 	Steps []*Step `json:"steps"`
@@ -24,9 +26,12 @@ type Report struct {
 
 // Step is one link of the chain.
 type Step struct {
-	Name     string   `json:"name"`
-	Status   string   `json:"status"` // ok, warn, fail, throttled, skipped
-	Facts    Facts    `json:"facts,omitempty"`
+	// Name is the step's stable identifier: options, metadata_server,
+	// id_token, sts_endpoint or exchange.
+	Name string `json:"name"`
+	// Status is ok, warn, fail, throttled or skipped.
+	Status   string   `json:"status"`
+	Facts    Facts    `json:"facts"`
 	Warnings []string `json:"warnings,omitempty"`
 	Error    string   `json:"error,omitempty"`
 	Hints    []string `json:"hints,omitempty"`
@@ -34,11 +39,19 @@ type Step struct {
 	kind error
 }
 
+// titles are the steps' names in the text report.
+var titles = map[string]string{
+	"options": "options", "metadata_server": "metadata server", "id_token": "ID token",
+	"sts_endpoint": "STS endpoint", "exchange": "exchange",
+}
+
 // Facts are what a step found, in the order it found them.
 type Facts []Fact
 
-// Fact is one finding.
-type Fact struct{ Key, Value string }
+// Fact is one finding. Key and Value are its JSON form; the text report
+// shows Label and Text (Value when Text is empty), and leaves out a fact
+// with no Label or nothing to show.
+type Fact struct{ Key, Label, Value, Text string }
 
 // MarshalJSON writes facts as one object, keys in order.
 func (f Facts) MarshalJSON() ([]byte, error) {
@@ -58,7 +71,17 @@ func (f Facts) MarshalJSON() ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-func (s *Step) fact(k, v string) { s.Facts = append(s.Facts, Fact{k, v}) }
+// fact records a finding shown as it is, under a label that is its key in
+// words.
+func (s *Step) fact(key, value string) {
+	s.Facts = append(s.Facts, Fact{Key: key, Label: strings.ReplaceAll(key, "_", " "), Value: value})
+}
+
+// factAs records a finding that the text report shows differently: under
+// label, as text.
+func (s *Step) factAs(key, label, value, text string) {
+	s.Facts = append(s.Facts, Fact{Key: key, Label: label, Value: value, Text: text})
+}
 
 // fail marks the step failed. Throttling gets a status of its own: it says
 // "slow down", not "misconfigured", and the run exits as the credential
@@ -72,9 +95,15 @@ func (s *Step) fail(err error) {
 	s.Hints = fail.Hints(err)
 }
 
+func (s *Step) warn(format string, args ...any) {
+	s.Status = "warn"
+	s.Warnings = append(s.Warnings, fmt.Sprintf(format, args...))
+}
+
 // Doctor runs the chain one step at a time and reports on each: options,
 // metadata server, token, STS endpoint, exchange. It stops at the first
-// failure, which it explains with the values it found.
+// failure, which it explains with the values it found. Without a role it
+// runs every step that needs none, then fails the exchange for want of one.
 func Doctor(ctx context.Context, o *cred.Options) *Report {
 	r := &Report{}
 	step := func(name string) *Step {
@@ -89,80 +118,110 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	}
 
 	s := step("options")
-	s.fact("role", o.Role)
-	s.fact("duration", o.Duration.String())
+	s.factAs("role", "role", o.Role, orDefault(o.Role, "(none)"))
+	s.factAs("duration_seconds", "duration", fmt.Sprint(int64(o.Duration/time.Second)), o.Duration.String())
 	s.fact("audience", o.Audience)
-	s.fact("service account", o.ServiceAccount)
+	s.fact("service_account", o.ServiceAccount)
+	s.fact("session_name", o.SessionName)
 	// Everything that needs no network is checked here, as the credential
 	// process checks it, so a configuration mistake is reported as one.
-	flow, err := cred.New(o)
+	flow, err := cred.NewWithoutRole(o)
 	if err != nil {
 		s.fail(err)
-		skipRest("metadata server", "ID token", "STS endpoint", "exchange")
+		skipRest("metadata_server", "id_token", "sts_endpoint", "exchange")
 		return r
 	}
+	if o.Role == "" {
+		s.warn("no --role: the steps that need none run, the exchange cannot")
+	}
 
-	s = step("metadata server")
+	s = step("metadata_server")
 	s.fact("host", token.MetadataHost())
 	email, err := flow.Email(ctx)
 	if err != nil {
 		s.fail(err)
-		skipRest("ID token", "STS endpoint", "exchange")
+		skipRest("id_token", "sts_endpoint", "exchange")
 		return r
 	}
-	s.fact("service account email", email)
+	s.fact("service_account_email", email)
 
-	s = step("ID token")
+	s = step("id_token")
 	tok, j, err := flow.Token(ctx)
 	if err != nil {
 		s.fail(err)
-		skipRest("STS endpoint", "exchange")
+		skipRest("sts_endpoint", "exchange")
 		return r
 	}
 	c := j.Claims
-	for _, k := range cred.ConditionKeys(c) {
-		s.fact(k.Claim+" → "+k.Key, k.Value)
+	// The claims with the IAM condition keys they feed: IAM compares
+	// accounts.google.com:aud with azp, or with aud when there is no azp.
+	if c.AuthorizedParty != "" {
+		s.factAs("azp", "azp → accounts.google.com:aud", c.AuthorizedParty, "")
+		s.factAs("aud", "aud → accounts.google.com:oaud", c.Audience.String(), "")
+	} else {
+		s.factAs("azp", "azp", "", "(none: accounts.google.com:aud compares aud)")
+		s.factAs("aud", "aud → accounts.google.com:aud and :oaud", c.Audience.String(), "")
 	}
+	s.factAs("sub", "sub → accounts.google.com:sub", c.Subject, "")
 	s.fact("iss", c.Issuer)
 	s.fact("email", c.Email)
 	now := time.Now()
-	s.fact("exp", stamp(c.Expiry.Time(), now))
+	s.factAs("exp", "exp", rfc3339(c.Expiry.Time()), stamp(c.Expiry.Time(), now))
 	if skew := c.IssuedAt.Time().Sub(now); skew > 5*time.Minute || skew < -5*time.Minute {
-		s.Status = "warn"
-		s.Warnings = append(s.Warnings, fmt.Sprintf("the token was issued at %s, %s from this machine's clock; STS rejects tokens when clocks disagree: check time sync", c.IssuedAt.Time().Format(time.RFC3339), skew.Round(time.Second)))
+		s.warn("the token was issued at %s, %s from this machine's clock; STS rejects tokens when clocks disagree: check time sync", c.IssuedAt.Time().Format(time.RFC3339), skew.Round(time.Second))
 	}
 	if c.Audience.String() != o.Audience {
-		s.Status = "warn"
-		s.Warnings = append(s.Warnings, fmt.Sprintf("asked for audience %q, got %q", o.Audience, c.Audience))
+		s.warn("asked for audience %q, got %q", o.Audience, c.Audience)
 	}
 
 	client := flow.STS
-	s = step("STS endpoint")
-	s.fact("endpoint", client.Endpoint)
-	s.fact("region", client.Region)
-	s.fact("proxy", orDefault(client.Proxy, "none"))
-	s.fact("CA bundle", orDefault(o.CABundle, "system roots"))
+	s = step("sts_endpoint")
+	endpointFrom := "STS's endpoint for the region"
+	if client.EndpointFrom != "" {
+		endpointFrom = "from " + client.EndpointFrom
+	}
+	s.factAs("endpoint", "endpoint", client.Endpoint, fmt.Sprintf("%s (%s)", client.Endpoint, endpointFrom))
+	s.factAs("endpoint_source", "", client.EndpointFrom, "")
+	_, source, _ := o.STSRegion() // checked by NewWithoutRole
+	s.factAs("region", "region", client.Region, fmt.Sprintf("%s (%s)", client.Region, source.Describe(o.Role)))
+	s.factAs("region_source", "", string(source), "")
+	s.factAs("fips", "", fmt.Sprint(o.FIPS), "")
+	s.factAs("proxy", "proxy", client.Proxy, orDefault(client.Proxy, "none"))
+	s.factAs("ca_bundle", "CA bundle", o.CABundle, orDefault(o.CABundle, "system roots"))
 
 	s = step("exchange")
 	req := flow.Request(c)
-	s.fact("session name", req.SessionName)
+	s.fact("session_name", req.SessionName)
+	if o.Role == "" {
+		s.fail(fail.Errorf(nil, "no role to assume").
+			Hint("pass --role arn:aws:iam::ACCOUNT:role/NAME, or set GCP_AWS_CRED_ROLE",
+				"no role yet? `gcp-aws-cred trust-policy` prints the trust policy that admits this workload, to create one with"))
+		return r
+	}
 	creds, err := flow.Exchange(ctx, tok, c, req)
 	if err != nil {
 		s.fail(err)
 		if errors.Is(err, sts.ErrDurationTooLong) {
 			if limit, ok := probeMaxDuration(ctx, flow, tok, c, req); ok {
-				s.fact("role's maximum session duration", limit.String())
+				s.factAs("max_session_duration_seconds", "role's maximum session duration", fmt.Sprint(int64(limit/time.Second)), limit.String())
 				s.Hints = append([]string{fmt.Sprintf("--duration %s works with this role", limit)}, s.Hints...)
 			}
 		}
 		return r
 	}
-	s.fact("assumed role", creds.AssumedRoleARN)
+	s.fact("assumed_role", creds.AssumedRoleARN)
 	s.fact("account", creds.AccountID)
-	s.fact("access key id", mask(creds.AccessKeyID))
-	s.fact("expires", stamp(creds.Expiration, time.Now()))
+	s.fact("access_key_id", mask(creds.AccessKeyID))
+	s.factAs("expiration", "expires", rfc3339(creds.Expiration), stamp(creds.Expiration, time.Now()))
 	r.OK = true
 	return r
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // probeMaxDuration finds the role's MaxSessionDuration after STS said the
@@ -210,7 +269,7 @@ func (r *Report) Err() error {
 	}
 	for _, s := range r.Steps {
 		if s.Status == "fail" || s.Status == "throttled" {
-			return fail.Errorf(s.kind, "the chain fails at %q: %s", s.Name, s.Error)
+			return fail.Errorf(s.kind, "the chain fails at %q: %s", titles[s.Name], s.Error)
 		}
 	}
 	return errors.New("the chain does not work")
@@ -220,10 +279,10 @@ func (r *Report) Err() error {
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	for _, s := range r.Steps {
-		fmt.Fprintf(&b, "%-8s %s\n", "["+s.Status+"]", s.Name)
+		fmt.Fprintf(&b, "%-8s %s\n", "["+s.Status+"]", titles[s.Name])
 		for _, f := range s.Facts {
-			if f.Value != "" {
-				b.WriteString(fail.Indent("         "+f.Key+": ", "           ", f.Value))
+			if text := orDefault(f.Text, f.Value); f.Label != "" && text != "" {
+				b.WriteString(fail.Indent("         "+f.Label+": ", "           ", text))
 			}
 		}
 		for _, wn := range s.Warnings {

@@ -60,3 +60,59 @@ func TestMask(t *testing.T) {
 		t.Errorf("mask = %q", got)
 	}
 }
+
+// TestReportForms: the JSON form has the stable keys and the machine
+// values; the text form the labels and the values for people, and leaves
+// out the facts only machines need.
+func TestReportForms(t *testing.T) {
+	s := &Step{Name: "sts_endpoint", Status: "ok"}
+	s.factAs("region", "region", "eu-west-1", "eu-west-1 (from AWS_REGION)")
+	s.factAs("region_source", "", "AWS_REGION", "")
+	s.factAs("proxy", "proxy", "", "none")
+	s.fact("service_account_email", "")
+	r := &Report{Steps: []*Step{s, {Name: "exchange", Status: "skipped"}}}
+
+	var b strings.Builder
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := `{
+  "ok": false,
+  "steps": [
+    {
+      "name": "sts_endpoint",
+      "status": "ok",
+      "facts": {
+        "region": "eu-west-1",
+        "region_source": "AWS_REGION",
+        "proxy": "",
+        "service_account_email": ""
+      }
+    },
+    {
+      "name": "exchange",
+      "status": "skipped",
+      "facts": {}
+    }
+  ]
+}
+`
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("JSON (-want +got):\n%s", diff)
+	}
+
+	b.Reset()
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	want = `[ok]     STS endpoint
+         region: eu-west-1 (from AWS_REGION)
+         proxy: none
+[skipped] exchange
+
+the chain does not work: see the step marked [fail]
+`
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("text (-want +got):\n%s", diff)
+	}
+}
