@@ -40,18 +40,19 @@ func TestExampleConfig(t *testing.T) {
 			t.Errorf("%q does not run gcp-aws-cred", line)
 		}
 		var cli CLI
-		p, err := kong.New(&cli, kong.Vars{"version": "v"}, kong.Writers(io.Discard, io.Discard))
+		kctx, err := newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Parse(args[1:])
 		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.Parse(args[1:]); err != nil {
 			t.Errorf("%q: %v", line, err)
 			continue
 		}
-		if err := cli.Check(); err != nil {
+		if kctx.Selected().Name != processName {
+			t.Errorf("%q runs %q, not the credential process", line, kctx.Selected().Name)
+			continue
+		}
+		if err := cli.Process.Check(); err != nil {
 			t.Errorf("%q: %v", line, err)
 		}
-		if _, err := sts.New(cli.STSConfig()); err != nil {
+		if _, err := sts.New(cli.Process.STSConfig()); err != nil {
 			t.Errorf("%q: %v", line, err)
 		}
 	}

@@ -13,8 +13,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -31,47 +33,63 @@ const name = "gcp-aws-cred"
 // version recorded by go install is used.
 var version = ""
 
-const description = `Get temporary AWS credentials for this Google Cloud workload, with no AWS key.
+// summary and description are the top of the help: with no command word,
+// gcp-aws-cred is the credential process.
+const summary = "Get temporary AWS credentials for this Google Cloud workload, with no AWS key."
 
-It asks the metadata server for a Google-signed ID token of the attached service
+const description = `It asks the metadata server for a Google-signed ID token of the attached service
 account, exchanges it at AWS STS (AssumeRoleWithWebIdentity), and prints the
 credential_process JSON document. Nothing is written to disk.
 
-Example ~/.aws/config:
+Example ~/.aws/config (the AWS CLI and SDKs pass no profile setting to a
+credential process, so the STS region goes on its line):
 
     [profile gcp]
-    credential_process = gcp-aws-cred --role arn:aws:iam::123456789012:role/aws-allow-gcp-access
+    credential_process = gcp-aws-cred --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --region ap-northeast-1
     region = ap-northeast-1
 
 then: aws --profile gcp sts get-caller-identity`
 
-// CLI is the command line. Its flags are the credential process's; the
-// commands share them, so every command reads the same flags and environment
-// variables. With no command word it is the credential process.
+// CLI is the command line. Each command embeds the flags it uses and no
+// others: cred.Options (every credential flag) for the credential process,
+// doctor and exec, cred.TokenOptions for the commands that only fetch a
+// token. A new command that exchanges embeds cred.Options and adds its own.
+//
+// With no command word it is the credential process: Process is the default
+// command, and "withargs" lets its flags come without its name.
 type CLI struct {
-	Flags `embed:""`
+	Version kong.VersionFlag `help:"Print the version and exit."`
 
-	Get         GetCmd         `cmd:"" default:"1" hidden:"" help:"Print credentials (the default)."`
+	Process     ProcessCmd     `cmd:"" name:"get" default:"withargs" hidden:"" help:"${summary}"`
 	TrustPolicy TrustPolicyCmd `cmd:"" name:"trust-policy" help:"Print the IAM trust policy that admits exactly this workload's tokens."`
 	Token       TokenCmd       `cmd:"" help:"Show this workload's ID token claims and the IAM condition key each feeds (never the token itself)."`
 	Doctor      DoctorCmd      `cmd:"" help:"Run the chain step by step and explain the step that fails."`
 	Exec        ExecCmd        `cmd:"" help:"Get credentials once and run COMMAND with them in its environment."`
 }
 
-// Flags are the credential process's flags, which every command shares.
-type Flags struct {
+// formats are the --output formats, named as the AWS CLI names them.
+var formats = []output.Format{output.Process, output.Env, output.EnvNoExport, output.Fish, output.PowerShell, output.WindowsCmd}
+
+// ProcessCmd is the credential process.
+type ProcessCmd struct {
 	cred.Options `embed:""`
 
-	Output  string           `short:"o" help:"Output format: process, env, env-no-export, fish, powershell, windows-cmd." enum:"process,env,env-no-export,fish,powershell,windows-cmd" default:"process"`
-	Version kong.VersionFlag `help:"Print the version and exit."`
+	Output string `short:"o" help:"Output format: process (the credential_process JSON document), env, env-no-export, fish, powershell, windows-cmd." default:"process" placeholder:"FORMAT"`
 }
 
-// GetCmd is the credential process.
-type GetCmd struct{}
+// Help is the top of `gcp-aws-cred --help`.
+func (*ProcessCmd) Help() string { return description }
 
 // Run fetches credentials and writes them to stdout in one write.
-func (GetCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
-	flow, err := cred.New(&cli.Options)
+func (c *ProcessCmd) Run(ctx context.Context, stdout io.Writer) error {
+	if !slices.Contains(formats, output.Format(c.Output)) {
+		e := fail.Errorf(nil, "--output %q is not an output format", c.Output)
+		if strings.EqualFold(c.Output, "json") {
+			return e.Hint("the JSON form is --output process, the default: the document credential_process reads")
+		}
+		return e.Hint("the formats: process (the credential_process JSON document, the default), env, env-no-export, fish, powershell, windows-cmd")
+	}
+	flow, err := cred.New(&c.Options)
 	if err != nil {
 		return err
 	}
@@ -79,9 +97,9 @@ func (GetCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	b, err := output.Encode(output.Format(cli.Output), creds)
+	b, err := output.Encode(output.Format(c.Output), creds)
 	if err != nil {
-		return fail.Errorf(err, "cannot print the credentials as %s: %v", cli.Output, err).
+		return fail.Errorf(err, "cannot print the credentials as %s: %v", c.Output, err).
 			Hint("--output process (the default) carries any value; so do env and powershell")
 	}
 	_, err = stdout.Write(b)
@@ -89,11 +107,13 @@ func (GetCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
 }
 
 // TrustPolicyCmd prints the trust policy for this workload.
-type TrustPolicyCmd struct{}
+type TrustPolicyCmd struct {
+	cred.TokenOptions `embed:""`
+}
 
 // Run prints the policy to stdout.
-func (TrustPolicyCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
-	b, err := ops.TrustPolicy(ctx, &cli.TokenOptions)
+func (c *TrustPolicyCmd) Run(ctx context.Context, stdout io.Writer) error {
+	b, err := ops.TrustPolicy(ctx, &c.TokenOptions)
 	if err != nil {
 		return err
 	}
@@ -102,7 +122,7 @@ func (TrustPolicyCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error
 }
 
 // Help is the worked example under `trust-policy --help`.
-func (TrustPolicyCmd) Help() string {
+func (*TrustPolicyCmd) Help() string {
 	return `Asks the metadata server for a token and prints the IAM trust policy that admits
 exactly this workload: accounts.google.com:aud = the token's azp (the service
 account's unique ID), :oaud = its aud (--audience), :sub = its sub.
@@ -114,12 +134,14 @@ account's unique ID), :oaud = its aud (--audience), :sub = its sub.
 
 // TokenCmd describes this workload's token.
 type TokenCmd struct {
+	cred.TokenOptions `embed:""`
+
 	JSON bool `name:"json" help:"Print JSON instead of text."`
 }
 
 // Run prints the description to stdout.
-func (c TokenCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
-	info, err := ops.Token(ctx, &cli.TokenOptions)
+func (c *TokenCmd) Run(ctx context.Context, stdout io.Writer) error {
+	info, err := ops.Token(ctx, &c.TokenOptions)
 	if err != nil {
 		return err
 	}
@@ -134,7 +156,7 @@ func (c TokenCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
 }
 
 // Help is the worked example under `token --help`.
-func (TokenCmd) Help() string {
+func (*TokenCmd) Help() string {
 	return `Prints the header and claims of the token the metadata server gives (never the
 token or its signature), and the IAM condition key each claim feeds.
 
@@ -144,12 +166,14 @@ token or its signature), and the IAM condition key each claim feeds.
 
 // DoctorCmd checks the chain.
 type DoctorCmd struct {
-	JSON bool `name:"json" help:"Print the report as JSON."`
+	cred.Options `embed:""`
+
+	JSON bool `name:"json" help:"Print the report as JSON (the README documents its keys)."`
 }
 
 // Run prints the report to stdout and fails if the chain does.
-func (c DoctorCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
-	r := ops.Doctor(ctx, &cli.Options)
+func (c *DoctorCmd) Run(ctx context.Context, stdout io.Writer) error {
+	r := ops.Doctor(ctx, &c.Options)
 	write := r.WriteText
 	if c.JSON {
 		write = r.WriteJSON
@@ -161,10 +185,11 @@ func (c DoctorCmd) Run(ctx context.Context, cli *CLI, stdout io.Writer) error {
 }
 
 // Help is the worked example under `doctor --help`.
-func (DoctorCmd) Help() string {
+func (*DoctorCmd) Help() string {
 	return `Runs the chain one step at a time (options, metadata server, ID token, STS
 endpoint, exchange), says what it found at each, and explains the first step
-that fails with the values involved. Exits 0 only if the chain works.
+that fails with the values involved. Exits 0 only if the chain works. Without
+--role it runs every step that needs none, then says the role is missing.
 
   gcp-aws-cred doctor --role arn:aws:iam::123456789012:role/aws-allow-gcp-access
   gcp-aws-cred doctor --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --duration 12h --json`
@@ -172,28 +197,31 @@ that fails with the values involved. Exits 0 only if the chain works.
 
 // ExecCmd runs a command with credentials.
 type ExecCmd struct {
-	Command []string `arg:"" optional:"" passthrough:"" help:"Command and arguments; put -- before it." placeholder:"COMMAND"`
+	cred.Options `embed:""`
+
+	Command []string `arg:"" optional:"" passthrough:"partial" help:"Command and arguments; put -- before it." placeholder:"COMMAND"`
 }
 
 // Help is the worked example under `exec --help`.
-func (ExecCmd) Help() string {
+func (*ExecCmd) Help() string {
 	return `Gets credentials once and runs COMMAND with AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION set and
 AWS_PROFILE/AWS_DEFAULT_PROFILE removed, so a script of many aws commands makes
 one STS call. gcp-aws-cred replaces itself with COMMAND: the exit status and
-signals are COMMAND's own.
+signals are COMMAND's own. (On Windows, which cannot replace a process, it
+waits for COMMAND and exits with its status.)
 
   gcp-aws-cred exec --role arn:aws:iam::123456789012:role/etl -- ./nightly-sync.sh
   gcp-aws-cred exec --role arn:aws:iam::123456789012:role/etl -- aws s3 sync ./out s3://bucket/out`
 }
 
 // Run replaces this process with the command where the platform allows.
-func (c ExecCmd) Run(ctx context.Context, cli *CLI) error {
+func (c *ExecCmd) Run(ctx context.Context) error {
 	argv := c.Command
 	if len(argv) > 0 && argv[0] == "--" {
 		argv = argv[1:]
 	}
-	return ops.Exec(ctx, &cli.Options, argv)
+	return ops.Exec(ctx, &c.Options, argv)
 }
 
 func main() {
@@ -203,40 +231,54 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	var cli CLI
 	// Reading the build info is only worth it when it will be printed.
-	vars := kong.Vars{"version": name}
+	vars := kong.Vars{"version": name, "summary": summary}
 	if slices.Contains(args, "--version") {
 		vars["version"] = versionString()
 	}
-	parser, err := kong.New(&cli,
-		kong.Name(name),
-		kong.Description(description),
-		vars,
-		kong.Writers(stdout, stderr),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-	)
-	if err != nil {
-		panic(err) // the CLI struct is wrong: a programming error
-	}
+	parser := newParser(&cli, vars, stdout, stderr)
 	unsetEmptyEnv(parser.Model)
 	kctx, err := parser.Parse(args)
 	if err != nil {
-		fail.Print(stderr, name, fail.Errorf(err, "%v", err).Hint("run "+name+" --help for usage"))
+		fail.Print(stderr, name, usageError(err))
 		return cred.ExitUsage
 	}
 	// The one deadline of a run, retries included. No signal handler: on
 	// SIGINT or SIGTERM the default, dying at once, is right. Nothing is on
 	// disk to clean up, and stdout is written in one write at the end, so a
 	// killed run leaves it empty.
-	ctx, cancel := context.WithTimeout(context.Background(), cli.Timeout)
+	timeout := 30 * time.Second
+	if o, ok := kctx.Selected().Target.Addr().Interface().(interface{ Tokens() *cred.TokenOptions }); ok {
+		timeout = o.Tokens().Timeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	kctx.BindTo(stdout, (*io.Writer)(nil))
-	kctx.Bind(&cli)
 	if err := kctx.Run(); err != nil {
 		fail.Print(stderr, name, err)
 		return cred.ExitStatus(err)
 	}
 	return 0
+}
+
+// newParser builds the parser for cli: the one place its options are set,
+// so tests parse exactly as the binary does.
+func newParser(cli *CLI, vars kong.Vars, stdout, stderr io.Writer) *kong.Kong {
+	parser, err := kong.New(cli,
+		kong.Name(name),
+		kong.Description(summary),
+		vars,
+		kong.Writers(stdout, stderr),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Help(printHelp),
+		// Durations take a bare number of seconds too, as STS's
+		// DurationSeconds does and AWS users write them.
+		kong.TypeMapper(reflect.TypeFor[time.Duration](), kong.MapperFunc(decodeDuration)),
+	)
+	if err != nil {
+		panic(err) // the CLI struct is wrong: a programming error
+	}
+	return parser
 }
 
 // unsetEmptyEnv drops the flags' environment variables that are set but

@@ -27,16 +27,21 @@ import (
 type TokenOptions struct {
 	Audience       string        `help:"The aud claim requested for the Google ID token; pin it in the trust policy as accounts.google.com:oaud." default:"sts.amazonaws.com" env:"GCP_AWS_CRED_AUDIENCE"`
 	ServiceAccount string        `help:"Attached service account to sign for: \"default\" or its email." default:"default" env:"GCP_AWS_CRED_SERVICE_ACCOUNT" placeholder:"EMAIL"`
-	Timeout        time.Duration `help:"Deadline for the whole run, retries included." default:"30s" env:"GCP_AWS_CRED_TIMEOUT"`
+	Timeout        time.Duration `help:"Deadline for the whole run, retries included, like 30s or 1m (a bare number is seconds)." default:"30s" placeholder:"DURATION" env:"GCP_AWS_CRED_TIMEOUT"`
 }
+
+// Tokens returns o. Every command embeds TokenOptions, directly or through
+// Options, so this is how the command line finds the --timeout of whichever
+// command runs.
+func (o *TokenOptions) Tokens() *TokenOptions { return o }
 
 // Options are everything the exchange needs. The struct tags are the command
 // line: every command that exchanges embeds Options, so the flags and
 // environment variables are the same everywhere.
 type Options struct {
 	Role        string        `help:"ARN of the IAM role to assume (required)." env:"GCP_AWS_CRED_ROLE" placeholder:"ARN"`
-	SessionName string        `help:"RoleSessionName shown in CloudTrail; default: this workload's instance or host name, else the service account's name." env:"GCP_AWS_CRED_SESSION_NAME" placeholder:"NAME"`
-	Duration    time.Duration `help:"Lifetime of the credentials, 15m to 12h, at most the role's maximum session duration." default:"1h" env:"GCP_AWS_CRED_DURATION"`
+	SessionName string        `help:"RoleSessionName shown in CloudTrail; default: the Compute Engine instance name, else the Cloud Run or Cloud Functions service ($K_SERVICE), else the host name, else the service account's name." env:"GCP_AWS_CRED_SESSION_NAME" placeholder:"NAME"`
+	Duration    time.Duration `help:"Lifetime of the credentials, 15m to 12h, like 1h, 90m or 5400s (a bare number is seconds, as STS's DurationSeconds); at most the role's maximum session duration." default:"1h" placeholder:"DURATION" env:"GCP_AWS_CRED_DURATION"`
 	Region      string        `help:"STS region; default $AWS_REGION, else $AWS_DEFAULT_REGION, else the role's partition's (us-east-1, cn-north-1, us-gov-west-1). A profile's region is not passed to credential_process: put --region on its line." placeholder:"REGION"`
 	STSEndpoint string        `name:"sts-endpoint" help:"STS endpoint URL (VPC interface endpoint, emulator); default $AWS_ENDPOINT_URL_STS, else $AWS_ENDPOINT_URL. http:// only on loopback." placeholder:"URL"`
 	FIPS        bool          `name:"fips" help:"Use the region's FIPS endpoint." env:"AWS_USE_FIPS_ENDPOINT"`
