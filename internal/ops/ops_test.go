@@ -42,9 +42,10 @@ func TestTokenText(t *testing.T) {
 			IssuedAt: token.UnixTime(now.Unix()), Expiry: token.UnixTime(now.Add(time.Hour).Unix())}}
 	text := string(info.Text(now))
 	for _, want := range []string{
-		"  azp              111                      accounts.google.com:aud (the service account's unique ID, despite the key's name)\n",
-		"  aud              sts.amazonaws.com        accounts.google.com:oaud (the audience you asked for: --audience)\n",
-		"  exp              2026-11-29T02:00:00Z (in 1h0m0s)\n",
+		"\nclaims                                         IAM condition key / meaning\n",
+		"  azp            111                           accounts.google.com:aud (the service account's unique ID, despite the key's name)\n",
+		"  aud            sts.amazonaws.com             accounts.google.com:oaud (the audience you asked for: --audience)\n",
+		"  exp            2026-11-29T02:00:00Z (in 1h0m0s)\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)
@@ -52,6 +53,48 @@ func TestTokenText(t *testing.T) {
 	}
 	if strings.Contains(text, "compute_engine") {
 		t.Error("shows a compute_engine block the token does not have")
+	}
+}
+
+// TestTokenTextAligned: long values (a long audience, a long email, the
+// compute_engine block's long key) keep every note in one column; a value
+// too long for the column puts its note on the next line, in the column.
+func TestTokenTextAligned(t *testing.T) {
+	now := time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC)
+	info := TokenInfo{MetadataHost: "169.254.169.254", ServiceAccount: "default",
+		Header: token.Header{Alg: "RS256", Kid: "0123456789abcdef0123456789abcdef01234567", Typ: "JWT"},
+		Claims: token.Claims{Issuer: "https://accounts.google.com", Audience: token.Audience{"https://analytics.example.com/aws"},
+			AuthorizedParty: "104729387361234567890", Subject: "104729387361234567890",
+			Email:    "analytics-pipeline-nightly@a-rather-long-project-name-4711.iam.gserviceaccount.com",
+			IssuedAt: token.UnixTime(now.Unix()), Expiry: token.UnixTime(now.Add(time.Hour).Unix()),
+			Google: &token.GoogleEx{ComputeEngine: &token.ComputeEngine{InstanceName: "web-1", ProjectID: "p",
+				InstanceCreationTimestamp: token.UnixTime(now.Unix())}}}}
+	text := string(info.Text(now))
+	notes := []string{"IAM condition key / meaning", "Google key that signed it", "the trust policy's Principal",
+		"accounts.google.com:oaud", "accounts.google.com:aud (", "accounts.google.com:sub", "no condition key", "the default --session-name"}
+	col := -1
+	for _, line := range strings.Split(text, "\n") {
+		for _, n := range notes {
+			i := strings.Index(line, n)
+			if i < 0 {
+				continue
+			}
+			if col < 0 {
+				col = i
+			}
+			if i != col {
+				t.Errorf("note %q at column %d, others at %d:\n%s", n, i, col, text)
+			}
+		}
+	}
+	// The email is longer than the column: its note is on the next line.
+	want := "  email                       analytics-pipeline-nightly@a-rather-long-project-name-4711.iam.gserviceaccount.com\n" +
+		strings.Repeat(" ", col) + "no condition key;"
+	if !strings.Contains(text, want) {
+		t.Errorf("text lacks %q:\n%s", want, text)
+	}
+	if !strings.Contains(text, "  instance_creation_timestamp 2026-11-29T01:00:00Z\n") {
+		t.Errorf("the longest key is not in its column:\n%s", text)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
@@ -71,56 +72,115 @@ func (t TokenInfo) JSON() ([]byte, error) {
 }
 
 // Text renders the description for people: one claim a line, with the IAM
-// condition key it feeds beside it.
+// condition key it feeds beside it, in columns that stay aligned whatever
+// the values' lengths.
 func (t TokenInfo) Text(now time.Time) []byte {
-	var b strings.Builder
+	var tb table
 	c := t.Claims
-	fmt.Fprintf(&b, "ID token from the metadata server at %s for service account %q\n", t.MetadataHost, t.ServiceAccount)
-	fmt.Fprintf(&b, "(signature not shown: the token is a bearer credential)\n\nheader\n")
-	row(&b, "alg", t.Header.Alg, "")
-	row(&b, "kid", t.Header.Kid, "Google key that signed it; STS fetches it from https://www.googleapis.com/oauth2/v3/certs")
-	row(&b, "typ", t.Header.Typ, "")
-	b.WriteString("\nclaims                                      IAM condition key / meaning\n")
-	row(&b, "iss", c.Issuer, `the trust policy's Principal: {"Federated": "accounts.google.com"}`)
-	row(&b, "aud", c.Audience.String(), "accounts.google.com:oaud (the audience you asked for: --audience)")
+	tb.line(fmt.Sprintf("ID token from the metadata server at %s for service account %q", t.MetadataHost, t.ServiceAccount))
+	tb.line("(signature not shown: the token is a bearer credential)")
+	tb.line("")
+	tb.line("header")
+	tb.row("alg", t.Header.Alg, "")
+	tb.row("kid", t.Header.Kid, "Google key that signed it; STS fetches it from https://www.googleapis.com/oauth2/v3/certs")
+	tb.row("typ", t.Header.Typ, "")
+	tb.line("")
+	tb.heading("claims", "IAM condition key / meaning")
+	tb.row("iss", c.Issuer, `the trust policy's Principal: {"Federated": "accounts.google.com"}`)
 	if c.AuthorizedParty != "" {
-		row(&b, "azp", c.AuthorizedParty, "accounts.google.com:aud (the service account's unique ID, despite the key's name)")
+		tb.row("aud", c.Audience.String(), "accounts.google.com:oaud (the audience you asked for: --audience)")
+		tb.row("azp", c.AuthorizedParty, "accounts.google.com:aud (the service account's unique ID, despite the key's name)")
 	} else {
-		b.WriteString("  (no azp: IAM's accounts.google.com:aud then compares aud)\n")
+		tb.row("aud", c.Audience.String(), "accounts.google.com:oaud, and :aud too (the token has no azp)")
 	}
-	row(&b, "sub", c.Subject, "accounts.google.com:sub (the service account's unique ID)")
-	row(&b, "email", c.Email, "no condition key; pin sub instead: a re-created account keeps its email, not its ID")
+	tb.row("sub", c.Subject, "accounts.google.com:sub (the service account's unique ID)")
+	tb.row("email", c.Email, "no condition key; pin sub instead: a re-created account keeps its email, not its ID")
 	if c.Email != "" {
-		row(&b, "email_verified", fmt.Sprint(c.EmailVerified), "")
+		tb.row("email_verified", fmt.Sprint(c.EmailVerified), "")
 	}
-	row(&b, "iat", stamp(c.IssuedAt.Time(), now), "")
-	row(&b, "exp", stamp(c.Expiry.Time(), now), "")
+	tb.row("iat", stamp(c.IssuedAt.Time(), now), "")
+	tb.row("exp", stamp(c.Expiry.Time(), now), "")
 	if ce := c.Instance(); ce != nil {
-		b.WriteString("\ngoogle.compute_engine (Compute Engine only; no IAM condition key)\n")
-		row(&b, "project_id", ce.ProjectID, "")
+		tb.line("")
+		tb.line("google.compute_engine (Compute Engine only; no IAM condition key)")
+		tb.row("project_id", ce.ProjectID, "")
 		if ce.ProjectNumber != 0 {
-			row(&b, "project_number", fmt.Sprint(ce.ProjectNumber), "")
+			tb.row("project_number", fmt.Sprint(ce.ProjectNumber), "")
 		}
-		row(&b, "zone", ce.Zone, "")
-		row(&b, "instance_id", ce.InstanceID, "")
-		row(&b, "instance_name", ce.InstanceName, "the default --session-name")
+		tb.row("zone", ce.Zone, "")
+		tb.row("instance_id", ce.InstanceID, "")
+		tb.row("instance_name", ce.InstanceName, "the default --session-name")
 		if !ce.InstanceCreationTimestamp.Time().IsZero() {
-			row(&b, "instance_creation_timestamp", ce.InstanceCreationTimestamp.Time().Format(time.RFC3339), "")
+			tb.row("instance_creation_timestamp", ce.InstanceCreationTimestamp.Time().Format(time.RFC3339), "")
 		}
 	}
-	b.WriteString("\nrun `gcp-aws-cred trust-policy` for the trust policy that admits exactly this token\n")
-	return []byte(b.String())
+	tb.line("")
+	tb.line("run `gcp-aws-cred trust-policy` for the trust policy that admits exactly this token")
+	return tb.render()
 }
 
-func row(b *strings.Builder, k, v, note string) {
-	if v == "" {
-		return
+// table lays out rows of key, value and note in three columns, sized to
+// what they hold, among lines of plain text. A value too long for its
+// column (past maxValueWidth) keeps its note on the line below, in the
+// column, so one long value does not push every note off the screen.
+type table struct{ rows []tableRow }
+
+type tableRow struct {
+	key, value, note string
+	text             string // a plain line, or a heading with note set
+	plain            bool
+}
+
+const maxValueWidth = 48
+
+func (t *table) line(s string) { t.rows = append(t.rows, tableRow{text: s, plain: true}) }
+
+// heading is a line whose second part sits over the notes column.
+func (t *table) heading(title, over string) {
+	t.rows = append(t.rows, tableRow{text: title, note: over, plain: true})
+}
+
+// row adds a key and value, with an optional note; an empty value is left
+// out, as there is nothing to show.
+func (t *table) row(key, value, note string) {
+	if value != "" {
+		t.rows = append(t.rows, tableRow{key: key, value: value, note: note})
 	}
-	line := fmt.Sprintf("  %-16s %s", k, v)
-	if note != "" {
-		line = fmt.Sprintf("%-44s%s", line+"  ", note)
+}
+
+func (t *table) render() []byte {
+	kw, vw := 0, 0
+	for _, r := range t.rows {
+		if !r.plain {
+			kw = max(kw, utf8.RuneCountInString(r.key))
+			if r.note != "" && utf8.RuneCountInString(r.value) <= maxValueWidth {
+				vw = max(vw, utf8.RuneCountInString(r.value))
+			}
+		}
 	}
-	b.WriteString(strings.TrimRight(line, " ") + "\n")
+	noteCol := 2 + kw + 1 + vw + 2
+	var b strings.Builder
+	pad := func(s string, w int) string {
+		return s + strings.Repeat(" ", max(0, w-utf8.RuneCountInString(s)))
+	}
+	for _, r := range t.rows {
+		switch {
+		case r.plain && r.note != "":
+			b.WriteString(pad(r.text, noteCol) + r.note + "\n")
+		case r.plain:
+			b.WriteString(r.text + "\n")
+		case r.note == "":
+			b.WriteString("  " + pad(r.key, kw) + " " + r.value + "\n")
+		default:
+			line := "  " + pad(r.key, kw) + " " + r.value
+			if utf8.RuneCountInString(line)+2 > noteCol {
+				b.WriteString(line + "\n")
+				line = ""
+			}
+			b.WriteString(pad(line, noteCol) + r.note + "\n")
+		}
+	}
+	return []byte(b.String())
 }
 
 func stamp(t, now time.Time) string {
