@@ -15,45 +15,71 @@ import (
 // TestExampleConfig parses every credential_process line of
 // examples/aws-config the way botocore does (shell-like splitting) and checks
 // the flags are valid and the endpoint resolves, so the examples cannot rot.
+// It also holds the examples to what they teach: the AWS CLI and SDKs pass
+// no profile setting to a credential process, so in every profile the STS
+// region the credential process resolves on its own is the profile's region.
 func TestExampleConfig(t *testing.T) {
 	f, err := os.Open("examples/aws-config")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	t.Setenv("AWS_ENDPOINT_URL_STS", "")
-	t.Setenv("AWS_ENDPOINT_URL", "")
-	t.Setenv("AWS_CA_BUNDLE", "")
-	n := 0
+	for _, env := range []string{"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", "AWS_REGION", "AWS_DEFAULT_REGION"} {
+		t.Setenv(env, "")
+	}
+	type profile struct{ name, process, region string }
+	var profiles []*profile
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "credential_process = ")
-		if !ok {
+		line := sc.Text()
+		if strings.HasPrefix(line, "[") {
+			profiles = append(profiles, &profile{name: line})
+			continue
+		}
+		k, v, ok := strings.Cut(line, " = ")
+		if !ok || len(profiles) == 0 {
+			continue
+		}
+		switch p := profiles[len(profiles)-1]; k {
+		case "credential_process":
+			p.process = v
+		case "region":
+			p.region = v
+		}
+	}
+	n := 0
+	for _, p := range profiles {
+		if p.process == "" {
 			continue
 		}
 		n++
-		args, err := shellSplit(line)
+		args, err := shellSplit(p.process)
 		if err != nil {
-			t.Fatalf("%q: %v", line, err)
+			t.Fatalf("%s: %v", p.name, err)
 		}
 		if args[0] != "gcp-aws-cred" {
-			t.Errorf("%q does not run gcp-aws-cred", line)
+			t.Errorf("%s does not run gcp-aws-cred", p.name)
 		}
 		var cli CLI
 		kctx, err := newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Parse(args[1:])
 		if err != nil {
-			t.Errorf("%q: %v", line, err)
+			t.Errorf("%s: %v", p.name, err)
 			continue
 		}
 		if kctx.Selected().Name != processName {
-			t.Errorf("%q runs %q, not the credential process", line, kctx.Selected().Name)
+			t.Errorf("%s runs %q, not the credential process", p.name, kctx.Selected().Name)
 			continue
 		}
-		if err := cli.Process.Check(); err != nil {
-			t.Errorf("%q: %v", line, err)
+		o := &cli.Process.Options
+		if err := o.Check(); err != nil {
+			t.Errorf("%s: %v", p.name, err)
 		}
-		if _, err := sts.New(cli.Process.STSConfig()); err != nil {
-			t.Errorf("%q: %v", line, err)
+		if _, err := sts.New(o.STSConfig()); err != nil {
+			t.Errorf("%s: %v", p.name, err)
+		}
+		region, source, _ := o.STSRegion()
+		if p.region != "" && region != p.region {
+			t.Errorf("%s: the profile's region is %s, but STS is called in %s (%s): put --region %s on the credential_process line", p.name, p.region, region, source, p.region)
 		}
 	}
 	if n < 3 {
