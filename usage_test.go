@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestClosestCommand(t *testing.T) {
@@ -33,6 +34,53 @@ func TestParseDuration(t *testing.T) {
 	for _, in := range []string{"soon", "", "1 h", "9223372037", "3600 s", "1e3"} {
 		if got, err := parseDuration(in); err == nil {
 			t.Errorf("parseDuration(%q) = %v, want an error", in, got)
+		}
+	}
+}
+
+// TestPlainParserAgrees: a command line that starts with a flag is parsed
+// with the credential process's model alone, which must read it exactly as
+// the whole command line's model does.
+func TestPlainParserAgrees(t *testing.T) {
+	t.Setenv("GCP_AWS_CRED_DURATION", "")
+	t.Setenv("AWS_USE_FIPS_ENDPOINT", "")
+	vars := kong.Vars{"version": "v", "summary": summary}
+	for _, args := range [][]string{
+		{},
+		{"--role", "arn:aws:iam::123456789012:role/r"},
+		{"--role=arn:aws:iam::123456789012:role/r", "-o", "env", "--duration", "5400", "--region", "eu-west-1"},
+		{"--role", "arn:aws:iam::123456789012:role/r", "--policy-arn", "arn:aws:iam::aws:policy/A", "--policy-arn", "arn:aws:iam::aws:policy/B",
+			"--fips", "--sts-endpoint", "https://x", "--ca-bundle", "/c.pem", "--session-name", "s1", "--audience", "a", "--service-account", "default",
+			"--timeout", "10", "--policy", `{"Version":"2012-10-17"}`, "-oenv"},
+	} {
+		if !plainRun(args) {
+			t.Errorf("%q: not a plain run", args)
+			continue
+		}
+		// As run parses, empty variables unset.
+		parse := func(cli any) (*kong.Context, error) {
+			p := newParser(cli, vars, io.Discard, io.Discard)
+			unsetEmptyEnv(p.Model)
+			return p.Parse(args)
+		}
+		var full CLI
+		var plain processCLI
+		fctx, ferr := parse(&full)
+		pctx, perr := parse(&plain)
+		if ferr != nil || perr != nil {
+			t.Errorf("%q: full %v, plain %v", args, ferr, perr)
+			continue
+		}
+		if fctx.Selected().Name != processName || pctx.Selected().Name != processName {
+			t.Errorf("%q: selected %q and %q", args, fctx.Selected().Name, pctx.Selected().Name)
+		}
+		if diff := cmp.Diff(full.Process, plain.Process); diff != "" {
+			t.Errorf("%q: the models disagree (-full +plain):\n%s", args, diff)
+		}
+	}
+	for _, args := range [][]string{{"doctor"}, {"--role", "r", "--help"}, {"-h"}, {"get", "--role", "r"}} {
+		if plainRun(args) {
+			t.Errorf("%q: a plain run", args)
 		}
 	}
 }
