@@ -1,6 +1,7 @@
 package fakes
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -10,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -43,7 +45,11 @@ type Received struct {
 }
 
 // STS is a fake AWS STS serving AssumeRoleWithWebIdentity over the Query
-// protocol. Configure before serving; use the methods to inject faults while
+// protocol, and GetCallerIdentity for the keys it issued, so the AWS CLI's
+// own `aws sts get-caller-identity` works against it: that request must be
+// signed (SigV4) with a secret key and session token this fake handed out
+// and that have not expired, so a key mangled on its way to the client is
+// caught. Configure before serving; use the methods to inject faults while
 // serving.
 type STS struct {
 	// Key verifies token signatures; nil skips the check (as moto does).
@@ -58,6 +64,15 @@ type STS struct {
 	received []Received
 	delay    time.Duration
 	issued   []string
+	sessions map[string]issuedKeys // by access key ID
+}
+
+// issuedKeys are keys the fake issued, for GetCallerIdentity.
+type issuedKeys struct {
+	secret, token string
+	arn, userID   string
+	account       string
+	expires       time.Time
 }
 
 // Delay holds every answer back by d, to exercise deadlines.
@@ -119,12 +134,24 @@ var (
 	sessionName = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 )
 
+// notSTS answers what is not an STS call at all: another AWS service sent
+// here by AWS_ENDPOINT_URL.
+var notSTS = Fault{Status: 400, Code: "InvalidAction", Message: "this is a fake STS: it answers only the STS actions AssumeRoleWithWebIdentity and GetCallerIdentity; " +
+	"send other AWS services elsewhere (for example a moto server)"}
+
 // ServeHTTP answers one Query-protocol call.
 func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		s.fail(w, Fault{Status: 400, Code: "InvalidAction", Message: "Could not find operation for " + r.Method})
+		s.fail(w, notSTS)
 		return
 	}
+	// The body is kept for GetCallerIdentity's signature check.
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		s.fail(w, Fault{Status: 400, Code: "MalformedQueryString", Message: err.Error()})
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err := r.ParseForm(); err != nil {
 		s.fail(w, Fault{Status: 400, Code: "MalformedQueryString", Message: err.Error()})
 		return
@@ -154,7 +181,15 @@ func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	if a := f.Get("Action"); a != "AssumeRoleWithWebIdentity" {
+	switch a := f.Get("Action"); a {
+	case "AssumeRoleWithWebIdentity":
+	case "GetCallerIdentity":
+		s.callerIdentity(w, r, body)
+		return
+	case "":
+		s.fail(w, notSTS)
+		return
+	default:
 		s.fail(w, Fault{Status: 400, Code: "InvalidAction", Message: fmt.Sprintf("Could not find operation %s for version %s", a, f.Get("Version"))})
 		return
 	}
@@ -281,10 +316,66 @@ func (s *STS) verify(tok string) (stsClaims, *Fault) {
 	return c, nil
 }
 
+// Faults GetCallerIdentity answers, in STS's words.
+var (
+	missingAuth      = Fault{Status: 403, Code: "MissingAuthenticationToken", Message: "Request is missing Authentication Token"}
+	badSignatureForm = Fault{Status: 400, Code: "IncompleteSignature", Message: "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters."}
+	unknownKey       = Fault{Status: 403, Code: "InvalidClientTokenId", Message: "The security token included in the request is invalid."}
+	expiredKey       = Fault{Status: 403, Code: "ExpiredToken", Message: "The security token included in the request is expired"}
+	badSignature     = Fault{Status: 403, Code: "SignatureDoesNotMatch", Message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}
+)
+
+// callerIdentity answers GetCallerIdentity for a request signed with keys
+// this fake issued.
+func (s *STS) callerIdentity(w http.ResponseWriter, r *http.Request, body []byte) {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		s.fail(w, missingAuth)
+		return
+	}
+	sig, ok := parseSigV4(auth)
+	if !ok {
+		s.fail(w, badSignatureForm)
+		return
+	}
+	s.mu.Lock()
+	sess, known := s.sessions[sig.accessKey]
+	s.mu.Unlock()
+	switch {
+	case !known || r.Header.Get("X-Amz-Security-Token") != sess.token:
+		s.fail(w, unknownKey)
+	case !s.Now().Before(sess.expires):
+		s.fail(w, expiredKey)
+	case !sig.verify(r, body, sess.secret):
+		s.fail(w, badSignature)
+	default:
+		res := callerIdentityResponse{Xmlns: stsXmlns, RequestID: newRequestID()}
+		res.Result.Arn, res.Result.UserID, res.Result.Account = sess.arn, sess.userID, sess.account
+		w.Header().Set("Content-Type", "text/xml")
+		w.Header().Set("x-amzn-RequestId", res.RequestID)
+		_, _ = w.Write([]byte(xml.Header))
+		_ = xml.NewEncoder(w).Encode(res)
+	}
+}
+
+const stsXmlns = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+type callerIdentityResponse struct {
+	XMLName xml.Name `xml:"GetCallerIdentityResponse"`
+	Xmlns   string   `xml:"xmlns,attr"`
+	Result  struct {
+		Arn     string
+		UserID  string `xml:"UserId"`
+		Account string
+	} `xml:"GetCallerIdentityResult"`
+	RequestID string `xml:"ResponseMetadata>RequestId"`
+}
+
 func (s *STS) success(w http.ResponseWriter, partition, account, roleName, session string, c stsClaims, d time.Duration) {
 	roleID := "AROA" + strings.ToUpper(randHex(8))
+	expires := s.Now().Add(d).UTC().Truncate(time.Second)
 	res := assumeResponse{
-		Xmlns: "https://sts.amazonaws.com/doc/2011-06-15/",
+		Xmlns: stsXmlns,
 		Result: assumeResult{
 			SubjectFromWebIdentityToken: c.Sub,
 			Audience:                    c.azp(),
@@ -297,13 +388,19 @@ func (s *STS) success(w http.ResponseWriter, partition, account, roleName, sessi
 				AccessKeyID:     "ASIA" + strings.ToUpper(randHex(8)),
 				SecretAccessKey: base64.StdEncoding.EncodeToString(randBytes(30)),
 				SessionToken:    "FwoGZXIvYXdzE" + base64.StdEncoding.EncodeToString(randBytes(300)),
-				Expiration:      s.Now().Add(d).UTC().Format(time.RFC3339),
+				Expiration:      expires.Format(time.RFC3339),
 			},
 		},
 		RequestID: newRequestID(),
 	}
+	cr := res.Result.Credentials
 	s.mu.Lock()
-	s.issued = append(s.issued, res.Result.Credentials.SecretAccessKey, res.Result.Credentials.SessionToken)
+	s.issued = append(s.issued, cr.SecretAccessKey, cr.SessionToken)
+	if s.sessions == nil {
+		s.sessions = map[string]issuedKeys{}
+	}
+	u := res.Result.AssumedRoleUser
+	s.sessions[cr.AccessKeyID] = issuedKeys{secret: cr.SecretAccessKey, token: cr.SessionToken, arn: u.Arn, userID: u.AssumedRoleID, account: account, expires: expires}
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("x-amzn-RequestId", res.RequestID)
@@ -330,7 +427,7 @@ func (s *STS) fail(w http.ResponseWriter, f Fault) {
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(f.Status)
 	_ = xml.NewEncoder(w).Encode(errorResponse{
-		Xmlns: "https://sts.amazonaws.com/doc/2011-06-15/",
+		Xmlns: stsXmlns,
 		Error: errorBody{Type: typ, Code: f.Code, Message: f.Message}, RequestID: id,
 	})
 }

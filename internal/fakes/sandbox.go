@@ -1,0 +1,32 @@
+package fakes
+
+import "time"
+
+// The sandbox's roles, in the fake account 123456789012. Each shows one
+// thing by hand: a role that admits this workload, one whose trust policy
+// does not (AccessDenied), and one whose maximum session is an hour (so
+// --duration 2h fails, and doctor finds the limit).
+const (
+	SandboxAccount = "123456789012"
+	// AllowedRole trusts DefaultUniqueID with audience sts.amazonaws.com,
+	// as the README's recommended policy does; sessions up to 12 h.
+	AllowedRole = "arn:aws:iam::" + SandboxAccount + ":role/aws-allow-gcp-access"
+	// DeniedRole trusts another service account (OtherUniqueID).
+	DeniedRole = "arn:aws:iam::" + SandboxAccount + ":role/someone-elses-role"
+	// OneHourRole trusts this workload, with a 1 h maximum session.
+	OneHourRole = "arn:aws:iam::" + SandboxAccount + ":role/one-hour-max"
+	// OtherUniqueID is the service account DeniedRole trusts.
+	OtherUniqueID = "117239874561234500001"
+)
+
+// SandboxRoles returns the sandbox's roles with their trust policies, for
+// STS.Roles or Options.Roles. A role ARN not among them is refused with
+// AccessDenied, as STS refuses a role that does not exist.
+func SandboxRoles() map[string]Role {
+	trusts := func(id string) *Trust { return &Trust{Aud: id, Oaud: "sts.amazonaws.com", Sub: id} }
+	return map[string]Role{
+		AllowedRole: {MaxSessionDuration: 12 * time.Hour, Trust: trusts(DefaultUniqueID)},
+		DeniedRole:  {MaxSessionDuration: 12 * time.Hour, Trust: trusts(OtherUniqueID)},
+		OneHourRole: {MaxSessionDuration: time.Hour, Trust: trusts(DefaultUniqueID)},
+	}
+}
