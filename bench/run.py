@@ -37,7 +37,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ROLE = "arn:aws:iam::123456789012:role/bench-role"
+ROLE = "arn:aws:iam::123456789012:role/aws-allow-gcp-access"  # the sandbox role that admits the fake workload
 RELEASE_FLAGS = ["-trimpath", "-tags", "nethttpomithttp2", "-ldflags=-s -w"]
 
 HELLO = """package main
@@ -135,14 +135,15 @@ def main():
         fakebin = os.path.join(tmp, "fakeservers")
         go_build(fakebin, "./internal/cmd/fakeservers")
 
-        fakes = subprocess.Popen([fakebin, "-lifetime", "30m"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        fakes = subprocess.Popen([fakebin, "--for", "30m"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        # Its stdout is a shell script; take the two exports gcp-aws-cred needs.
         fake_env = {}
         while not {"GCE_METADATA_HOST", "AWS_ENDPOINT_URL_STS"} <= fake_env.keys():
             line = fakes.stdout.readline()
             if not line:
                 sys.exit("fakeservers printed no GCE_METADATA_HOST and AWS_ENDPOINT_URL_STS lines")
             k, sep, v = line.strip().removeprefix("export ").partition("=")
-            if sep:
+            if sep and k in ("GCE_METADATA_HOST", "AWS_ENDPOINT_URL_STS"):
                 fake_env[k] = v.strip("'\"")
         home = os.path.join(tmp, "home")
         os.mkdir(home)

@@ -1,53 +1,262 @@
-// Command fakeservers runs the project's fake metadata server and fake STS on
-// loopback for scripts: the end-to-end tests, the benchmark, a developer
-// trying things by hand.
+// Command fakeservers is the local sandbox: the project's fake metadata
+// server and fake STS on loopback, for trying gcp-aws-cred and the AWS CLI
+// by hand, for scripts and for the benchmark.
 //
-// It prints the environment that points gcp-aws-cred at them, one
-// NAME=value line each, then serves until its standard input closes, it is
-// signalled, or -lifetime passes, so a forgotten one stops by itself.
+//	go run ./internal/cmd/fakeservers [--mode gce|gke|cloudrun] [--for 1h] [--config FILE] [--moto URL]
+//
+// It prints a shell script to stdout, in one write: export lines that point
+// gcp-aws-cred and the AWS CLI at the fakes, and as comments the sandbox's
+// roles and a ready ~/.aws/config profile whose credential_process carries
+// --sts-endpoint. Then it serves until SIGINT, SIGTERM or SIGHUP, or until
+// --for has passed, so a forgotten one stops by itself. It never reads
+// stdin, so it runs in the background (fakeservers > sandbox.env &) without
+// being stopped for terminal input or ending when stdin is /dev/null.
+//
+// The fake STS answers AssumeRoleWithWebIdentity, and GetCallerIdentity for
+// the keys it issued, so the AWS CLI's own `sts get-caller-identity` can be
+// pointed at it too. Every other AWS service is pointed at it as well
+// (AWS_ENDPOINT_URL), where it is refused, so nothing from the sandbox shell
+// reaches AWS, unless --moto names a moto server to send them to.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 )
 
-func main() {
-	lifetime := flag.Duration("lifetime", 15*time.Minute, "stop after this long")
-	instance := flag.String("instance", "demo-vm", "Compute Engine instance name put in tokens; empty acts like GKE or Cloud Run")
-	flag.Parse()
+// profile is the name of the AWS config profile the sandbox prints.
+const profile = "sandbox"
 
-	srv, err := fakes.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "fakeservers:", err)
-		os.Exit(1)
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type options struct {
+	lifetime  time.Duration
+	mode      fakes.Platform
+	instance  string
+	refuseFor time.Duration
+	noFlavor  bool
+	moto      string
+	config    string
+	bin       string
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("fakeservers", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: fakeservers [flags]\n\nServes a fake metadata server and a fake STS on loopback and prints, to stdout,\nthe export lines that point gcp-aws-cred and the AWS CLI at them.\n\n")
+		fs.PrintDefaults()
 	}
-	defer srv.Close()
-	if *instance != "" {
-		srv.Metadata.Instance = map[string]any{
-			"instance_name": *instance, "instance_id": "4711471147114711471", "zone": "asia-northeast1-b",
-			"project_id": "demo-project", "project_number": 123456789012,
-			"instance_creation_timestamp": time.Now().Add(-24 * time.Hour).Unix(),
+	fs.DurationVar(&o.lifetime, "for", time.Hour, "stop after this long")
+	mode := fs.String("mode", string(fakes.ComputeEngine), "the metadata server to act as: gce (a Compute Engine VM), gke (GKE Workload Identity: format=full answered 400, no instance claim, connections refused at first), cloudrun (Cloud Run or Cloud Functions: no instance claim)")
+	fs.StringVar(&o.instance, "instance", fakes.DefaultInstanceName, "the VM's name in full-format tokens (gce only)")
+	fs.DurationVar(&o.refuseFor, "refuse-for", -1, "refuse connections to the metadata server for this long after start (default 3s with --mode gke, else 0)")
+	fs.BoolVar(&o.noFlavor, "no-flavor", false, "leave the Metadata-Flavor: Google header out of the metadata server's responses, as older GKE versions did")
+	fs.StringVar(&o.moto, "moto", "", "a moto server's URL (python3 -m moto.server -p 5000: http://127.0.0.1:5000) to send the AWS CLI's calls to services other than STS to")
+	fs.StringVar(&o.config, "config", "", "also write the profile to this new file, export AWS_CONFIG_FILE naming it, and remove it on exit")
+	fs.StringVar(&o.bin, "bin", "gcp-aws-cred", "the gcp-aws-cred command in the profile's credential_process: a name on PATH or an absolute path")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	o.mode = fakes.Platform(*mode)
+	known := false
+	for _, p := range fakes.Platforms {
+		known = known || p == o.mode
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case !known:
+		return o, fmt.Errorf("--mode %q: want gce, gke or cloudrun", *mode)
+	case set["instance"] && o.mode != fakes.ComputeEngine:
+		return o, fmt.Errorf("--instance is for --mode gce: on %s the token names no instance", o.mode)
+	case o.lifetime <= 0:
+		return o, fmt.Errorf("--for %s: want a positive duration", o.lifetime)
+	case o.refuseFor < 0 && o.mode == fakes.GKE:
+		o.refuseFor = 3 * time.Second
+	case o.refuseFor < 0:
+		o.refuseFor = 0
+	}
+	if o.moto != "" {
+		u, err := url.Parse(o.moto)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return o, fmt.Errorf("--moto %q: want the server's URL, such as http://127.0.0.1:5000", o.moto)
 		}
 	}
-	for _, kv := range srv.Env() {
-		fmt.Println(kv)
+	return o, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parse(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if err != nil {
+		fmt.Fprintln(stderr, "fakeservers:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, *lifetime)
-	defer cancel()
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		cancel()
-	}()
-	<-ctx.Done()
+
+	srv, err := fakes.StartWith(fakes.Options{
+		Platform:          o.mode,
+		RefuseMetadataFor: o.refuseFor,
+		OmitFlavorHeader:  o.noFlavor,
+		Roles:             fakes.SandboxRoles(),
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "fakeservers:", err)
+		return 1
+	}
+	defer srv.Close()
+	if o.mode == fakes.ComputeEngine {
+		instance := fakes.DefaultInstance()
+		instance["instance_name"] = o.instance
+		srv.Metadata.SetInstance(instance)
+	}
+
+	ini := profileINI(o, srv)
+	if o.config != "" {
+		if err := writeNew(o.config, ini); err != nil {
+			fmt.Fprintln(stderr, "fakeservers:", err)
+			return 1
+		}
+		defer os.Remove(o.config)
+	}
+	// One write, so a script that waits for the file to be non-empty reads
+	// all of it.
+	if _, err := io.WriteString(stdout, script(o, srv, ini)); err != nil {
+		fmt.Fprintln(stderr, "fakeservers: writing the environment:", err)
+		return 1
+	}
+
+	timer := time.NewTimer(o.lifetime)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-timer.C:
+		fmt.Fprintf(stderr, "fakeservers: stopped after %s (--for)\n", o.lifetime)
+	}
+	return 0
+}
+
+// profileINI is the AWS config profile that runs gcp-aws-cred against the
+// fakes. --sts-endpoint on the credential_process line sends only our
+// binary to the fake STS, whatever the shell's AWS_ENDPOINT_URL_STS says.
+func profileINI(o options, srv *fakes.Servers) string {
+	return fmt.Sprintf("[profile %s]\ncredential_process = %s --role %s --sts-endpoint %s\nregion = us-east-1\n",
+		profile, o.bin, fakes.AllowedRole, srv.STSURL)
+}
+
+// script is what goes to stdout: export lines, and the rest as comments.
+func script(o options, srv *fakes.Servers, ini string) string {
+	var b strings.Builder
+	line := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	line("# gcp-aws-cred sandbox: fakes on loopback, serving until Ctrl-C, SIGTERM or %s from now (--for).", o.lifetime)
+	line("# The metadata server of %s.", describe(o))
+	line("export GCE_METADATA_HOST=%s", srv.MetadataHost)
+	line("# The fake STS answers AssumeRoleWithWebIdentity, and GetCallerIdentity for the keys it")
+	line("# issued, so the AWS CLI's own `sts get-caller-identity` works against it. (AWS CLI v2")
+	line("# before 2.13 ignores these variables: give it --endpoint-url \"$AWS_ENDPOINT_URL_STS\".)")
+	line("export AWS_ENDPOINT_URL_STS=%s", srv.STSURL)
+	if o.moto != "" {
+		line("# Every other AWS service: the moto server.")
+		line("export AWS_ENDPOINT_URL=%s", shellQuote(o.moto))
+	} else {
+		line("# Every other AWS service: the fake STS too, which refuses them, so nothing reaches AWS.")
+		line("# (--moto URL sends them to a moto server instead.)")
+		line("export AWS_ENDPOINT_URL=%s", srv.STSURL)
+	}
+	if o.config != "" {
+		line("# The profile below, in a file of its own (removed when the sandbox stops).")
+		line("export AWS_CONFIG_FILE=%s", shellQuote(absolute(o.config)))
+	}
+	line("#")
+	line("# Roles (account %s; the workload's service account has unique ID %s):", fakes.SandboxAccount, fakes.DefaultUniqueID)
+	line("#   %-52s admits this workload (trust pinned to its unique ID and sts.amazonaws.com)", fakes.AllowedRole)
+	line("#   %-52s trusts another service account: AccessDenied", fakes.DeniedRole)
+	line("#   %-52s admits this workload, maximum session 1h: --duration 2h fails", fakes.OneHourRole)
+	line("#")
+	if o.config != "" {
+		line("# The profile, written to %s:", o.config)
+	} else {
+		line("# A profile for ~/.aws/config (or for a file named by AWS_CONFIG_FILE; --config FILE writes one):")
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(ini, "\n"), "\n") {
+		line("#   %s", l)
+	}
+	line("#")
+	line("# Stop it with Ctrl-C, or: kill %d", os.Getpid())
+	return b.String()
+}
+
+// describe says what the metadata server acts as.
+func describe(o options) string {
+	var notes []string
+	switch o.mode {
+	case fakes.ComputeEngine:
+		notes = append(notes, fmt.Sprintf("a Compute Engine VM named %q", o.instance))
+	case fakes.GKE:
+		notes = append(notes, "a GKE pod: format=full answered 400, no instance claim")
+	case fakes.CloudRun:
+		notes = append(notes, "Cloud Run: no instance claim")
+	}
+	if o.refuseFor > 0 {
+		notes = append(notes, fmt.Sprintf("connections refused for the first %s", o.refuseFor))
+	}
+	if o.noFlavor {
+		notes = append(notes, "no Metadata-Flavor header in its responses")
+	}
+	return strings.Join(notes, "; ")
+}
+
+// writeNew writes the profile to a file that must not exist yet: the file
+// is removed on exit, so it must never be someone's real config.
+func writeNew(path, ini string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("--config %s: the file exists; give a new file's name (it is removed when the sandbox stops, so it must not be a config you keep)", path)
+	}
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	if _, err := f.WriteString(ini); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("--config: %w", err)
+	}
+	return f.Close()
+}
+
+func absolute(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:@%+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
