@@ -11,13 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/testbin"
 )
 
-const role = "arn:aws:iam::123456789012:role/aws-allow-gcp-access"
+const role = fakes.AllowedRole
 
 func main() {
 	if err := demo(); err != nil {
@@ -27,16 +26,13 @@ func main() {
 }
 
 func demo() error {
-	srv, err := fakes.Start()
+	// A Compute Engine VM, and roles with trust policies: the one assumed
+	// trusts exactly this workload, as the README's policy says.
+	srv, err := fakes.StartWith(fakes.Options{Platform: fakes.ComputeEngine, Roles: fakes.SandboxRoles()})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	srv.Metadata.Instance = map[string]any{"instance_name": "demo-vm", "zone": "asia-northeast1-b", "project_id": "demo-project", "project_number": 123456789012}
-	// The role trusts exactly this workload, as the README's policy says.
-	srv.STS.Roles = map[string]fakes.Role{role: {MaxSessionDuration: 12 * time.Hour, Trust: &fakes.Trust{
-		Aud: fakes.DefaultUniqueID, Oaud: "sts.amazonaws.com", Sub: fakes.DefaultUniqueID,
-	}}}
 
 	fmt.Println("# building gcp-aws-cred")
 	bin, cleanup, err := testbin.Build()
@@ -53,7 +49,7 @@ func demo() error {
 	}{
 		{"the credential process, as an SDK runs it", []string{"--role", role}},
 		{"the same credentials for a shell", []string{"--role", role, "--output", "env"}},
-		{"a role whose trust policy does not admit this workload: the error says why", []string{"--role", "arn:aws:iam::123456789012:role/someone-elses-role"}},
+		{"a role whose trust policy does not admit this workload: the error says why", []string{"--role", fakes.DeniedRole}},
 	}
 	for _, s := range steps {
 		fmt.Printf("# %s\n$ gcp-aws-cred %s\n", s.say, strings.Join(s.args, " "))
