@@ -142,8 +142,19 @@ func setup(t *testing.T) *world {
 	if err := os.WriteFile(filepath.Join(home, ".aws", "config"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// A clean environment: no AWS keys or profile from the machine running
-	// the tests, only what a workload on Google Cloud would have.
+	env := append(cleanEnv(home),
+		"GCE_METADATA_HOST="+strings.TrimPrefix(mdSrv.URL, "http://"),
+		"AWS_ENDPOINT_URL_STS="+moto,
+		"AWS_ENDPOINT_URL="+moto,
+		"AWS_DEFAULT_REGION=us-east-1",
+	)
+	return &world{bin: binPath, home: home, env: env, md: mdSrv}
+}
+
+// cleanEnv is this process's environment without AWS keys, profile or
+// endpoints from the machine running the tests, nor its HOME: only what a
+// workload on Google Cloud would have, with home as HOME.
+func cleanEnv(home string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
@@ -152,18 +163,13 @@ func setup(t *testing.T) *world {
 		}
 		env = append(env, kv)
 	}
-	env = append(env,
+	return append(env,
 		"HOME="+home,
-		"GCE_METADATA_HOST="+strings.TrimPrefix(mdSrv.URL, "http://"),
-		"AWS_ENDPOINT_URL_STS="+moto,
-		"AWS_ENDPOINT_URL="+moto,
-		"AWS_DEFAULT_REGION=us-east-1",
 		"AWS_EC2_METADATA_DISABLED=true", // nothing may reach for 169.254.169.254 but us
-		"NO_PROXY=127.0.0.1,localhost",   // a proxy in the environment must not sit between the CLI and moto
+		"NO_PROXY=127.0.0.1,localhost",   // a proxy in the environment must not sit between the CLI and loopback servers
 		"no_proxy=127.0.0.1,localhost",
 		"PYTHONDONTWRITEBYTECODE=1",
 	)
-	return &world{bin: binPath, home: home, env: env, md: mdSrv}
 }
 
 func (w *world) run(t *testing.T, name string, args ...string) (stdout, stderr string, err error) {
