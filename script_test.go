@@ -97,7 +97,7 @@ func cmdFakeMetadata(ts *testscript.TestScript, neg bool, args []string) {
 	case "skew":
 		md.Skew(duration(ts, args[1]))
 	case "instance":
-		md.Instance = map[string]any{"instance_name": args[1], "instance_id": "4711", "zone": "asia-northeast1-b", "project_id": "demo-project", "project_number": 123456789012}
+		md.SetInstance(map[string]any{"instance_name": args[1], "instance_id": "4711", "zone": "asia-northeast1-b", "project_id": "demo-project", "project_number": 123456789012})
 	case "requests":
 		want, err := strconv.Atoi(args[1])
 		ts.Check(err)
