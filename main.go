@@ -10,11 +10,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"reflect"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -28,10 +26,6 @@ import (
 )
 
 const name = "gcp-aws-cred"
-
-// version is set by -ldflags "-X main.version=…"; otherwise the module
-// version recorded by go install is used.
-var version = ""
 
 // summary and description are the top of the help: with no command word,
 // gcp-aws-cred is the credential process.
@@ -328,15 +322,4 @@ func unsetEmptyEnv(app *kong.Application) {
 		}
 		return next(nil)
 	})
-}
-
-func versionString() string {
-	v := version
-	if v == "" {
-		v = "(devel)"
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
-	}
-	return fmt.Sprintf("%s %s", name, v)
 }

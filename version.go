@@ -1,0 +1,75 @@
+package main
+
+import (
+	"runtime"
+	"runtime/debug"
+	"strings"
+)
+
+// Release builds stamp these with
+//
+//	-ldflags "-X main.version=v1.2.3 -X main.commit=<full hash> -X main.date=<RFC 3339>"
+//
+// date is the commit's time, not the time of the build: the same commit
+// must give the same bytes, and a wall-clock date would differ on every
+// build. An unstamped binary (go install …@v1.2.3, go build in a clone)
+// reports what the Go toolchain recorded in it instead.
+var (
+	version = ""
+	commit  = ""
+	date    = ""
+)
+
+// versionString is what --version prints. main calls it only when
+// --version is on the command line: reading the build info costs start-up
+// time on every credential fetch otherwise.
+func versionString() string {
+	bi, _ := debug.ReadBuildInfo()
+	return formatVersion(version, commit, date, bi, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
+}
+
+// formatVersion fills what the -X stamps left empty from the build info: the
+// module version go install records, and the revision and commit time go
+// build records in a git checkout. bi may be nil.
+func formatVersion(version, commit, date string, bi *debug.BuildInfo, goVersion, platform string) string {
+	modified := false
+	if bi != nil {
+		if version == "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				if commit == "" {
+					commit = s.Value
+				}
+			case "vcs.time":
+				if date == "" {
+					date = s.Value
+				}
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	if version == "" {
+		version = "(devel)"
+	}
+	if commit == "" {
+		commit = "unknown"
+	} else if modified {
+		// The tree had uncommitted changes: the commit alone does not
+		// say what was built.
+		commit += " (modified)"
+	}
+	if date == "" {
+		date = "unknown"
+	}
+	var b strings.Builder
+	b.WriteString(name + " " + version + "\n")
+	b.WriteString("commit:   " + commit + "\n")
+	b.WriteString("date:     " + date + "\n")
+	b.WriteString("go:       " + goVersion + "\n")
+	b.WriteString("platform: " + platform)
+	return b.String()
+}

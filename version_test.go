@@ -1,0 +1,50 @@
+package main
+
+import (
+	"runtime/debug"
+	"testing"
+)
+
+func TestFormatVersion(t *testing.T) {
+	const rev = "0123456789abcdef0123456789abcdef01234567"
+	vcs := func(kv ...string) []debug.BuildSetting {
+		var s []debug.BuildSetting
+		for i := 0; i < len(kv); i += 2 {
+			s = append(s, debug.BuildSetting{Key: kv[i], Value: kv[i+1]})
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name                  string
+		version, commit, date string
+		bi                    *debug.BuildInfo
+		want                  string
+	}{{
+		name:    "release build: the stamps win over the build info",
+		version: "v1.2.3", commit: rev, date: "2026-11-29T02:13:00Z",
+		bi:   &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-other"}, Settings: vcs("vcs.revision", "ffff", "vcs.time", "2000-01-01T00:00:00Z")},
+		want: "gcp-aws-cred v1.2.3\ncommit:   " + rev + "\ndate:     2026-11-29T02:13:00Z\ngo:       go1.26.8\nplatform: linux/amd64",
+	}, {
+		name: "go install module@v1.2.3: module version, no VCS information",
+		bi:   &debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}},
+		want: "gcp-aws-cred v1.2.3\ncommit:   unknown\ndate:     unknown\ngo:       go1.26.8\nplatform: linux/amd64",
+	}, {
+		name: "go build in a clone: revision and commit time from the toolchain",
+		bi:   &debug.BuildInfo{Main: debug.Module{Version: "v1.2.4-0.20261129021300-0123456789ab"}, Settings: vcs("vcs", "git", "vcs.revision", rev, "vcs.time", "2026-11-29T02:13:00Z", "vcs.modified", "false")},
+		want: "gcp-aws-cred v1.2.4-0.20261129021300-0123456789ab\ncommit:   " + rev + "\ndate:     2026-11-29T02:13:00Z\ngo:       go1.26.8\nplatform: linux/amd64",
+	}, {
+		name: "uncommitted changes are admitted",
+		bi:   &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs("vcs.revision", rev, "vcs.time", "2026-11-29T02:13:00Z", "vcs.modified", "true")},
+		want: "gcp-aws-cred (devel)\ncommit:   " + rev + " (modified)\ndate:     2026-11-29T02:13:00Z\ngo:       go1.26.8\nplatform: linux/amd64",
+	}, {
+		name: "no build info at all",
+		want: "gcp-aws-cred (devel)\ncommit:   unknown\ndate:     unknown\ngo:       go1.26.8\nplatform: linux/amd64",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := formatVersion(tc.version, tc.commit, tc.date, tc.bi, "go1.26.8", "linux/amd64")
+			if got != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
