@@ -182,8 +182,8 @@ func TestGCEStartupScript(t *testing.T) {
 		t.Fatalf("no credential_process line in\n%s", b)
 	}
 	args := strings.Fields(m[1])
-	if args[0] != installed || strings.Join(args[1:], " ") != "--role "+exampleRole {
-		t.Errorf("credential_process = %s, want %s --role %s", m[1], installed, exampleRole)
+	if want := installed + " --role " + exampleRole + " --region eu-west-1"; m[1] != want {
+		t.Errorf("credential_process = %s, want %s", m[1], want)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = w.env

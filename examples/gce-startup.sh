@@ -14,7 +14,9 @@
 #     --metadata-from-file=startup-script=examples/gce-startup.sh
 #
 # The role comes from the instance metadata attribute aws-role-arn, the AWS
-# region from aws-region (default us-east-1). The config goes to
+# region from aws-region (default us-east-1): the profile's region and, with
+# --region, the STS region too (AWS tools pass no profile setting to a
+# credential process). The config goes to
 # /etc/aws/config and AWS_CONFIG_FILE into /etc/environment, which login
 # sessions read; a systemd service needs Environment=AWS_CONFIG_FILE=/etc/aws/config.
 # The script logs to the serial console; `gcp-aws-cred doctor` there says
@@ -91,7 +93,7 @@ cat > "$config.new" <<EOF
 # Written by the gcp-aws-cred startup script at every boot; edit the
 # instance metadata (aws-role-arn, aws-region), not this file.
 [default]
-credential_process = $bin --role $role
+credential_process = $bin --role $role --region $region
 region = $region
 EOF
 mv -f "$config.new" "$config"
@@ -104,6 +106,6 @@ echo "AWS profile default: $role in $region ($config)"
 # work. A failure is reported, not fatal: the VM is still useful, and the
 # binary is in place for when the trust policy is fixed.
 "$bin" --version | head -n 1
-if ! "$bin" doctor --role "$role"; then
+if ! "$bin" doctor --role "$role" --region "$region"; then
   echo "gcp-aws-cred startup: AWS calls will fail until the trust policy admits this VM (see above)" >&2
 fi
