@@ -4,6 +4,10 @@
 // A secret.String renders as "[REDACTED]" under every fmt verb, under slog,
 // and when marshalled to JSON or text. The one way to read the value is
 // Reveal, so every place that hands a secret on is easy to find with grep.
+//
+// A type cannot stop a peer from echoing a secret back in text we then
+// print, so every value made by New is also remembered, boundedly, and
+// Redact removes it from any text at the places that print.
 package secret
 
 import (
@@ -20,8 +24,11 @@ const Redacted = "[REDACTED]"
 // such as string(s) does not compile: reading the value takes Reveal.
 type String struct{ v string }
 
-// New wraps v.
-func New(v string) String { return String{v: v} }
+// New wraps v and remembers it for Redact.
+func New(v string) String {
+	register(v)
+	return String{v: v}
+}
 
 // Reveal returns the secret itself. Call it only where the value leaves the
 // process on purpose: the STS request, the credential document, a child's

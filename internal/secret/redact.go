@@ -1,0 +1,206 @@
+package secret
+
+import (
+	"encoding/binary"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Every String made by New is also remembered here, so that Redact can take
+// it out of any text about to be printed, whatever path the text took: a
+// peer may echo a secret in a header, a status line or an error body, and
+// wrappers deep in a library may quote those. Redact is applied at the few
+// places that print (fail.Print, doctor's report, the --verbose trace);
+// everything else may stay naive.
+//
+// The registry is bounded so that a long-running process (serve) that makes
+// new credentials every hour does not grow: it keeps the most recent values
+// only. An old secret falling out is harmless, since nothing still holds it
+// to print.
+const (
+	// maxValues and maxBytes bound the registry: the last few refreshes'
+	// tokens and keys.
+	maxValues = 32
+	maxBytes  = 256 << 10
+	// maxValueLen is how much of one value is remembered. No real secret is
+	// nearly that long; a longer one comes from a broken or hostile peer,
+	// and its beginning is enough to recognise an echo.
+	maxValueLen = 64 << 10
+	// gram is the length of a fragment that counts as recognisable: any
+	// run of this many characters of a secret is redacted wherever it
+	// appears, so half a signature is removed as surely as the whole
+	// token. Sixteen characters of base64 are 96 bits: no text matches one
+	// by chance.
+	gram = 16
+	// minLen is the shortest value registered at all; shorter ones would
+	// match ordinary words. Values of minLen to gram-1 characters are
+	// removed only whole.
+	minLen = 8
+)
+
+var registry struct {
+	mu     sync.Mutex
+	values []string // oldest first, each already squeezed
+	bytes  int
+	// grams is the sorted hashes of every gram-long window of every value,
+	// built on the first Redact after a change and never modified after, so
+	// readers may keep it.
+	grams []uint64
+	stale bool
+}
+
+// register remembers v for Redact. It is called by New and costs an append.
+func register(v string) {
+	v = squeeze(v, nil)
+	if len(v) < minLen {
+		return
+	}
+	if len(v) > maxValueLen {
+		v = v[:maxValueLen]
+	}
+	r := &registry
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if slices.Contains(r.values, v) {
+		return
+	}
+	r.values = append(r.values, v)
+	r.bytes += len(v)
+	for len(r.values) > maxValues || r.bytes > maxBytes {
+		r.bytes -= len(r.values[0])
+		r.values[0] = ""
+		r.values = r.values[1:]
+	}
+	r.stale = true
+}
+
+// ignorable reports whether r is skipped when looking for a secret: white
+// space and invisible characters, which a peer may insert to split a secret
+// (a line break inside an XML message) and which printing collapses or
+// escapes anyway.
+func ignorable(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
+}
+
+// squeeze returns s without ignorable characters; when pos is not nil it
+// also records, for each byte kept, its offset in s.
+func squeeze(s string, pos *[]int) string {
+	var b strings.Builder
+	for i, r := range s {
+		if ignorable(r) {
+			continue
+		}
+		n := utf8.RuneLen(r)
+		b.WriteString(s[i : i+n])
+		if pos != nil {
+			for k := range n {
+				*pos = append(*pos, i+k)
+			}
+		}
+	}
+	return b.String()
+}
+
+func hashGram(s string) uint64 {
+	a := binary.LittleEndian.Uint64([]byte(s[:8]))
+	b := binary.LittleEndian.Uint64([]byte(s[8:gram]))
+	h := a*0x9e3779b97f4a7c15 ^ b
+	h ^= h >> 31
+	h *= 0xbf58476d1ce4e5b9
+	return h ^ h>>29
+}
+
+// snapshot returns the current values and the sorted gram hashes, rebuilding
+// the hashes if values changed since the last call.
+func snapshot() ([]string, []uint64) {
+	r := &registry
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stale {
+		var grams []uint64
+		for _, v := range r.values {
+			for i := 0; i+gram <= len(v); i++ {
+				grams = append(grams, hashGram(v[i:i+gram]))
+			}
+		}
+		slices.Sort(grams)
+		r.grams, r.stale = grams, false
+	}
+	return slices.Clone(r.values), r.grams
+}
+
+// Redact returns s with every secret made by New in this process, and every
+// recognisable fragment of one, replaced by [REDACTED]. White space and
+// invisible characters inside a secret do not hide it. Use it on any text
+// about to be printed that may hold something a peer sent.
+func Redact(s string) string {
+	if len(s) < minLen {
+		return s
+	}
+	values, grams := snapshot()
+	if len(values) == 0 {
+		return s
+	}
+	var pos []int
+	sq := squeeze(s, &pos)
+	marked := make([]bool, len(sq))
+	found := false
+	mark := func(from, to int) {
+		for i := from; i < to; i++ {
+			marked[i] = true
+		}
+		found = true
+	}
+	for i := 0; i+gram <= len(sq); i++ {
+		w := sq[i : i+gram]
+		if _, hit := slices.BinarySearch(grams, hashGram(w)); !hit {
+			continue
+		}
+		for _, v := range values {
+			if strings.Contains(v, w) {
+				mark(i, i+gram)
+				break
+			}
+		}
+	}
+	for _, v := range values {
+		if len(v) >= gram {
+			continue
+		}
+		for off := 0; ; {
+			i := strings.Index(sq[off:], v)
+			if i < 0 {
+				break
+			}
+			mark(off+i, off+i+len(v))
+			off += i + 1
+		}
+	}
+	if !found {
+		return s
+	}
+	// Replace each marked run, with whatever ignorable characters lie
+	// inside it in s, by one marker.
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(sq); {
+		if !marked[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(sq) && marked[j] {
+			j++
+		}
+		from, to := pos[i], pos[j-1]+1
+		b.WriteString(s[last:from])
+		b.WriteString(Redacted)
+		last = to
+		i = j
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
