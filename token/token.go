@@ -17,13 +17,16 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"cloud.google.com/go/compute/metadata"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
 
 // DefaultAudience is the aud requested by default. STS does not check it,
@@ -41,15 +44,35 @@ type Source interface {
 
 // MetadataSource is a Source backed by the metadata server.
 type MetadataSource struct {
-	// Client talks to the metadata server; nil uses a client that honours
-	// GCE_METADATA_HOST, never uses a proxy, and gives up on a host that
-	// does not accept a connection within two seconds.
+	// Client talks to the metadata server; nil uses NewClient(nil).
 	Client *metadata.Client
 	// ServiceAccount is "default" or the email of an attached account.
 	ServiceAccount string
 	// Audience is the aud claim to request.
 	Audience string
+	// Trace, when not nil, is told about fallbacks (see Token).
+	Trace *transport.Tracer
 }
+
+// Limits on what the metadata server may send. An ID token is about 1 KB
+// (1.5 KB in the full format), and STS takes at most 20,000 characters;
+// anything far larger comes from something that is not a metadata server,
+// and is refused before it is sent on or fills the memory.
+const (
+	// MaxAnswer is the most bytes read from one answer.
+	MaxAnswer = 64 << 10
+	// MaxTokenLen is the longest token STS accepts (WebIdentityToken).
+	MaxTokenLen = 20000
+	// RequestLimit bounds each request to the metadata server, as the
+	// metadata package's own client does: a metadata server answers in
+	// milliseconds, so one that has not answered in five seconds will not.
+	// It is reported as this limit, not as --timeout, and not retried.
+	RequestLimit = 5 * time.Second
+	// RefusedFor is how long refused connections are tried again (within
+	// --timeout): GKE's metadata server refuses them for a few seconds
+	// after a pod starts.
+	RefusedFor = 5 * time.Second
+)
 
 // MetadataHost is where metadata requests go: GCE_METADATA_HOST when set, as
 // the metadata package does, else the link-local address. It is exported for
@@ -61,24 +84,147 @@ func MetadataHost() string {
 	return "169.254.169.254"
 }
 
-// defaultClient is the metadata client used when MetadataSource.Client is nil.
-var defaultClient = metadata.NewWithOptions(&metadata.Options{Client: &http.Client{
-	Timeout: 5 * time.Second, // the metadata package's own per-request limit
-	// The metadata server answers; it does not send us elsewhere for a token.
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	Transport: &http.Transport{
+// CheckHost checks GCE_METADATA_HOST before any request. The metadata
+// package pastes it between "http://" and the path, so anything but
+// host[:port] changes the request: a scheme makes a host name of "http", a
+// path or "?" or "#" moves the real path, and user:password@ is sent as
+// Basic authentication.
+func CheckHost() error {
+	h := os.Getenv("GCE_METADATA_HOST")
+	if h == "" {
+		return nil
+	}
+	why := badHost(h)
+	if why == "" {
+		return nil
+	}
+	e := fail.Errorf(nil, "GCE_METADATA_HOST=%q is not host:port: %s", shownHost(h), why)
+	if fix := fixHost(h); fix != "" && badHost(fix) == "" {
+		e.Hint("set GCE_METADATA_HOST=" + fix)
+	}
+	return e.Hint("GCE_METADATA_HOST takes the metadata server's host and optional port, without a scheme or path: 169.254.169.254, metadata.google.internal, 127.0.0.1:8080 for an emulator; on Google Cloud, leave it unset")
+}
+
+// badHost says what is wrong with h as host[:port], or "" if nothing.
+func badHost(h string) string {
+	switch {
+	case strings.Contains(h, "://"):
+		return "it has a scheme"
+	case strings.ContainsRune(h, '@'):
+		return "it has user information (user:password@), which would be sent as a password"
+	case strings.ContainsAny(h, "/?#"):
+		return "it has a path, query or fragment"
+	}
+	host, port := h, ""
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return "an IPv6 address must be in brackets, like [fd00::1]:8080"
+		}
+		host, port = h[1:end], strings.TrimPrefix(h[end+1:], ":")
+		if ip := net.ParseIP(host); ip == nil || ip.To4() != nil || (h[end+1:] != "" && !strings.HasPrefix(h[end+1:], ":")) {
+			return "the part in brackets is not an IPv6 address"
+		}
+	} else if i := strings.IndexByte(h, ':'); i >= 0 {
+		host, port = h[:i], h[i+1:]
+		if strings.ContainsRune(port, ':') {
+			return "an IPv6 address must be in brackets, like [fd00::1]:8080"
+		}
+		if port == "" {
+			return "the port after the colon is missing"
+		}
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '+' {
+			return "the port is not a number from 1 to 65535"
+		}
+	}
+	if strings.HasPrefix(h, "[") {
+		return ""
+	}
+	if host == "" || len(host) > 253 {
+		return "the host name is empty or too long"
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return "the host is not a valid name or address"
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return "the host is not a valid name or address"
+			}
+		}
+	}
+	return ""
+}
+
+// fixHost guesses the host:port meant by a value with a scheme, path or
+// user information, for the hint.
+func fixHost(h string) string {
+	if !strings.Contains(h, "://") {
+		h = "http://" + h
+	}
+	u, err := url.Parse(h)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// shownHost is h for a message, without user information, which may be a
+// password.
+func shownHost(h string) string {
+	if i := strings.LastIndexByte(h, '@'); i >= 0 {
+		scheme := ""
+		if j := strings.Index(h, "://"); j >= 0 && j < i {
+			scheme = h[:j+3]
+		}
+		return scheme + "…@" + h[i+1:]
+	}
+	return h
+}
+
+// defaultClient is the client a MetadataSource without one uses, made on
+// first use so that commands that never ask pay nothing.
+var defaultClient = sync.OnceValue(func() *metadata.Client { return NewClient(nil) })
+
+// NewClient returns a metadata client that honours GCE_METADATA_HOST, never
+// uses a proxy, gives up on a host that does not accept a connection within
+// two seconds, tries refused connections again for RefusedFor, limits each
+// request to RequestLimit, reads at most MaxAnswer bytes of an answer, and
+// writes each request to trace when it is not nil.
+func NewClient(trace *transport.Tracer) *metadata.Client {
+	return newClient(trace, RequestLimit)
+}
+
+func newClient(trace *transport.Tracer, perRequest time.Duration) *metadata.Client {
+	base := &http.Transport{
 		Proxy:       nil, // the metadata server is link-local: never through a proxy
 		DialContext: dialOnce(&net.Dialer{Timeout: 2 * time.Second}),
-	},
-}})
+		// Headers are not bodies, but a peer can send them without end too.
+		MaxResponseHeaderBytes: MaxAnswer,
+	}
+	return metadata.NewWithOptions(&metadata.Options{Client: &http.Client{
+		// The metadata server answers; it does not send us elsewhere for a token.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: transport.Wrap(base, transport.Config{
+			Peer:         "metadata server",
+			MaxBody:      MaxAnswer,
+			PerRequest:   perRequest,
+			RetryRefused: RefusedFor,
+			Trace:        trace,
+		}),
+	}})
+}
 
 // dialOnce makes a dial timeout final. The metadata package retries errors
 // that say they are temporary, and a dial timeout says so, but a metadata
 // server that does not accept a connection within two seconds is not there:
 // off Google Cloud, 169.254.169.254 usually drops packets, and six tries
 // with backoff would keep the user waiting for fifteen seconds before saying
-// so. Refused connections and resets stay retryable: a GKE metadata server
-// that is restarting refuses for a moment.
+// so. Refused connections are another matter (see RefusedFor), and resets
+// stay retryable.
 func dialOnce(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := d.DialContext(ctx, network, addr)
@@ -102,36 +248,67 @@ func (e dialTimeout) Error() string {
 func (dialTimeout) Timeout() bool { return true }
 
 // Token asks the metadata server for an ID token and checks that the answer
-// is shaped like a JWT before anyone sends it on.
+// is shaped like a JWT, and not longer than STS accepts, before anyone sends
+// it on.
+//
+// It asks for the full format, whose claims name the VM; a metadata server
+// that answers 400 to that (GKE Workload Identity, in some versions) is
+// asked once more for the standard format.
 func (m *MetadataSource) Token(ctx context.Context) (secret.String, error) {
-	c := m.Client
-	if c == nil {
-		c = defaultClient
+	if err := CheckHost(); err != nil {
+		return secret.String{}, err
 	}
+	c := m.client()
 	sa := m.ServiceAccount
 	if sa == "" {
 		sa = "default"
 	}
-	q := url.Values{"audience": {m.Audience}, "format": {"full"}}
-	path := "instance/service-accounts/" + url.PathEscape(sa) + "/identity?" + q.Encode()
-	body, err := c.GetWithContext(ctx, path)
+	body, err := c.GetWithContext(ctx, identityPath(sa, m.Audience, true))
+	var merr *metadata.Error
+	if errors.As(err, &merr) && merr.Code == http.StatusBadRequest {
+		m.Trace.Printf("metadata server: HTTP 400 to format=full, as GKE's sends; asking for the standard format")
+		body, err = c.GetWithContext(ctx, identityPath(sa, m.Audience, false))
+	}
 	if err != nil {
 		return secret.String{}, explain(err, sa)
 	}
 	tok := secret.New(strings.TrimSpace(body))
+	if n := len(tok.Reveal()); n > MaxTokenLen {
+		return secret.String{}, fail.Errorf(nil, "the metadata server at %s answered a token of %d characters; STS accepts at most %d, so it was not sent", MetadataHost(), n, MaxTokenLen).
+			Hint("a Google ID token is about 1 KB: check that GCE_METADATA_HOST (if set) names a Google metadata server, host:port without a scheme")
+	}
 	if _, err := Decode(tok); err != nil {
 		return secret.String{}, fail.Errorf(err, "the metadata server at %s answered something that is not an ID token: %v", MetadataHost(), err).
-			Hint("check that GCE_METADATA_HOST (if set) names a Google metadata server, host:port without a scheme")
+			Hint("check that GCE_METADATA_HOST (if set) names a Google metadata server, host:port without a scheme (such as 127.0.0.1:8080 for an emulator)")
 	}
 	return tok, nil
 }
 
+func identityPath(sa, audience string, full bool) string {
+	q := url.Values{"audience": {audience}}
+	if full {
+		q.Set("format", "full")
+	}
+	return "instance/service-accounts/" + url.PathEscape(sa) + "/identity?" + q.Encode()
+}
+
+func (m *MetadataSource) client() *metadata.Client {
+	if m.Client != nil {
+		return m.Client
+	}
+	return defaultClient()
+}
+
 // explain turns an error the metadata package returned for account sa into
-// a message that says which host was asked and what to do about it.
+// a message that says which host was asked, which limit was hit if one was,
+// and what to do about it.
 func explain(err error, sa string) error {
 	host := MetadataHost()
 	var notDefined metadata.NotDefinedError
 	var merr *metadata.Error
+	var tooLarge *transport.TooLargeError
+	var perRequest *transport.TimeoutError
+	var refused *transport.RefusedError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return fail.Errorf(err, "no answer from the metadata server at %s before the deadline", host).
@@ -139,10 +316,26 @@ func explain(err error, sa string) error {
 			Hint("the whole run is bounded by --timeout (default 30s)")
 	case errors.Is(err, context.Canceled):
 		return fail.Errorf(err, "interrupted while waiting for the metadata server at %s", host)
+	case errors.As(err, &perRequest):
+		return fail.Errorf(err, "the metadata server at %s did not answer within %s, the limit for one request", host, perRequest.Limit).
+			Hint("a metadata server answers in milliseconds; one that accepts the connection and then says nothing is not a working metadata server (a proxy, a sidecar, or GCE_METADATA_HOST naming something else)").
+			Hint(fmt.Sprintf("each request to the metadata server may take %s and is not tried again; --timeout bounds the whole run", perRequest.Limit))
+	case errors.As(err, &tooLarge):
+		return fail.Errorf(err, "the metadata server at %s answered more than %s; an ID token is about 1 KB", host, transport.Size(tooLarge.Limit)).
+			Hint("something other than a metadata server answered: check GCE_METADATA_HOST (if set), and any proxy or sidecar in front of 169.254.169.254")
+	case errors.As(err, &refused):
+		return fail.Errorf(err, "cannot reach the metadata server at %s: connection refused", host).
+			Hint(fmt.Sprintf("it refused connections for %s (%d tries); on GKE the metadata server may take a few seconds to start in a new pod", refused.For, refused.Tries)).
+			Hint(notOnGoogleCloud...)
 	case errors.As(err, &notDefined):
 		return fail.Errorf(err, "the metadata server at %s does not know service account %q (HTTP 404)", host, sa).
 			Hint("--service-account takes \"default\" or the email of a service account attached to this VM, or bound to this pod's Kubernetes service account with Workload Identity",
 				"list the accounts the metadata server knows: curl -H 'Metadata-Flavor: Google' 'http://"+host+"/computeMetadata/v1/instance/service-accounts/'")
+	case errors.As(err, &merr) && merr.Code < 500 && markup(merr.Message):
+		// A metadata server answers errors in plain text; an XML or HTML
+		// page is some other server (an AWS endpoint, a web server).
+		return fail.Errorf(err, "the server at %s answered HTTP %d with an XML or HTML page: it is not a metadata server", host, merr.Code).
+			Hint("GCE_METADATA_HOST must name a metadata server as host:port, without a scheme: 169.254.169.254, or 127.0.0.1:8080 for an emulator; on Google Cloud, leave it unset")
 	case errors.As(err, &merr):
 		e := fail.Errorf(err, "the metadata server at %s answered HTTP %d: %s", host, merr.Code, excerpt(merr.Message))
 		switch {
@@ -153,9 +346,14 @@ func explain(err error, sa string) error {
 		}
 		return e
 	default:
-		return fail.Errorf(err, "cannot reach the metadata server at %s: %s", host, fail.Cause(err)).
+		return fail.Errorf(err, "cannot reach the metadata server at %s: %s", host, fail.Flatten(fail.Cause(err), 200)).
 			Hint(notOnGoogleCloud...)
 	}
+}
+
+// markup reports whether a body is an XML or HTML page.
+func markup(body string) bool {
+	return strings.HasPrefix(strings.TrimSpace(body), "<")
 }
 
 var notOnGoogleCloud = []string{
@@ -174,11 +372,10 @@ func excerpt(s string) string {
 // Email asks the metadata server for the email of the service account, which
 // also shows that the server is there and knows the account.
 func (m *MetadataSource) Email(ctx context.Context) (string, error) {
-	c := m.Client
-	if c == nil {
-		c = defaultClient
+	if err := CheckHost(); err != nil {
+		return "", err
 	}
-	email, err := c.EmailWithContext(ctx, m.ServiceAccount)
+	email, err := m.client().EmailWithContext(ctx, m.ServiceAccount)
 	if err != nil {
 		return "", explain(err, m.ServiceAccount)
 	}

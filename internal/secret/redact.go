@@ -134,12 +134,15 @@ func snapshot() ([]string, []uint64) {
 
 // Redact returns s with every secret made by New in this process, and every
 // recognisable fragment of one, replaced by [REDACTED]. White space and
-// invisible characters inside a secret do not hide it. Use it on any text
-// about to be printed that may hold something a peer sent.
+// invisible characters inside a secret do not hide it. Anything shaped like
+// a signed JWT is removed too, held by this process or not: a bearer token
+// is never worth printing. Use it on any text about to be printed that may
+// hold something a peer sent.
 func Redact(s string) string {
 	if len(s) < minLen {
 		return s
 	}
+	s = redactJWTs(s)
 	values, grams := snapshot()
 	if len(values) == 0 {
 		return s
@@ -203,4 +206,47 @@ func Redact(s string) string {
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// redactJWTs replaces every compact JWS in s: "eyJ" (the base64 of '{"'),
+// then three base64url segments joined by dots, the last one at least a
+// gram long (a signature).
+func redactJWTs(s string) string {
+	if !strings.Contains(s, "eyJ") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "eyJ")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		end, ok := jwsEnd(s[i:])
+		if !ok {
+			b.WriteString(s[:i+3])
+			s = s[i+3:]
+			continue
+		}
+		b.WriteString(s[:i])
+		b.WriteString(Redacted)
+		s = s[i+end:]
+	}
+}
+
+// jwsEnd returns the length of the compact JWS at the start of s.
+func jwsEnd(s string) (int, bool) {
+	i, segment, lens := 0, 0, [3]int{}
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '=':
+			lens[segment]++
+		case c == '.' && segment < 2:
+			segment++
+		default:
+			return i, segment == 2 && lens[1] > 0 && lens[2] >= gram
+		}
+	}
+	return i, segment == 2 && lens[1] > 0 && lens[2] >= gram
 }

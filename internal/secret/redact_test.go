@@ -113,3 +113,20 @@ func BenchmarkRedact(b *testing.B) {
 		Redact(msg)
 	}
 }
+
+// TestRedactAnyJWT: a signed token this process never held (a metadata
+// server quoting one in an error page) is removed all the same.
+func TestRedactAnyJWT(t *testing.T) {
+	foreign := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0." + random(86)
+	for in, want := range map[string]string{
+		"token " + foreign + " end": "token " + Redacted + " end",
+		"(" + foreign + ")":         "(" + Redacted + ")",
+		"eyJ but not a token":       "eyJ but not a token",
+		"eyJhbGci.eyJ.short":        "eyJhbGci.eyJ.short",
+		"a.b.c and eyJx.y":          "a.b.c and eyJx.y",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

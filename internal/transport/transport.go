@@ -1,0 +1,239 @@
+// Package transport wraps the HTTP transports that reach our two peers, the
+// metadata server and STS, with what neither the metadata package nor the
+// AWS SDK does: a cap on the bytes read from an answer, a time limit per
+// request that is reported as such, retries of refused connections within
+// the caller's deadline, and the --verbose trace.
+//
+// Both libraries read answers with io.ReadAll or a streaming decoder, so a
+// peer that sends without end would otherwise take all the memory there is.
+// The cap sits in the transport, under the libraries, where every byte they
+// read passes.
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"syscall"
+	"time"
+)
+
+// Config says how to wrap a transport.
+type Config struct {
+	// Peer names the server in errors and in the trace.
+	Peer string
+	// MaxBody is the most bytes read from one answer's body; reading more
+	// fails with a *TooLargeError. Zero means no cap.
+	MaxBody int64
+	// PerRequest limits each request, from sending it to the last byte of
+	// its answer, separately from the caller's deadline; going over fails
+	// with a *TimeoutError. Zero means only the caller's deadline applies.
+	PerRequest time.Duration
+	// RetryRefused is how long refused connections are tried again, with
+	// backoff, within the caller's deadline; when it runs out the request
+	// fails with a *RefusedError. Only for requests without a body. Zero
+	// means no retries here.
+	RetryRefused time.Duration
+	// Trace, when not nil, gets a line for every request.
+	Trace *Tracer
+}
+
+// Wrap returns base with c applied.
+func Wrap(base http.RoundTripper, c Config) http.RoundTripper {
+	return &roundTripper{base: base, c: c}
+}
+
+// TooLargeError says an answer was longer than the cap.
+type TooLargeError struct {
+	Peer  string
+	Limit int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("the answer from the %s is larger than %s", e.Peer, Size(e.Limit))
+}
+
+// TimeoutError says one request took longer than its own limit. It is not
+// the caller's deadline (context.DeadlineExceeded), so a message can say
+// which limit was hit; nor is it temporary, so the metadata package does
+// not try again and turn one silent server into six waits.
+type TimeoutError struct {
+	Peer  string
+	Limit time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("the %s did not answer within %s", e.Peer, e.Limit)
+}
+
+// Timeout reports true, for callers that ask.
+func (e *TimeoutError) Timeout() bool { return true }
+
+// RefusedError says connections were refused for as long as they were
+// retried. It does not wrap the system's error, so that no retry logic
+// above retries it again.
+type RefusedError struct {
+	// For is how long connections were tried.
+	For time.Duration
+	// Tries counts the connection attempts.
+	Tries int
+}
+
+func (e *RefusedError) Error() string { return "connection refused" }
+
+type roundTripper struct {
+	base http.RoundTripper
+	c    Config
+}
+
+func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	retry := t.c.RetryRefused > 0 && req.Body == nil
+	start := time.Now()
+	for try := 1; ; try++ {
+		resp, err := t.once(req)
+		if err == nil || !retry || !errors.Is(err, syscall.ECONNREFUSED) {
+			return resp, err
+		}
+		// A GKE metadata server refuses connections for a few seconds
+		// after the pod starts; a server that is not there at all would
+		// time out instead. So a refusal is worth waiting for, briefly.
+		wait := min(100*time.Millisecond<<(try-1), time.Second)
+		if time.Since(start)+wait > t.c.RetryRefused {
+			return nil, &RefusedError{For: time.Since(start).Round(time.Millisecond), Tries: try}
+		}
+		t.c.Trace.Printf("%s: connection refused; trying again in %s", t.c.Peer, wait)
+		select {
+		case <-time.After(wait):
+		case <-req.Context().Done():
+			return nil, err
+		}
+	}
+}
+
+// once sends req with the per-request limit, and caps its answer.
+func (t *roundTripper) once(req *http.Request) (*http.Response, error) {
+	parent := req.Context()
+	cancel := context.CancelFunc(func() {})
+	if t.c.PerRequest > 0 {
+		var ctx context.Context
+		ctx, cancel = context.WithTimeoutCause(parent, t.c.PerRequest, &TimeoutError{Peer: t.c.Peer, Limit: t.c.PerRequest})
+		req = req.WithContext(ctx)
+	}
+	start := time.Now()
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		cancel()
+		err = t.limitHit(parent, req.Context(), err)
+		t.c.Trace.Printf("%s: %s failed after %s: %v", t.c.Peer, describe(req), Duration(time.Since(start)), err)
+		return nil, err
+	}
+	t.c.Trace.Printf("%s: %s: HTTP %d%s after %s", t.c.Peer, describe(req), resp.StatusCode, contentInfo(resp), Duration(time.Since(start)))
+	resp.Body = &body{rc: resp.Body, left: t.c.MaxBody, t: t, parent: parent, ctx: req.Context(), cancel: cancel}
+	return resp, nil
+}
+
+// limitHit returns the per-request TimeoutError when that limit, and not
+// the caller's deadline, ended the request; otherwise err.
+func (t *roundTripper) limitHit(parent, ctx context.Context, err error) error {
+	if t.c.PerRequest == 0 || parent.Err() != nil || ctx.Err() == nil {
+		return err
+	}
+	var te *TimeoutError
+	if errors.As(context.Cause(ctx), &te) {
+		return te
+	}
+	return err
+}
+
+// body caps what is read and reports the per-request limit as such.
+type body struct {
+	rc     io.ReadCloser
+	left   int64 // bytes still allowed; below zero once the cap was hit
+	t      *roundTripper
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	max := b.t.c.MaxBody
+	if max == 0 {
+		n, err := b.rc.Read(p)
+		return n, b.mapErr(err)
+	}
+	if b.left < 0 {
+		return 0, &TooLargeError{Peer: b.t.c.Peer, Limit: max}
+	}
+	// Ask for one byte more than allowed, to tell a body of exactly the
+	// cap from a longer one.
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.rc.Read(p)
+	if int64(n) > b.left {
+		n, b.left = int(b.left), -1
+		b.t.c.Trace.Printf("%s: the answer is larger than %s; reading stopped", b.t.c.Peer, Size(max))
+		return n, &TooLargeError{Peer: b.t.c.Peer, Limit: max}
+	}
+	b.left -= int64(n)
+	return n, b.mapErr(err)
+}
+
+func (b *body) mapErr(err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return b.t.limitHit(b.parent, b.ctx, err)
+}
+
+func (b *body) Close() error {
+	err := b.rc.Close()
+	b.cancel()
+	return err
+}
+
+// describe is the method and URL of req without its query, which may carry
+// parameters, and without user information.
+func describe(req *http.Request) string {
+	u := *req.URL
+	u.RawQuery, u.ForceQuery, u.Fragment, u.User = "", false, "", nil
+	s := req.Method + " " + u.String()
+	// The AWS SDK counts its attempts in this header.
+	if a := req.Header.Get("Amz-Sdk-Request"); a != "" {
+		s += " (" + a + ")"
+	}
+	return s
+}
+
+func contentInfo(resp *http.Response) string {
+	s := ""
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		s += ", " + ct
+	}
+	if resp.ContentLength >= 0 {
+		s += ", " + Size(resp.ContentLength)
+	}
+	return s
+}
+
+// Size writes a byte count for people.
+func Size(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// Duration rounds d for a trace or a message: milliseconds, or tenths of
+// them below ten.
+func Duration(d time.Duration) time.Duration {
+	if d >= 10*time.Millisecond {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Microsecond)
+}

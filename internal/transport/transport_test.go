@@ -1,0 +1,205 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+)
+
+// endless writes without end until the client goes away.
+func endless(w http.ResponseWriter, r *http.Request) {
+	chunk := bytes.Repeat([]byte("A"), 32<<10)
+	for r.Context().Err() == nil {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+	}
+}
+
+func client(c Config) *http.Client {
+	return &http.Client{Transport: Wrap(&http.Transport{}, c)}
+}
+
+func TestBodyCap(t *testing.T) {
+	for name, h := range map[string]http.HandlerFunc{
+		"endless": endless,
+		"declared too long": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "100000")
+			_, _ = w.Write(bytes.Repeat([]byte("B"), 100000))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			resp, err := client(Config{Peer: "test server", MaxBody: 64 << 10}).Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			var tl *TooLargeError
+			if !errors.As(err, &tl) || err.Error() != "the answer from the test server is larger than 64 KiB" {
+				t.Fatalf("err = %v", err)
+			}
+			if len(b) != 64<<10 {
+				t.Errorf("read %d bytes, want exactly the cap", len(b))
+			}
+		})
+	}
+	// A body of exactly the cap is fine.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write(bytes.Repeat([]byte("C"), 1024))
+	}))
+	defer srv.Close()
+	resp, err := client(Config{Peer: "p", MaxBody: 1024}).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(resp.Body); err != nil || len(b) != 1024 {
+		t.Errorf("read %d bytes, %v", len(b), err)
+	}
+}
+
+// TestPerRequestLimit: a server that never answers costs one limit, and the
+// error says it was that limit, not the caller's deadline.
+func TestPerRequestLimit(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer srv.Close()
+	c := client(Config{Peer: "metadata server", PerRequest: 100 * time.Millisecond})
+	_, err := c.Get(srv.URL)
+	var te *TimeoutError
+	if !errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the per-request limit", err)
+	}
+	if te.Error() != "the metadata server did not answer within 100ms" {
+		t.Errorf("message %q", te)
+	}
+	// The caller's deadline, when it comes first, stays the caller's.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	_, err = client(Config{Peer: "p", PerRequest: time.Hour}).Do(req)
+	if !errors.Is(err, context.DeadlineExceeded) || errors.As(err, &te) {
+		t.Errorf("err = %v, want the caller's deadline", err)
+	}
+	// A body that stalls halfway is caught by the same limit.
+	stall := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("half"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer stall.Close()
+	resp, err := c.Get(stall.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(resp.Body)
+	if !errors.As(err, &te) {
+		t.Errorf("stalled body: err = %v", err)
+	}
+}
+
+func TestRetryRefused(t *testing.T) {
+	// Find a port, close it, and open it again after a while: a metadata
+	// server that is still starting.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var trace bytes.Buffer
+	go func() {
+		time.Sleep(400 * time.Millisecond)
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })}
+		go func() { _ = srv.Serve(l) }()
+		t.Cleanup(func() { srv.Close() })
+	}()
+	c := client(Config{Peer: "metadata server", RetryRefused: 5 * time.Second, Trace: NewTracer(&trace)})
+	resp, err := c.Get("http://" + addr + "/path?secret=1")
+	if err != nil {
+		t.Fatalf("not retried until the server came up: %v", err)
+	}
+	resp.Body.Close()
+	if !strings.Contains(trace.String(), "metadata server: connection refused; trying again in 100ms") {
+		t.Errorf("trace does not show the retries:\n%s", trace.String())
+	}
+	if strings.Contains(trace.String(), "secret=1") {
+		t.Errorf("trace shows the query:\n%s", trace.String())
+	}
+
+	// Refused for longer than the window: one RefusedError, which does not
+	// look like a refusal to anything that would retry it again.
+	start := time.Now()
+	_, err = client(Config{Peer: "p", RetryRefused: 300 * time.Millisecond}).Get("http://127.0.0.1:1/")
+	var re *RefusedError
+	if !errors.As(err, &re) || re.Tries < 2 || errors.Is(err, errRefused()) {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("retried for %s, window 300ms", d)
+	}
+}
+
+func TestTraceNeverShowsSecrets(t *testing.T) {
+	tok := "eyJhbGciOiJSUzI1NiJ9." + strings.Repeat("Zm9vYmFy", 40) + ".c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJl"
+	secret.New(tok)
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The first answer echoes the token in a header; the second adds
+		// a terminal escape, which breaks the header for Go's client.
+		if n.Add(1) == 1 {
+			w.Header().Set("Content-Type", "text/"+tok)
+		} else {
+			w.Header().Set("Content-Type", "text/\x1b[2J"+tok)
+		}
+		w.WriteHeader(400)
+	}))
+	defer srv.Close()
+	var trace bytes.Buffer
+	c := client(Config{Peer: "STS", Trace: NewTracer(&trace)})
+	for range 2 {
+		req, _ := http.NewRequest("POST", srv.URL+"/?WebIdentityToken="+tok, strings.NewReader("WebIdentityToken="+tok))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if resp, err := c.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+	out := trace.String()
+	if strings.Contains(out, "c2lnbmF0dXJlc2lnbmF0dXJl") || strings.Contains(out, "Zm9vYmFyZm9vYmFy") || strings.Contains(out, "\x1b") {
+		t.Errorf("trace leaks:\n%q", out)
+	}
+	if !strings.Contains(out, "gcp-aws-cred: debug: [+") || !strings.Contains(out, "STS: POST "+srv.URL+"/: HTTP 400") ||
+		!strings.Contains(out, "STS: POST "+srv.URL+"/ failed after") || strings.Count(out, "\n") != 2 {
+		t.Errorf("trace:\n%s", out)
+	}
+	var nilTracer *Tracer
+	nilTracer.Printf("nothing %d", 1) // must not panic
+}
+
+func errRefused() error { return refusedErrno }
+
+func TestSize(t *testing.T) {
+	for n, want := range map[int64]string{64 << 10: "64 KiB", 1 << 20: "1 MiB", 1000: "1000 bytes", 20000: "20000 bytes"} {
+		if got := Size(n); got != want {
+			t.Errorf("Size(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+var refusedErrno error = syscall.ECONNREFUSED
