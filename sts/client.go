@@ -6,12 +6,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,6 +27,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
 
 // DefaultRegion is used when neither --region nor AWS_REGION nor
@@ -65,7 +69,25 @@ type Config struct {
 	// retry doubles it, with full jitter, up to 2s: a credential process is
 	// waited on by a person or an SDK, so long sleeps help nobody.
 	BaseBackoff time.Duration
+	// Deadline is when New must have read CABundle by (the run's deadline;
+	// New has no context, as it makes no request). Zero: no limit.
+	Deadline time.Time
+	// Trace, when not nil, gets a line for every request.
+	Trace *transport.Tracer
 }
+
+// Limits on what STS may send. Its answers are a few KB; a session token is
+// a few KB at most. Anything far larger is a broken or hostile peer and is
+// refused, never buffered or printed.
+const (
+	// MaxAnswer is the most bytes read from one answer (headers apart).
+	MaxAnswer = 1 << 20
+	// MaxCABundle is the largest CA bundle read; the system's is about
+	// 200 KB.
+	MaxCABundle = 4 << 20
+	// maxHeaders bounds an answer's headers.
+	maxHeaders = 64 << 10
+)
 
 // Client exchanges tokens at one STS endpoint.
 type Client struct {
@@ -115,21 +137,21 @@ func New(cfg Config) (*Client, error) {
 	// TLS timeouts), in a client of our own: the SDK's client follows 307
 	// and 308 redirects with the body, to any URL, and the body carries the
 	// token. STS never redirects, so nothing is followed.
-	transport := awshttp.NewBuildableClient().GetTransport()
+	base := newTransport(endpoint)
 	// The bundle only matters for TLS; reading and parsing it costs
 	// milliseconds that a loopback http:// endpoint never needs.
 	if cfg.CABundle != "" && strings.HasPrefix(endpoint, "https://") {
-		pool, err := loadCABundle(cfg.CABundle)
+		pool, err := loadCABundle(cfg.CABundle, cfg.Deadline)
 		if err != nil {
 			return nil, err
 		}
-		if transport.TLSClientConfig == nil {
-			transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		if base.TLSClientConfig == nil {
+			base.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
-		transport.TLSClientConfig.RootCAs = pool
+		base.TLSClientConfig.RootCAs = pool
 	}
 	httpClient := &http.Client{
-		Transport:     transport,
+		Transport:     transport.Wrap(base, transport.Config{Peer: "STS endpoint", MaxBody: MaxAnswer, Trace: cfg.Trace}),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	api := awssts.New(awssts.Options{
@@ -147,6 +169,23 @@ func New(cfg Config) (*Client, error) {
 		from = cmp.Or(cfg.EndpointFrom, "an endpoint override")
 	}
 	return &Client{API: api, Endpoint: endpoint, EndpointFrom: from, Region: region, Proxy: proxyFor(endpoint)}, nil
+}
+
+// newTransport is the SDK's transport with a bound on headers and, for a
+// cleartext endpoint, a check of the address dialled.
+func newTransport(endpoint string) *http.Transport {
+	build := awshttp.NewBuildableClient()
+	base := build.GetTransport()
+	base.MaxResponseHeaderBytes = maxHeaders
+	if strings.HasPrefix(endpoint, "http://") {
+		// checkOverride let http:// through for a loopback host, but a name
+		// (localhost) resolves through /etc/hosts and DNS: the address
+		// actually dialled must be loopback too.
+		dialer := build.GetDialer()
+		dialer.Control = loopbackOnly
+		base.DialContext = dialer.DialContext
+	}
+	return base
 }
 
 // resolveEndpoint returns the STS URL for region: override when given (after
@@ -196,11 +235,72 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func loadCABundle(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
+// notLoopbackError says a cleartext endpoint's name led to an address that
+// is not loopback.
+type notLoopbackError struct{ addr string }
+
+func (e *notLoopbackError) Error() string {
+	return "the endpoint's host name resolved to " + e.addr + ", which is not a loopback address"
+}
+
+// loopbackOnly is a dialer's Control hook for http:// endpoints: it runs
+// after the name is resolved and before anything is sent.
+func loopbackOnly(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
 	if err != nil {
-		return nil, fail.Errorf(err, "cannot read CA bundle %s: %v", path, errors.Unwrap(err)).
-			Hint("AWS_CA_BUNDLE (or --ca-bundle) must name a readable PEM file")
+		host = address
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return &notLoopbackError{addr: host}
+	}
+	return nil
+}
+
+// loadCABundle reads a PEM bundle: only a regular file no larger than
+// MaxCABundle, and not past deadline. A FIFO would block the open forever,
+// /dev/zero would fill the memory, and a hung network file system would
+// outlast --timeout.
+func loadCABundle(path string, deadline time.Time) (*x509.CertPool, error) {
+	hint := "AWS_CA_BUNDLE (or --ca-bundle) must name a readable PEM file"
+	type result struct {
+		pem []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		pem, err := readRegular(path, MaxCABundle)
+		done <- result{pem, err}
+	}()
+	var timeout <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		timeout = t.C
+	}
+	var pem []byte
+	select {
+	case r := <-done:
+		var big *bundleTooLarge
+		var irregular *notRegular
+		switch {
+		case errors.As(r.err, &big):
+			return nil, fail.Errorf(r.err, "CA bundle %s is larger than %s", path, transport.Size(MaxCABundle)).
+				Hint("a bundle of every public CA is about 200 KB; check that AWS_CA_BUNDLE (or --ca-bundle) names the PEM file meant")
+		case errors.As(r.err, &irregular):
+			return nil, fail.Errorf(r.err, "CA bundle %s is not a regular file (it is %s)", path, irregular.kind).
+				Hint(hint)
+		case r.err != nil:
+			cause := errors.Unwrap(r.err)
+			if cause == nil {
+				cause = r.err
+			}
+			return nil, fail.Errorf(r.err, "cannot read CA bundle %s: %v", path, cause).
+				Hint(hint)
+		}
+		pem = r.pem
+	case <-timeout:
+		return nil, fail.Errorf(context.DeadlineExceeded, "reading CA bundle %s did not finish before the deadline", path).
+			Hint(hint+", on a file system that answers", "the whole run is bounded by --timeout (default 30s)")
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
@@ -208,6 +308,61 @@ func loadCABundle(path string) (*x509.CertPool, error) {
 			Hint("the file must contain one or more -----BEGIN CERTIFICATE----- blocks")
 	}
 	return pool, nil
+}
+
+type bundleTooLarge struct{}
+
+func (*bundleTooLarge) Error() string { return "file too large" }
+
+type notRegular struct{ kind string }
+
+func (e *notRegular) Error() string { return "not a regular file" }
+
+// readRegular reads the regular file at path, at most max bytes. It opens
+// without blocking, as a FIFO put in place after the check would otherwise
+// block the open, and checks the file it opened, not only the name.
+func readRegular(path string, max int64) ([]byte, error) {
+	if fi, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if err := regular(fi, max); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := regular(fi, max); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if int64(len(b)) > max {
+		return nil, &bundleTooLarge{}
+	}
+	return b, err
+}
+
+func regular(fi os.FileInfo, max int64) error {
+	m := fi.Mode()
+	switch {
+	case m.IsRegular() && fi.Size() > max:
+		return &bundleTooLarge{}
+	case m.IsRegular():
+		return nil
+	case m.IsDir():
+		return &notRegular{"a directory"}
+	case m&os.ModeNamedPipe != 0:
+		return &notRegular{"a named pipe"}
+	case m&os.ModeDevice != 0:
+		return &notRegular{"a device"}
+	case m&os.ModeSocket != 0:
+		return &notRegular{"a socket"}
+	}
+	return &notRegular{"not a plain file"}
 }
 
 // proxyFor reports the proxy the SDK's transport will use for endpoint, so
@@ -250,14 +405,18 @@ func newRetryer(cfg Config) aws.Retryer {
 		// process that makes one call has nothing to protect.
 		o.RateLimiter = ratelimit.None
 		// The SDK treats every failed send as a connection error worth
-		// retrying; a certificate that does not verify will not verify on
-		// the next try either.
-		o.Retryables = append([]retry.IsErrorRetryable{notTLS}, append(o.Retryables, idpTransient)...)
+		// retrying, and every 5xx as transient however it ended.
+		o.Retryables = append([]retry.IsErrorRetryable{final}, append(o.Retryables, idpTransient)...)
 	})
 }
 
-var notTLS = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-	if tlsCause(err) != "" {
+// final lists what a retry cannot fix: a certificate that does not
+// verify, an answer over the cap (a 5xx with an endless body would be read
+// three times), a cleartext endpoint that resolved off this machine.
+var final = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+	var tooLarge *transport.TooLargeError
+	var notLoopback *notLoopbackError
+	if tlsCause(err) != "" || errors.As(err, &tooLarge) || errors.As(err, &notLoopback) {
 		return aws.FalseTernary
 	}
 	return aws.UnknownTernary
@@ -275,8 +434,13 @@ func (b jitterBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error)
 }
 
 // Exchange trades tok for credentials. The token travels only in the request
-// body; no message built here contains it.
+// body; no message built here contains it. A zero req.Duration leaves the
+// duration to STS (one hour); the command line never sends zero.
 func (c *Client) Exchange(ctx context.Context, tok secret.String, req Request) (awscred.Credentials, error) {
+	if n := len(tok.Reveal()); n > MaxTokenLen {
+		return awscred.Credentials{}, fail.Errorf(nil, "the token is %d characters; STS accepts at most %d, so it was not sent", n, MaxTokenLen).
+			Hint("a Google ID token is about 1 KB; check where the token came from")
+	}
 	in := &awssts.AssumeRoleWithWebIdentityInput{
 		RoleArn:          aws.String(req.RoleARN),
 		RoleSessionName:  aws.String(req.SessionName),
@@ -298,21 +462,40 @@ func (c *Client) Exchange(ctx context.Context, tok secret.String, req Request) (
 	return c.credentials(out, req)
 }
 
+// Bounds on what STS issues, well above what it does issue (access key IDs
+// of 16 to 128 characters, as the API documents; 40-character secret keys;
+// session tokens of a few KB), to refuse what a broken or hostile endpoint
+// makes up.
+const (
+	minKey          = 16
+	maxKeyID        = 128
+	maxSecretKey    = 256
+	maxSessionToken = 64 << 10
+	// clockSkew is how far this machine's clock may be behind STS's before
+	// an Expiration looks later than asked for.
+	clockSkew = 15 * time.Minute
+)
+
 func (c *Client) credentials(out *awssts.AssumeRoleWithWebIdentityOutput, req Request) (awscred.Credentials, error) {
 	cr := out.Credentials
 	if cr == nil || cr.AccessKeyId == nil || cr.SecretAccessKey == nil || cr.SessionToken == nil || cr.Expiration == nil {
 		return awscred.Credentials{}, fail.Errorf(nil, "the answer from STS at %s has no complete credentials", c.Endpoint).
 			Hint("the endpoint may not be AWS STS: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL")
 	}
+	// Remembered as secrets before anything else, so that no message about
+	// them can show them.
 	creds := awscred.Credentials{
 		AccessKeyID:     *cr.AccessKeyId,
 		SecretAccessKey: secret.New(*cr.SecretAccessKey),
 		SessionToken:    secret.New(*cr.SessionToken),
 		Expiration:      cr.Expiration.UTC(),
 	}
-	if u := out.AssumedRoleUser; u != nil && u.Arn != nil {
+	if err := c.plausible(creds, req); err != nil {
+		return awscred.Credentials{}, err
+	}
+	if u := out.AssumedRoleUser; u != nil && u.Arn != nil && len(*u.Arn) <= 2048 && allBytes(*u.Arn, printable) {
 		creds.AssumedRoleARN = *u.Arn
-		if parts := strings.SplitN(*u.Arn, ":", 6); len(parts) == 6 {
+		if parts := strings.SplitN(*u.Arn, ":", 6); len(parts) == 6 && parts[0] == "arn" && len(parts[4]) == 12 && digits(parts[4]) {
 			creds.AccountID = parts[4]
 		}
 	}
@@ -320,4 +503,48 @@ func (c *Client) credentials(out *awssts.AssumeRoleWithWebIdentityOutput, req Re
 		creds.AccountID, _, _ = ParseRoleARN(req.RoleARN)
 	}
 	return creds, nil
+}
+
+// plausible refuses credentials no AWS STS issues: fields of the wrong size
+// or with characters AWS never uses (a line break in a secret key would
+// become a second command for a shell reading --output env line by line),
+// or an Expiration in the past or later than the duration asked for.
+func (c *Client) plausible(creds awscred.Credentials, req Request) error {
+	implausible := func(format string, args ...any) *fail.Error {
+		return fail.Errorf(nil, "the answer from STS at %s is not plausible: %s", c.Endpoint, fmt.Sprintf(format, args...)).
+			Hint("AWS STS issues access key IDs of 16 to 128 letters and digits, 40-character secret keys, session tokens of a few KB, and an Expiration the duration asked for from now; the endpoint may not be AWS STS: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL, and any proxy in between")
+	}
+	word := func(c byte) bool { return sessionChar(c) && strings.IndexByte("+=,.@-", c) < 0 }
+	for _, f := range []struct {
+		name     string
+		value    string
+		max      int
+		charsOK  func(byte) bool
+		charsDoc string
+	}{
+		{"AccessKeyId", creds.AccessKeyID, maxKeyID, word, "letters and digits"},
+		{"SecretAccessKey", creds.SecretAccessKey.Reveal(), maxSecretKey, printable, "printable ASCII characters"},
+		{"SessionToken", creds.SessionToken.Reveal(), maxSessionToken, printable, "printable ASCII characters"},
+	} {
+		switch n := len(f.value); {
+		case n < minKey || n > f.max:
+			return implausible("%s is %d characters long; STS issues %d to %d", f.name, n, minKey, f.max)
+		case !allBytes(f.value, f.charsOK):
+			return implausible("%s has characters other than %s", f.name, f.charsDoc)
+		}
+	}
+	asked := req.Duration
+	if asked == 0 {
+		asked = time.Hour // STS's default
+	}
+	now := time.Now()
+	switch exp := creds.Expiration; {
+	case !exp.After(now):
+		return implausible("the credentials expire at %s, which is not in the future", exp.Format(time.RFC3339)).
+			Hint("if this machine's clock is far ahead, fix time sync (timedatectl, chronyc tracking)")
+	case exp.Sub(now) > asked+clockSkew:
+		return implausible("the credentials expire at %s, %s from now, but %s was asked for", exp.Format(time.RFC3339), exp.Sub(now).Round(time.Minute), asked).
+			Hint("if this machine's clock is far behind, fix time sync (timedatectl, chronyc tracking)")
+	}
+	return nil
 }

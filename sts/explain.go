@@ -14,11 +14,23 @@ import (
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
 
 // explain turns an SDK error into a message for the person who has to fix
 // it, naming the endpoint and role involved.
 func (c *Client) explain(err error, tok secret.String, req Request) error {
+	var tooLarge *transport.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return fail.Errorf(err, "the answer from STS at %s is larger than %s; AWS STS answers in a few KB", c.Endpoint, transport.Size(tooLarge.Limit)).
+			Hint("something other than AWS STS answered: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL, and any proxy in between").
+			Hint(c.proxyHint()...)
+	}
+	var notLoopback *notLoopbackError
+	if errors.As(err, &notLoopback) {
+		return fail.Errorf(err, "refusing cleartext STS endpoint %s: its host name resolved to %s, which is not a loopback address, and the ID token is a bearer credential", c.Endpoint, notLoopback.addr).
+			Hint("use https://, or a loopback address such as http://127.0.0.1:PORT: a name like localhost is only as trustworthy as /etc/hosts and DNS")
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		return c.explainAPI(err, api, tok, req)
@@ -35,7 +47,7 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 	case errors.As(err, &deser):
 		status, ctype, location := 0, "", ""
 		if errors.As(err, &resp) && resp.Response != nil {
-			status, ctype, location = resp.HTTPStatusCode(), resp.Response.Header.Get("Content-Type"), resp.Response.Header.Get("Location")
+			status, ctype, location = resp.HTTPStatusCode(), fail.Flatten(resp.Response.Header.Get("Content-Type"), 100), fail.Flatten(resp.Response.Header.Get("Location"), 200)
 		}
 		if status >= 300 && status < 400 {
 			if location == "" {
@@ -52,12 +64,18 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 		if ctype == "" {
 			ctype = "no content type"
 		}
+		e := fail.Errorf(err, "the answer from %s (HTTP %d, %s) is not an STS response", c.Endpoint, status, ctype)
+		if status >= 500 {
+			// An error page, also on retry: something failed on the
+			// way, which is no reason to suspect a captive portal.
+			return e.Hint(fmt.Sprintf("a server error page (HTTP %d), also on retry: a load balancer or proxy between here and STS, or STS itself, is failing; try again later", status)).
+				Hint(c.proxyHint()...)
+		}
 		hint := "something other than AWS STS answered: a captive portal or proxy login page"
 		if c.EndpointFrom != "" {
 			hint = fmt.Sprintf("something other than AWS STS answered: a captive portal or proxy login page, or the endpoint given by %s names another service", c.EndpointFrom)
 		}
-		return fail.Errorf(err, "the answer from %s (HTTP %d, %s) is not an STS response", c.Endpoint, status, ctype).
-			Hint(hint).
+		return e.Hint(hint).
 			Hint(c.proxyHint()...)
 	}
 	if tlsErr := tlsCause(err); tlsErr != "" {
@@ -84,12 +102,31 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 		return fail.Errorf(err, "STS at %s failed with HTTP %d, also on retry", c.Endpoint, status.HTTPStatusCode()).
 			Hint("AWS STS is having trouble in this region; try again, or use another --region")
 	}
-	return fail.Errorf(err, "cannot reach STS at %s: %s", c.Endpoint, fail.Cause(err)).
+	cause := fail.Flatten(fail.Cause(err), 200)
+	if strings.Contains(err.Error(), "malformed HTTP") {
+		return fail.Errorf(err, "the answer from STS at %s is not well-formed HTTP: %s", c.Endpoint, cause).
+			Hint("something other than AWS STS answered: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL, and any proxy in between").
+			Hint(c.proxyHint()...)
+	}
+	// An answer came, but could not be read: STS was reached, so this is
+	// not a network problem.
+	if errors.As(err, &resp) && resp.HTTPStatusCode() != 0 {
+		ctype := fail.Flatten(resp.Response.Header.Get("Content-Type"), 100)
+		if ctype == "" {
+			ctype = "no content type"
+		}
+		return fail.Errorf(err, "the answer from STS at %s (HTTP %d, %s) could not be read: %s", c.Endpoint, resp.HTTPStatusCode(), ctype, cause).
+			Hint("AWS STS answers well-formed XML; the endpoint, or a proxy in between, sent something else or cut the answer short: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL").
+			Hint(c.proxyHint()...)
+	}
+	return fail.Errorf(err, "cannot reach STS at %s: %s", c.Endpoint, cause).
 		Hint(c.networkHints()...)
 }
 
 func (c *Client) explainAPI(err error, api smithy.APIError, tok secret.String, req Request) error {
-	code, msg := api.ErrorCode(), scrub(strings.TrimSpace(api.ErrorMessage()), tok)
+	// Both come from the peer: the token is taken out, and the message is
+	// cut as a metadata server's body is (a 3 MB message was printed whole).
+	code, msg := fail.Flatten(scrub(api.ErrorCode(), tok), 64), fail.Flatten(scrub(api.ErrorMessage(), tok), 300)
 	account, roleName, _ := ParseRoleARN(req.RoleARN)
 	cause := err
 	if kind := kindOf(code, msg); kind != nil {

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 )
@@ -25,6 +26,8 @@ const (
 	MaxDuration   = 12 * time.Hour
 	MaxPolicyLen  = 2048
 	MaxPolicyARNs = 10
+	// MaxTokenLen is the longest WebIdentityToken STS accepts.
+	MaxTokenLen = 20000
 )
 
 // Request is what to ask STS for.
@@ -133,8 +136,9 @@ func (r Request) ValidateParams() error {
 		return fail.Errorf(nil, "--duration %s is not a whole number of seconds", r.Duration).
 			Hint("STS takes whole seconds: write it like 90m, 1h30m or 5400s")
 	}
-	if len(r.Policy) > MaxPolicyLen {
-		return fail.Errorf(nil, "--policy is %d characters; STS accepts at most %d", len(r.Policy), MaxPolicyLen).
+	// STS counts characters, not bytes.
+	if n := utf8.RuneCountInString(r.Policy); n > MaxPolicyLen {
+		return fail.Errorf(nil, "--policy is %d characters; STS accepts at most %d", n, MaxPolicyLen).
 			Hint("move statements into a managed policy and pass it with --policy-arn")
 	}
 	if r.Policy != "" && !jsonObject(r.Policy) {

@@ -237,10 +237,10 @@ func TestIncompleteAnswer(t *testing.T) {
 }
 
 func TestAccountFromRoleWhenNoAssumedRoleUser(t *testing.T) {
-	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.FixedZone("x", 3600))
+	exp := time.Now().Add(time.Hour).Truncate(time.Second).In(time.FixedZone("x", 3600))
 	c := &Client{API: APIFunc(func(context.Context, *awssts.AssumeRoleWithWebIdentityInput, ...func(*awssts.Options)) (*awssts.AssumeRoleWithWebIdentityOutput, error) {
 		return &awssts.AssumeRoleWithWebIdentityOutput{Credentials: &types.Credentials{
-			AccessKeyId: aws.String("A"), SecretAccessKey: aws.String("S"), SessionToken: aws.String("T"), Expiration: &exp}}, nil
+			AccessKeyId: aws.String("ASIAEXAMPLEKEYID0001"), SecretAccessKey: aws.String(strings.Repeat("S", 40)), SessionToken: aws.String(strings.Repeat("T", 400)), Expiration: &exp}}, nil
 	})}
 	creds, err := c.Exchange(context.Background(), secret.New("t"), Request{RoleARN: role})
 	if err != nil {
