@@ -94,10 +94,13 @@ func (c *ProcessCmd) Run(ctx context.Context, stdout io.Writer) error {
 	b, err := output.Encode(output.Format(c.Output), creds)
 	if err != nil {
 		return fail.Errorf(err, "cannot print the credentials as %s: %v", c.Output, err).
-			Hint("--output process (the default) carries any value; so do env and powershell")
+			Hint("--output process (the default) carries any printable value; so do env and powershell")
 	}
-	_, err = stdout.Write(b)
-	return err
+	if err := output.Write(stdout, b); err != nil {
+		return fail.Errorf(err, "cannot write the credentials to stdout: %v", err).
+			Hint("the document is written to standard output, for the AWS tool that runs gcp-aws-cred; run it with stdout open")
+	}
+	return nil
 }
 
 // TrustPolicyCmd prints the trust policy for this workload.

@@ -5,9 +5,12 @@
 //
 // Every encoder builds the whole text first and the caller writes it in one
 // Write, so a reader of stdout never sees half a document. A value that a
-// format cannot carry exactly (invalid UTF-8 in JSON, a NUL in a shell,
-// most punctuation in cmd) is an error, never a silently altered secret or
-// text that a shell would run as a command.
+// format cannot carry exactly (invalid UTF-8 in JSON, most punctuation in
+// cmd) is an error, never a silently altered secret or text that a shell
+// would run as a command. So is a control character in any credential
+// value, in every format: no AWS value has one, and a line break inside a
+// quoted value becomes a command for anything that reads the output line
+// by line (`while read -r l; do eval "$l"; done`).
 package output
 
 import (
@@ -17,6 +20,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
@@ -112,6 +116,9 @@ func encodeProcess(c awscred.Credentials) ([]byte, error) {
 		if !utf8.ValidString(v.val) {
 			return nil, fmt.Errorf("%s is not valid UTF-8 and cannot be put in JSON unchanged", v.name)
 		}
+		if err := noControl(v.val); err != nil {
+			return nil, fmt.Errorf("%s %w", v.name, err)
+		}
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -152,13 +159,28 @@ func bare(s string) bool {
 	return true
 }
 
-var errNUL = errors.New("contains a NUL byte, which no environment variable can hold")
+// noControl refuses control characters: C0 (NUL, CR, LF, ESC…), DEL and
+// C1, whether as characters or as raw bytes outside UTF-8 (0x9b is a
+// terminal's CSI). No AWS key, token or account ID contains one.
+func noControl(s string) error {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 && 0x80 <= s[i] && s[i] < 0xa0 {
+			r = rune(s[i])
+		}
+		if unicode.IsControl(r) {
+			return fmt.Errorf("contains the control character %U, which no AWS credential has; a reader going line by line, or a terminal, would act on it", r)
+		}
+		i += n
+	}
+	return nil
+}
 
 // posixQuote single-quotes s for sh, bash and zsh, where nothing inside
 // single quotes is special; a quote itself is closed, escaped and reopened.
 func posixQuote(s string) (string, error) {
-	if strings.IndexByte(s, 0) >= 0 {
-		return "", errNUL
+	if err := noControl(s); err != nil {
+		return "", err
 	}
 	if bare(s) {
 		return s, nil
@@ -169,8 +191,8 @@ func posixQuote(s string) (string, error) {
 // fishQuote writes the AWS CLI's double quotes for plain values and single
 // quotes otherwise, where only \ and ' are special in fish.
 func fishQuote(s string) (string, error) {
-	if strings.IndexByte(s, 0) >= 0 {
-		return "", errNUL
+	if err := noControl(s); err != nil {
+		return "", err
 	}
 	if bare(s) {
 		return `"` + s + `"`, nil
@@ -182,8 +204,8 @@ func fishQuote(s string) (string, error) {
 // verbatim single-quoted string otherwise. PowerShell takes the typographic
 // single quotes as quotes too, so they are doubled like the ASCII one.
 func powershellQuote(s string) (string, error) {
-	if strings.IndexByte(s, 0) >= 0 {
-		return "", errNUL
+	if err := noControl(s); err != nil {
+		return "", err
 	}
 	if !utf8.ValidString(s) {
 		return "", errors.New("is not valid UTF-8")

@@ -3,6 +3,8 @@ package output
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -71,6 +73,60 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
+// TestControlCharactersRefused: no format writes a control character in a
+// credential value; a line break would become a command for a reader that
+// evaluates the output line by line, and CRLF-ended PowerShell lines would
+// mix with it.
+func TestControlCharactersRefused(t *testing.T) {
+	for _, v := range []string{"a\nexport EVIL=1", "a\rb", "a\x1b[2Jb", "a\x7fb", "a\u009bb", "a\x9bb", "a\x00b", "a\tb"} {
+		for _, field := range []string{"AccessKeyId", "SecretAccessKey", "SessionToken", "AccountId"} {
+			c := creds
+			switch field {
+			case "AccessKeyId":
+				c.AccessKeyID = v
+			case "SecretAccessKey":
+				c.SecretAccessKey = secret.New(v)
+			case "SessionToken":
+				c.SessionToken = secret.New(v)
+			case "AccountId":
+				c.AccountID = v
+			}
+			for _, f := range formats {
+				if f != Process && field == "AccountId" {
+					continue // not among the variables
+				}
+				_, err := Encode(f, c)
+				if err == nil {
+					t.Errorf("%s: %s %q written", f, field, v)
+				} else if f != WindowsCmd && !strings.Contains(err.Error(), "contains the control character U+00") && !(f == Process && strings.Contains(err.Error(), "not valid UTF-8")) {
+					t.Errorf("%s: %s %q: %v", f, field, v, err)
+				}
+			}
+		}
+	}
+}
+
+// TestWrite: a short or failed write is an error, so the run cannot exit 0
+// having written nothing.
+func TestWrite(t *testing.T) {
+	if err := Write(shortWriter{}, []byte("document")); !errors.Is(err, io.ErrShortWrite) {
+		t.Errorf("short write: %v", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	w.Close()
+	if err := Write(w, []byte("document")); err == nil {
+		t.Error("a write to a closed file succeeded")
+	}
+}
+
+type shortWriter struct{}
+
+func (shortWriter) Write(b []byte) (int, error) { return len(b) / 2, nil }
+
 // nasty values that a careless encoder would let a shell run or mangle.
 var nasty = []string{
 	"plain", "", "it's", `"dq"`, "$(touch /tmp/pwned)", "`id`", "a b", "semi;colon", "new\nline", "back\\slash",
@@ -89,6 +145,12 @@ func TestShellRoundTrip(t *testing.T) {
 		c.SessionToken = secret.New(v)
 		for _, f := range []Format{Env, EnvNoExport} {
 			out, err := Encode(f, c)
+			if noControl(v) != nil {
+				if err == nil {
+					t.Errorf("%s: a control character in %q was written", f, v)
+				}
+				continue
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,6 +176,12 @@ func TestFishRoundTrip(t *testing.T) {
 		c := creds
 		c.SessionToken = secret.New(v)
 		out, err := Encode(Fish, c)
+		if noControl(v) != nil {
+			if err == nil {
+				t.Errorf("a control character in %q was written", v)
+			}
+			continue
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +331,7 @@ func FuzzEncode(f *testing.F) {
 			if doc.SessionToken != token || doc.SecretAccessKey != key || doc.Version != 1 {
 				t.Fatalf("JSON round trip changed values")
 			}
-		} else if utf8.ValidString(token) && utf8.ValidString(key) {
+		} else if utf8.ValidString(token) && utf8.ValidString(key) && noControl(token) == nil && noControl(key) == nil {
 			t.Fatalf("valid UTF-8 refused: %v", err)
 		}
 
@@ -283,6 +351,9 @@ func FuzzEncode(f *testing.F) {
 			out, err := Encode(tc.f, c)
 			if err != nil {
 				continue // refusing is always safe
+			}
+			if noControl(token) != nil || noControl(key) != nil {
+				t.Fatalf("%s wrote a control character", tc.f)
 			}
 			rest := string(out)
 			for _, want := range []struct{ name, value string }{
