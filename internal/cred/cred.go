@@ -19,6 +19,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
@@ -28,6 +29,7 @@ type TokenOptions struct {
 	Audience       string        `help:"The aud claim requested for the Google ID token; pin it in the trust policy as accounts.google.com:oaud." default:"sts.amazonaws.com" env:"GCP_AWS_CRED_AUDIENCE"`
 	ServiceAccount string        `help:"Attached service account to sign for: \"default\" or its email." default:"default" env:"GCP_AWS_CRED_SERVICE_ACCOUNT" placeholder:"EMAIL"`
 	Timeout        time.Duration `help:"Deadline for the whole run, retries included, like 30s or 1m (a bare number is seconds)." default:"30s" placeholder:"DURATION" env:"GCP_AWS_CRED_TIMEOUT"`
+	Verbose        bool          `help:"Print each step's target, status and timing to stderr, for a support ticket; never a secret, never on stdout." env:"GCP_AWS_CRED_DEBUG"`
 }
 
 // Tokens returns o. Every command embeds TokenOptions, directly or through
@@ -81,7 +83,7 @@ func (o *TokenOptions) Check() error {
 		return fail.Errorf(nil, "--timeout %s must be positive", o.Timeout).
 			Hint("the Go SDK gives a credential process one minute; the default 30s leaves room")
 	}
-	return nil
+	return token.CheckHost()
 }
 
 // Check checks every option it can without the network.
@@ -90,6 +92,12 @@ func (o *Options) Check() error { return o.check(true) }
 func (o *Options) check(needRole bool) error {
 	if err := o.TokenOptions.Check(); err != nil {
 		return err
+	}
+	// STS would take a missing duration as its default, one hour; an
+	// explicit zero is more likely a mistake than a wish for that.
+	if o.Duration == 0 {
+		return fail.Errorf(nil, "--duration 0s is out of range: STS issues sessions of 15m to 12h").
+			Hint("leave --duration out for the default, 1h")
 	}
 	// An empty session name passes: it is derived from the token later,
 	// always valid.
@@ -151,6 +159,8 @@ type Flow struct {
 	Source token.Source
 	// STS exchanges them; nil in a Flow from NewTokenFlow.
 	STS *sts.Client
+	// Trace writes the --verbose trace; nil writes nothing.
+	Trace *transport.Tracer
 }
 
 // New checks opts and prepares both ends without touching the network.
@@ -172,12 +182,15 @@ func NewWithoutRole(opts *Options) (*Flow, error) {
 }
 
 func prepare(opts *Options) (*Flow, error) {
-	client, err := sts.New(opts.STSConfig())
+	f := newFlow(&opts.TokenOptions)
+	cfg := opts.STSConfig()
+	cfg.Trace = f.Trace
+	client, err := sts.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	f := newFlow(&opts.TokenOptions)
 	f.Opts, f.STS = opts, client
+	f.Trace.Printf("STS: endpoint %s, region %s, proxy %s, role %s, duration %s", client.Endpoint, client.Region, orNone(client.Proxy), opts.Role, opts.Duration)
 	return f, nil
 }
 
@@ -193,15 +206,31 @@ func NewTokenFlow(o *TokenOptions) (*Flow, error) {
 }
 
 func newFlow(o *TokenOptions) *Flow {
-	return &Flow{Source: &token.MetadataSource{ServiceAccount: o.ServiceAccount, Audience: o.Audience}}
+	var trace *transport.Tracer
+	if o.Verbose {
+		trace = transport.NewTracer(os.Stderr)
+	}
+	trace.Printf("metadata server %s, service account %s, audience %s, timeout %s", token.MetadataHost(), o.ServiceAccount, o.Audience, o.Timeout)
+	return &Flow{
+		Source: &token.MetadataSource{Client: token.NewClient(trace), ServiceAccount: o.ServiceAccount, Audience: o.Audience, Trace: trace},
+		Trace:  trace,
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // STSConfig is where and how to reach STS for these options. A region that
-// cannot be resolved is left empty here; Check reports it.
+// cannot be resolved is left empty here; Check reports it. The CA bundle
+// must be read within --timeout, which starts about now.
 func (o *Options) STSConfig() sts.Config {
 	region, _, _ := o.STSRegion()
 	endpoint, from := o.endpoint()
-	return sts.Config{Region: region, Endpoint: endpoint, EndpointFrom: from, FIPS: o.FIPS, CABundle: o.CABundle}
+	return sts.Config{Region: region, Endpoint: endpoint, EndpointFrom: from, FIPS: o.FIPS, CABundle: o.CABundle, Deadline: time.Now().Add(o.Timeout)}
 }
 
 // Email asks the metadata server for the service account's email, which
@@ -218,11 +247,17 @@ func (f *Flow) Email(ctx context.Context) (string, error) {
 // already checked the token's shape; decoding again costs microseconds and
 // keeps token.Source down to one method that anything can implement.
 func (f *Flow) Token(ctx context.Context) (secret.String, token.JWT, error) {
+	start := time.Now()
 	tok, err := f.Source.Token(ctx)
 	if err != nil {
+		f.Trace.Printf("ID token: failed after %s", transport.Duration(time.Since(start)))
 		return secret.String{}, token.JWT{}, err
 	}
 	j, err := token.Decode(tok)
+	if err == nil {
+		c := j.Claims
+		f.Trace.Printf("ID token: %d characters, azp %s, aud %s, sub %s, expires %s, after %s", len(tok.Reveal()), c.AuthorizedParty, c.Audience, c.Subject, c.Expiry.Time().Format(time.RFC3339), transport.Duration(time.Since(start)))
+	}
 	return tok, j, err
 }
 
@@ -241,7 +276,13 @@ func (f *Flow) Request(claims token.Claims) sts.Request {
 // role's trust policy refuses the token, the error says what the policy
 // would have to say for these very claims.
 func (f *Flow) Exchange(ctx context.Context, tok secret.String, claims token.Claims, req sts.Request) (awscred.Credentials, error) {
+	start := time.Now()
 	creds, err := f.STS.Exchange(ctx, tok, req)
+	if err != nil {
+		f.Trace.Printf("exchange: failed after %s (%s)", transport.Duration(time.Since(start)), orNone(sts.ErrorCode(err)))
+	} else {
+		f.Trace.Printf("exchange: session %s, %s until %s, after %s", req.SessionName, creds.AssumedRoleARN, creds.Expiration.Format(time.RFC3339), transport.Duration(time.Since(start)))
+	}
 	if errors.Is(err, sts.ErrAccessDenied) {
 		err = fail.Errorf(err, "%s", err.Error()).Hint(trustHints(claims)...)
 	}

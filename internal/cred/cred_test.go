@@ -184,3 +184,22 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckRefusesZeroDurationAndBadHost: --duration 0 would silently be
+// STS's default; a GCE_METADATA_HOST that is not host:port would change the
+// request. Both are refused before any network call.
+func TestCheckRefusesZeroDurationAndBadHost(t *testing.T) {
+	o := Options{Role: "arn:aws:iam::123456789012:role/r", TokenOptions: TokenOptions{Audience: "a", ServiceAccount: "default", Timeout: time.Second}}
+	if err := o.Check(); err == nil || err.Error() != "--duration 0s is out of range: STS issues sessions of 15m to 12h" ||
+		!strings.Contains(strings.Join(fail.Hints(err), "\n"), "leave --duration out for the default, 1h") {
+		t.Errorf("--duration 0: %v", err)
+	}
+	o.Duration = time.Hour
+	t.Setenv("GCE_METADATA_HOST", "http://127.0.0.1:8080")
+	if err := o.Check(); err == nil || !strings.Contains(err.Error(), "GCE_METADATA_HOST") {
+		t.Errorf("bad host: %v", err)
+	}
+	if _, err := NewTokenFlow(&o.TokenOptions); err == nil {
+		t.Error("NewTokenFlow accepted a bad host")
+	}
+}

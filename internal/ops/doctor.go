@@ -277,6 +277,7 @@ func (r *Report) Err() error {
 
 // WriteText renders the report for people.
 func (r *Report) WriteText(w io.Writer) error {
+	r = r.cleaned()
 	var b strings.Builder
 	for _, s := range r.Steps {
 		fmt.Fprintf(&b, "%-8s %s\n", "["+s.Status+"]", titles[s.Name])
@@ -306,6 +307,7 @@ func (r *Report) WriteText(w io.Writer) error {
 
 // WriteJSON renders the report for machines.
 func (r *Report) WriteJSON(w io.Writer) error {
+	r = r.cleaned()
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err

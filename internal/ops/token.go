@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
@@ -40,7 +41,7 @@ func TrustPolicy(ctx context.Context, o *cred.TokenOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(b, '\n'), nil
+	return append(fail.CleanJSON(b), '\n'), nil
 }
 
 // TokenInfo is what the token command shows: the token's header and claims,
@@ -68,7 +69,7 @@ func Token(ctx context.Context, o *cred.TokenOptions) (TokenInfo, error) {
 // JSON renders the description for machines.
 func (t TokenInfo) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(t, "", "  ")
-	return append(b, '\n'), err
+	return append(fail.CleanJSON(b), '\n'), err
 }
 
 // Text renders the description for people: one claim a line, with the IAM
@@ -144,6 +145,7 @@ func (t *table) heading(title, over string) {
 // out, as there is nothing to show.
 func (t *table) row(key, value, note string) {
 	if value != "" {
+		value = fail.Clean(value) // claims come from the metadata server
 		t.rows = append(t.rows, tableRow{key: key, value: value, note: note})
 	}
 }

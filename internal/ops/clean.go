@@ -1,0 +1,36 @@
+package ops
+
+import "github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+
+// cleaned is the report as it may be printed: every string in it that a
+// peer could have shaped (a fact from a token's claims, a warning, an
+// error quoting STS, a hint) passed through fail.Clean or fail.CleanBlock,
+// so that no secret, control character or forged line reaches the
+// terminal or a JSON consumer.
+func (r *Report) cleaned() *Report {
+	c := *r
+	c.Steps = nil
+	for _, s := range r.Steps {
+		cs := *s
+		cs.Facts = make(Facts, len(s.Facts))
+		for i, f := range s.Facts {
+			cs.Facts[i] = Fact{Key: f.Key, Label: f.Label, Value: fail.Clean(f.Value), Text: fail.Clean(f.Text)}
+		}
+		cs.Warnings = cleanAll(s.Warnings, fail.Clean)
+		cs.Error = fail.Clean(s.Error)
+		cs.Hints = cleanAll(s.Hints, fail.CleanBlock)
+		c.Steps = append(c.Steps, &cs)
+	}
+	return &c
+}
+
+func cleanAll(ss []string, clean func(string) string) []string {
+	if ss == nil {
+		return nil
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = clean(s)
+	}
+	return out
+}
