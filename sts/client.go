@@ -543,7 +543,7 @@ func (c *Client) plausible(creds awscred.Credentials, req Request) error {
 		return implausible("the credentials expire at %s, which is not in the future", exp.Format(time.RFC3339)).
 			Hint("if this machine's clock is far ahead, fix time sync (timedatectl, chronyc tracking)")
 	case exp.Sub(now) > asked+clockSkew:
-		return implausible("the credentials expire at %s, %s from now, but %s was asked for", exp.Format(time.RFC3339), exp.Sub(now).Round(time.Minute), asked).
+		return implausible("the credentials expire at %s, later than the %s asked for allows", exp.Format(time.RFC3339), asked).
 			Hint("if this machine's clock is far behind, fix time sync (timedatectl, chronyc tracking)")
 	}
 	return nil

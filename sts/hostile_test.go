@@ -308,8 +308,8 @@ func TestImplausibleCredentials(t *testing.T) {
 		{"expired yesterday", credsXML(key, wsec, session, time.Now().Add(-24*time.Hour).UTC().Format(time.RFC3339), arn), "which is not in the future"},
 		{"expired in 1970", credsXML(key, wsec, session, "1970-01-01T00:00:00Z", arn), "expire at 1970-01-01T00:00:00Z, which is not in the future"},
 		{"zero time", credsXML(key, wsec, session, "0001-01-01T00:00:00Z", arn), "expire at 0001-01-01T00:00:00Z, which is not in the future"},
-		{"year 9999", credsXML(key, wsec, session, "9999-12-31T23:59:59Z", arn), "but 1h0m0s was asked for"},
-		{"a day for an hour", credsXML(key, wsec, session, time.Now().Add(24*time.Hour).UTC().Format(time.RFC3339), arn), "but 1h0m0s was asked for"},
+		{"year 9999", credsXML(key, wsec, session, "9999-12-31T23:59:59Z", arn), "later than the 1h0m0s asked for allows"},
+		{"a day for an hour", credsXML(key, wsec, session, time.Now().Add(24*time.Hour).UTC().Format(time.RFC3339), arn), "later than the 1h0m0s asked for allows"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _ := hostileSTS(t, func(w http.ResponseWriter, r *http.Request, _ string) {

@@ -205,7 +205,12 @@ func Redact(s string) string {
 		i = j
 	}
 	b.WriteString(s[last:])
-	return b.String()
+	// One marker for one secret, however many pieces it was found in.
+	out := b.String()
+	for strings.Contains(out, Redacted+Redacted) {
+		out = strings.ReplaceAll(out, Redacted+Redacted, Redacted)
+	}
+	return out
 }
 
 // redactJWTs replaces every compact JWS in s: "eyJ" (the base64 of '{"'),
