@@ -512,7 +512,7 @@ func (c *Client) credentials(out *awssts.AssumeRoleWithWebIdentityOutput, req Re
 func (c *Client) plausible(creds awscred.Credentials, req Request) error {
 	implausible := func(format string, args ...any) *fail.Error {
 		return fail.Errorf(nil, "the answer from STS at %s is not plausible: %s", c.Endpoint, fmt.Sprintf(format, args...)).
-			Hint("AWS STS issues access key IDs of 16 to 128 letters and digits, 40-character secret keys, session tokens of a few KB, and an Expiration the duration asked for from now; the endpoint may not be AWS STS: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL, and any proxy in between")
+			Hint("AWS STS issues access key IDs of 16 to 128 letters and digits, 40-character secret keys, session tokens of a few KB, and an Expiration the duration asked for from now; this answer came from something else: check " + c.suspects())
 	}
 	word := func(c byte) bool { return sessionChar(c) && strings.IndexByte("+=,.@-", c) < 0 }
 	for _, f := range []struct {

@@ -23,7 +23,7 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 	var tooLarge *transport.TooLargeError
 	if errors.As(err, &tooLarge) {
 		return fail.Errorf(err, "the answer from STS at %s is larger than %s; AWS STS answers in a few KB", c.Endpoint, transport.Size(tooLarge.Limit)).
-			Hint("something other than AWS STS answered: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL, and any proxy in between").
+			Hint("something other than AWS STS answered: check " + c.suspects()).
 			Hint(c.proxyHint()...)
 	}
 	var notLoopback *notLoopbackError
@@ -105,7 +105,7 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 	cause := fail.Flatten(fail.Cause(err), 200)
 	if strings.Contains(err.Error(), "malformed HTTP") {
 		return fail.Errorf(err, "the answer from STS at %s is not well-formed HTTP: %s", c.Endpoint, cause).
-			Hint("something other than AWS STS answered: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL, and any proxy in between").
+			Hint("something other than AWS STS answered: check " + c.suspects()).
 			Hint(c.proxyHint()...)
 	}
 	// An answer came, but could not be read: STS was reached, so this is
@@ -116,7 +116,7 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 			ctype = "no content type"
 		}
 		return fail.Errorf(err, "the answer from STS at %s (HTTP %d, %s) could not be read: %s", c.Endpoint, resp.HTTPStatusCode(), ctype, cause).
-			Hint("AWS STS answers well-formed XML; the endpoint, or a proxy in between, sent something else or cut the answer short: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL").
+			Hint("AWS STS answers well-formed XML; something sent something else or cut the answer short: check " + c.suspects()).
 			Hint(c.proxyHint()...)
 	}
 	return fail.Errorf(err, "cannot reach STS at %s: %s", c.Endpoint, cause).
@@ -247,6 +247,15 @@ func (c *Client) networkHints() []string {
 		h = fmt.Sprintf("check that this workload can reach %s, given by %s (firewall rules, the route to it, and for a VPC interface endpoint its security group, which must admit HTTPS from here)", c.Endpoint, c.EndpointFrom)
 	}
 	return append([]string{h}, c.proxyHint()...)
+}
+
+// suspects says what to check when the answer cannot have come from AWS
+// STS: the endpoint override that was given, else what lies between.
+func (c *Client) suspects() string {
+	if c.EndpointFrom != "" {
+		return fmt.Sprintf("the endpoint given by %s, and any proxy in between", c.EndpointFrom)
+	}
+	return "any proxy or TLS-inspecting middlebox between this workload and " + c.Endpoint
 }
 
 func (c *Client) proxyHint() []string {
