@@ -154,7 +154,8 @@ const MaxLine = 4000
 // Print calls it on every error, doctor on its report, the trace on each
 // line, serve on its log lines.
 func Clean(s string) string {
-	return escape(Flatten(secret.Redact(bound(s)), MaxLine))
+	// Cut again after escaping, which can make a line longer.
+	return cut(escape(Flatten(secret.Redact(bound(s)), MaxLine)), MaxLine)
 }
 
 // CleanBlock is Clean for text whose line breaks are meant, such as a hint
@@ -164,7 +165,7 @@ func CleanBlock(s string) string {
 	lines := strings.Split(secret.Redact(bound(s)), "\n")
 	for i, l := range lines {
 		indent := len(l) - len(strings.TrimLeft(l, " "))
-		lines[i] = l[:indent] + escape(cut(strings.TrimRight(l[indent:], " "), MaxLine))
+		lines[i] = l[:indent] + cut(escape(cut(strings.TrimRight(l[indent:], " "), MaxLine)), MaxLine)
 	}
 	return strings.Join(lines, "\n")
 }
@@ -190,9 +191,11 @@ func CleanJSON(b []byte) []byte {
 	return []byte(out.String())
 }
 
-// dangerous reports whether a terminal could act on r, or hide text with it.
+// dangerous reports whether a terminal could act on r, or hide text with it:
+// controls, format characters, invalid bytes, and white space other than
+// ASCII's (U+2028 ends a line for some readers).
 func dangerous(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError || r >= 0x80 && unicode.IsSpace(r)
 }
 
 // escape writes control, format and invalid characters as escapes, and
