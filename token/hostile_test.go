@@ -176,13 +176,15 @@ func TestStartingMetadataServer(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
+	srv := &http.Server{Handler: md}
+	t.Cleanup(func() { _ = srv.Close() })
 	go func() {
 		time.Sleep(time.Second)
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			return
 		}
-		_ = http.Serve(l, md)
+		_ = srv.Serve(l)
 	}()
 	t.Setenv("GCE_METADATA_HOST", addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
