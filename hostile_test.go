@@ -62,6 +62,7 @@ func TestHostile(t *testing.T) {
 			"clean":          cmdClean,
 			"clock":          cmdClock,
 			"fake-sts":       cmdFakeSTS,
+			"platform":       cmdPlatform,
 		},
 	})
 }
@@ -135,13 +136,6 @@ func (h *hostile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		_, _ = io.WriteString(w, t)
-	case "gke":
-		// GKE Workload Identity: 400 to format=full, and no Metadata-Flavor.
-		if r.URL.Query().Get("format") == "full" {
-			http.Error(w, "format=full is not supported", http.StatusBadRequest)
-			return
-		}
-		h.md.ServeHTTP(noFlavor{w}, r)
 	case "xml":
 		xmlError(400, "InvalidAction", "Could not find operation "+r.Method)
 	case "echo-code":
@@ -210,19 +204,6 @@ func credsXML(key, secretKey, session, exp, arn string) string {
 		`<Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s</SecretAccessKey><SessionToken>%s</SessionToken><Expiration>%s</Expiration></Credentials>`+
 		`<AssumedRoleUser><Arn>%s</Arn><AssumedRoleId>AROA:s1</AssumedRoleId></AssumedRoleUser></AssumeRoleWithWebIdentityResult>`+
 		`<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`, key, secretKey, session, exp, arn)
-}
-
-// noFlavor drops the Metadata-Flavor header, as older GKE versions did.
-type noFlavor struct{ http.ResponseWriter }
-
-func (n noFlavor) WriteHeader(code int) {
-	n.Header().Del("Metadata-Flavor")
-	n.ResponseWriter.WriteHeader(code)
-}
-
-func (n noFlavor) Write(b []byte) (int, error) {
-	n.Header().Del("Metadata-Flavor")
-	return n.ResponseWriter.Write(b)
 }
 
 // cmdHostile steers the hostile server:
@@ -300,6 +281,36 @@ func cmdClean(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if n := strings.Count(text, name+": error:"); n > 1 {
 		ts.Fatalf("%d error lines", n)
+	}
+}
+
+// cmdPlatform makes the fake metadata server act as a Google platform's:
+//
+//	platform gke|cloudrun|gce   answer as that platform's metadata server does
+//	platform no-flavor          leave Metadata-Flavor out of the answers
+//	platform refuse DURATION    refuse connections for DURATION from now
+//	platform formats F...       assert the format parameters asked for so far
+func cmdPlatform(ts *testscript.TestScript, neg bool, args []string) {
+	srv := servers(ts)
+	switch {
+	case len(args) == 1 && args[0] == "gke":
+		srv.Metadata.ActAs(fakes.GKE)
+	case len(args) == 1 && args[0] == "cloudrun":
+		srv.Metadata.ActAs(fakes.CloudRun)
+	case len(args) == 1 && args[0] == "gce":
+		srv.Metadata.ActAs(fakes.ComputeEngine)
+	case len(args) == 1 && args[0] == "no-flavor":
+		srv.Metadata.OmitFlavorHeader(true)
+	case len(args) == 2 && args[0] == "refuse":
+		_, err := srv.RefuseMetadataFor(duration(ts, args[1]))
+		ts.Check(err)
+	case len(args) >= 1 && args[0] == "formats":
+		got := strings.Join(srv.Metadata.Formats(), " ")
+		if (got == strings.Join(args[1:], " ")) == neg {
+			ts.Fatalf("formats asked for: %q, want %q", got, strings.Join(args[1:], " "))
+		}
+	default:
+		ts.Fatalf("usage: platform gke|cloudrun|gce|no-flavor | platform refuse DURATION | platform formats F...")
 	}
 }
 

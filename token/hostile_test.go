@@ -18,6 +18,7 @@ import (
 	"unicode"
 
 	"cloud.google.com/go/compute/metadata"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
@@ -108,39 +109,30 @@ func TestSilentServer(t *testing.T) {
 	checkErr(t, err, "before the deadline", "the whole run is bounded by --timeout")
 }
 
-// TestGKEFormatFull: GKE's metadata server answers 400 to format=full; the
-// token is asked for again in the standard format.
+// TestGKEFormatFull: GKE's metadata server answers 400 to format=full and,
+// in older versions, leaves out Metadata-Flavor; the token is asked for
+// again in the standard format.
 func TestGKEFormatFull(t *testing.T) {
-	md, err := fakes.NewMetadata()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var full atomic.Int32
-	n := hostile(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("format") == "full" {
-			full.Add(1)
-			http.Error(w, "format=full is not supported", http.StatusBadRequest)
-			return
-		}
-		md.ServeHTTP(w, r)
-	})
+	md := fake(t)
+	md.ActAs(fakes.GKE)
+	md.OmitFlavorHeader(true)
 	var trace bytes.Buffer
 	tok, err := (&MetadataSource{ServiceAccount: "default", Audience: "sts.amazonaws.com", Trace: transport.NewTracer(&trace)}).Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	j, err := Decode(tok)
-	if err != nil || j.Claims.Email != "" || j.Claims.Subject != fakes.DefaultUniqueID {
+	if err != nil || j.Claims.Email != "" || j.Claims.Instance() != nil || j.Claims.Subject != fakes.DefaultUniqueID {
 		t.Errorf("claims %+v, %v", j.Claims, err)
 	}
-	if n.Load() != 2 || full.Load() != 1 {
-		t.Errorf("%d requests (%d full), want one of each format", n.Load(), full.Load())
+	if diff := cmp.Diff([]string{"full", ""}, md.Formats()); diff != "" {
+		t.Errorf("formats asked for (-want +got):\n%s", diff)
 	}
 	if !strings.Contains(trace.String(), "HTTP 400 to format=full") {
 		t.Errorf("trace does not say why it asked again:\n%s", trace.String())
 	}
 	// A 400 to both is reported, after exactly one fallback.
-	n = hostile(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "bad request", 400) })
+	n := hostile(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "bad request", 400) })
 	_, err = (&MetadataSource{ServiceAccount: "default", Audience: "a"}).Token(context.Background())
 	checkErr(t, err, "answered HTTP 400: bad request", "")
 	if n.Load() != 2 {
@@ -150,14 +142,8 @@ func TestGKEFormatFull(t *testing.T) {
 
 // TestNoFlavorHeader: older GKE versions answer without Metadata-Flavor.
 func TestNoFlavorHeader(t *testing.T) {
-	md, err := fakes.NewMetadata()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostile(t, func(w http.ResponseWriter, r *http.Request) {
-		tok, _ := md.Mint(fakes.ServiceAccount{Email: fakes.DefaultEmail, UniqueID: fakes.DefaultUniqueID}, "a", true)
-		_, _ = io.WriteString(w, tok) // no Metadata-Flavor header
-	})
+	md := fake(t)
+	md.OmitFlavorHeader(true)
 	if _, err := (&MetadataSource{ServiceAccount: "default", Audience: "a"}).Token(context.Background()); err != nil {
 		t.Fatal(err)
 	}
