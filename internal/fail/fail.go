@@ -170,10 +170,11 @@ func CleanBlock(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// CleanJSON makes JSON safe for a terminal without changing what it
-// decodes to: secrets are redacted, and the characters encoding/json leaves
-// raw but a terminal acts on (DEL, the C1 controls, format characters such
-// as bidirectional overrides) are written as \u escapes.
+// CleanJSON makes JSON safe for a terminal: the characters encoding/json
+// leaves raw but a terminal acts on (DEL, the C1 controls, format
+// characters such as bidirectional overrides) are written as \u escapes, so
+// the JSON still decodes to the same values; and secrets are redacted, the
+// one change to what it decodes to.
 func CleanJSON(b []byte) []byte {
 	s := secret.Redact(string(b))
 	var out strings.Builder

@@ -51,6 +51,7 @@ type TooLargeError struct {
 	Limit int64
 }
 
+// Error says which peer's answer was over which cap.
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("the answer from the %s is larger than %s", e.Peer, Size(e.Limit))
 }
@@ -64,6 +65,7 @@ type TimeoutError struct {
 	Limit time.Duration
 }
 
+// Error says which peer did not answer within which limit.
 func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("the %s did not answer within %s", e.Peer, e.Limit)
 }
@@ -81,6 +83,7 @@ type RefusedError struct {
 	Tries int
 }
 
+// Error is what the system would have said; For and Tries tell the rest.
 func (e *RefusedError) Error() string { return "connection refused" }
 
 type roundTripper struct {
