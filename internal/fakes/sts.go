@@ -63,6 +63,7 @@ type STS struct {
 	faults   []Fault
 	received []Received
 	delay    time.Duration
+	lifetime time.Duration
 	issued   []string
 	sessions map[string]issuedKeys // by access key ID
 }
@@ -80,6 +81,16 @@ func (s *STS) Delay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delay = d
+}
+
+// Lifetime makes the fake issue credentials that expire d after the call,
+// whatever DurationSeconds asked for; zero goes back to honouring it. Real
+// STS never issues less than 15 minutes, but a test of refreshing needs
+// credentials that expire in seconds.
+func (s *STS) Lifetime(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lifetime = d
 }
 
 // Issued returns every secret key and session token handed out, so tests can
@@ -164,7 +175,7 @@ func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.faults = s.faults[1:]
 		fault = &f
 	}
-	delay := s.delay
+	delay, lifetime := s.delay, s.lifetime
 	s.mu.Unlock()
 	if delay > 0 {
 		select {
@@ -232,6 +243,9 @@ func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	session := f.Get("RoleSessionName")
+	if lifetime > 0 {
+		duration = lifetime
+	}
 	s.success(w, partition, account, roleName, session, claims, duration)
 }
 
