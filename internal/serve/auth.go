@@ -1,0 +1,184 @@
+package serve
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"io"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+)
+
+// TokenEnv is the variable the SDKs read the token from, and the one serve
+// takes its token from when set, so that a pod can hand the same Secret to
+// the server and to the application.
+const TokenEnv = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+
+// URIEnv is the variable the SDKs read the endpoint from.
+const URIEnv = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+
+// Token sources, for the log.
+const (
+	TokenFromEnv       = "the environment (" + TokenEnv + ")"
+	TokenFromFile      = "--auth-token-file"
+	TokenFromGenerator = "generated"
+)
+
+// maxTokenFile bounds what is read from --auth-token-file: a token is a
+// header value, and the server takes headers of 8 KiB at most.
+const maxTokenFile = 4096
+
+// minToken is the shortest token accepted from the environment or a file.
+// A generated one has 43 characters (32 random bytes).
+const minToken = 16
+
+// ResolveToken picks the authorization token: getenv(TokenEnv) when set,
+// else the contents of file when given, else 32 random bytes, base64url.
+// It returns where the token came from: TokenFromEnv, TokenFromFile or
+// TokenFromGenerator. The file is only read.
+func ResolveToken(getenv func(string) string, file string) (secret.String, string, error) {
+	if v := getenv(TokenEnv); v != "" {
+		tok, err := checkToken(v, TokenEnv)
+		return tok, TokenFromEnv, err
+	}
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return secret.String{}, "", fail.Errorf(err, "cannot read --auth-token-file %s: %v", file, unwrapPath(err)).
+				Hint("the file holds the token clients send in the Authorization header; create it with: head -c 32 /dev/urandom | base64 | tr -d '\\n' > FILE")
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+		if err != nil {
+			return secret.String{}, "", fail.Errorf(err, "cannot read --auth-token-file %s: %v", file, unwrapPath(err))
+		}
+		if len(b) > maxTokenFile {
+			return secret.String{}, "", fail.Errorf(nil, "--auth-token-file %s is larger than %d bytes", file, maxTokenFile).
+				Hint("the file must hold the token alone; 32 to 64 random characters are plenty")
+		}
+		tok, err := checkToken(string(b), "--auth-token-file "+file)
+		return tok, TokenFromFile, err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return secret.String{}, "", fail.Errorf(err, "cannot generate a token: %v", err)
+	}
+	return secret.New(base64.RawURLEncoding.EncodeToString(b)), TokenFromGenerator, nil
+}
+
+// checkToken refuses what the SDKs would refuse or could not send. Go v2's
+// endpointcreds provider and botocore's ContainerProvider both reject a
+// token containing CR or LF; any other control character is not a valid
+// header value, so no HTTP client sends it.
+func checkToken(v, from string) (secret.String, error) {
+	if strings.ContainsAny(v, "\r\n") {
+		return secret.String{}, fail.Errorf(nil, "the token from %s contains a line break, which the AWS SDKs refuse to send", from).
+			Hint("write the token without a trailing newline: printf '%s' \"$TOKEN\" > FILE, or echo -n")
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return secret.String{}, fail.Errorf(nil, "the token from %s contains a control character, which is not valid in an HTTP header", from).
+				Hint("use printable characters only, such as the output of: head -c 32 /dev/urandom | base64")
+		}
+	}
+	if strings.TrimSpace(v) != v {
+		return secret.String{}, fail.Errorf(nil, "the token from %s starts or ends with white space, which HTTP clients strip from a header", from).
+			Hint("remove the leading and trailing spaces")
+	}
+	if len(v) < minToken {
+		return secret.String{}, fail.Errorf(nil, "the token from %s has %d characters; at least %d are required", from, len(v), minToken).
+			Hint("the token is all that stands between local processes and the credentials: use 32 random bytes, such as: head -c 32 /dev/urandom | base64")
+	}
+	return secret.New(v), nil
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// authorized compares the request's Authorization header with the token
+// in constant time. Both sides are hashed first so that the comparison
+// does not return early on a length mismatch either. The SDKs send the
+// token verbatim, without a scheme such as "Bearer" (the Go SDK's
+// endpointcreds client sets the header to the token; botocore builds
+// {'Authorization': auth_token}).
+func authorized(header []string, token secret.String) bool {
+	if len(header) != 1 {
+		return false
+	}
+	got := sha256.Sum256([]byte(header[0]))
+	want := sha256.Sum256([]byte(token.Reveal()))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
+}
+
+// ListenAddr checks a --listen value and returns the address to listen on.
+// Only loopback is accepted: 127.0.0.0/8, ::1, or localhost, which is
+// taken to mean 127.0.0.1 rather than looked up, because /etc/hosts could
+// point it anywhere.
+func ListenAddr(listen string) (netip.AddrPort, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return netip.AddrPort{}, fail.Errorf(err, "--listen %q is not HOST:PORT", listen).
+			Hint("for example --listen 127.0.0.1:9911, or 127.0.0.1:0 for any free port")
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fail.Errorf(err, "--listen %q has no valid port", listen).
+			Hint("the port is a number from 0 to 65535; 0 picks a free one")
+	}
+	var ip netip.Addr
+	if strings.EqualFold(host, "localhost") {
+		ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	} else if ip, err = netip.ParseAddr(host); err != nil || ip.Zone() != "" {
+		return netip.AddrPort{}, refuseListen(listen)
+	}
+	ip = ip.Unmap()
+	if !ip.IsLoopback() {
+		return netip.AddrPort{}, refuseListen(listen)
+	}
+	return netip.AddrPortFrom(ip, uint16(n)), nil
+}
+
+func refuseListen(listen string) error {
+	return fail.Errorf(nil, "refusing to listen on %s: the credentials endpoint listens on loopback only", listen).
+		Hint("use 127.0.0.1:PORT, [::1]:PORT or localhost:PORT; the containers of a Kubernetes pod share loopback, so a sidecar needs nothing more",
+			"the AWS SDKs accept a plain-http endpoint only on loopback (or the ECS and EKS link-local addresses), and the token would cross the network in cleartext")
+}
+
+// hosts returns the Host header values a request to addr may carry: the
+// address itself, and the loopback names for its port. Anything else is a
+// request a browser made for another site's name that resolved here (DNS
+// rebinding).
+func hosts(addr netip.AddrPort) map[string]bool {
+	port := strconv.Itoa(int(addr.Port()))
+	ok := map[string]bool{
+		addr.String():                       true,
+		net.JoinHostPort("127.0.0.1", port): true,
+		net.JoinHostPort("::1", port):       true,
+		net.JoinHostPort("localhost", port): true,
+	}
+	if addr.Port() == 80 {
+		// Clients leave the default port out of Host.
+		for h := range ok {
+			ok[strings.TrimSuffix(h, ":80")] = true
+		}
+	}
+	return ok
+}
+
+func hostAllowed(ok map[string]bool, host string) bool {
+	return ok[strings.ToLower(host)]
+}

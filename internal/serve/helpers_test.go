@@ -1,0 +1,162 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
+)
+
+const testRole = "arn:aws:iam::123456789012:role/r"
+
+// t0 is where every manual clock starts.
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// fakeFetch stands in for the Google-token-and-STS exchange: it issues
+// credentials living life from the clock's now (with STS's whole-second
+// Expiration), records when it was called, and answers queued errors
+// first. Tests that cross a real network use the fakes package instead.
+type fakeFetch struct {
+	clock Clock
+	life  time.Duration
+
+	mu      sync.Mutex
+	calls   []time.Time
+	errs    []error
+	always  error         // when set, every call fails with it
+	block   chan struct{} // when set, calls wait for it to close
+	entered chan struct{} // when set, gets a value as each call starts
+	issued  []string
+}
+
+func newFakeFetch(c Clock, life time.Duration) *fakeFetch {
+	return &fakeFetch{clock: c, life: life}
+}
+
+func (f *fakeFetch) fetch(ctx context.Context) (awscred.Credentials, error) {
+	f.mu.Lock()
+	now := f.clock.Now()
+	f.calls = append(f.calls, now)
+	n := len(f.calls)
+	block, entered := f.block, f.entered
+	var err error
+	switch {
+	case len(f.errs) > 0:
+		err, f.errs = f.errs[0], f.errs[1:]
+	case f.always != nil:
+		err = f.always
+	}
+	f.mu.Unlock()
+	if entered != nil {
+		entered <- struct{}{}
+	}
+	if block != nil {
+		select {
+		case <-block:
+		case <-ctx.Done():
+			return awscred.Credentials{}, ctx.Err()
+		}
+	}
+	if err != nil {
+		return awscred.Credentials{}, err
+	}
+	secretKey := fmt.Sprintf("secret-%d-wJalrXUtnFEMI/K7MDENG", n)
+	sessionToken := fmt.Sprintf("FwoGZXIvYXdzE-session-%d", n)
+	f.mu.Lock()
+	f.issued = append(f.issued, secretKey, sessionToken)
+	f.mu.Unlock()
+	return awscred.Credentials{
+		AccessKeyID:     fmt.Sprintf("ASIAFAKE%08d", n),
+		SecretAccessKey: secret.New(secretKey),
+		SessionToken:    secret.New(sessionToken),
+		Expiration:      now.Add(f.life).Truncate(time.Second).UTC(),
+		AccountID:       "123456789012",
+		AssumedRoleARN:  "arn:aws:sts::123456789012:assumed-role/r/web-1",
+	}, nil
+}
+
+func (f *fakeFetch) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+func (f *fakeFetch) times() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Time(nil), f.calls...)
+}
+
+func (f *fakeFetch) fail(errs ...error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.errs = append(f.errs, errs...)
+}
+
+func (f *fakeFetch) failAlways(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.always = err
+}
+
+func (f *fakeFetch) secrets() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.issued...)
+}
+
+// stsError is the error the real sts client returns when STS answers with
+// code and message, built by running the client's own error path.
+func stsError(t testing.TB, code, msg string) error {
+	t.Helper()
+	c := &sts.Client{
+		API: sts.APIFunc(func(context.Context, *awssts.AssumeRoleWithWebIdentityInput, ...func(*awssts.Options)) (*awssts.AssumeRoleWithWebIdentityOutput, error) {
+			return nil, &smithy.GenericAPIError{Code: code, Message: msg}
+		}),
+		Endpoint: "https://sts.us-east-1.amazonaws.com",
+		Region:   "us-east-1",
+	}
+	_, err := c.Exchange(context.Background(), secret.New("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"), sts.Request{RoleARN: testRole, SessionName: "web-1"})
+	if err == nil {
+		t.Fatal("the client did not fail")
+	}
+	return err
+}
+
+func throttled(t testing.TB) error { return stsError(t, "Throttling", "Rate exceeded") }
+
+// seeded is a reproducible random source.
+func seeded(seed uint64) Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
+
+// fixed is a random source that always draws x: the fixed-point schedule.
+type fixed float64
+
+func (x fixed) Float64() float64 { return float64(x) }
+
+// syncBuffer is a log sink safe for the refresher's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

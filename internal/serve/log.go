@@ -1,0 +1,169 @@
+package serve
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+)
+
+// Log formats.
+const (
+	LogPlain = "plain"
+	LogJSON  = "json"
+)
+
+// Log levels.
+const (
+	levelInfo  = "info"
+	levelWarn  = "warning"
+	levelError = "error"
+)
+
+// logger writes serve's log to stderr: plain lines in the form the CLI
+// prints errors in ("gcp-aws-cred: error: …", "gcp-aws-cred: hint: …"),
+// or one JSON object per line for log collectors. Plain lines carry no
+// time stamp: journald and the container runtime add one; JSON lines
+// carry their own.
+type logger struct {
+	w      io.Writer
+	json   bool
+	quiet  bool // failures only: exec --serve shares the child's stderr
+	now    func() time.Time
+	mu     sync.Mutex
+	prefix string
+}
+
+func newLogger(w io.Writer, format string, quiet bool, now func() time.Time) *logger {
+	if w == nil {
+		w = io.Discard
+	}
+	return &logger{w: w, json: format == LogJSON, quiet: quiet, now: now, prefix: name}
+}
+
+// name prefixes every plain log line, as it does the CLI's errors.
+const name = "gcp-aws-cred"
+
+// field is a key and value for the JSON form; the plain form has them in
+// the message already.
+type field struct {
+	key string
+	val any
+}
+
+// emit writes one log entry with one Write. It is, with errorText, the
+// only way text leaves serve for a person or a client to read, and both
+// pass every string through sanitize.
+func (l *logger) emit(level, msg string, hints []string, fields ...field) {
+	if l == nil || (l.quiet && level == levelInfo) {
+		return
+	}
+	msg = oneLine(sanitize(msg))
+	var b []byte
+	if l.json {
+		m := map[string]any{"time": l.now().UTC().Format(time.RFC3339Nano), "level": level, "msg": msg}
+		for _, f := range fields {
+			if s, ok := f.val.(string); ok {
+				f.val = oneLine(sanitize(s))
+			}
+			m[f.key] = f.val
+		}
+		if len(hints) > 0 {
+			hs := make([]string, len(hints))
+			for i, h := range hints {
+				hs[i] = strings.TrimRight(sanitize(h), "\n")
+			}
+			m["hints"] = hs
+		}
+		b, _ = json.Marshal(m)
+		b = append(b, '\n')
+	} else {
+		var s strings.Builder
+		s.WriteString(l.prefix + ": ")
+		if level != levelInfo {
+			s.WriteString(level + ": ")
+		}
+		s.WriteString(msg + "\n")
+		for _, h := range hints {
+			lines := strings.Split(strings.TrimRight(sanitize(h), "\n"), "\n")
+			s.WriteString(l.prefix + ": hint: " + lines[0] + "\n")
+			for _, line := range lines[1:] {
+				s.WriteString("    " + line + "\n")
+			}
+		}
+		b = []byte(s.String())
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, _ = l.w.Write(b)
+}
+
+// Write lets net/http's error log (a refused connection, a malformed
+// request) go through emit like everything else.
+func (l *logger) Write(p []byte) (int, error) {
+	l.emit(levelWarn, "http: "+strings.TrimPrefix(strings.TrimSpace(string(p)), "http: "), nil)
+	return len(p), nil
+}
+
+// errorText is what a client reads about err in a JSON error's message:
+// the message and its hints on one line. Like emit it passes through
+// sanitize.
+func errorText(err error) string {
+	s := oneLine(sanitize(err.Error()))
+	for _, h := range fail.Hints(err) {
+		s += "; hint: " + oneLine(sanitize(h))
+	}
+	return s
+}
+
+// errorEntry splits err into what emit takes.
+func errorEntry(err error) (string, []string) {
+	return err.Error(), fail.Hints(err)
+}
+
+// sanitize is the single point every string serve prints or sends passes
+// through. It escapes control characters other than newline and tab, and
+// bytes that are not UTF-8, so that nothing a peer sent can rewrite a
+// terminal or forge a log line; it is where redaction belongs too.
+func sanitize(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\n' && c != '\t' || c == 0x7f || c >= 0x80 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x20 && r != '\n' && r != '\t', r == 0x7f, 0x80 <= r && r < 0xa0, r == '\u2028', r == '\u2029':
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// oneLine keeps a message on one line: a multi-line message from a server
+// would read like several log entries.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// errShutdown answers requests that wait for a refresh cancelled by
+// shutdown.
+var errShutdown = errors.New("the server is shutting down")

@@ -1,0 +1,153 @@
+package serve
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/output"
+)
+
+// shutdownGrace is how long requests in flight get to finish once a
+// signal arrives; the process exits within 2 seconds of it.
+const shutdownGrace = 1500 * time.Millisecond
+
+// RunConfig is the serve command.
+type RunConfig struct {
+	Config
+	// TokenFile is --auth-token-file, read when TokenEnv is not set.
+	TokenFile string
+	// Output is the format of the variables printed once the server is
+	// ready: output.Env (the default), EnvNoExport, Fish, PowerShell or
+	// WindowsCmd.
+	Output output.Format
+	// Stdout receives the variables, in one write.
+	Stdout io.Writer
+	// Getenv reads serve's own environment; nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// varFormats are the --output formats that can carry variables.
+var varFormats = map[output.Format]bool{
+	output.Env: true, output.EnvNoExport: true, output.Fish: true, output.PowerShell: true, output.WindowsCmd: true,
+}
+
+// Run is `gcp-aws-cred serve`: it starts the server, prints the variables
+// a client needs, and serves until SIGINT or SIGTERM, then stops within 2
+// seconds and returns nil. A signal handler is installed here and only
+// here, so the credential process never pays for one.
+func Run(ctx context.Context, rc RunConfig) error {
+	if rc.Output == "" {
+		rc.Output = output.Env
+	}
+	if !varFormats[rc.Output] {
+		return fail.Errorf(nil, "serve cannot print its variables as --output %s", rc.Output).
+			Hint("use env (the default), env-no-export, fish, powershell or windows-cmd")
+	}
+	getenv := rc.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	tok, from, err := ResolveToken(getenv, rc.TokenFile)
+	if err != nil {
+		return err
+	}
+	rc.Token = tok
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var got os.Signal
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case got = <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	srv, err := Start(ctx, rc.Config)
+	if err != nil {
+		return err
+	}
+	if from == TokenFromEnv && rc.TokenFile != "" {
+		srv.log.emit(levelWarn, fmt.Sprintf("using the token from %s; --auth-token-file %s is ignored", TokenEnv, rc.TokenFile), nil,
+			field{"event", "token_source"})
+	}
+	vars := []output.Var{{Name: URIEnv, Value: srv.URL()}}
+	if from == TokenFromGenerator {
+		vars = append(vars, output.Var{Name: TokenEnv, Value: tok.Reveal()})
+	}
+	b, err := output.EncodeVars(rc.Output, vars)
+	if err == nil && rc.Stdout != nil {
+		_, err = rc.Stdout.Write(b)
+	}
+	if err != nil {
+		shutdown(srv)
+		return fail.Errorf(err, "cannot print the variables for clients: %v", err).
+			Hint("without them no client can find the server; check that stdout is writable")
+	}
+
+	<-ctx.Done()
+	<-stopped
+	reason := "the context ended"
+	if got != nil {
+		reason = "received " + got.String()
+	}
+	srv.log.emit(levelInfo, "stopping: "+reason, nil, field{"event", "stop"})
+	shutdown(srv)
+	return nil
+}
+
+// shutdown stops srv within shutdownGrace.
+func shutdown(srv *Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+}
+
+// Check asks the server listening at listen for its health, for exec
+// probes: kubelet's httpGet probes connect to the pod's IP, which a
+// loopback-only server does not listen on. It returns nil when the server
+// holds credentials that may be served.
+func Check(ctx context.Context, listen string, timeout time.Duration) error {
+	addr, err := ListenAddr(listen)
+	if err != nil {
+		return err
+	}
+	if addr.Port() == 0 {
+		return fail.Errorf(nil, "--listen %s names no port to check", listen).
+			Hint("give the server a fixed port, such as --listen 127.0.0.1:9911, and the same --listen to the check")
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	url := "http://" + addr.String() + HealthPath
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	// No proxy: the request is for this machine's loopback.
+	client := &http.Client{Transport: &http.Transport{}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fail.Errorf(err, "no server answers at %s: %s", url, fail.Cause(err)).
+			Hint("start it with: gcp-aws-cred serve --role ARN --listen " + addr.String())
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fail.Errorf(nil, "the server at %s holds no credentials it may serve (HTTP %d)", url, resp.StatusCode).
+			Hint("its log (stderr) says why the last refresh failed")
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package serve
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/output"
+)
+
+// runServe runs Run until its variables are printed, then stops it, and
+// returns what it printed and logged.
+func runServe(t *testing.T, rc RunConfig) (string, string, error) {
+	t.Helper()
+	f := newFakeFetch(realClock{}, time.Hour)
+	stdout, log := &syncBuffer{}, &syncBuffer{}
+	rc.Fetch, rc.Role, rc.Log, rc.Stdout = f.fetch, testRole, log, stdout
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, rc) }()
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		select {
+		case err := <-done:
+			return stdout.String(), log.String(), err
+		default:
+		}
+		if stdout.String() != "" {
+			break
+		}
+	}
+	cancel()
+	err := <-done
+	return stdout.String(), log.String(), err
+}
+
+func TestRunPrintsVariables(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	withEnv := func(k string) string {
+		if k == TokenEnv {
+			return testToken
+		}
+		return ""
+	}
+	for _, c := range []struct {
+		format output.Format
+		getenv func(string) string
+		want   []string
+	}{
+		{output.Env, noEnv, []string{"export " + URIEnv + "=http://127.0.0.1:", "/credentials\nexport " + TokenEnv + "="}},
+		{output.EnvNoExport, noEnv, []string{"\n" + TokenEnv + "=", URIEnv + "=http://127.0.0.1:"}},
+		{output.Fish, noEnv, []string{"set -gx " + URIEnv + ` "http://127.0.0.1:`, "set -gx " + TokenEnv + ` "`}},
+		{output.PowerShell, noEnv, []string{"$Env:" + URIEnv + `="http://127.0.0.1:`, "\r\n$Env:" + TokenEnv + `="`}},
+		{output.WindowsCmd, noEnv, []string{"set " + URIEnv + "=http://127.0.0.1:", "\r\nset " + TokenEnv + "="}},
+		// A token from the environment is the caller's: not printed.
+		{output.Env, withEnv, []string{"export " + URIEnv + "=http://127.0.0.1:"}},
+	} {
+		out, log, err := runServe(t, RunConfig{Output: c.format, Getenv: c.getenv})
+		if err != nil {
+			t.Fatalf("%s: %v", c.format, err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: stdout %q lacks %q", c.format, out, w)
+			}
+		}
+		if n := strings.Count(out, "\n"); n != len(c.want) {
+			t.Errorf("%s: %d lines printed, want %d:\n%s", c.format, n, len(c.want), out)
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if i := strings.Index(l, TokenEnv); i >= 0 {
+				tok := strings.Trim(l[i+len(TokenEnv)+1:], "\"\r ")
+				if len(tok) != 43 || strings.Contains(log, tok) {
+					t.Errorf("%s: token %q printed; in the log: %v", c.format, tok, strings.Contains(log, tok))
+				}
+			}
+		}
+		if strings.Contains(log, testToken) {
+			t.Errorf("%s: the log holds the token", c.format)
+		}
+		if !strings.Contains(log, "stopping: the context ended") {
+			t.Errorf("%s: log %s", c.format, log)
+		}
+	}
+}
+
+func TestRunRefusesProcessFormat(t *testing.T) {
+	_, _, err := runServe(t, RunConfig{Output: output.Process})
+	if err == nil || !strings.Contains(err.Error(), "serve cannot print its variables as --output process") {
+		t.Errorf("%v", err)
+	}
+}
+
+func TestRunWarnsWhenTokenFileIgnored(t *testing.T) {
+	_, log, err := runServe(t, RunConfig{TokenFile: "/nonexistent", Getenv: func(k string) string {
+		if k == TokenEnv {
+			return testToken
+		}
+		return ""
+	}})
+	if err != nil || !strings.Contains(log, "warning: using the token from "+TokenEnv+"; --auth-token-file /nonexistent is ignored") {
+		t.Errorf("%v\n%s", err, log)
+	}
+}
+
+func TestRunFailsBeforeListening(t *testing.T) {
+	f := newFakeFetch(realClock{}, time.Hour)
+	f.failAlways(stsError(t, "AccessDenied", "Not authorized"))
+	out := &syncBuffer{}
+	err := Run(context.Background(), RunConfig{Config: Config{Fetch: f.fetch, Role: testRole}, Stdout: out, Getenv: func(string) string { return "" }})
+	if err == nil || !strings.Contains(err.Error(), "STS refused") || out.String() != "" {
+		t.Errorf("%v, printed %q", err, out)
+	}
+}

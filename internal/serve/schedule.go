@@ -1,0 +1,132 @@
+package serve
+
+import (
+	"time"
+)
+
+// How long the credentials a client is handed keep, measured against what
+// the SDKs do with the Expiration they read from a container endpoint:
+//
+//   - botocore (AWS CLI, boto3) refreshes when less than 15 minutes are left
+//     and insists on 10 (RefreshableCredentials' advisory and mandatory
+//     timeouts); with less than 15 minutes left it comes back on every
+//     call. The Java SDK v2 prefetches at 15 minutes as well.
+//   - aws-sdk-go-v2 gives the container provider an ExpiryWindow of 5
+//     minutes (config/resolve_credentials.go), and the JavaScript SDK v3
+//     treats credentials with less than 5 minutes left as expired.
+//
+// So a server should hand out credentials with more than 15 minutes left,
+// and must never hand out any with 5 minutes or less: the Go and JS SDKs
+// would throw them away at once and ask again.
+const (
+	clientRefresh = 15 * time.Minute
+	clientExpiry  = 5 * time.Minute
+)
+
+// plan is the schedule for one set of credentials, received at got and
+// expiring at expires.
+//
+// keep is what the served credentials should always have left: 15 minutes
+// (clientRefresh) when their lifetime is at least 30 minutes, half their
+// lifetime when shorter. STS never issues less than 15 minutes, and a role
+// asked for exactly 15 cannot give anyone 15 minutes plus a refresh
+// period; halving keeps the same shape at any scale, down to the
+// credentials of under a minute that tests have a fake STS issue.
+//
+// floor is the least they are ever served with: 5 minutes (clientExpiry),
+// or a quarter of the lifetime when that is less. Between keep and floor
+// lies the grace a failing refresh has to recover in while clients are
+// still served the previous credentials.
+//
+// The refresh happens at a random point of a window over the span
+// U = lifetime - keep during which the credentials still meet keep:
+// from U/2 to 5U/6 after they arrived. For the default one-hour
+// credentials that is between 22m30s and 37m30s after the exchange (with
+// 37m30s to 22m30s left), a 15-minute window whose end leaves U/6 (7m30s)
+// for retries before the 15-minute line and 10 minutes more before the
+// floor. Why this window:
+//
+//   - Spread. Servers started together (a rollout) draw independent points,
+//     so after one refresh they are spread over U/3 (15 minutes for 1h
+//     credentials) instead of the minute they started in, and every later
+//     refresh adds another independent draw, so the fleet's calls keep
+//     spreading until they are even over the whole period. A fixed point
+//     would keep them in lock step forever.
+//   - Deadline. The whole window ends well before keep, so one failed or
+//     throttled attempt still has several backed-off retries before clients
+//     see credentials with less than keep left.
+//   - Load. The mean refresh period is 2U/3 (30 minutes for 1h
+//     credentials, 7h50m for 12h), which fixes a fleet's mean STS load at
+//     N / (2U/3); a window closer to the deadline would call less but leave
+//     no room for retries.
+type plan struct {
+	got, expires time.Time
+	keep, floor  time.Duration
+}
+
+func newPlan(got, expires time.Time) plan {
+	life := expires.Sub(got)
+	p := plan{got: got, expires: expires, keep: clientRefresh, floor: clientExpiry}
+	if life < 2*clientRefresh {
+		p.keep = life / 2
+	}
+	if life < 4*clientExpiry {
+		p.floor = life / 4
+	}
+	return p
+}
+
+// window is the span the refresh time is drawn from.
+func (p plan) window() (from, to time.Time) {
+	u := p.expires.Add(-p.keep).Sub(p.got)
+	return p.got.Add(u / 2), p.got.Add(u * 5 / 6)
+}
+
+// refreshAt draws the refresh time: uniform over the window for a random
+// source; a source that always returns the same number gives the
+// fixed-point schedule the fleet simulation compares against.
+func (p plan) refreshAt(r Rand) time.Time {
+	from, to := p.window()
+	return from.Add(time.Duration(r.Float64() * float64(to.Sub(from))))
+}
+
+// servable reports whether the credentials may still be handed out at now.
+func (p plan) servable(now time.Time) bool {
+	return p.expires.Sub(now) > p.floor
+}
+
+// fresh reports whether the credentials still have keep left at now.
+func (p plan) fresh(now time.Time) bool {
+	return p.expires.Sub(now) > p.keep
+}
+
+// retryDelay is the wait before retry number attempt (1 for the first)
+// after a failed refresh: full jitter (uniform from 0 to the ceiling, as in
+// the AWS Architecture Blog's "Exponential Backoff And Jitter"), with a
+// ceiling that doubles from base up to ceil. Both scale with the lifetime
+// so that short-lived credentials retry often enough to matter; for 1h
+// credentials base is 10s and ceil 2m, which leaves at least five tries in
+// the grace between keep and floor.
+func (p plan) retryDelay(attempt int, r Rand) time.Duration {
+	life := p.expires.Sub(p.got)
+	base := clamp(life/360, 100*time.Millisecond, 10*time.Second)
+	ceil := clamp(life/30, time.Second, 2*time.Minute)
+	return jitter(base, ceil, attempt, r)
+}
+
+// jitter is full-jitter backoff: a uniform draw below min(ceil,
+// base·2^(attempt-1)), but never under a tenth of base, so that a tiny
+// draw does not turn into a busy loop.
+func jitter(base, ceil time.Duration, attempt int, r Rand) time.Duration {
+	d := ceil
+	if attempt < 32 {
+		if b := base << (attempt - 1); b > 0 && b < ceil {
+			d = b
+		}
+	}
+	return max(time.Duration(r.Float64()*float64(d)), base/10)
+}
+
+func clamp(d, lo, hi time.Duration) time.Duration {
+	return min(max(d, lo), hi)
+}

@@ -1,0 +1,312 @@
+// Package serve holds credentials in memory and hands them to local
+// processes over the AWS container credentials protocol, the one every AWS
+// SDK and the CLI read when AWS_CONTAINER_CREDENTIALS_FULL_URI is set. It
+// backs `gcp-aws-cred serve` (a sidecar or system service) and `exec
+// --serve` (one long command).
+//
+// It does not know how credentials are obtained: it takes a Fetch, which
+// cred.Flow's Credentials method satisfies, and calls it from a refresh
+// scheduler that spreads a fleet's STS calls over time (see plan). Time
+// and randomness are injected, so tests and the fleet simulation in
+// bench/fleetsim run the real scheduler through hours of fake time.
+//
+// Nothing is written to disk. Every line serve logs and every error
+// message it sends passes through one function, sanitize.
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+)
+
+// Paths served.
+const (
+	// CredentialsPath is the credentials endpoint, in the printed URI.
+	CredentialsPath = "/credentials"
+	// HealthPath answers without authorization, for probes.
+	HealthPath = "/healthz"
+)
+
+// Request handling limits. A local client that misbehaves, or a thousand
+// of them, must not exhaust the server: it reads no request body, bounds
+// headers, times out slow clients and caps open connections.
+const (
+	maxHeaderBytes = 8 << 10
+	maxConns       = 256
+	readTimeout    = 10 * time.Second
+	idleTimeout    = 60 * time.Second
+)
+
+// Config configures a server.
+type Config struct {
+	// Fetch gets fresh credentials; required.
+	Fetch Fetch
+	// Role is the role ARN, for the log.
+	Role string
+	// Timeout bounds each exchange, retries inside it included (--timeout);
+	// zero means 30s.
+	Timeout time.Duration
+	// Listen is the loopback address to listen on; empty means 127.0.0.1:0.
+	Listen string
+	// Token is what clients must send in the Authorization header;
+	// required (ResolveToken picks one).
+	Token secret.String
+	// Log receives the log, usually stderr; nil discards it.
+	Log io.Writer
+	// LogFormat is LogPlain (default) or LogJSON.
+	LogFormat string
+	// Quiet logs failures only.
+	Quiet bool
+	// Clock and Rand drive the refresh schedule; nil means the real ones.
+	Clock Clock
+	Rand  Rand
+}
+
+// Server is a running credentials endpoint.
+type Server struct {
+	ref   *Refresher
+	token secret.String
+	hosts map[string]bool
+	log   *logger
+	http  *http.Server
+	ln    net.Listener
+	url   string
+	done  chan struct{} // closed when Serve returns
+	once  sync.Once
+}
+
+// Start checks cfg, makes the first exchange, then listens and serves in
+// the background. A configuration mistake is reported before any network
+// call and a failed first exchange before anything listens, each with the
+// error the credential process would give.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Fetch == nil {
+		return nil, errors.New("serve: Config.Fetch is nil")
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	addr, err := ListenAddr(cfg.Listen)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := checkToken(cfg.Token.Reveal(), "the configuration"); err != nil {
+		return nil, err
+	}
+	ref := NewRefresher(RefresherOptions{
+		Fetch: cfg.Fetch, Timeout: cfg.Timeout, Clock: cfg.Clock, Rand: cfg.Rand,
+		Log: cfg.Log, LogFormat: cfg.LogFormat, Quiet: cfg.Quiet, Role: cfg.Role,
+	})
+	if err := ref.Start(ctx); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr.String())
+	if err != nil {
+		ref.Close()
+		return nil, fail.Errorf(err, "cannot listen on %s: %v", addr, fail.Cause(err)).
+			Hint("another process may hold the port: pick another with --listen, or 127.0.0.1:0 for any free port")
+	}
+	bound, _ := netip.ParseAddrPort(ln.Addr().String())
+	s := &Server{
+		ref:   ref,
+		token: cfg.Token,
+		hosts: hosts(bound),
+		log:   ref.log,
+		ln:    ln,
+		url:   "http://" + bound.String() + CredentialsPath,
+		done:  make(chan struct{}),
+	}
+	timeout := ref.timeout
+	s.http = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: readTimeout / 2,
+		ReadTimeout:       readTimeout,
+		// A request may wait for a refresh in flight, which takes up to
+		// Timeout.
+		WriteTimeout:                 timeout + readTimeout,
+		IdleTimeout:                  idleTimeout,
+		MaxHeaderBytes:               maxHeaderBytes,
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     log.New(s.log, "", 0),
+	}
+	go func() {
+		defer close(s.done)
+		_ = s.http.Serve(limitListener(ln, maxConns))
+	}()
+	c, _ := ref.Current()
+	s.log.emit(levelInfo, fmt.Sprintf("serving %s as session %s at %s; the credentials expire at %s, next refresh at %s",
+		cfg.Role, sessionOf(c.AssumedRoleARN), s.url, stamp(c.Expiration), stamp(ref.NextRefresh())), nil,
+		field{"event", "start"}, field{"address", bound.String()}, field{"url", s.url}, field{"role", cfg.Role},
+		field{"session", sessionOf(c.AssumedRoleARN)}, field{"expiration", stamp(c.Expiration)}, field{"next_refresh", stamp(ref.NextRefresh())})
+	return s, nil
+}
+
+// sessionOf is the session name in an assumed-role ARN
+// (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION).
+func sessionOf(arn string) string {
+	if i := strings.LastIndexByte(arn, '/'); i >= 0 && strings.Contains(arn, ":assumed-role/") {
+		return arn[i+1:]
+	}
+	return "(unknown)"
+}
+
+// URL is the credentials endpoint, the value of
+// AWS_CONTAINER_CREDENTIALS_FULL_URI.
+func (s *Server) URL() string { return s.url }
+
+// Addr is the address listened on, host:port.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Refresher is the server's credentials holder, for its counts and
+// schedule.
+func (s *Server) Refresher() *Refresher { return s.ref }
+
+// Stats returns the refresher's counts: Calls is the number of STS
+// exchanges made so far.
+func (s *Server) Stats() Stats { return s.ref.Stats() }
+
+// Shutdown stops accepting connections, lets requests in flight finish
+// until ctx is done, then closes what is left and stops refreshing.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	s.once.Do(func() {
+		// Stop refreshing first: a request waiting on a refresh is
+		// released at once instead of holding up the shutdown.
+		s.ref.Close()
+		err = s.http.Shutdown(ctx)
+		if err != nil {
+			err = s.http.Close()
+		}
+		<-s.done
+	})
+	return err
+}
+
+// ServeHTTP answers one request. Every answer is JSON; errors are
+// {"code","message"} with a 4xx or 5xx status, the form the SDKs parse.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !hostAllowed(s.hosts, r.Host) {
+		writeError(w, http.StatusForbidden, "Forbidden",
+			"the Host header must name this server's loopback address (127.0.0.1, [::1] or localhost with its port)")
+		return
+	}
+	switch r.URL.Path {
+	case CredentialsPath:
+		s.credentials(w, r)
+	case HealthPath:
+		s.health(w, r)
+	default:
+		writeError(w, http.StatusNotFound, "NotFound", "no such path; credentials are served at "+CredentialsPath)
+	}
+}
+
+func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
+	if !authorized(r.Header.Values("Authorization"), s.token) {
+		writeError(w, http.StatusUnauthorized, "Unauthorized",
+			"the Authorization header must carry the token given in "+TokenEnv)
+		return
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET is served")
+		return
+	}
+	_, body, err := s.ref.current(r.Context())
+	if err != nil {
+		if r.Context().Err() != nil {
+			return // the client went away
+		}
+		writeError(w, http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET and HEAD are served")
+		return
+	}
+	if s.ref.Healthy() {
+		writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
+		return
+	}
+	writeJSON(w, http.StatusServiceUnavailable, []byte(`{"status":"unavailable"}`))
+}
+
+// writeJSON sends body. Content-Type is exactly application/json: the Go
+// SDK's endpointcreds client decodes an error body as JSON only when the
+// header equals that string (deserializeError in its internal client).
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	b, _ := json.Marshal(struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}{code, oneLine(sanitize(message))})
+	writeJSON(w, status, b)
+}
+
+// limitListener accepts at most n connections at a time; the rest wait in
+// the kernel's backlog until one closes.
+func limitListener(l net.Listener, n int) net.Listener {
+	return &limited{Listener: l, sem: make(chan struct{}, n), closed: make(chan struct{})}
+}
+
+type limited struct {
+	net.Listener
+	sem       chan struct{}
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+func (l *limited) Accept() (net.Conn, error) {
+	select {
+	case l.sem <- struct{}{}:
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitedConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+func (l *limited) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
