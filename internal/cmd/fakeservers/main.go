@@ -52,6 +52,7 @@ type options struct {
 	moto      string
 	config    string
 	bin       string
+	stsLife   time.Duration
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -69,6 +70,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.noFlavor, "no-flavor", false, "leave the Metadata-Flavor: Google header out of the metadata server's responses, as older GKE versions did")
 	fs.StringVar(&o.moto, "moto", "", "a moto server's URL (python3 -m moto.server -p 5000: http://127.0.0.1:5000) to send the AWS CLI's calls to services other than STS to")
 	fs.StringVar(&o.config, "config", "", "also write the profile to this new file, export AWS_CONFIG_FILE naming it, and remove it on exit")
+	fs.DurationVar(&o.stsLife, "sts-lifetime", 0, "lifetime of the credentials the fake STS issues, whatever was asked (0: as asked); for trying a serve that refreshes in seconds")
 	fs.StringVar(&o.bin, "bin", "gcp-aws-cred", "the gcp-aws-cred command in the profile's credential_process: a name on PATH or an absolute path")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -127,6 +129,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer srv.Close()
+	srv.STS.Lifetime(o.stsLife)
 	if o.mode == fakes.ComputeEngine {
 		instance := fakes.DefaultInstance()
 		instance["instance_name"] = o.instance
