@@ -67,22 +67,32 @@ func (l *logger) emit(level, msg string, hints []string, fields ...field) {
 	msg = oneLine(sanitize(msg))
 	var b []byte
 	if l.json {
-		m := map[string]any{"time": l.now().UTC().Format(time.RFC3339Nano), "level": level, "msg": msg}
+		// Keys in a fixed order, time, level and msg first, as people
+		// read them; a map would sort them.
+		kv := []field{{"time", l.now().UTC().Format(time.RFC3339Nano)}, {"level", level}, {"msg", msg}}
 		for _, f := range fields {
 			if s, ok := f.val.(string); ok {
 				f.val = oneLine(sanitize(s))
 			}
-			m[f.key] = f.val
+			kv = append(kv, f)
 		}
 		if len(hints) > 0 {
 			hs := make([]string, len(hints))
 			for i, h := range hints {
 				hs[i] = strings.TrimRight(sanitize(h), "\n")
 			}
-			m["hints"] = hs
+			kv = append(kv, field{"hints", hs})
 		}
-		b, _ = json.Marshal(m)
-		b = append(b, '\n')
+		b = append(b, '{')
+		for i, f := range kv {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			k, _ := json.Marshal(f.key)
+			v, _ := json.Marshal(f.val)
+			b = append(append(append(b, k...), ':'), v...)
+		}
+		b = append(b, '}', '\n')
 	} else {
 		var s strings.Builder
 		s.WriteString(l.prefix + ": ")

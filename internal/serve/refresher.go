@@ -120,6 +120,7 @@ func (r *Refresher) Start(ctx context.Context) error {
 	defer cancel()
 	// The deadline by the injected clock, which the retries are timed on.
 	deadline := r.clock.Now().Add(r.timeout)
+	var throttled error
 	for attempt := 1; ; attempt++ {
 		r.calls.Add(1)
 		creds, err := r.fetch(ctx)
@@ -135,8 +136,14 @@ func (r *Refresher) Start(ctx context.Context) error {
 		}
 		r.failed.Add(1)
 		if !errors.Is(err, sts.ErrThrottled) {
+			if throttled != nil && ctx.Err() != nil {
+				// The deadline ran out during a retry: what stopped the
+				// start was the throttling, and its status says so.
+				return throttled
+			}
 			return err
 		}
+		throttled = err
 		// Full jitter from 1s doubling to 10s: a whole deployment retries
 		// spread over the window instead of in step.
 		d := jitter(time.Second, 10*time.Second, attempt, r.rand)

@@ -194,6 +194,29 @@ func TestThrottledStartGivesUpAtTimeout(t *testing.T) {
 	}
 }
 
+// TestThrottledStartDeadlineDuringRetry: when --timeout runs out in the
+// middle of a retry, the error is still the throttling, so the exit
+// status tells fleet tooling to slow down.
+func TestThrottledStartDeadlineDuringRetry(t *testing.T) {
+	clk := NewManualClock(t0)
+	f := newFakeFetch(clk, time.Hour)
+	f.fail(throttled(t))
+	r := NewRefresher(RefresherOptions{Fetch: f.fetch, Clock: clk, Rand: fixed(0), Timeout: 300 * time.Millisecond})
+	defer r.Close()
+	done := make(chan error, 1)
+	go func() { done <- r.Start(context.Background()) }()
+	if err := clk.WaitPending(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.block = make(chan struct{}) // the retry hangs until the deadline
+	f.mu.Unlock()
+	clk.Next()
+	if err := <-done; !errors.Is(err, sts.ErrThrottled) {
+		t.Fatalf("Start: %v, want the throttling error", err)
+	}
+}
+
 func TestStartFailsAtOnceUnlessThrottled(t *testing.T) {
 	clk := NewManualClock(t0)
 	f := newFakeFetch(clk, time.Hour)
