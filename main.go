@@ -5,7 +5,7 @@
 //
 // This file is wiring only: it parses the command line, builds the context
 // and prints the one error. The work is in token, sts, output,
-// internal/cred and internal/ops.
+// internal/cred, internal/ops and internal/serve.
 package main
 
 import (
@@ -22,6 +22,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/ops"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/serve"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
@@ -59,6 +60,7 @@ type CLI struct {
 	Token       TokenCmd       `cmd:"" help:"Show this workload's ID token claims and the IAM condition key each feeds (never the token itself)."`
 	Doctor      DoctorCmd      `cmd:"" help:"Run the chain step by step and explain the step that fails."`
 	Exec        ExecCmd        `cmd:"" help:"Get credentials once and run COMMAND with them in its environment."`
+	Serve       ServeCmd       `cmd:"" help:"Serve credentials from memory to local processes, refreshed before they expire (the AWS container credentials protocol)."`
 }
 
 // formats are the --output formats, named as the AWS CLI names them.
@@ -196,6 +198,7 @@ that fails with the values involved. Exits 0 only if the chain works. Without
 type ExecCmd struct {
 	cred.Options `embed:""`
 
+	Serve   bool     `help:"Serve credentials from memory on a loopback port instead of setting keys, so COMMAND can outlive them; gcp-aws-cred stays its parent."`
 	Command []string `arg:"" optional:"" passthrough:"partial" help:"Command and arguments; put -- before it." placeholder:"COMMAND"`
 }
 
@@ -208,17 +211,90 @@ one STS call. gcp-aws-cred replaces itself with COMMAND: the exit status and
 signals are COMMAND's own. (On Windows, which cannot replace a process, it
 waits for COMMAND and exits with its status.)
 
+With --serve, COMMAND may outlive the credentials: gcp-aws-cred serves them
+from memory on 127.0.0.1 with a fresh random token, refreshes them before they
+expire, and sets AWS_CONTAINER_CREDENTIALS_FULL_URI and
+AWS_CONTAINER_AUTHORIZATION_TOKEN instead of keys (removing every variable an
+SDK would prefer). It stays COMMAND's parent, forwards its signals, and exits
+with its status. --timeout then bounds each exchange.
+
   gcp-aws-cred exec --role arn:aws:iam::123456789012:role/etl -- ./nightly-sync.sh
-  gcp-aws-cred exec --role arn:aws:iam::123456789012:role/etl -- aws s3 sync ./out s3://bucket/out`
+  gcp-aws-cred exec --role arn:aws:iam::123456789012:role/etl -- aws s3 sync ./out s3://bucket/out
+  gcp-aws-cred exec --serve --role arn:aws:iam::123456789012:role/infra -- terraform apply`
 }
 
-// Run replaces this process with the command where the platform allows.
+// Run replaces this process with the command where the platform allows;
+// with --serve it runs the command under a credentials server.
 func (c *ExecCmd) Run(ctx context.Context) error {
 	argv := c.Command
 	if len(argv) > 0 && argv[0] == "--" {
 		argv = argv[1:]
 	}
-	return ops.Exec(ctx, &c.Options, argv)
+	if !c.Serve {
+		return ops.Exec(ctx, &c.Options, argv)
+	}
+	flow, err := cred.New(&c.Options)
+	if err != nil {
+		return err
+	}
+	// --timeout bounds each exchange, not the life of the command.
+	return serve.Exec(context.WithoutCancel(ctx), serve.ExecConfig{
+		Config: serve.Config{Fetch: flow.Credentials, Role: c.Role, Timeout: c.Timeout, Log: os.Stderr, Quiet: true},
+		Region: c.Region,
+		Argv:   argv,
+	})
+}
+
+// ServeCmd serves credentials from memory.
+type ServeCmd struct {
+	cred.Options `embed:""`
+
+	Listen        string `help:"Loopback address to listen on: 127.0.0.1:PORT, [::1]:PORT or localhost:PORT; port 0 picks a free one." default:"127.0.0.1:0" placeholder:"ADDR"`
+	AuthTokenFile string `name:"auth-token-file" help:"File holding the token clients must send (read, never written); default $AWS_CONTAINER_AUTHORIZATION_TOKEN, else a random one, printed." placeholder:"FILE"`
+	LogFormat     string `name:"log-format" help:"Log format on stderr: plain or json." enum:"plain,json" default:"plain"`
+	Output        string `short:"o" help:"How the variables for clients are printed: env, env-no-export, fish, powershell, windows-cmd." default:"env" placeholder:"FORMAT"`
+	CheckHealth   bool   `name:"check" help:"Instead of serving, ask the server at --listen whether it holds credentials: exit 0 if so, 1 if not. For exec probes."`
+}
+
+// Help is the worked example under `serve --help`.
+func (*ServeCmd) Help() string {
+	return `Makes the first exchange, then listens on loopback and prints the variables a
+client needs: AWS_CONTAINER_CREDENTIALS_FULL_URI, and AWS_CONTAINER_AUTHORIZATION_TOKEN
+when the token was generated. Every AWS SDK and the CLI read them. Credentials
+stay in memory and are refreshed at a random point well before they have 15
+minutes left; a failing refresh keeps the last good ones while they last.
+--timeout bounds each exchange. Logs go to stderr. SIGINT or SIGTERM stops it
+within 2 seconds. GET /healthz needs no token; kubelet cannot reach loopback,
+so probe with serve --check.
+
+  gcp-aws-cred serve --role arn:aws:iam::123456789012:role/app --region ap-northeast-1
+  AWS_CONTAINER_AUTHORIZATION_TOKEN=$TOKEN gcp-aws-cred serve --role arn:aws:iam::123456789012:role/app --listen 127.0.0.1:9911 --log-format json
+  gcp-aws-cred serve --check --listen 127.0.0.1:9911
+
+For one long command, or an interactive shell, exec --serve is simpler:
+
+  gcp-aws-cred exec --serve --role arn:aws:iam::123456789012:role/app -- bash`
+}
+
+// Run serves until SIGINT or SIGTERM.
+func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer) error {
+	if c.CheckHealth {
+		return serve.Check(ctx, c.Listen, c.Timeout)
+	}
+	flow, err := cred.New(&c.Options)
+	if err != nil {
+		return err
+	}
+	// --timeout bounds each exchange, not the life of the server.
+	return serve.Run(context.WithoutCancel(ctx), serve.RunConfig{
+		Config: serve.Config{
+			Fetch: flow.Credentials, Role: c.Role, Timeout: c.Timeout,
+			Listen: c.Listen, Log: os.Stderr, LogFormat: c.LogFormat,
+		},
+		TokenFile: c.AuthTokenFile,
+		Output:    output.Format(c.Output),
+		Stdout:    stdout,
+	})
 }
 
 func main() {

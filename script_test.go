@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -54,6 +56,8 @@ func TestScripts(t *testing.T) {
 			"fake-sts":       cmdFakeSTS,
 			"no-secrets":     cmdNoSecrets,
 			"credential-doc": cmdCredentialDoc,
+			"free-port":      cmdFreePort,
+			"wait-healthy":   cmdWaitHealthy,
 		},
 	})
 }
@@ -308,4 +312,40 @@ func sortStrings(s []string) []string {
 		}
 	}
 	return s
+}
+
+// cmdFreePort sets the variable NAME to a loopback port free right now,
+// for a server a script starts in the background at a known address.
+//
+//	free-port NAME
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: free-port NAME")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	ts.Check(l.Close())
+	ts.Setenv(args[0], port)
+}
+
+// cmdWaitHealthy waits up to 10 seconds for GET http://HOSTPORT/healthz to
+// answer 200: a server started in the background is ready.
+//
+//	wait-healthy HOSTPORT
+func cmdWaitHealthy(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: wait-healthy HOSTPORT")
+	}
+	client := &http.Client{Transport: &http.Transport{}, Timeout: time.Second}
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		resp, err := client.Get("http://" + args[0] + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+	}
+	ts.Fatalf("no healthy server at %s after 10s", args[0])
 }
