@@ -3,9 +3,10 @@ package serve
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
+	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
@@ -24,9 +25,9 @@ type ExecConfig struct {
 	// os.Environ().
 	Environ []string
 	// Stdin, Stdout and Stderr are the command's; nil means this process's.
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
+	// They are files, handed to the command as they are: no goroutine of
+	// ours copies its output.
+	Stdin, Stdout, Stderr *os.File
 }
 
 // hidden is everything an SDK would read before the container provider,
@@ -43,27 +44,36 @@ var hidden = []string{
 }
 
 // childEnv is environ without the hidden variables, with the endpoint and
-// token, and with the region when given and not set already.
+// token, and with the region when given and not set already. A variable
+// set twice keeps its last value, as os/exec would have it: os.StartProcess
+// passes duplicates on, and programs disagree on which one they read.
 func childEnv(environ []string, url, token, region string) []string {
 	drop := make(map[string]bool, len(hidden))
 	for _, k := range hidden {
 		drop[k] = true
 	}
+	seen := make(map[string]bool, len(environ))
 	env := make([]string, 0, len(environ)+4)
 	hasRegion := false
-	for _, kv := range environ {
+	for i := len(environ) - 1; i >= 0; i-- {
+		kv := environ[i]
 		k, _, _ := strings.Cut(kv, "=")
 		// Windows names are case-insensitive; elsewhere no SDK reads a
 		// lower-case variant, so dropping one costs nothing.
-		k = strings.ToUpper(k)
-		if drop[k] {
+		upper := strings.ToUpper(k)
+		if runtime.GOOS == "windows" {
+			k = upper
+		}
+		if drop[upper] || seen[k] {
 			continue
 		}
-		if k == "AWS_REGION" || k == "AWS_DEFAULT_REGION" {
+		seen[k] = true
+		if upper == "AWS_REGION" || upper == "AWS_DEFAULT_REGION" {
 			hasRegion = true
 		}
 		env = append(env, kv)
 	}
+	slices.Reverse(env)
 	env = append(env, URIEnv+"="+url, TokenEnv+"="+token)
 	if region != "" && !hasRegion {
 		env = append(env, "AWS_REGION="+region, "AWS_DEFAULT_REGION="+region)
@@ -107,21 +117,18 @@ func Exec(ctx context.Context, ec ExecConfig) error {
 	if environ == nil {
 		environ = os.Environ()
 	}
-	cmd := exec.Command(path, ec.Argv[1:]...)
-	cmd.Args[0] = ec.Argv[0]
-	cmd.Env = childEnv(environ, srv.URL(), tok.Reveal(), ec.Region)
-	// An *os.File goes to the child as it is, with no copying goroutine.
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if ec.Stdin != nil {
-		cmd.Stdin = ec.Stdin
+	files := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	for i, f := range []*os.File{ec.Stdin, ec.Stdout, ec.Stderr} {
+		if f != nil {
+			files[i] = f
+		}
 	}
-	if ec.Stdout != nil {
-		cmd.Stdout = ec.Stdout
-	}
-	if ec.Stderr != nil {
-		cmd.Stderr = ec.Stderr
-	}
-	code, err := runChild(cmd)
+	// os.StartProcess rather than os/exec, whose Cmd adds 30 KB to a binary
+	// that has little room left.
+	code, err := runChild(path, ec.Argv, &os.ProcAttr{
+		Env:   childEnv(environ, srv.URL(), tok.Reveal(), ec.Region),
+		Files: files,
+	})
 	if err != nil {
 		return fail.Errorf(err, "cannot run %s: %v", path, errors.Unwrap(err)).
 			Hint("check that the file is an executable for this system, and that its #! interpreter exists")

@@ -3,20 +3,24 @@
 package serve
 
 import (
+	"errors"
 	"os"
-	"os/exec"
 	"os/signal"
 )
 
-// runChild runs cmd to its end and returns its exit code. The console
-// delivers Ctrl+C to every process attached to it, the command included,
-// so this one only has to survive it.
-func runChild(cmd *exec.Cmd) (int, error) {
+// runChild runs the command to its end and returns its exit code. The
+// console delivers Ctrl+C to every process attached to it, the command
+// included, so this one only has to survive it.
+func runChild(path string, argv []string, attr *os.ProcAttr) (int, error) {
 	signal.Ignore(os.Interrupt)
 	defer signal.Reset(os.Interrupt)
-	if err := cmd.Start(); err != nil {
+	p, err := os.StartProcess(path, argv, attr)
+	if err != nil {
 		return 0, err
 	}
-	_ = cmd.Wait()
-	return cmd.ProcessState.ExitCode(), nil
+	state, err := p.Wait()
+	if state == nil {
+		return 0, errors.Join(errors.New("lost track of the command"), err)
+	}
+	return state.ExitCode(), nil
 }

@@ -21,18 +21,42 @@ import (
 func execHelper(t *testing.T, argv []string, environ []string, region string) (string, error) {
 	t.Helper()
 	f := newFakeFetch(realClock{}, time.Hour)
-	var out, errOut bytes.Buffer
+	out, stdout := capture(t)
+	errOut, stderr := capture(t)
+	log := &syncBuffer{}
 	err := Exec(context.Background(), ExecConfig{
-		Config:  Config{Fetch: f.fetch, Role: testRole, Log: &errOut, Quiet: true},
+		Config:  Config{Fetch: f.fetch, Role: testRole, Log: log, Quiet: true},
 		Region:  region,
 		Argv:    argv,
 		Environ: append(environ, helperEnv+"=child"),
-		Stdout:  &out, Stderr: &errOut,
+		Stdout:  out, Stderr: errOut,
 	})
-	if errOut.Len() > 0 {
-		t.Errorf("stderr: %s", errOut.String())
+	if e := stderr(); e != "" || log.String() != "" {
+		t.Errorf("stderr: %s%s", e, log)
 	}
-	return out.String(), err
+	return stdout(), err
+}
+
+// capture is a file for a command to write to, and a function that
+// returns what it wrote.
+func capture(t *testing.T) (*os.File, func() string) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(&b, r)
+		close(done)
+	}()
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return w, func() string {
+		w.Close()
+		<-done
+		return b.String()
+	}
 }
 
 // TestExecServeEnvironment: the command reaches the server through the

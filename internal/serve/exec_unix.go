@@ -3,30 +3,35 @@
 package serve
 
 import (
+	"errors"
 	"os"
-	"os/exec"
 	"os/signal"
 	"syscall"
 )
 
-// forwarded are the signals passed on to the command.
-var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
+// forwarded are the signals passed on to the command. A function, not a
+// variable: a variable would be initialised when every run starts.
+func forwarded() []os.Signal {
+	return []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
+}
 
-// runChild runs cmd to its end, forwarding signals to it, and returns its
-// exit status: 128 + the signal's number when a signal ended it, as shells
-// report it.
-func runChild(cmd *exec.Cmd) (int, error) {
+// runChild runs the command to its end, forwarding signals to it, and
+// returns its exit status: 128 + the signal's number when a signal ended
+// it, as shells report it.
+func runChild(path string, argv []string, attr *os.ProcAttr) (int, error) {
 	sigs := make(chan os.Signal, 16)
 	// Before Start, so that a signal arriving in between is queued for
 	// the command rather than ending this process and orphaning it.
-	signal.Notify(sigs, forwarded...)
+	signal.Notify(sigs, forwarded()...)
 	defer signal.Stop(sigs)
-	if err := cmd.Start(); err != nil {
+	p, err := os.StartProcess(path, argv, attr)
+	if err != nil {
 		return 0, err
 	}
+	var state *os.ProcessState
 	waited := make(chan struct{})
 	go func() {
-		_ = cmd.Wait() // the status is in cmd.ProcessState
+		state, _ = p.Wait()
 		close(waited)
 	}()
 	for {
@@ -40,9 +45,12 @@ func runChild(cmd *exec.Cmd) (int, error) {
 				// stop.
 				continue
 			}
-			_ = cmd.Process.Signal(s)
+			_ = p.Signal(s)
 		case <-waited:
-			ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if state == nil {
+				return 0, errors.New("lost track of the command")
+			}
+			ws, _ := state.Sys().(syscall.WaitStatus)
 			if ws.Signaled() {
 				return 128 + int(ws.Signal()), nil
 			}

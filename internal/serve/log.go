@@ -2,7 +2,6 @@ package serve
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -175,5 +174,10 @@ func oneLine(s string) string {
 }
 
 // errShutdown answers requests that wait for a refresh cancelled by
-// shutdown.
-var errShutdown = errors.New("the server is shutting down")
+// shutdown. It is a constant so that the package needs no initialisation
+// at start-up, which every credential-process run would pay for.
+const errShutdown = constError("the server is shutting down")
+
+type constError string
+
+func (e constError) Error() string { return string(e) }

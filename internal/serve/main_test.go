@@ -109,7 +109,7 @@ func helperChild(args []string) int {
 		return 0
 	case "signals":
 		ch := make(chan os.Signal, 16)
-		signal.Notify(ch, forwarded...)
+		signal.Notify(ch, forwarded()...)
 		fmt.Println("ready")
 		for s := range ch {
 			fmt.Println(strings.ToUpper(s.String()))

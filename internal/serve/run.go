@@ -33,9 +33,13 @@ type RunConfig struct {
 	Getenv func(string) string
 }
 
-// varFormats are the --output formats that can carry variables.
-var varFormats = map[output.Format]bool{
-	output.Env: true, output.EnvNoExport: true, output.Fish: true, output.PowerShell: true, output.WindowsCmd: true,
+// varFormat reports whether an --output format can carry variables.
+func varFormat(f output.Format) bool {
+	switch f {
+	case output.Env, output.EnvNoExport, output.Fish, output.PowerShell, output.WindowsCmd:
+		return true
+	}
+	return false
 }
 
 // Run is `gcp-aws-cred serve`: it starts the server, prints the variables
@@ -46,7 +50,7 @@ func Run(ctx context.Context, rc RunConfig) error {
 	if rc.Output == "" {
 		rc.Output = output.Env
 	}
-	if !varFormats[rc.Output] {
+	if !varFormat(rc.Output) {
 		return fail.Errorf(nil, "serve cannot print its variables as --output %s", rc.Output).
 			Hint("use env (the default), env-no-export, fish, powershell or windows-cmd")
 	}

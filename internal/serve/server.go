@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/netip"
@@ -46,8 +45,9 @@ const (
 const (
 	maxHeaderBytes = 8 << 10
 	maxConns       = 256
-	readTimeout    = 10 * time.Second
-	idleTimeout    = 60 * time.Second
+	readTimeout    = 10 * time.Second // for a request's header, once it starts
+	writeTimeout   = 10 * time.Second
+	idleTimeout    = 60 * time.Second // between requests on a kept-alive connection
 )
 
 // Config configures a server.
@@ -81,11 +81,18 @@ type Server struct {
 	token secret.String
 	hosts map[string]bool
 	log   *logger
-	http  *http.Server
 	ln    net.Listener
 	url   string
-	done  chan struct{} // closed when Serve returns
-	once  sync.Once
+
+	ctx    context.Context // cancelled by Shutdown, ending requests' waits
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // connections being served
+	done   chan struct{}  // closed when the accept loop returns
+	once   sync.Once
+
+	mu      sync.Mutex
+	conns   map[net.Conn]bool // true while a request is being answered
+	closing bool
 }
 
 // Start checks cfg, makes the first exchange, then listens and serves in
@@ -125,27 +132,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		token: cfg.Token,
 		hosts: hosts(bound),
 		log:   ref.log,
-		ln:    ln,
+		ln:    limitListener(ln, maxConns),
 		url:   "http://" + bound.String() + CredentialsPath,
+		conns: map[net.Conn]bool{},
 		done:  make(chan struct{}),
 	}
-	timeout := ref.timeout
-	s.http = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: readTimeout / 2,
-		ReadTimeout:       readTimeout,
-		// A request may wait for a refresh in flight, which takes up to
-		// Timeout.
-		WriteTimeout:                 timeout + readTimeout,
-		IdleTimeout:                  idleTimeout,
-		MaxHeaderBytes:               maxHeaderBytes,
-		DisableGeneralOptionsHandler: true,
-		ErrorLog:                     log.New(s.log, "", 0),
-	}
-	go func() {
-		defer close(s.done)
-		_ = s.http.Serve(limitListener(ln, maxConns))
-	}()
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	go s.serve(s.ln)
 	c, _ := ref.Current()
 	s.log.emit(levelInfo, fmt.Sprintf("serving %s as session %s at %s; the credentials expire at %s, next refresh at %s",
 		cfg.Role, sessionOf(c.AssumedRoleARN), s.url, stamp(c.Expiration), stamp(ref.NextRefresh())), nil,
@@ -186,85 +179,100 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// Stop refreshing first: a request waiting on a refresh is
 		// released at once instead of holding up the shutdown.
 		s.ref.Close()
-		err = s.http.Shutdown(ctx)
-		if err != nil {
-			err = s.http.Close()
-		}
+		_ = s.ln.Close()
 		<-s.done
+		s.mu.Lock()
+		s.closing = true
+		for c, active := range s.conns {
+			if !active {
+				_ = c.Close()
+			}
+		}
+		s.mu.Unlock()
+		finished := make(chan struct{})
+		go func() {
+			s.wg.Wait()
+			close(finished)
+		}()
+		select {
+		case <-finished:
+		case <-ctx.Done():
+			err = ctx.Err()
+			s.cancel()
+			s.mu.Lock()
+			for c := range s.conns {
+				_ = c.Close()
+			}
+			s.mu.Unlock()
+			<-finished
+		}
+		s.cancel()
 	})
 	return err
 }
 
-// ServeHTTP answers one request. Every answer is JSON; errors are
+// response is an answer before it is written.
+type response struct {
+	status int
+	allow  string // the Allow header of a 405
+	body   []byte
+}
+
+// answer is the endpoint: every answer is JSON, errors are
 // {"code","message"} with a 4xx or 5xx status, the form the SDKs parse.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !hostAllowed(s.hosts, r.Host) {
-		writeError(w, http.StatusForbidden, "Forbidden",
+func (s *Server) answer(r *http.Request) response {
+	if len(r.Header["Host"]) > 1 || !hostAllowed(s.hosts, r.Host) {
+		return errorResponse(http.StatusForbidden, "Forbidden",
 			"the Host header must name this server's loopback address (127.0.0.1, [::1] or localhost with its port)")
-		return
 	}
 	switch r.URL.Path {
 	case CredentialsPath:
-		s.credentials(w, r)
+		return s.credentials(r)
 	case HealthPath:
-		s.health(w, r)
-	default:
-		writeError(w, http.StatusNotFound, "NotFound", "no such path; credentials are served at "+CredentialsPath)
+		return s.health(r)
 	}
+	return errorResponse(http.StatusNotFound, "NotFound", "no such path; credentials are served at "+CredentialsPath)
 }
 
-func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
+func (s *Server) credentials(r *http.Request) response {
 	if !authorized(r.Header.Values("Authorization"), s.token) {
-		writeError(w, http.StatusUnauthorized, "Unauthorized",
+		return errorResponse(http.StatusUnauthorized, "Unauthorized",
 			"the Authorization header must carry the token given in "+TokenEnv)
-		return
 	}
 	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
-		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET is served")
-		return
+		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET is served")
+		resp.allow = http.MethodGet
+		return resp
 	}
-	_, body, err := s.ref.current(r.Context())
+	// A wait for a refresh in flight is bounded by the refresh's own
+	// timeout; this bound is for the shutdown.
+	ctx, cancel := context.WithTimeout(s.ctx, s.ref.timeout+time.Second)
+	defer cancel()
+	_, body, err := s.ref.current(ctx)
 	if err != nil {
-		if r.Context().Err() != nil {
-			return // the client went away
-		}
-		writeError(w, http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
-		return
+		return errorResponse(http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
 	}
-	writeJSON(w, http.StatusOK, body)
+	return response{status: http.StatusOK, body: body}
 }
 
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+func (s *Server) health(r *http.Request) response {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET and HEAD are served")
-		return
+		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET and HEAD are served")
+		resp.allow = "GET, HEAD"
+		return resp
 	}
 	if s.ref.Healthy() {
-		writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
-		return
+		return response{status: http.StatusOK, body: []byte(`{"status":"ok"}`)}
 	}
-	writeJSON(w, http.StatusServiceUnavailable, []byte(`{"status":"unavailable"}`))
+	return response{status: http.StatusServiceUnavailable, body: []byte(`{"status":"unavailable"}`)}
 }
 
-// writeJSON sends body. Content-Type is exactly application/json: the Go
-// SDK's endpointcreds client decodes an error body as JSON only when the
-// header equals that string (deserializeError in its internal client).
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-func writeError(w http.ResponseWriter, status int, code, message string) {
+func errorResponse(status int, code, message string) response {
 	b, _ := json.Marshal(struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	}{code, oneLine(sanitize(message))})
-	writeJSON(w, status, b)
+	return response{status: status, body: b}
 }
 
 // limitListener accepts at most n connections at a time; the rest wait in
