@@ -41,7 +41,7 @@ type logger struct {
 
 func newLogger(w io.Writer, format string, quiet bool, now func() time.Time) *logger {
 	if w == nil {
-		w = io.Discard
+		return nil // emit does nothing
 	}
 	return &logger{w: w, json: format == LogJSON, quiet: quiet, now: now, prefix: name}
 }
@@ -56,9 +56,10 @@ type field struct {
 	val any
 }
 
-// emit writes one log entry with one Write. It is, with errorText, the
-// only way text leaves serve for a person or a client to read, and both
-// pass every string through sanitize.
+// emit writes one log entry with one Write; on a nil logger it does
+// nothing. It is, with errorText, the only way text leaves serve for a
+// person or a client to read, and both pass every string through
+// sanitize.
 func (l *logger) emit(level, msg string, hints []string, fields ...field) {
 	if l == nil || (l.quiet && level == levelInfo) {
 		return
@@ -113,13 +114,6 @@ func (l *logger) emit(level, msg string, hints []string, fields ...field) {
 	_, _ = l.w.Write(b)
 }
 
-// Write lets net/http's error log (a refused connection, a malformed
-// request) go through emit like everything else.
-func (l *logger) Write(p []byte) (int, error) {
-	l.emit(levelWarn, "http: "+strings.TrimPrefix(strings.TrimSpace(string(p)), "http: "), nil)
-	return len(p), nil
-}
-
 // errorText is what a client reads about err in a JSON error's message:
 // the message and its hints on one line. Like emit it passes through
 // sanitize.
@@ -129,11 +123,6 @@ func errorText(err error) string {
 		s += "; hint: " + oneLine(sanitize(h))
 	}
 	return s
-}
-
-// errorEntry splits err into what emit takes.
-func errorEntry(err error) (string, []string) {
-	return err.Error(), fail.Hints(err)
 }
 
 // sanitize is the single point every string serve prints or sends passes
