@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/alecthomas/kong"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/serve"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
@@ -84,6 +86,140 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if n < 3 {
 		t.Errorf("only %d credential_process lines", n)
+	}
+}
+
+// parseServe runs a serve command line of an example through the real
+// parser and, unless it is a probe (serve --check, which makes none), the
+// checks serve makes before any network call. It returns nil, having
+// failed the test, for a line that is not serve.
+func parseServe(t *testing.T, where string, args []string) *ServeCmd {
+	t.Helper()
+	for _, env := range []string{"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONTAINER_AUTHORIZATION_TOKEN"} {
+		t.Setenv(env, "")
+	}
+	var cli CLI
+	kctx, err := newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Parse(args)
+	if err != nil {
+		t.Errorf("%s: %v", where, err)
+		return nil
+	}
+	if kctx.Selected().Name != "serve" {
+		t.Errorf("%s runs %q, not serve", where, kctx.Selected().Name)
+		return nil
+	}
+	c := &cli.Serve
+	if c.CheckHealth {
+		return c
+	}
+	if err := c.Check(); err != nil {
+		t.Errorf("%s: %v", where, err)
+	}
+	if _, err := sts.New(c.STSConfig()); err != nil {
+		t.Errorf("%s: %v", where, err)
+	}
+	return c
+}
+
+// TestExampleSidecar checks examples/k8s-sidecar.yaml: the sidecar's
+// arguments and its probes' commands parse, the server listens on
+// loopback, and the application's endpoint is the sidecar's.
+func TestExampleSidecar(t *testing.T) {
+	b, err := os.ReadFile("examples/k8s-sidecar.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	// The sidecar's args: a block sequence under "args:".
+	var args []string
+	for i, l := range lines {
+		if strings.TrimSpace(l) != "args:" {
+			continue
+		}
+		for _, item := range lines[i+1:] {
+			v, ok := strings.CutPrefix(strings.TrimSpace(item), "- ")
+			if !ok {
+				break
+			}
+			args = append(args, v)
+		}
+	}
+	sidecar := parseServe(t, "the sidecar's args", args)
+	if sidecar == nil || sidecar.CheckHealth {
+		t.Fatalf("the sidecar runs %v, want serve", args)
+	}
+	listen, err := serve.ListenAddr(sidecar.Listen)
+	if err != nil || listen.Port() == 0 {
+		t.Fatalf("the sidecar listens on %q (%v): clients need a fixed loopback port", sidecar.Listen, err)
+	}
+	// The probes: flow sequences naming the binary.
+	probes := 0
+	for _, l := range lines {
+		seq, ok := strings.CutPrefix(strings.TrimSpace(l), "command: [/usr/local/bin/gcp-aws-cred, ")
+		if !ok {
+			continue
+		}
+		probes++
+		probe := strings.Split(strings.TrimSuffix(seq, "]"), ", ")
+		c := parseServe(t, "probe "+seq, probe)
+		if c == nil || !c.CheckHealth || c.Listen != listen.String() {
+			t.Errorf("probe %v does not check the sidecar at %s", probe, listen)
+		}
+	}
+	if probes != 3 {
+		t.Errorf("%d probes, want startup, readiness and liveness", probes)
+	}
+	text := string(b)
+	if want := "name: AWS_CONTAINER_CREDENTIALS_FULL_URI\n          value: http://" + listen.String() + serve.CredentialsPath + "\n"; !strings.Contains(text, want) {
+		t.Errorf("the application is not pointed at the sidecar: no %q", want)
+	}
+	if n := strings.Count(text, "name: AWS_CONTAINER_AUTHORIZATION_TOKEN\n          valueFrom:\n            secretKeyRef: {name: gcp-aws-cred-token, key: token}"); n != 2 {
+		t.Errorf("%d containers take the token from the Secret, want both", n)
+	}
+}
+
+// TestExampleUnit checks examples/gcp-aws-cred.service: ExecStart parses,
+// listens on loopback at the port clients are told, reads the token
+// systemd hands it, and the unit leaves no path writable.
+func TestExampleUnit(t *testing.T) {
+	b, err := os.ReadFile("examples/gcp-aws-cred.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	var exec string
+	for _, l := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(l, "ExecStart="); ok {
+			exec = v
+		}
+	}
+	args, err := shellSplit(strings.ReplaceAll(exec, "%d", "/run/credentials/gcp-aws-cred.service"))
+	if err != nil || len(args) < 2 || filepath.Base(args[0]) != "gcp-aws-cred" {
+		t.Fatalf("ExecStart=%s: %v", exec, err)
+	}
+	unit := parseServe(t, "ExecStart", args[1:])
+	if unit == nil {
+		t.Fatalf("ExecStart=%s does not run serve", exec)
+	}
+	listen, err := serve.ListenAddr(unit.Listen)
+	if err != nil || listen.Port() == 0 {
+		t.Fatalf("the unit listens on %q (%v)", unit.Listen, err)
+	}
+	if !strings.Contains(text, "AWS_CONTAINER_CREDENTIALS_FULL_URI=http://"+listen.String()+serve.CredentialsPath+"\n") {
+		t.Error("the clients' FULL_URI in the comment is not the unit's address")
+	}
+	if unit.AuthTokenFile != "/run/credentials/gcp-aws-cred.service/token" || !strings.Contains(text, "\nLoadCredential=token:/etc/gcp-aws-cred/token\n") {
+		t.Errorf("--auth-token-file %s is not the credential systemd loads", unit.AuthTokenFile)
+	}
+	for _, want := range []string{"DynamicUser=yes", "ProtectSystem=strict", "ProtectHome=yes", "NoNewPrivileges=yes", "CapabilityBoundingSet=\n"} {
+		if !strings.Contains(text, "\n"+want) {
+			t.Errorf("no %s", want)
+		}
+	}
+	for _, writable := range []string{"ReadWritePaths", "StateDirectory", "CacheDirectory", "LogsDirectory", "RuntimeDirectory"} {
+		if strings.Contains(text, "\n"+writable+"=") {
+			t.Errorf("%s makes a path writable", writable)
+		}
 	}
 }
 
