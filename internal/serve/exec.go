@@ -98,7 +98,7 @@ func Exec(ctx context.Context, ec ExecConfig) error {
 		return fail.Errorf(err, "command %q not found in PATH", ec.Argv[0]).
 			Hint("check the spelling, or give the command's full path")
 	case err != nil:
-		return fail.Errorf(err, "cannot run %q: %v", ec.Argv[0], errors.Unwrap(err)).
+		return fail.Errorf(err, "cannot run %q: %v", ec.Argv[0], cause(err)).
 			Hint("check that the file exists and is executable")
 	}
 	tok, _, err := ResolveToken(func(string) string { return "" }, "")
@@ -130,11 +130,20 @@ func Exec(ctx context.Context, ec ExecConfig) error {
 		Files: files,
 	})
 	if err != nil {
-		return fail.Errorf(err, "cannot run %s: %v", path, errors.Unwrap(err)).
+		return fail.Errorf(err, "cannot run %s: %v", path, cause(err)).
 			Hint("check that the file is an executable for this system, and that its #! interpreter exists")
 	}
 	if code != 0 {
 		return fail.Exit(code)
 	}
 	return nil
+}
+
+// cause is what an error from looking up or starting a command says
+// without the operation and path around it ("permission denied").
+func cause(err error) error {
+	if u := errors.Unwrap(err); u != nil {
+		return u
+	}
+	return err
 }

@@ -3,7 +3,6 @@
 package serve
 
 import (
-	"errors"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,43 +17,45 @@ func forwarded() []os.Signal {
 // runChild runs the command to its end, forwarding signals to it, and
 // returns its exit status: 128 + the signal's number when a signal ended
 // it, as shells report it.
+//
+// It forks with syscall.ForkExec and reaps with wait4 on SIGCHLD rather
+// than through os.StartProcess, whose process handling (pidfd and the
+// rest) adds 37 KB to a binary with little room left. Forwarding and
+// reaping happen in this one goroutine, so a signal is never sent to the
+// process ID once it has been reaped and could name another process.
 func runChild(path string, argv []string, attr *os.ProcAttr) (int, error) {
 	sigs := make(chan os.Signal, 16)
-	// Before Start, so that a signal arriving in between is queued for
-	// the command rather than ending this process and orphaning it.
-	signal.Notify(sigs, forwarded()...)
+	// Before the fork: a signal arriving in between is queued for the
+	// command rather than ending this process and orphaning it, and the
+	// SIGCHLD of a command that exits at once is not missed.
+	signal.Notify(sigs, append(forwarded(), syscall.SIGCHLD)...)
 	defer signal.Stop(sigs)
-	p, err := os.StartProcess(path, argv, attr)
+	fds := make([]uintptr, len(attr.Files))
+	for i, f := range attr.Files {
+		fds[i] = f.Fd()
+	}
+	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: attr.Env, Files: fds})
 	if err != nil {
 		return 0, err
 	}
-	var state *os.ProcessState
-	waited := make(chan struct{})
-	go func() {
-		state, _ = p.Wait()
-		close(waited)
-	}()
 	for {
-		select {
-		case s := <-sigs:
-			if (s == syscall.SIGINT || s == syscall.SIGQUIT) && foreground() {
-				// Ctrl+C and Ctrl+\ at a terminal go to its whole
-				// foreground process group, the command included: it
-				// has this one already. A second SIGINT makes some
-				// programs (terraform among them) abandon their graceful
-				// stop.
-				continue
+		switch s := <-sigs; {
+		case s == syscall.SIGCHLD:
+			var ws syscall.WaitStatus
+			if got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); got != pid || err != nil {
+				continue // not ours, or stopped rather than ended
 			}
-			_ = p.Signal(s)
-		case <-waited:
-			if state == nil {
-				return 0, errors.New("lost track of the command")
-			}
-			ws, _ := state.Sys().(syscall.WaitStatus)
 			if ws.Signaled() {
 				return 128 + int(ws.Signal()), nil
 			}
 			return ws.ExitStatus(), nil
+		case (s == syscall.SIGINT || s == syscall.SIGQUIT) && foreground():
+			// Ctrl+C and Ctrl+\ at a terminal go to its whole foreground
+			// process group, the command included: it has this one
+			// already. A second SIGINT makes some programs (terraform
+			// among them) abandon their graceful stop.
+		default:
+			_ = syscall.Kill(pid, s.(syscall.Signal))
 		}
 	}
 }

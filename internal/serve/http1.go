@@ -18,19 +18,26 @@ import (
 // (http.ReadRequest, which the client side links already); only the
 // connection loop and the writing of a response are here.
 
-// serve accepts connections until the listener is closed.
-func (s *Server) serve(l net.Listener) {
+// serve accepts connections until Shutdown. At most maxConns are open at a
+// time; the rest wait in the kernel's backlog until one closes.
+func (s *Server) serve() {
 	defer close(s.done)
 	backoff := 5 * time.Millisecond
 	for {
-		c, err := l.Accept()
+		select {
+		case s.slots <- struct{}{}:
+		case <-s.quit:
+			return
+		}
+		c, err := s.ln.Accept()
 		if errors.Is(err, net.ErrClosed) {
 			return
 		}
 		if err != nil {
+			<-s.slots
 			// Out of file descriptors and the like: wait, as net/http does,
 			// rather than spin.
-			s.log.emit(levelWarn, "cannot accept a connection: "+err.Error(), nil, field{"event", "accept_failed"})
+			s.log.emit(entry{Level: levelWarn, Event: "accept_failed", Msg: "cannot accept a connection: " + err.Error()})
 			time.Sleep(backoff)
 			backoff = min(2*backoff, time.Second)
 			continue
@@ -40,6 +47,7 @@ func (s *Server) serve(l net.Listener) {
 		if s.closing {
 			s.mu.Unlock()
 			_ = c.Close()
+			<-s.slots
 			continue
 		}
 		s.conns[c] = false
@@ -69,6 +77,7 @@ func (s *Server) serveConn(c net.Conn) {
 		delete(s.conns, c)
 		s.mu.Unlock()
 		_ = c.Close()
+		<-s.slots
 	}()
 	budget := &budgetReader{r: c}
 	br := bufio.NewReaderSize(budget, 4<<10)

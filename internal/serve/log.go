@@ -49,63 +49,47 @@ func newLogger(w io.Writer, format string, quiet bool, now func() time.Time) *lo
 // name prefixes every plain log line, as it does the CLI's errors.
 const name = "gcp-aws-cred"
 
-// field is a key and value for the JSON form; the plain form has them in
-// the message already.
-type field struct {
-	key string
-	val any
+// entry is one log entry. In the JSON form its fields come in this order,
+// time, level and msg first, as people read them; event and code are for
+// log queries ("every throttled refresh"), the rest is in msg.
+type entry struct {
+	Time  string   `json:"time"`
+	Level string   `json:"level"`
+	Msg   string   `json:"msg"`
+	Event string   `json:"event,omitempty"`
+	Code  string   `json:"code,omitempty"` // STS's error code
+	Hints []string `json:"hints,omitempty"`
 }
 
 // emit writes one log entry with one Write; on a nil logger it does
 // nothing. It is, with errorText, the only way text leaves serve for a
 // person or a client to read, and both pass every string through
 // sanitize.
-func (l *logger) emit(level, msg string, hints []string, fields ...field) {
-	if l == nil || (l.quiet && level == levelInfo) {
+func (l *logger) emit(e entry) {
+	if l == nil || (l.quiet && e.Level == levelInfo) {
 		return
 	}
-	msg = oneLine(sanitize(msg))
+	e.Msg = oneLine(sanitize(e.Msg))
+	e.Code = oneLine(sanitize(e.Code))
+	hints := e.Hints
+	e.Hints = nil
+	for _, h := range hints {
+		e.Hints = append(e.Hints, strings.TrimRight(sanitize(h), "\n"))
+	}
 	var b []byte
 	if l.json {
-		// Keys in a fixed order, time, level and msg first, as people
-		// read them; a map would sort them.
-		kv := []field{{"time", l.now().UTC().Format(time.RFC3339Nano)}, {"level", level}, {"msg", msg}}
-		for _, f := range fields {
-			if s, ok := f.val.(string); ok {
-				f.val = oneLine(sanitize(s))
-			}
-			kv = append(kv, f)
-		}
-		if len(hints) > 0 {
-			hs := make([]string, len(hints))
-			for i, h := range hints {
-				hs[i] = strings.TrimRight(sanitize(h), "\n")
-			}
-			kv = append(kv, field{"hints", hs})
-		}
-		b = append(b, '{')
-		for i, f := range kv {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			k, _ := json.Marshal(f.key)
-			v, _ := json.Marshal(f.val)
-			b = append(append(append(b, k...), ':'), v...)
-		}
-		b = append(b, '}', '\n')
+		e.Time = l.now().UTC().Format(time.RFC3339Nano)
+		b, _ = json.Marshal(e)
+		b = append(b, '\n')
 	} else {
 		var s strings.Builder
 		s.WriteString(l.prefix + ": ")
-		if level != levelInfo {
-			s.WriteString(level + ": ")
+		if e.Level != levelInfo {
+			s.WriteString(e.Level + ": ")
 		}
-		s.WriteString(msg + "\n")
-		for _, h := range hints {
-			lines := strings.Split(strings.TrimRight(sanitize(h), "\n"), "\n")
-			s.WriteString(l.prefix + ": hint: " + lines[0] + "\n")
-			for _, line := range lines[1:] {
-				s.WriteString("    " + line + "\n")
-			}
+		s.WriteString(e.Msg + "\n")
+		for _, h := range e.Hints {
+			s.WriteString(fail.Indent(l.prefix+": hint: ", "    ", h))
 		}
 		b = []byte(s.String())
 	}

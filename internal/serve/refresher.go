@@ -150,8 +150,8 @@ func (r *Refresher) Start(ctx context.Context) error {
 		if r.clock.Now().Add(d).After(deadline) {
 			return err
 		}
-		r.log.emit(levelWarn, fmt.Sprintf("STS throttled the first exchange (%s); retrying in %s", codeOf(err), round(d)), nil,
-			field{"event", "throttled"}, field{"code", codeOf(err)}, field{"retry_in", d.Seconds()})
+		r.log.emit(entry{Level: levelWarn, Event: "throttled", Code: codeOf(err),
+			Msg: fmt.Sprintf("STS throttled the first exchange (%s); retrying in %s", codeOf(err), round(d))})
 		if sleep(ctx, r.clock, d) != nil {
 			return err
 		}
@@ -276,12 +276,11 @@ func (r *Refresher) run(done chan struct{}) {
 			msg = fmt.Sprintf("refreshed the credentials after %d failed %s; they expire at %s, next refresh at %s",
 				after, plural(after, "attempt"), stamp(creds.Expiration), stamp(r.next))
 		}
-		level := levelInfo
+		e := entry{Level: levelInfo, Event: "refreshed", Msg: msg}
 		if after > 0 {
-			level = levelWarn // recovery is news to whoever saw the failures
+			e.Level = levelWarn // recovery is news to whoever saw the failures
 		}
-		f := []field{{"event", "refreshed"}, {"expiration", stamp(creds.Expiration)}, {"next_refresh", stamp(r.next)}}
-		emit = func() { r.log.emit(level, msg, nil, f...) }
+		emit = func() { r.log.emit(e) }
 	default:
 		r.failed.Add(1)
 		r.failures++
@@ -325,25 +324,18 @@ func (r *Refresher) failure(err error, now time.Time) func() {
 	msg, hints := err.Error(), fail.Hints(err)
 	repeat := msg == r.logged
 	r.logged = msg
-	fields := []field{{"event", "refresh_failed"}, {"retry_in", d.Seconds()}, {"attempt", r.failures}}
-	if code := codeOf(err); code != "" {
-		fields = append(fields, field{"code", code})
-	}
+	e := entry{Level: levelError, Event: "refresh_failed", Code: codeOf(err)}
 	switch {
 	case repeat && newEmpty:
-		line := fmt.Sprintf("the refresh still fails as logged before (attempt %d); %s", r.failures, state)
-		fields[0] = field{"event", "unavailable"}
-		return func() { r.log.emit(levelError, line, nil, fields...) }
+		e.Event, e.Msg = "unavailable", fmt.Sprintf("the refresh still fails as logged before (attempt %d); %s", r.failures, state)
 	case repeat:
 		return func() {}
+	case errors.Is(err, sts.ErrThrottled):
+		e.Level, e.Event, e.Msg = levelWarn, "throttled", fmt.Sprintf("STS throttled the refresh (%s); %s", codeOf(err), state)
+	default:
+		e.Msg, e.Hints = fmt.Sprintf("cannot refresh the credentials (%s): %s", state, msg), hints
 	}
-	if errors.Is(err, sts.ErrThrottled) {
-		line := fmt.Sprintf("STS throttled the refresh (%s); %s", codeOf(err), state)
-		fields[0] = field{"event", "throttled"}
-		return func() { r.log.emit(levelWarn, line, nil, fields...) }
-	}
-	line := fmt.Sprintf("cannot refresh the credentials (%s): %s", state, msg)
-	return func() { r.log.emit(levelError, line, hints, fields...) }
+	return func() { r.log.emit(e) }
 }
 
 // Credentials returns credentials that may be served: the current ones

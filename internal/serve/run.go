@@ -85,8 +85,7 @@ func Run(ctx context.Context, rc RunConfig) error {
 		return err
 	}
 	if from == TokenFromEnv && rc.TokenFile != "" {
-		srv.log.emit(levelWarn, fmt.Sprintf("using the token from %s; --auth-token-file %s is ignored", TokenEnv, rc.TokenFile), nil,
-			field{"event", "token_source"})
+		srv.log.emit(entry{Level: levelWarn, Event: "token_source", Msg: fmt.Sprintf("using the token from %s; --auth-token-file %s is ignored", TokenEnv, rc.TokenFile)})
 	}
 	vars := []output.Var{{Name: URIEnv, Value: srv.URL()}}
 	if from == TokenFromGenerator {
@@ -108,7 +107,7 @@ func Run(ctx context.Context, rc RunConfig) error {
 	if got != nil {
 		reason = "received " + got.String()
 	}
-	srv.log.emit(levelInfo, "stopping: "+reason, nil, field{"event", "stop"})
+	srv.log.emit(entry{Level: levelInfo, Event: "stop", Msg: "stopping: " + reason})
 	shutdown(srv)
 	return nil
 }

@@ -84,6 +84,8 @@ type Server struct {
 	ln    net.Listener
 	url   string
 
+	slots  chan struct{}   // one per open connection, maxConns at most
+	quit   chan struct{}   // closed by Shutdown
 	ctx    context.Context // cancelled by Shutdown, ending requests' waits
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // connections being served
@@ -132,18 +134,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		token: cfg.Token,
 		hosts: hosts(bound),
 		log:   ref.log,
-		ln:    limitListener(ln, maxConns),
+		ln:    ln,
+		slots: make(chan struct{}, maxConns),
+		quit:  make(chan struct{}),
 		url:   "http://" + bound.String() + CredentialsPath,
 		conns: map[net.Conn]bool{},
 		done:  make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	go s.serve(s.ln)
+	go s.serve()
 	c, _ := ref.Current()
-	s.log.emit(levelInfo, fmt.Sprintf("serving %s as session %s at %s; the credentials expire at %s, next refresh at %s",
-		cfg.Role, sessionOf(c.AssumedRoleARN), s.url, stamp(c.Expiration), stamp(ref.NextRefresh())), nil,
-		field{"event", "start"}, field{"address", bound.String()}, field{"url", s.url}, field{"role", cfg.Role},
-		field{"session", sessionOf(c.AssumedRoleARN)}, field{"expiration", stamp(c.Expiration)}, field{"next_refresh", stamp(ref.NextRefresh())})
+	s.log.emit(entry{Level: levelInfo, Event: "start", Msg: fmt.Sprintf("serving %s as session %s at %s; the credentials expire at %s, next refresh at %s",
+		cfg.Role, sessionOf(c.AssumedRoleARN), s.url, stamp(c.Expiration), stamp(ref.NextRefresh()))})
 	return s, nil
 }
 
@@ -179,6 +181,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// Stop refreshing first: a request waiting on a refresh is
 		// released at once instead of holding up the shutdown.
 		s.ref.Close()
+		close(s.quit)
 		_ = s.ln.Close()
 		<-s.done
 		s.mu.Lock()
@@ -273,48 +276,4 @@ func errorResponse(status int, code, message string) response {
 		Message string `json:"message"`
 	}{code, oneLine(sanitize(message))})
 	return response{status: status, body: b}
-}
-
-// limitListener accepts at most n connections at a time; the rest wait in
-// the kernel's backlog until one closes.
-func limitListener(l net.Listener, n int) net.Listener {
-	return &limited{Listener: l, sem: make(chan struct{}, n), closed: make(chan struct{})}
-}
-
-type limited struct {
-	net.Listener
-	sem       chan struct{}
-	closed    chan struct{}
-	closeOnce sync.Once
-}
-
-func (l *limited) Accept() (net.Conn, error) {
-	select {
-	case l.sem <- struct{}{}:
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.sem
-		return nil, err
-	}
-	return &limitedConn{Conn: c, release: func() { <-l.sem }}, nil
-}
-
-func (l *limited) Close() error {
-	l.closeOnce.Do(func() { close(l.closed) })
-	return l.Listener.Close()
-}
-
-type limitedConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *limitedConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
 }

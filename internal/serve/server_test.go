@@ -392,41 +392,48 @@ func (neverEnding) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func TestLimitListener(t *testing.T) {
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := limitListener(inner, 2)
-	defer l.Close()
-	for range 3 {
-		c, err := net.Dial("tcp", inner.Addr().String())
+// TestConnectionLimit: with maxConns connections open, another one waits
+// in the backlog, unanswered, until one of them closes.
+func TestConnectionLimit(t *testing.T) {
+	srv, _ := startServer(t, Config{}, time.Hour)
+	var open []net.Conn
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	for range maxConns {
+		c, err := net.Dial("tcp", srv.Addr())
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		open = append(open, c)
 	}
-	a, _ := l.Accept()
-	b, _ := l.Accept()
-	third := make(chan net.Conn)
+	extra, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	fmt.Fprintf(extra, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", HealthPath, srv.Addr())
+	answered := make(chan string, 1)
 	go func() {
-		c, _ := l.Accept()
-		third <- c
+		l, _ := bufio.NewReader(extra).ReadString('\n')
+		answered <- l
 	}()
 	select {
-	case <-third:
-		t.Fatal("a third connection was accepted with two open")
-	case <-time.After(100 * time.Millisecond):
+	case l := <-answered:
+		t.Fatalf("connection %d answered %q", maxConns+1, l)
+	case <-time.After(200 * time.Millisecond):
 	}
-	a.Close()
-	a.Close() // twice: the slot is released once
+	open[0].Close()
 	select {
-	case c := <-third:
-		c.Close()
+	case l := <-answered:
+		if !strings.HasPrefix(l, "HTTP/1.1 200 ") {
+			t.Errorf("answered %q", l)
+		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("closing a connection did not free its slot")
 	}
-	b.Close()
 }
 
 // TestConcurrentRequestsOneCall: 100 concurrent requests, with nothing
