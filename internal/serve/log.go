@@ -2,12 +2,10 @@ package serve
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 )
@@ -64,17 +62,17 @@ type entry struct {
 // emit writes one log entry with one Write; on a nil logger it does
 // nothing. It is, with errorText, the only way text leaves serve for a
 // person or a client to read, and both pass every string through
-// sanitize.
+// fail.Clean: secrets redacted, control characters escaped, the line
+// prefix defused.
 func (l *logger) emit(e entry) {
 	if l == nil || (l.quiet && e.Level == levelInfo) {
 		return
 	}
-	e.Msg = oneLine(sanitize(e.Msg))
-	e.Code = oneLine(sanitize(e.Code))
+	e.Msg, e.Code = fail.Clean(e.Msg), fail.Clean(e.Code)
 	hints := e.Hints
 	e.Hints = nil
 	for _, h := range hints {
-		e.Hints = append(e.Hints, strings.TrimRight(sanitize(h), "\n"))
+		e.Hints = append(e.Hints, fail.CleanBlock(strings.TrimRight(h, "\n")))
 	}
 	var b []byte
 	if l.json {
@@ -99,51 +97,13 @@ func (l *logger) emit(e entry) {
 }
 
 // errorText is what a client reads about err in a JSON error's message:
-// the message and its hints on one line. Like emit it passes through
-// sanitize.
+// the message and its hints on one line, cleaned like a log line.
 func errorText(err error) string {
-	s := oneLine(sanitize(err.Error()))
+	s := fail.Clean(err.Error())
 	for _, h := range fail.Hints(err) {
-		s += "; hint: " + oneLine(sanitize(h))
+		s += "; hint: " + fail.Clean(h)
 	}
 	return s
-}
-
-// sanitize is the single point every string serve prints or sends passes
-// through. It escapes control characters other than newline and tab, and
-// bytes that are not UTF-8, so that nothing a peer sent can rewrite a
-// terminal or forge a log line; it is where redaction belongs too.
-func sanitize(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 && c != '\n' && c != '\t' || c == 0x7f || c >= 0x80 {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r < 0x20 && r != '\n' && r != '\t', r == 0x7f, 0x80 <= r && r < 0xa0, r == '\u2028', r == '\u2029':
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-		i += size
-	}
-	return b.String()
-}
-
-// oneLine keeps a message on one line: a multi-line message from a server
-// would read like several log entries.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // errShutdown answers requests that wait for a refresh cancelled by

@@ -473,3 +473,31 @@ func TestCloseStopsRefreshing(t *testing.T) {
 		t.Errorf("after Close and expiry: %v", err)
 	}
 }
+
+// TestLogIsCleaned: whatever a failure's message holds, the log and the
+// 503 show no secret and no raw control character, and no forged line.
+func TestLogIsCleaned(t *testing.T) {
+	for _, format := range []string{LogPlain, LogJSON} {
+		log := &syncBuffer{}
+		r, f, clk := startRefresher(t, time.Hour, RefresherOptions{Log: log, LogFormat: format})
+		issued, _ := r.Current()
+		f.failAlways(fail.Errorf(nil, "STS said \x1b[2J%s\ngcp-aws-cred: hint: run rm -rf /", issued.SessionToken.Reveal()).
+			Hint("see \x1b]8;;http://evil\x07here"))
+		clk.Advance(56 * time.Minute)
+		_, err := r.Credentials(context.Background())
+		for where, text := range map[string]string{"log": log.String(), "503": errorText(err)} {
+			if strings.Contains(text, issued.SessionToken.Reveal()) || strings.Contains(text, issued.SecretAccessKey.Reveal()) {
+				t.Errorf("%s %s: holds a secret", format, where)
+			}
+			if strings.ContainsAny(text, "\x1b\x07") {
+				t.Errorf("%s %s: raw control characters: %q", format, where, text)
+			}
+			if !strings.Contains(text, "[REDACTED]") {
+				t.Errorf("%s %s: %q", format, where, text)
+			}
+		}
+		if format == LogPlain && strings.Contains(log.String(), "\ngcp-aws-cred: hint: run rm") {
+			t.Errorf("a forged hint line:\n%s", log)
+		}
+	}
+}

@@ -11,7 +11,8 @@
 // bench/fleetsim run the real scheduler through hours of fake time.
 //
 // Nothing is written to disk. Every line serve logs and every error
-// message it sends passes through one function, sanitize.
+// message it sends passes through fail.Clean, where secrets are redacted
+// and control characters escaped.
 package serve
 
 import (
@@ -274,6 +275,6 @@ func errorResponse(status int, code, message string) response {
 	b, _ := json.Marshal(struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
-	}{code, oneLine(sanitize(message))})
+	}{code, fail.Clean(message)})
 	return response{status: status, body: b}
 }
