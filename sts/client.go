@@ -168,7 +168,10 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Endpoint != "" {
 		from = cmp.Or(cfg.EndpointFrom, "an endpoint override")
 	}
-	return &Client{API: api, Endpoint: endpoint, EndpointFrom: from, Region: region, Proxy: proxyFor(endpoint)}, nil
+	// A method value, not api itself: *awssts.Client in an interface would
+	// keep every STS operation in the binary (kong's reflection makes the
+	// linker keep all exported methods of types converted to interfaces).
+	return &Client{API: APIFunc(api.AssumeRoleWithWebIdentity), Endpoint: endpoint, EndpointFrom: from, Region: region, Proxy: proxyFor(endpoint)}, nil
 }
 
 // newTransport is the SDK's transport with a bound on headers and, for a
