@@ -258,6 +258,11 @@ func (c *Client) suspects() string {
 	return "any proxy or TLS-inspecting middlebox between this workload and " + c.Endpoint
 }
 
+// proxyHint names the proxy in the way, if any. It is not inlined: it is
+// called only on error paths, where a call costs nothing and each inlined
+// copy cost binary size.
+//
+//go:noinline
 func (c *Client) proxyHint() []string {
 	if c.Proxy == "" {
 		return nil
