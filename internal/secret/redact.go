@@ -3,6 +3,7 @@ package secret
 import (
 	"encoding/binary"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"unicode"
@@ -126,7 +127,9 @@ func snapshot() ([]string, []uint64) {
 				grams = append(grams, hashGram(v[i:i+gram]))
 			}
 		}
-		slices.Sort(grams)
+		// sort.Slice, not slices.Sort: the generic sort of uint64 would
+		// link 4 KB of code for this one call, off the credential path.
+		sort.Slice(grams, func(i, j int) bool { return grams[i] < grams[j] })
 		r.grams, r.stale = grams, false
 	}
 	return slices.Clone(r.values), r.grams
