@@ -103,17 +103,23 @@ func (s *Step) warn(format string, args ...any) {
 	s.Warnings = append(s.Warnings, fmt.Sprintf(format, args...))
 }
 
+// step starts the next step. It is not inlined: Doctor starts steps at
+// many places, and each inlined copy cost binary size.
+//
+//go:noinline
+func (r *Report) step(name string) *Step {
+	s := &Step{Name: name, Status: "ok"}
+	r.Steps = append(r.Steps, s)
+	return s
+}
+
 // Doctor runs the chain one step at a time and reports on each: options,
 // metadata server, token, STS endpoint, exchange. It stops at the first
 // failure, which it explains with the values it found. Without a role it
 // runs every step that needs none, then fails the exchange for want of one.
 func Doctor(ctx context.Context, o *cred.Options) *Report {
 	r := &Report{}
-	step := func(name string) *Step {
-		s := &Step{Name: name, Status: "ok"}
-		r.Steps = append(r.Steps, s)
-		return s
-	}
+	step := r.step
 	skipRest := func(names ...string) {
 		for _, n := range names {
 			step(n).Status = "skipped"
