@@ -123,6 +123,16 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 		Hint(c.networkHints()...)
 }
 
+// apiError is the message of an STS error answer: what it means, then
+// STS's code and message. It is a function of its own, not inlined, because
+// explainAPI builds it at a dozen places and each inlined copy cost binary
+// size.
+//
+//go:noinline
+func apiError(cause error, what, code, msg string) *fail.Error {
+	return fail.Errorf(cause, "%s (%s: %s)", what, code, msg)
+}
+
 func (c *Client) explainAPI(err error, api smithy.APIError, tok secret.String, req Request) error {
 	// Both come from the peer: the token is taken out, and the message is
 	// cut as a metadata server's body is (a 3 MB message was printed whole).
@@ -132,9 +142,7 @@ func (c *Client) explainAPI(err error, api smithy.APIError, tok secret.String, r
 	if kind := kindOf(code, msg); kind != nil {
 		cause = errors.Join(kind, err)
 	}
-	base := func(what string) *fail.Error {
-		return fail.Errorf(cause, "%s (%s: %s)", what, code, msg)
-	}
+	base := func(what string) *fail.Error { return apiError(cause, what, code, msg) }
 	switch code {
 	case "AccessDenied":
 		return base(fmt.Sprintf("STS refused to let this workload assume %s", req.RoleARN)).
