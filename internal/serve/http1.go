@@ -19,22 +19,21 @@ import (
 // connection loop and the writing of a response are here.
 
 // serve accepts connections until Shutdown. At most maxConns are open at a
-// time; the rest wait in the kernel's backlog until one closes.
+// time. When all are taken, a connection that is not being answered (idle,
+// or still sending its header) is closed to make room: otherwise any local
+// process, token or not, could hold every slot with connections that send
+// nothing, or a byte now and then, and starve the real clients, whose
+// requests arrive whole. Only when every connection is being answered does
+// a new one wait, in the kernel's backlog.
 func (s *Server) serve() {
 	defer close(s.done)
 	backoff := 5 * time.Millisecond
 	for {
-		select {
-		case s.slots <- struct{}{}:
-		case <-s.quit:
-			return
-		}
 		c, err := s.ln.Accept()
 		if errors.Is(err, net.ErrClosed) {
 			return
 		}
 		if err != nil {
-			<-s.slots
 			// Out of file descriptors and the like: wait, as net/http does,
 			// rather than spin.
 			s.log.emit(entry{Level: levelWarn, Event: "accept_failed", Msg: "cannot accept a connection: " + err.Error()})
@@ -43,6 +42,10 @@ func (s *Server) serve() {
 			continue
 		}
 		backoff = 5 * time.Millisecond
+		if !s.slot() {
+			_ = c.Close()
+			return
+		}
 		s.mu.Lock()
 		if s.closing {
 			s.mu.Unlock()
@@ -57,8 +60,44 @@ func (s *Server) serve() {
 	}
 }
 
-// setActive marks c as answering a request or idle; it returns false once
-// the server is shutting down, when an idle connection is to be closed.
+// slot takes one of the maxConns slots, shedding a connection that is not
+// being answered when none is free; it returns false once Shutdown began.
+// A connection being answered may turn idle without closing, so the wait
+// for a slot looks again every few milliseconds.
+func (s *Server) slot() bool {
+	for {
+		select {
+		case s.slots <- struct{}{}:
+			return true
+		default:
+		}
+		s.shed()
+		select {
+		case s.slots <- struct{}{}:
+			return true
+		case <-s.quit:
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// shed closes one connection that is not being answered, if there is one;
+// its slot is freed when its goroutine sees the connection closed.
+func (s *Server) shed() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c, active := range s.conns {
+		if !active {
+			_ = c.Close()
+			return
+		}
+	}
+}
+
+// setActive marks c as answering a request, or not (idle, or reading a
+// request's header); it returns false once the server is shutting down,
+// when a connection that is not answering is to be closed.
 func (s *Server) setActive(c net.Conn, active bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -85,13 +124,13 @@ func (s *Server) serveConn(c net.Conn) {
 		budget.n = maxHeaderBytes
 		_ = c.SetReadDeadline(time.Now().Add(idleTimeout))
 		if _, err := br.Peek(1); err != nil {
-			return // closed, idle too long, or shut down
-		}
-		if !s.setActive(c, true) {
-			return
+			return // closed, idle too long, shed, or shut down
 		}
 		_ = c.SetReadDeadline(time.Now().Add(readTimeout))
 		req, err := http.ReadRequest(br)
+		if err == nil && !s.setActive(c, true) {
+			return
+		}
 		if err != nil {
 			status, msg := http.StatusBadRequest, "malformed request"
 			if budget.n <= 0 {

@@ -392,8 +392,11 @@ func (neverEnding) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestConnectionLimit: with maxConns connections open, another one waits
-// in the backlog, unanswered, until one of them closes.
+// TestConnectionLimit: connections that send nothing, or a header a byte
+// at a time, cannot starve the real clients: with maxConns of them open,
+// one is shed for each new connection, so a client is answered at once
+// (not after the idle or header timeout), and no more than maxConns are
+// ever open.
 func TestConnectionLimit(t *testing.T) {
 	srv, _ := startServer(t, Config{}, time.Hour)
 	var open []net.Conn
@@ -402,37 +405,42 @@ func TestConnectionLimit(t *testing.T) {
 			c.Close()
 		}
 	}()
-	for range maxConns {
+	for i := range maxConns {
 		c, err := net.Dial("tcp", srv.Addr())
 		if err != nil {
 			t.Fatal(err)
 		}
+		if i%2 == 0 {
+			fmt.Fprint(c, "GET /cred") // a slowloris's start
+		}
 		open = append(open, c)
 	}
-	extra, err := net.Dial("tcp", srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer extra.Close()
-	fmt.Fprintf(extra, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", HealthPath, srv.Addr())
-	answered := make(chan string, 1)
-	go func() {
-		l, _ := bufio.NewReader(extra).ReadString('\n')
-		answered <- l
-	}()
-	select {
-	case l := <-answered:
-		t.Fatalf("connection %d answered %q", maxConns+1, l)
-	case <-time.After(200 * time.Millisecond):
-	}
-	open[0].Close()
-	select {
-	case l := <-answered:
-		if !strings.HasPrefix(l, "HTTP/1.1 200 ") {
-			t.Errorf("answered %q", l)
+	for i := range 3 {
+		extra, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("closing a connection did not free its slot")
+		defer extra.Close()
+		fmt.Fprintf(extra, "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\n\r\n", CredentialsPath, srv.Addr(), testToken)
+		answered := make(chan string, 1)
+		go func() {
+			l, _ := bufio.NewReader(extra).ReadString('\n')
+			answered <- l
+		}()
+		select {
+		case l := <-answered:
+			if !strings.HasPrefix(l, "HTTP/1.1 200 ") {
+				t.Errorf("client %d answered %q", i, l)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("client %d unanswered with %d idle and half-sent connections open", i, maxConns)
+		}
+		srv.mu.Lock()
+		n := len(srv.conns)
+		srv.mu.Unlock()
+		if n > maxConns {
+			t.Errorf("%d connections open, more than %d", n, maxConns)
+		}
 	}
 }
 
