@@ -9,6 +9,10 @@ func TestChildEnv(t *testing.T) {
 	got := childEnv([]string{
 		"PATH=/bin", "A=1", "AWS_PROFILE=prod", "A=2", "AWS_ACCESS_KEY_ID=AKIA", TokenEnv + "=old-token-000000000",
 		"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=/run/t", "AWS_ROLE_ARN=arn", "AWS_WEB_IDENTITY_TOKEN_FILE=/run/w",
+		// The alternate names the Go SDK's environment provider falls back
+		// to: left in place, a Go child used these stale keys rather than
+		// the server's.
+		"AWS_ACCESS_KEY=AKIASTALE", "AWS_SECRET_KEY=stale",
 	}, "http://127.0.0.1:1/credentials", "new-token-0000000000", "us-west-2")
 	want := []string{"PATH=/bin", "A=2", URIEnv + "=http://127.0.0.1:1/credentials", TokenEnv + "=new-token-0000000000", "AWS_REGION=us-west-2", "AWS_DEFAULT_REGION=us-west-2"}
 	if !slices.Equal(got, want) {

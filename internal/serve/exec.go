@@ -32,12 +32,15 @@ type ExecConfig struct {
 
 // hidden is everything an SDK would read before the container provider,
 // or instead of our endpoint and token, in its default credential chain:
-// static keys, a profile (which may hold keys or a credential_process),
+// static keys (including AWS_ACCESS_KEY and AWS_SECRET_KEY, which
+// aws-sdk-go-v2's config.EnvConfig, aws-sdk-go and the Java SDK v1 read
+// when the usual names are unset), a profile (which may hold keys or a
+// credential_process),
 // web identity, the ECS relative URI (which wins over the full URI in
 // every SDK), and a token file (which Go v2 and botocore read in
 // preference to AWS_CONTAINER_AUTHORIZATION_TOKEN).
 var hidden = []string{
-	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
 	"AWS_CREDENTIAL_EXPIRATION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
 	"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
 	"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", URIEnv, TokenEnv, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
