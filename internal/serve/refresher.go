@@ -68,6 +68,7 @@ type Refresher struct {
 	logged   string // the failure last logged, so a repeat is not
 	empty    bool   // logged that nothing can be served
 	closed   bool
+	started  time.Time // when the last refresh began, for minRefreshGap
 
 	calls, refreshes, failed atomic.Int64
 }
@@ -123,6 +124,9 @@ func (r *Refresher) Start(ctx context.Context) error {
 	var throttled error
 	for attempt := 1; ; attempt++ {
 		r.calls.Add(1)
+		r.mu.Lock()
+		r.started = r.clock.Now()
+		r.mu.Unlock()
 		creds, err := r.fetch(ctx)
 		now := r.clock.Now()
 		if err == nil {
@@ -209,7 +213,14 @@ type document struct {
 	AccountID       string `json:"AccountId,omitempty"`
 }
 
-// schedule sets the one refresh timer. Called with mu held.
+// minRefreshGap is the least time between the starts of two refreshes.
+// Credentials that live a fraction of a second by this machine's clock (a
+// broken or hostile STS, or a clock an hour fast) would otherwise have
+// serve call STS and the metadata server many times a second, for good.
+const minRefreshGap = time.Second
+
+// schedule sets the one refresh timer, no sooner than minRefreshGap after
+// the last refresh began. Called with mu held.
 func (r *Refresher) schedule(d time.Duration) {
 	if r.timer != nil {
 		r.timer.Stop()
@@ -217,7 +228,7 @@ func (r *Refresher) schedule(d time.Duration) {
 	if r.closed {
 		return
 	}
-	d = max(d, 10*time.Millisecond)
+	d = max(d, r.started.Add(minRefreshGap).Sub(r.clock.Now()), 10*time.Millisecond)
 	r.next = r.clock.Now().Add(d)
 	r.timer = r.clock.AfterFunc(d, r.refresh)
 }
@@ -243,6 +254,7 @@ func (r *Refresher) begin() chan struct{} {
 		r.timer = nil
 	}
 	r.inflight = make(chan struct{})
+	r.started = r.clock.Now()
 	return r.inflight
 }
 
@@ -360,7 +372,7 @@ func (r *Refresher) current(ctx context.Context) (awscred.Credentials, []byte, e
 			r.mu.Unlock()
 			return awscred.Credentials{}, nil, errShutdown
 		}
-		if r.inflight == nil && r.failures == 0 && r.cur != nil {
+		if r.inflight == nil && r.failures == 0 && r.cur != nil && !now.Before(r.started.Add(minRefreshGap)) {
 			// The timer should have fired already. Timers run on the
 			// monotonic clock, which stands still while the machine is
 			// suspended; the wall clock, which expiry follows, does not.

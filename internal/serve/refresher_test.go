@@ -501,3 +501,30 @@ func TestLogIsCleaned(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshesAtMostOncePerSecond has STS issue credentials that live one
+// second, as a broken or hostile STS or a clock an hour fast would make
+// them look: serve must not call STS more than once a second for them,
+// whether its timer or a waiting request asks, and must still never hand
+// out expired credentials.
+func TestRefreshesAtMostOncePerSecond(t *testing.T) {
+	r, f, clk := startRefresher(t, 1200*time.Millisecond, RefresherOptions{})
+	for clk.Now().Before(t0.Add(10 * time.Second)) {
+		clk.Advance(50 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		cr, err := r.Credentials(ctx)
+		cancel()
+		if err == nil && !cr.Expiration.After(clk.Now()) {
+			t.Fatalf("at %s: served credentials that expired at %s", clk.Now().Sub(t0), cr.Expiration.Sub(t0))
+		}
+	}
+	times := f.times()
+	for i := 1; i < len(times); i++ {
+		if gap := times[i].Sub(times[i-1]); gap < minRefreshGap {
+			t.Errorf("refresh %d began %s after the one before", i, gap)
+		}
+	}
+	if n := len(times); n < 5 || n > 11 {
+		t.Errorf("%d STS calls in 10 s, want one a second at most, and still some", n)
+	}
+}
