@@ -114,7 +114,6 @@ func Exec(ctx context.Context, ec ExecConfig) error {
 	if err != nil {
 		return err
 	}
-	defer shutdown(srv)
 
 	environ := ec.Environ
 	if environ == nil {
@@ -131,7 +130,7 @@ func Exec(ctx context.Context, ec ExecConfig) error {
 	code, err := runChild(path, ec.Argv, &os.ProcAttr{
 		Env:   childEnv(environ, srv.URL(), tok.Reveal(), ec.Region),
 		Files: files,
-	})
+	}, func() { shutdown(srv) })
 	if err != nil {
 		return fail.Errorf(err, "cannot run %s: %v", path, cause(err)).
 			Hint("check that the file is an executable for this system, and that its #! interpreter exists")

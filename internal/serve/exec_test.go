@@ -266,3 +266,23 @@ func TestServeStopsOnSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestSignalWhileStopping sends a signal after the command has ended, while
+// the server is stopping: it must not end this process, and the status is
+// still the command's. (Were the signal no longer caught, it would kill
+// the test binary itself.)
+func TestSignalWhileStopping(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip(err)
+	}
+	stopped := false
+	code, err := runChild(sh, []string{"sh", "-c", "exit 3"}, &os.ProcAttr{Files: []*os.File{nil, os.Stdout, os.Stderr}}, func() {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGHUP)
+		time.Sleep(100 * time.Millisecond) // the signal arrives while the server stops
+		stopped = true
+	})
+	if err != nil || code != 3 || !stopped {
+		t.Fatalf("runChild = %d, %v (server stopped: %v); want 3", code, err, stopped)
+	}
+}

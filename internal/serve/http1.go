@@ -132,12 +132,12 @@ func (s *Server) serveConn(c net.Conn) {
 			return
 		}
 		if err != nil {
-			status, msg := http.StatusBadRequest, "malformed request"
+			status, code, msg := http.StatusBadRequest, "BadRequest", "malformed request"
 			if budget.n <= 0 {
-				status, msg = http.StatusRequestHeaderFieldsTooLarge, "the request header is larger than 8 KiB"
+				status, code, msg = http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLarge", "the request header is larger than 8 KiB"
 			}
 			_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
-			_, _ = c.Write(encode(errorResponse(status, http.StatusText(status), msg), "", false))
+			_, _ = c.Write(encode(errorResponse(status, code, msg), "", false))
 			return
 		}
 		resp := s.answer(req)

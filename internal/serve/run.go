@@ -139,8 +139,10 @@ func Check(ctx context.Context, listen string, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	// No proxy: the request is for this machine's loopback.
-	client := &http.Client{Transport: &http.Transport{}}
+	// No proxy: the request is for this machine's loopback. No redirect
+	// either: serve never sends one, so whatever does is not serve.
+	client := &http.Client{Transport: &http.Transport{},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
 		return fail.Errorf(err, "no server answers at %s: %s", url, fail.Cause(err)).

@@ -363,8 +363,8 @@ func TestResolveToken(t *testing.T) {
 func TestRequestLimits(t *testing.T) {
 	srv, _ := startServer(t, Config{}, time.Hour)
 	a := get(t, "GET", srv.URL(), []string{strings.Repeat("x", 16<<10)}, "")
-	if a.status != http.StatusRequestHeaderFieldsTooLarge {
-		t.Errorf("16 KiB header: %d", a.status)
+	if a.status != http.StatusRequestHeaderFieldsTooLarge || !strings.Contains(a.body, `"code":"RequestHeaderFieldsTooLarge"`) {
+		t.Errorf("16 KiB header: %d %s", a.status, a.body)
 	}
 	// A request body is never read: a large one ends the connection
 	// instead of being drained.
