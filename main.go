@@ -205,9 +205,10 @@ type ExecCmd struct {
 // Help is the worked example under `exec --help`.
 func (*ExecCmd) Help() string {
 	return `Gets credentials once and runs COMMAND with AWS_ACCESS_KEY_ID,
-AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION set and
-AWS_PROFILE/AWS_DEFAULT_PROFILE removed, so a script of many aws commands makes
-one STS call. gcp-aws-cred replaces itself with COMMAND: the exit status and
+AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION set,
+AWS_REGION and AWS_DEFAULT_REGION too with --region (unless either is set),
+and AWS_PROFILE/AWS_DEFAULT_PROFILE removed, so a script of many aws commands
+makes one STS call. gcp-aws-cred replaces itself with COMMAND: the exit status and
 signals are COMMAND's own. (On Windows, which cannot replace a process, it
 waits for COMMAND and exits with its status.)
 
