@@ -1,0 +1,494 @@
+// Command servebench measures what `serve` and `exec --serve` buy and cost,
+// and prints Markdown tables for the README.
+//
+//	go run ./bench/servebench                    # about 10 minutes
+//	go run ./bench/servebench -smoke             # seconds: checks it works, figures meaningless
+//	go run ./bench/servebench -script=false      # serve under load only
+//
+// It builds the release binary (or takes -bin), starts the project's fake
+// metadata server and fake STS in this process, and measures two things.
+//
+// A script of -commands AWS CLI commands (`aws sts get-caller-identity`,
+// answered by the fake STS, which checks the signature against keys it
+// issued), run three ways: each command running the credential process from
+// a credential_process profile; under `exec` (one exchange, static keys);
+// under `exec --serve` (one exchange, keys from memory over the container
+// credentials protocol). Each way runs with the fake STS answering at once
+// and with every STS answer held back by -delay, the round trip from Google
+// Cloud to AWS; the CLI's own call pays it too, as it would against AWS.
+// Wall time is measured around the whole script, and the STS calls are
+// the AssumeRoleWithWebIdentity requests the fake received during it. The
+// ways run interleaved, rotating who goes first, over -rounds rounds, and
+// medians are reported: the machine may be shared.
+//
+// serve under load: `serve` runs as its own process; a load generator in
+// this process sends credentials requests over loopback, with keep-alive
+// from one client (latency), from -clients concurrent clients
+// (throughput), and with a new connection per request from one client (as
+// each AWS CLI process makes). serve's resident memory (VmRSS) is read
+// after each phase: after 1,000 requests, 11,000, 100,000 and so on to
+// -requests; and its CPU time per request from /proc. Client and server share the machine's
+// cores, so throughput is a floor.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
+)
+
+const role = "arn:aws:iam::123456789012:role/bench"
+
+type options struct {
+	bin      string
+	rounds   int
+	commands int
+	delay    time.Duration
+	script   bool
+	load     bool
+	requests int
+	clients  int
+	fresh    int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.bin, "bin", "", "the gcp-aws-cred binary to measure (default: build the release binary from this tree)")
+	flag.IntVar(&o.rounds, "rounds", 5, "rounds of the script comparison")
+	flag.IntVar(&o.commands, "commands", 20, "aws commands in the script")
+	flag.DurationVar(&o.delay, "delay", 100*time.Millisecond, "the simulated STS round trip")
+	flag.BoolVar(&o.script, "script", true, "run the script comparison (needs the AWS CLI on PATH)")
+	flag.BoolVar(&o.load, "load", true, "run serve under load")
+	flag.IntVar(&o.requests, "requests", 200_000, "credentials requests to serve in all (at least 100,000 for the memory figure)")
+	flag.IntVar(&o.clients, "clients", 8, "concurrent clients for the throughput figure")
+	flag.IntVar(&o.fresh, "fresh", 5_000, "requests on a new connection each")
+	smoke := flag.Bool("smoke", false, "a run of seconds that checks the benchmark works (figures meaningless)")
+	flag.Parse()
+	if *smoke {
+		o.rounds, o.commands, o.requests, o.fresh = 1, 2, 3_000, 200
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "servebench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	tmp, err := os.MkdirTemp("", "servebench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if o.bin == "" {
+		o.bin = filepath.Join(tmp, "gcp-aws-cred")
+		fmt.Fprintln(os.Stderr, "building the release binary…")
+		build := exec.Command("go", "build", "-trimpath", "-tags", "nethttpomithttp2", "-ldflags=-s -w", "-o", o.bin, ".")
+		build.Dir = moduleRoot()
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	}
+	fk, err := fakes.Start()
+	if err != nil {
+		return err
+	}
+	defer fk.Close()
+	home := filepath.Join(tmp, "home")
+	if err := os.MkdirAll(filepath.Join(home, ".aws"), 0o700); err != nil {
+		return err
+	}
+	config := fmt.Sprintf("[profile gcp]\ncredential_process = %s --role %s\n", o.bin, role)
+	if err := os.WriteFile(filepath.Join(home, ".aws", "config"), []byte(config), 0o600); err != nil {
+		return err
+	}
+	env := append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"NO_PROXY=127.0.0.1,localhost",
+		"PYTHONDONTWRITEBYTECODE=1",
+	}, fk.Env()...)
+
+	fmt.Printf("## serve and exec --serve, %s\n\n%s\n", time.Now().Format("2006-01-02"), machine())
+	if o.script {
+		if err := scriptTable(o, fk, env, home); err != nil {
+			return err
+		}
+	}
+	if o.load {
+		if err := loadTables(o, env, home); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// way is one way of running the script.
+type way struct {
+	name string
+	argv func(script string) []string
+	env  []string
+}
+
+func scriptTable(o options, fk *fakes.Servers, env []string, home string) error {
+	if _, err := exec.LookPath("aws"); err != nil {
+		return errors.New("the script comparison needs the AWS CLI (pip install awscli), or -script=false")
+	}
+	script := fmt.Sprintf(`i=0
+while [ $i -lt %d ]; do
+  aws sts get-caller-identity --output text >/dev/null || exit 1
+  i=$((i+1))
+done`, o.commands)
+	ways := []way{
+		{"credential_process (per command)", func(s string) []string { return []string{"sh", "-c", s} }, append(slices.Clone(env), "AWS_PROFILE=gcp")},
+		{"exec", func(s string) []string { return []string{o.bin, "exec", "--role", role, "--", "sh", "-c", s} }, env},
+		{"exec --serve", func(s string) []string {
+			return []string{o.bin, "exec", "--serve", "--role", role, "--", "sh", "-c", s}
+		}, env},
+	}
+	delays := []time.Duration{0, o.delay}
+	type key struct {
+		way   int
+		delay time.Duration
+	}
+	wall := map[key][]time.Duration{}
+	calls := map[key][]int{}
+	exchanges := func() int {
+		n := 0
+		for _, r := range fk.STS.Received() {
+			if r.Form.Get("Action") == "AssumeRoleWithWebIdentity" {
+				n++
+			}
+		}
+		return n
+	}
+	fmt.Fprintf(os.Stderr, "script: %d aws commands, 3 ways, 2 STS delays, %d rounds…\n", o.commands, o.rounds)
+	for r := 0; r < o.rounds; r++ {
+		for di := range delays {
+			d := delays[(di+r)%len(delays)]
+			fk.STS.Delay(d)
+			for wi := range ways {
+				i := (wi + r) % len(ways)
+				w := ways[i]
+				before := exchanges()
+				start := time.Now()
+				cmd := exec.Command(w.argv(script)[0], w.argv(script)[1:]...)
+				cmd.Env, cmd.Dir = w.env, home
+				out, err := cmd.CombinedOutput()
+				took := time.Since(start)
+				if err != nil {
+					return fmt.Errorf("%s: %v\n%s", w.name, err, out)
+				}
+				k := key{i, d}
+				wall[k] = append(wall[k], took)
+				calls[k] = append(calls[k], exchanges()-before)
+				fmt.Fprintf(os.Stderr, "  round %d, delay %s, %s: %s\n", r+1, d, w.name, took.Round(time.Millisecond))
+			}
+		}
+	}
+	fk.STS.Delay(0)
+
+	fmt.Printf("\n%d × `aws sts get-caller-identity` (AWS CLI %s) in one `sh` script; median of %d interleaved rounds:\n\n", o.commands, awsVersion(), o.rounds)
+	fmt.Printf("| way | STS calls | wall time, STS at once | per command | wall time, STS %s away | per command |\n", o.delay)
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	for i, w := range ways {
+		a, b := median(wall[key{i, 0}]), median(wall[key{i, o.delay}])
+		n := slices.Max(append(calls[key{i, 0}], calls[key{i, o.delay}]...))
+		m := slices.Min(append(calls[key{i, 0}], calls[key{i, o.delay}]...))
+		count := strconv.Itoa(n)
+		if m != n {
+			count = fmt.Sprintf("%d–%d", m, n)
+		}
+		fmt.Printf("| %s | %s | %s | %s | %s | %s |\n", w.name, count,
+			ms(a), ms(a/time.Duration(o.commands)), ms(b), ms(b/time.Duration(o.commands)))
+	}
+	return nil
+}
+
+func loadTables(o options, env []string, home string) error {
+	if o.requests < 100_000 {
+		fmt.Fprintf(os.Stderr, "-requests %d: the memory figure after 100,000 requests is left out\n", o.requests)
+	}
+	cmd := exec.Command(o.bin, "serve", "--role", role, "--output", "env-no-export")
+	cmd.Env, cmd.Dir = env, home
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	var log strings.Builder
+	cmd.Stderr = &log
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	vars := map[string]string{}
+	buf := make([]byte, 4096)
+	var got []byte
+	for len(vars) < 2 {
+		n, err := stdout.Read(buf)
+		got = append(got, buf[:n]...)
+		for _, line := range strings.Split(string(got), "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				vars[k] = strings.Trim(v, "'")
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("serve printed %q and stopped: %v\n%s", got, err, log.String())
+		}
+	}
+	uri, token := vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"], vars["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+	pid := cmd.Process.Pid
+
+	// The first answer must be credentials, or the figures would time errors.
+	var doc struct{ AccessKeyId, SecretAccessKey, Token, Expiration string }
+	if err := fetchJSON(uri, token, &doc); err != nil || doc.AccessKeyId == "" || doc.Token == "" || doc.Expiration == "" {
+		return fmt.Errorf("serve's first answer: %+v, %v", doc.AccessKeyId, err)
+	}
+
+	type phase struct {
+		name     string
+		clients  int
+		requests int
+		fresh    bool
+	}
+	var (
+		rows  []string
+		rss   []string
+		total int
+	)
+	memory := func() {
+		r, err := vmRSS(pid)
+		if err != nil {
+			rss = append(rss, fmt.Sprintf("| after %s requests | %v |", thousands(total), err))
+			return
+		}
+		rss = append(rss, fmt.Sprintf("| after %s requests | %.1f MiB |", thousands(total), float64(r)/1024))
+	}
+	warm := min(1_000, o.requests)
+	latencyN := min(10_000, o.requests-warm)
+	phases := []phase{
+		{"warm-up", o.clients, warm, false},
+		{"keep-alive, 1 client", 1, latencyN, false},
+		{fmt.Sprintf("keep-alive, %d clients", o.clients), o.clients, max(0, min(100_000, o.requests)-warm-latencyN), false},
+		{"new connection per request, 1 client", 1, o.fresh, true},
+		{fmt.Sprintf("keep-alive, %d clients (more)", o.clients), o.clients, max(0, o.requests-100_000-o.fresh), false},
+	}
+	fmt.Fprintf(os.Stderr, "serve under load: %d requests…\n", o.requests+o.fresh)
+	for _, p := range phases {
+		if p.requests == 0 {
+			continue
+		}
+		cpu0, _ := cpuTime(pid)
+		lat, took, err := load(uri, token, p.clients, p.requests, p.fresh)
+		if err != nil {
+			return fmt.Errorf("%s: %v\nserve's log:\n%s", p.name, err, log.String())
+		}
+		cpu1, _ := cpuTime(pid)
+		total += p.requests
+		memory()
+		if p.name == "warm-up" {
+			continue
+		}
+		slices.Sort(lat)
+		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %.0f/s | %.0f µs |", p.name, thousands(p.requests),
+			us(pct(lat, 0.50)), us(pct(lat, 0.90)), us(pct(lat, 0.99)), us(lat[len(lat)-1]),
+			float64(p.requests)/took.Seconds(), float64(cpu1-cpu0)/float64(time.Microsecond)/float64(p.requests)))
+	}
+	if r, err := vmHWM(pid); err == nil {
+		rss = append(rss, fmt.Sprintf("| peak (VmHWM) | %.1f MiB |", float64(r)/1024))
+	}
+
+	fmt.Printf("\n`serve` on loopback (GET of the credentials endpoint with its token; client and server on the same %d cores):\n\n", runtime.NumCPU())
+	fmt.Println("| load | requests | p50 | p90 | p99 | max | throughput | serve CPU per request |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range rows {
+		fmt.Println(r)
+	}
+	fmt.Println("\n| serve's resident memory (VmRSS) | |\n|---|---:|")
+	for _, r := range rss {
+		fmt.Println(r)
+	}
+	return nil
+}
+
+// load sends n credentials requests from c concurrent clients and returns
+// each request's latency and the wall time of the whole.
+func load(uri, token string, c, n int, fresh bool) ([]time.Duration, time.Duration, error) {
+	tr := &http.Transport{
+		Proxy:               nil,
+		DisableKeepAlives:   fresh,
+		MaxIdleConnsPerHost: c,
+		DialContext:         (&net.Dialer{}).DialContext,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, c)
+	start := time.Now()
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodGet, uri, nil)
+			req.Header.Set("Authorization", token)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat[i] = time.Since(t0)
+				if err != nil || resp.StatusCode != http.StatusOK {
+					errs <- fmt.Errorf("request %d: HTTP %d, %v", i, resp.StatusCode, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, 0, err
+	}
+	return lat, took, nil
+}
+
+func fetchJSON(uri, token string, v any) error {
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, uri, nil)
+	req.Header.Set("Authorization", token)
+	resp, err := (&http.Client{Transport: &http.Transport{}}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// status reads one "Name: N kB" field of /proc/PID/status, in KiB.
+func status(pid int, field string) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+func vmRSS(pid int) (int, error) { return status(pid, "VmRSS") }
+func vmHWM(pid int) (int, error) { return status(pid, "VmHWM") }
+
+// cpuTime is the user and system time pid has used, from /proc/PID/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name may hold spaces; the fields follow its ')'.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	u, _ := strconv.Atoi(f[11])
+	s, _ := strconv.Atoi(f[12])
+	// USER_HZ is 100 on every Linux this runs on.
+	return time.Duration(u+s) * 10 * time.Millisecond, nil
+}
+
+func median(xs []time.Duration) time.Duration {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// pct is the q-quantile of sorted xs (nearest rank).
+func pct(sorted []time.Duration, q float64) time.Duration {
+	i := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[max(0, min(len(sorted)-1, i))]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+
+func us(d time.Duration) string {
+	if d >= time.Millisecond {
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
+
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func awsVersion() string {
+	out, err := exec.Command("aws", "--version").CombinedOutput()
+	if err != nil {
+		return "?"
+	}
+	v, _, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+	return strings.TrimPrefix(v, "aws-cli/")
+}
+
+func machine() string {
+	cpu := "?"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("Machine: %d × %s; %s %s/%s", runtime.NumCPU(), cpu, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// moduleRoot is the directory of go.mod, for go build.
+func moduleRoot() string {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "."
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
