@@ -1,7 +1,7 @@
 // Command servebench measures what `serve` and `exec --serve` buy and cost,
 // and prints Markdown tables for the README.
 //
-//	go run ./bench/servebench                    # about 10 minutes
+//	go run ./bench/servebench                    # about 20 minutes
 //	go run ./bench/servebench -smoke             # seconds: checks it works, figures meaningless
 //	go run ./bench/servebench -script=false      # serve under load only
 //
@@ -71,7 +71,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.bin, "bin", "", "the gcp-aws-cred binary to measure (default: build the release binary from this tree)")
-	flag.IntVar(&o.rounds, "rounds", 5, "rounds of the script comparison")
+	flag.IntVar(&o.rounds, "rounds", 9, "rounds of the script comparison")
 	flag.IntVar(&o.commands, "commands", 20, "aws commands in the script")
 	flag.DurationVar(&o.delay, "delay", 100*time.Millisecond, "the simulated STS round trip")
 	flag.BoolVar(&o.script, "script", true, "run the script comparison (needs the AWS CLI on PATH)")
@@ -207,19 +207,34 @@ done`, o.commands)
 	}
 	fk.STS.Delay(0)
 
-	fmt.Printf("\n%d × `aws sts get-caller-identity` (AWS CLI %s) in one `sh` script; median of %d interleaved rounds:\n\n", o.commands, awsVersion(), o.rounds)
-	fmt.Printf("| way | STS calls | wall time, STS at once | per command | wall time, STS %s away | per command |\n", o.delay)
+	fmt.Printf("\n%d × `aws sts get-caller-identity` (AWS CLI %s) in one `sh` script, %d interleaved rounds; wall time of the whole script, median and fastest round:\n\n",
+		o.commands, awsVersion(), o.rounds)
+	fmt.Printf("| way | STS calls | STS at once: median | fastest | STS %s away: median | fastest |\n", o.delay)
 	fmt.Println("|---|---:|---:|---:|---:|---:|")
 	for i, w := range ways {
-		a, b := median(wall[key{i, 0}]), median(wall[key{i, o.delay}])
-		n := slices.Max(append(calls[key{i, 0}], calls[key{i, o.delay}]...))
-		m := slices.Min(append(calls[key{i, 0}], calls[key{i, o.delay}]...))
-		count := strconv.Itoa(n)
-		if m != n {
-			count = fmt.Sprintf("%d–%d", m, n)
+		all := append(slices.Clone(calls[key{i, 0}]), calls[key{i, o.delay}]...)
+		count := strconv.Itoa(slices.Max(all))
+		if m := slices.Min(all); m != slices.Max(all) {
+			count = fmt.Sprintf("%d–%d", m, slices.Max(all))
 		}
-		fmt.Printf("| %s | %s | %s | %s | %s | %s |\n", w.name, count,
-			ms(a), ms(a/time.Duration(o.commands)), ms(b), ms(b/time.Duration(o.commands)))
+		a, b := wall[key{i, 0}], wall[key{i, o.delay}]
+		fmt.Printf("| %s | %s | %s | %s | %s | %s |\n", w.name, count, sec(median(a)), sec(slices.Min(a)), sec(median(b)), sec(slices.Min(b)))
+	}
+	// A burst of load from elsewhere lasts seconds and hits one script and
+	// not the next, so the ways are also compared pairwise: the difference
+	// between two ways run back to back in the same round, per command.
+	fmt.Printf("\nCompared with credential_process in the same round, per command (median of %d rounds):\n\n", o.rounds)
+	fmt.Printf("| way | STS at once | STS %s away |\n|---|---:|---:|\n", o.delay)
+	for i := 1; i < len(ways); i++ {
+		var cells []string
+		for _, d := range delays {
+			var diff []time.Duration
+			for r := range wall[key{0, d}] {
+				diff = append(diff, (wall[key{i, d}][r]-wall[key{0, d}][r])/time.Duration(o.commands))
+			}
+			cells = append(cells, fmt.Sprintf("%+.0f ms", float64(median(diff))/float64(time.Millisecond)))
+		}
+		fmt.Printf("| %s | %s | %s |\n", ways[i].name, cells[0], cells[1])
 	}
 	return nil
 }
@@ -445,7 +460,7 @@ func pct(sorted []time.Duration, q float64) time.Duration {
 	return sorted[max(0, min(len(sorted)-1, i))]
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+func sec(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
 
 func us(d time.Duration) string {
 	if d >= time.Millisecond {
