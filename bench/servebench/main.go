@@ -3,7 +3,7 @@
 //
 //	go run ./bench/servebench                    # about 20 minutes
 //	go run ./bench/servebench -smoke             # seconds: checks it works, figures meaningless
-//	go run ./bench/servebench -script=false      # serve under load only
+//	go run ./bench/servebench -script=false -resolves 0   # serve under load only
 //
 // It builds the release binary (or takes -bin), starts the project's fake
 // metadata server and fake STS in this process, and measures two things.
@@ -19,7 +19,11 @@
 // Wall time is measured around the whole script, and the STS calls are
 // the AssumeRoleWithWebIdentity requests the fake received during it. The
 // ways run interleaved, rotating who goes first, over -rounds rounds, and
-// medians are reported: the machine may be shared.
+// medians are reported: the machine may be shared. A CLI command spends
+// most of a second on its own start-up, which buries the few milliseconds
+// between the ways under the noise of a shared machine, so what each way
+// costs one command is also timed where it happens: botocore's default
+// credential chain inside a fresh Python process (-resolves runs each).
 //
 // serve under load: `serve` runs as its own process; a load generator in
 // this process sends credentials requests over loopback, with keep-alive
@@ -66,6 +70,7 @@ type options struct {
 	requests int
 	clients  int
 	fresh    int
+	resolves int
 }
 
 func main() {
@@ -79,10 +84,11 @@ func main() {
 	flag.IntVar(&o.requests, "requests", 200_000, "credentials requests to serve in all (at least 100,000 for the memory figure)")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent clients for the throughput figure")
 	flag.IntVar(&o.fresh, "fresh", 5_000, "requests on a new connection each")
+	flag.IntVar(&o.resolves, "resolves", 40, "fresh botocore processes per way and delay that time getting credentials (0: none)")
 	smoke := flag.Bool("smoke", false, "a run of seconds that checks the benchmark works (figures meaningless)")
 	flag.Parse()
 	if *smoke {
-		o.rounds, o.commands, o.requests, o.fresh = 1, 2, 3_000, 200
+		o.rounds, o.commands, o.requests, o.fresh, o.resolves = 1, 2, 3_000, 200, 1
 	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "servebench:", err)
@@ -131,6 +137,11 @@ func run(o options) error {
 	fmt.Printf("## serve and exec --serve, %s\n\n%s\n", time.Now().Format("2006-01-02"), machine())
 	if o.script {
 		if err := scriptTable(o, fk, env, home); err != nil {
+			return err
+		}
+	}
+	if o.resolves > 0 {
+		if err := resolveTable(o, fk, env, home); err != nil {
 			return err
 		}
 	}
@@ -239,22 +250,26 @@ done`, o.commands)
 	return nil
 }
 
-func loadTables(o options, env []string, home string) error {
-	if o.requests < 100_000 {
-		fmt.Fprintf(os.Stderr, "-requests %d: the memory figure after 100,000 requests is left out\n", o.requests)
-	}
-	cmd := exec.Command(o.bin, "serve", "--role", role, "--output", "env-no-export")
-	cmd.Env, cmd.Dir = env, home
-	stdout, err := cmd.StdoutPipe()
+// server is a running `serve`.
+type server struct {
+	uri, token string
+	cmd        *exec.Cmd
+	log        strings.Builder
+}
+
+// startServer runs `serve` as its own process and reads the variables it
+// prints.
+func startServer(o options, env []string, home string) (*server, error) {
+	s := &server{cmd: exec.Command(o.bin, "serve", "--role", role, "--output", "env-no-export")}
+	s.cmd.Env, s.cmd.Dir = env, home
+	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var log strings.Builder
-	cmd.Stderr = &log
-	if err := cmd.Start(); err != nil {
-		return err
+	s.cmd.Stderr = &s.log
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	vars := map[string]string{}
 	buf := make([]byte, 4096)
 	var got []byte
@@ -267,11 +282,118 @@ func loadTables(o options, env []string, home string) error {
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("serve printed %q and stopped: %v\n%s", got, err, log.String())
+			s.stop()
+			return nil, fmt.Errorf("serve printed %q and stopped: %v\n%s", got, err, s.log.String())
 		}
 	}
-	uri, token := vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"], vars["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
-	pid := cmd.Process.Pid
+	s.uri, s.token = vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"], vars["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+	return s, nil
+}
+
+func (s *server) stop() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() }
+
+// resolve is run by python in a fresh process, as each aws command is: it
+// times botocore's default credential chain from a new session to frozen
+// credentials (the import of botocore, the same for every way, is left
+// out) and prints the milliseconds and the provider that answered.
+const resolve = `
+import time, botocore.session
+t0 = time.perf_counter()
+session = botocore.session.get_session()
+creds = session.get_credentials()
+frozen = creds.get_frozen_credentials()
+t1 = time.perf_counter()
+assert frozen.access_key and frozen.token
+print("%.3f %s" % ((t1 - t0) * 1e3, creds.method))
+`
+
+// resolveTable times what each way costs an AWS CLI command to get its
+// credentials, inside a fresh botocore process, far more precisely than
+// the difference between two whole scripts.
+func resolveTable(o options, fk *fakes.Servers, env []string, home string) error {
+	python := "python3"
+	if p := os.Getenv("E2E_PYTHON"); p != "" {
+		python = p
+	}
+	srv, err := startServer(o, env, home)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	get := exec.Command(o.bin, "--role", role)
+	get.Env = env
+	out, err := get.Output()
+	if err != nil {
+		return fmt.Errorf("the credential process: %v", err)
+	}
+	var doc struct{ AccessKeyId, SecretAccessKey, SessionToken string }
+	if err := json.Unmarshal(out, &doc); err != nil {
+		return err
+	}
+	ways := []struct {
+		name, method string
+		env          []string
+	}{
+		{"credential_process (per command)", "custom-process", append(slices.Clone(env), "AWS_PROFILE=gcp")},
+		{"exec", "env", append(slices.Clone(env), "AWS_ACCESS_KEY_ID="+doc.AccessKeyId, "AWS_SECRET_ACCESS_KEY="+doc.SecretAccessKey, "AWS_SESSION_TOKEN="+doc.SessionToken)},
+		{"exec --serve", "container-role", append(slices.Clone(env), "AWS_CONTAINER_CREDENTIALS_FULL_URI="+srv.uri, "AWS_CONTAINER_AUTHORIZATION_TOKEN="+srv.token)},
+	}
+	delays := []time.Duration{0, o.delay}
+	took := map[string][]time.Duration{}
+	fmt.Fprintf(os.Stderr, "credentials in a fresh botocore process: %d runs each…\n", o.resolves)
+	for r := 0; r < o.resolves; r++ {
+		for di := range delays {
+			d := delays[(di+r)%len(delays)]
+			fk.STS.Delay(d)
+			for wi := range ways {
+				w := ways[(wi+r)%len(ways)]
+				cmd := exec.Command(python, "-c", resolve)
+				cmd.Env, cmd.Dir = w.env, home
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					return fmt.Errorf("%s: %v\n%s", w.name, err, out)
+				}
+				f := strings.Fields(string(out))
+				v, err := strconv.ParseFloat(f[0], 64)
+				if err != nil || len(f) != 2 || f[1] != w.method {
+					return fmt.Errorf("%s: botocore printed %q, want the time and %s", w.name, out, w.method)
+				}
+				k := fmt.Sprint(w.name, d)
+				took[k] = append(took[k], time.Duration(v*float64(time.Millisecond)))
+			}
+		}
+	}
+	fk.STS.Delay(0)
+	fmt.Printf("\nWhat each way costs one AWS CLI command to get its credentials: botocore's default chain, from a new session to credentials, timed inside a fresh Python process (botocore %s); %d runs each, interleaved:\n\n", botocoreVersion(python), o.resolves)
+	fmt.Printf("| way | provider | STS at once: median | p90 | STS %s away: median | p90 |\n|---|---|---:|---:|---:|---:|\n", o.delay)
+	for _, w := range ways {
+		a, b := took[fmt.Sprint(w.name, time.Duration(0))], took[fmt.Sprint(w.name, o.delay)]
+		slices.Sort(a)
+		slices.Sort(b)
+		fmt.Printf("| %s | %s | %s | %s | %s | %s |\n", w.name, w.method, us(median(a)), us(pct(a, 0.9)), us(median(b)), us(pct(b, 0.9)))
+	}
+	return nil
+}
+
+func botocoreVersion(python string) string {
+	out, err := exec.Command(python, "-c", "import botocore; print(botocore.__version__)").Output()
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func loadTables(o options, env []string, home string) error {
+	if o.requests < 100_000 {
+		fmt.Fprintf(os.Stderr, "-requests %d: the memory figure after 100,000 requests is left out\n", o.requests)
+	}
+	srv, err := startServer(o, env, home)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	uri, token, pid := srv.uri, srv.token, srv.cmd.Process.Pid
+	log := &srv.log
 
 	// The first answer must be credentials, or the figures would time errors.
 	var doc struct{ AccessKeyId, SecretAccessKey, Token, Expiration string }
