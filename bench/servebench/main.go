@@ -6,7 +6,7 @@
 //	go run ./bench/servebench -script=false -resolves 0   # serve under load only
 //
 // It builds the release binary (or takes -bin), starts the project's fake
-// metadata server and fake STS in this process, and measures two things.
+// metadata server and fake STS in this process, and measures three things.
 //
 // A script of -commands AWS CLI commands (`aws sts get-caller-identity`,
 // answered by the fake STS, which checks the signature against keys it
@@ -31,8 +31,8 @@
 // (throughput), and with a new connection per request from one client (as
 // each AWS CLI process makes). serve's resident memory (VmRSS) is read
 // after each phase: after 1,000 requests, 11,000, 100,000 and so on to
-// -requests; and its CPU time per request from /proc. Client and server share the machine's
-// cores, so throughput is a floor.
+// -requests; and its CPU time per request from /proc. Client and server
+// share the machine's cores, so throughput is a floor.
 package main
 
 import (
@@ -254,7 +254,8 @@ done`, o.commands)
 type server struct {
 	uri, token string
 	cmd        *exec.Cmd
-	log        strings.Builder
+	log        strings.Builder // read only after stop
+	once       sync.Once
 }
 
 // startServer runs `serve` as its own process and reads the variables it
@@ -290,7 +291,10 @@ func startServer(o options, env []string, home string) (*server, error) {
 	return s, nil
 }
 
-func (s *server) stop() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() }
+// stop kills serve and waits for it, and so for its log to be complete.
+func (s *server) stop() {
+	s.once.Do(func() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() })
+}
 
 // resolve is run by python in a fresh process, as each aws command is: it
 // times botocore's default credential chain from a new session to frozen
@@ -393,7 +397,6 @@ func loadTables(o options, env []string, home string) error {
 	}
 	defer srv.stop()
 	uri, token, pid := srv.uri, srv.token, srv.cmd.Process.Pid
-	log := &srv.log
 
 	// The first answer must be credentials, or the figures would time errors.
 	var doc struct{ AccessKeyId, SecretAccessKey, Token, Expiration string }
@@ -437,7 +440,8 @@ func loadTables(o options, env []string, home string) error {
 		cpu0, _ := cpuTime(pid)
 		lat, took, err := load(uri, token, p.clients, p.requests, p.fresh)
 		if err != nil {
-			return fmt.Errorf("%s: %v\nserve's log:\n%s", p.name, err, log.String())
+			srv.stop()
+			return fmt.Errorf("%s: %v\nserve's log:\n%s", p.name, err, srv.log.String())
 		}
 		cpu1, _ := cpuTime(pid)
 		total += p.requests
