@@ -29,11 +29,10 @@ func TestHostile(t *testing.T) {
 		Dir:                 "testdata/hostile",
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
-			srv, err := fakes.Start()
+			srv, err := setupFakes(e)
 			if err != nil {
 				return err
 			}
-			e.Defer(srv.Close)
 			h := &hostile{md: srv.Metadata}
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -42,15 +41,9 @@ func TestHostile(t *testing.T) {
 			hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 			go func() { _ = hs.Serve(l) }()
 			e.Defer(func() { _ = hs.Close() })
-			e.Values["fakes"] = srv
 			e.Values["hostile"] = h
-			e.Setenv("GCE_METADATA_HOST", srv.MetadataHost)
-			e.Setenv("AWS_ENDPOINT_URL_STS", srv.STSURL)
-			e.Setenv("GOOD_HOST", srv.MetadataHost)
 			e.Setenv("HOSTILE_HOST", l.Addr().String())
 			e.Setenv("HOSTILE_URL", "http://"+l.Addr().String())
-			e.Setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-			e.Setenv("SA_ID", fakes.DefaultUniqueID)
 			return nil
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){

@@ -33,23 +33,8 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
-			srv, err := fakes.Start()
-			if err != nil {
-				return err
-			}
-			e.Defer(srv.Close)
-			e.Values["fakes"] = srv
-			e.Setenv("GCE_METADATA_HOST", srv.MetadataHost)
-			e.Setenv("AWS_ENDPOINT_URL_STS", srv.STSURL)
-			e.Setenv("STS_URL", srv.STSURL)
-			e.Setenv("GOOD_HOST", srv.MetadataHost)
-			// A safety net: should a script ever resolve a real AWS
-			// endpoint, the request goes to a dead loopback proxy instead
-			// of the internet. Loopback fakes are never proxied.
-			e.Setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-			e.Setenv("SA_ID", fakes.DefaultUniqueID)
-			e.Setenv("SA_EMAIL", fakes.DefaultEmail)
-			return nil
+			_, err := setupFakes(e)
+			return err
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"fake-metadata":  cmdFakeMetadata,
@@ -60,6 +45,28 @@ func TestScripts(t *testing.T) {
 			"wait-healthy":   cmdWaitHealthy,
 		},
 	})
+}
+
+// setupFakes gives a script its own fake metadata server and fake STS, and
+// the environment that points the command at them.
+func setupFakes(e *testscript.Env) (*fakes.Servers, error) {
+	srv, err := fakes.Start()
+	if err != nil {
+		return nil, err
+	}
+	e.Defer(srv.Close)
+	e.Values["fakes"] = srv
+	e.Setenv("GCE_METADATA_HOST", srv.MetadataHost)
+	e.Setenv("AWS_ENDPOINT_URL_STS", srv.STSURL)
+	e.Setenv("STS_URL", srv.STSURL)
+	e.Setenv("GOOD_HOST", srv.MetadataHost)
+	// A safety net: should a script ever resolve a real AWS endpoint, the
+	// request goes to a dead loopback proxy instead of the internet.
+	// Loopback fakes are never proxied.
+	e.Setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+	e.Setenv("SA_ID", fakes.DefaultUniqueID)
+	e.Setenv("SA_EMAIL", fakes.DefaultEmail)
+	return srv, nil
 }
 
 func servers(ts *testscript.TestScript) *fakes.Servers {
