@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cli"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 )
 
@@ -30,7 +31,7 @@ func startFakes(t *testing.T) *fakes.Servers {
 // do, and checks it gets keys that expire, with the account.
 func TestProcessCredsContract(t *testing.T) {
 	srv := startFakes(t)
-	bin, err := exec.LookPath(name) // the test binary as gcp-aws-cred, from TestMain
+	bin, err := exec.LookPath(cli.Name) // the test binary as gcp-aws-cred, from TestMain
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alecthomas/kong"
-
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cli"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/serve"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
@@ -62,17 +61,17 @@ func TestExampleConfig(t *testing.T) {
 		if args[0] != "gcp-aws-cred" {
 			t.Errorf("%s does not run gcp-aws-cred", p.name)
 		}
-		var cli CLI
-		kctx, err := newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Parse(args[1:])
+		var c cli.CLI
+		kctx, err := cli.NewParser(&c, io.Discard, io.Discard).Parse(args[1:])
 		if err != nil {
 			t.Errorf("%s: %v", p.name, err)
 			continue
 		}
-		if kctx.Selected().Name != processName {
+		if kctx.Selected().Name != cli.ProcessName {
 			t.Errorf("%s runs %q, not the credential process", p.name, kctx.Selected().Name)
 			continue
 		}
-		o := &cli.Process.Options
+		o := &c.Process.Options
 		if err := o.Check(); err != nil {
 			t.Errorf("%s: %v", p.name, err)
 		}
@@ -93,13 +92,13 @@ func TestExampleConfig(t *testing.T) {
 // parser and, unless it is a probe (serve --check, which makes none), the
 // checks serve makes before any network call. It returns nil, having
 // failed the test, for a line that is not serve.
-func parseServe(t *testing.T, where string, args []string) *ServeCmd {
+func parseServe(t *testing.T, where string, args []string) *cli.ServeCmd {
 	t.Helper()
 	for _, env := range []string{"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONTAINER_AUTHORIZATION_TOKEN"} {
 		t.Setenv(env, "")
 	}
-	var cli CLI
-	kctx, err := newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Parse(args)
+	var c cli.CLI
+	kctx, err := cli.NewParser(&c, io.Discard, io.Discard).Parse(args)
 	if err != nil {
 		t.Errorf("%s: %v", where, err)
 		return nil
@@ -108,17 +107,17 @@ func parseServe(t *testing.T, where string, args []string) *ServeCmd {
 		t.Errorf("%s runs %q, not serve", where, kctx.Selected().Name)
 		return nil
 	}
-	c := &cli.Serve
-	if c.CheckHealth {
-		return c
+	srv := &c.Serve
+	if srv.CheckHealth {
+		return srv
 	}
-	if err := c.Check(); err != nil {
+	if err := srv.Check(); err != nil {
 		t.Errorf("%s: %v", where, err)
 	}
-	if _, err := sts.New(c.STSConfig()); err != nil {
+	if _, err := sts.New(srv.STSConfig()); err != nil {
 		t.Errorf("%s: %v", where, err)
 	}
-	return c
+	return srv
 }
 
 // TestExampleSidecar checks examples/k8s-sidecar.yaml: the sidecar's

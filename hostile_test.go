@@ -16,6 +16,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cli"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 )
 
@@ -268,11 +269,11 @@ func cmdClean(ts *testscript.TestScript, neg bool, args []string) {
 		return
 	}
 	for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
-		if !strings.HasPrefix(l, name+": ") && !strings.HasPrefix(l, "    ") {
+		if !strings.HasPrefix(l, cli.Name+": ") && !strings.HasPrefix(l, "    ") {
 			ts.Fatalf("a stderr line that is not ours: %q", l)
 		}
 	}
-	if n := strings.Count(text, name+": error:"); n > 1 {
+	if n := strings.Count(text, cli.Name+": error:"); n > 1 {
 		ts.Fatalf("%d error lines", n)
 	}
 }

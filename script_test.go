@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cli"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 )
 
@@ -22,7 +23,7 @@ import (
 // runs count towards coverage and no separate build is needed.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		name: func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+		cli.Name: func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
 }
 

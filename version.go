@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cli"
 )
 
 // Release builds stamp these with
@@ -66,7 +68,7 @@ func formatVersion(version, commit, date string, bi *debug.BuildInfo, goVersion,
 		date = "unknown"
 	}
 	var b strings.Builder
-	b.WriteString(name + " " + version + "\n")
+	b.WriteString(cli.Name + " " + version + "\n")
 	b.WriteString("commit:   " + commit + "\n")
 	b.WriteString("date:     " + date + "\n")
 	b.WriteString("go:       " + goVersion + "\n")

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -19,8 +19,11 @@ import (
 // credential process, durations in seconds, and kong's parse errors
 // rewritten as the tool's errors with hints.
 
-// processName is the hidden name of the default command.
-const processName = "get"
+// ProcessName is the hidden name of the default command, the credential
+// process.
+const ProcessName = "get"
+
+const processName = ProcessName
 
 // printHelp is kong's help, except at the top: with no command word
 // gcp-aws-cred is the credential process, so the top-level help leads with
