@@ -60,7 +60,7 @@ type CLI struct {
 	Process     ProcessCmd     `cmd:"" name:"get" default:"withargs" hidden:"" help:"${summary}"`
 	TrustPolicy TrustPolicyCmd `cmd:"" name:"trust-policy" help:"Print the IAM trust policy that admits exactly this workload's tokens."`
 	Token       TokenCmd       `cmd:"" help:"Show this workload's ID token claims and the IAM condition key each feeds (never the token itself)."`
-	Doctor      DoctorCmd      `cmd:"" help:"Run the chain step by step and explain the step that fails."`
+	Doctor      DoctorCmd      `cmd:"" set:"role_note= (optional: without it, doctor checks every step but the exchange)" help:"Run the chain step by step and explain the step that fails."`
 	Exec        ExecCmd        `cmd:"" help:"Get credentials once and run COMMAND with them in its environment."`
 	Serve       ServeCmd       `cmd:"" help:"Serve credentials from memory to local processes, refreshed before they expire (the AWS container credentials protocol)."`
 }
@@ -326,6 +326,7 @@ func plainRun(args []string) bool {
 // --version prints; it is called only then, since reading the build info
 // would cost every credential fetch start-up time.
 func Run(args []string, stdout, stderr io.Writer, version func() string) int {
+	args = helpArgs(args)
 	vars := kong.Vars{"version": name, "summary": summary}
 	if slices.Contains(args, "--version") {
 		vars["version"] = version()
@@ -344,7 +345,7 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 		kctx, err = parse(&CLI{})
 	}
 	if err != nil {
-		fail.Print(stderr, name, usageError(err))
+		fail.Print(stderr, name, usageError(err, args))
 		return cred.ExitUsage
 	}
 	// The one deadline of a run, retries included. No signal handler: on
@@ -354,6 +355,7 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 	timeout := 30 * time.Second
 	if o, ok := kctx.Selected().Target.Addr().Interface().(interface{ Tokens() *cred.TokenOptions }); ok {
 		timeout = o.Tokens().Timeout
+		o.Tokens().As = typedDurations(kctx, args)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -379,6 +381,9 @@ func newParser(cli any, vars kong.Vars, stdout, stderr io.Writer) *kong.Kong {
 	parser, err := kong.New(cli,
 		kong.Name(name),
 		kong.Description(summary),
+		// The role is required everywhere but in doctor, which checks every
+		// other step without it; DoctorCmd sets its own note.
+		kong.Vars{"role_note": " (required)"},
 		vars,
 		kong.Writers(stdout, stderr),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
