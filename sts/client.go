@@ -460,7 +460,7 @@ func (c *Client) Exchange(ctx context.Context, tok secret.String, req Request) (
 	}
 	out, err := c.API.AssumeRoleWithWebIdentity(ctx, in)
 	if err != nil {
-		return awscred.Credentials{}, c.explain(err, tok, req)
+		return awscred.Credentials{}, c.explain(ctx, err, tok, req)
 	}
 	return c.credentials(out, req)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/ops"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/serve"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
@@ -353,11 +354,17 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 	// disk to clean up, and stdout is written in one write at the end, so a
 	// killed run leaves it empty.
 	timeout := 30 * time.Second
+	timeoutAs := ""
 	if o, ok := kctx.Selected().Target.Addr().Interface().(interface{ Tokens() *cred.TokenOptions }); ok {
 		timeout = o.Tokens().Timeout
 		o.Tokens().As = typedDurations(kctx, args)
+		timeoutAs = o.Tokens().As["timeout"]
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	if timeoutAs == "" {
+		timeoutAs = "--timeout " + timeout.String() + " (the default)"
+	}
+	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout,
+		&transport.DeadlineError{Hint: "the whole run is bounded by " + timeoutAs})
 	defer cancel()
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	kctx.BindTo(stdout, (*io.Writer)(nil))
