@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -441,8 +442,14 @@ func TestCABundleBounded(t *testing.T) {
 		}
 	}
 	// A bundle that cannot be read by the deadline is given up on then.
-	if _, err := loadCABundle(big, time.Now().Add(-time.Second)); err == nil || !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "larger") {
+	_, err := loadCABundle(big, time.Now().Add(-time.Second), "the whole run is bounded by --timeout 2s")
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "larger") {
 		t.Errorf("past deadline: %v", err)
+	}
+	// The deadline's hint quotes the --timeout in force, as given.
+	var fe *fail.Error
+	if errors.Is(err, context.DeadlineExceeded) && (!errors.As(err, &fe) || !slices.Contains(fe.Hints, "the whole run is bounded by --timeout 2s")) {
+		t.Errorf("past deadline: hints %q", fe.Hints)
 	}
 }
 

@@ -247,7 +247,8 @@ func orNone(s string) string {
 func (o *Options) STSConfig() sts.Config {
 	region, _, _ := o.STSRegion()
 	endpoint, from := o.endpoint()
-	return sts.Config{Region: region, Endpoint: endpoint, EndpointFrom: from, FIPS: o.FIPS, CABundle: o.CABundle, Deadline: time.Now().Add(o.Timeout)}
+	return sts.Config{Region: region, Endpoint: endpoint, EndpointFrom: from, FIPS: o.FIPS, CABundle: o.CABundle, Deadline: time.Now().Add(o.Timeout),
+		DeadlineHint: "the whole run is bounded by " + o.quote("timeout", o.Timeout)}
 }
 
 // Email asks the metadata server for the service account's email, which
