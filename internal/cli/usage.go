@@ -14,6 +14,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 )
 
@@ -387,7 +388,7 @@ func tokenOnly(n *kong.Node) bool {
 func closest(s string, cmds []*kong.Node) string {
 	best, bestDist := "", 3
 	for _, c := range cmds {
-		d := levenshtein(s, c.Name)
+		d := cred.EditDistance(s, c.Name)
 		if strings.HasPrefix(c.Name, s) && len(s) >= 2 {
 			d = 0
 		}
@@ -396,24 +397,4 @@ func closest(s string, cmds []*kong.Node) string {
 		}
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
