@@ -222,9 +222,9 @@ AWS_CONTAINER_AUTHORIZATION_TOKEN instead of keys (removing every variable an
 SDK would prefer). It stays COMMAND's parent, forwards its signals, and exits
 with its status. --timeout then bounds each exchange.
 
-  gcp-aws-cred exec --role arn:aws:iam::123456789012:role/etl -- ./nightly-sync.sh
-  gcp-aws-cred exec --role arn:aws:iam::123456789012:role/etl -- aws s3 sync ./out s3://bucket/out
-  gcp-aws-cred exec --serve --role arn:aws:iam::123456789012:role/infra -- terraform apply`
+  gcp-aws-cred exec --role arn:aws:iam::123456789012:role/aws-allow-gcp-access -- ./nightly-sync.sh
+  gcp-aws-cred exec --role arn:aws:iam::123456789012:role/aws-allow-gcp-access -- aws s3 sync ./out s3://bucket/out
+  gcp-aws-cred exec --serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access -- terraform apply`
 }
 
 // Run replaces this process with the command where the platform allows;
@@ -271,13 +271,13 @@ minutes left; a failing refresh keeps the last good ones while they last.
 within 2 seconds. GET /healthz needs no token; kubelet cannot reach loopback,
 so probe with serve --check.
 
-  gcp-aws-cred serve --role arn:aws:iam::123456789012:role/app --region ap-northeast-1
-  AWS_CONTAINER_AUTHORIZATION_TOKEN=$TOKEN gcp-aws-cred serve --role arn:aws:iam::123456789012:role/app --listen 127.0.0.1:9911 --log-format json
+  gcp-aws-cred serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --region ap-northeast-1
+  AWS_CONTAINER_AUTHORIZATION_TOKEN=$TOKEN gcp-aws-cred serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --listen 127.0.0.1:9911 --log-format json
   gcp-aws-cred serve --check --listen 127.0.0.1:9911
 
 For one long command, or an interactive shell, exec --serve is simpler:
 
-  gcp-aws-cred exec --serve --role arn:aws:iam::123456789012:role/app -- bash`
+  gcp-aws-cred exec --serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access -- bash`
 }
 
 // Run serves until SIGINT or SIGTERM.
