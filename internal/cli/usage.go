@@ -124,14 +124,20 @@ func typedDurations(kctx *kong.Context, args []string) map[string]string {
 		if f.Target.Type() != reflect.TypeFor[time.Duration]() {
 			continue
 		}
+		got := time.Duration(f.Target.Int())
 		for i, a := range args {
 			if a == "--" {
 				break
 			}
-			if v, ok := strings.CutPrefix(a, "--"+f.Name+"="); ok {
+			v, ok := strings.CutPrefix(a, "--"+f.Name+"=")
+			if !ok && a == "--"+f.Name && i+1 < len(args) {
+				v, ok = args[i+1], true
+			}
+			// The same words in a command's own arguments (exec aws
+			// --timeout …) are not this flag: only text that gives the
+			// value in force is.
+			if d, err := parseDuration(v); ok && err == nil && d == got {
 				out[f.Name] = "--" + f.Name + " " + v
-			} else if a == "--"+f.Name && i+1 < len(args) {
-				out[f.Name] = "--" + f.Name + " " + args[i+1]
 			}
 		}
 		if _, ok := out[f.Name]; ok {
