@@ -141,10 +141,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	// Meanwhile, which AWS CLI the sandbox shell will run (a Python start,
-	// half a second or so).
-	cliCheck := make(chan awsCLI, 1)
-	go func() { cliCheck <- findAWSCLI(ctx) }()
+	// Which AWS CLI the sandbox shell will run (a Python start, a second or
+	// so), before the fakes start: --refuse-for counts from their start,
+	// and the script follows it at once.
+	o.cli = findAWSCLI(ctx)
 
 	srv, err := fakes.StartWith(fakes.Options{
 		Platform:          o.mode,
@@ -164,7 +164,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		srv.Metadata.SetInstance(instance)
 	}
 
-	o.cli = <-cliCheck
 	if o.cli.ignoresEndpointVars() {
 		fmt.Fprint(stderr, "fakeservers: warning: "+strings.Join(o.cli.endpointAdvice(), "\nfakeservers: "), "\n")
 	}
