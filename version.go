@@ -54,12 +54,23 @@ func formatVersion(version, commit, date string, bi *debug.BuildInfo, goVersion,
 			}
 		}
 	}
-	if version == "" {
-		version = "(devel)"
+	// A build from source without a version stamp: the toolchain's
+	// "(devel)" says nothing to a user, so say what it means, and why no
+	// commit is known when none is.
+	first := cli.Name + " " + version
+	source := version == "" || version == "(devel)"
+	if source {
+		first = cli.Name + " built from source; version not stamped"
 	}
-	if commit == "" {
+	switch {
+	case commit == "" && source:
+		commit = "not recorded (built outside a git checkout, or with -buildvcs=false)"
+		if date == "" {
+			date = "not recorded"
+		}
+	case commit == "":
 		commit = "unknown"
-	} else if modified {
+	case modified:
 		// The tree had uncommitted changes: the commit alone does not
 		// say what was built.
 		commit += " (modified)"
@@ -68,7 +79,7 @@ func formatVersion(version, commit, date string, bi *debug.BuildInfo, goVersion,
 		date = "unknown"
 	}
 	var b strings.Builder
-	b.WriteString(cli.Name + " " + version + "\n")
+	b.WriteString(first + "\n")
 	b.WriteString("commit:   " + commit + "\n")
 	b.WriteString("date:     " + date + "\n")
 	b.WriteString("go:       " + goVersion + "\n")

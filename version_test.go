@@ -2,6 +2,7 @@ package main
 
 import (
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -35,15 +36,22 @@ func TestFormatVersion(t *testing.T) {
 	}, {
 		name: "uncommitted changes are admitted",
 		bi:   &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs("vcs.revision", rev, "vcs.time", "2026-11-29T02:13:00Z", "vcs.modified", "true")},
-		want: "gcp-aws-cred (devel)\ncommit:   " + rev + " (modified)\ndate:     2026-11-29T02:13:00Z\ngo:       go1.26.8\nplatform: linux/amd64",
+		want: "gcp-aws-cred built from source; version not stamped\ncommit:   " + rev + " (modified)\ndate:     2026-11-29T02:13:00Z\ngo:       go1.26.8\nplatform: linux/amd64",
+	}, {
+		name: "go build from a source tree without .git: says so, not (devel) and unknown",
+		bi:   &debug.BuildInfo{Main: debug.Module{Path: "github.com/gcp-aws-cred/gcp-aws-cred", Version: "(devel)"}},
+		want: "gcp-aws-cred built from source; version not stamped\ncommit:   not recorded (built outside a git checkout, or with -buildvcs=false)\ndate:     not recorded\ngo:       go1.26.8\nplatform: linux/amd64",
 	}, {
 		name: "no build info at all",
-		want: "gcp-aws-cred (devel)\ncommit:   unknown\ndate:     unknown\ngo:       go1.26.8\nplatform: linux/amd64",
+		want: "gcp-aws-cred built from source; version not stamped\ncommit:   not recorded (built outside a git checkout, or with -buildvcs=false)\ndate:     not recorded\ngo:       go1.26.8\nplatform: linux/amd64",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := formatVersion(tc.version, tc.commit, tc.date, tc.bi, "go1.26.8", "linux/amd64")
 			if got != tc.want {
 				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+			if strings.Contains(got, "(devel)") || strings.Contains(got, ":   unknown") && tc.bi != nil && tc.bi.Main.Version == "(devel)" {
+				t.Errorf("an unstamped source build still says (devel) or unknown:\n%s", got)
 			}
 		})
 	}

@@ -1,22 +1,20 @@
 package output
 
 import (
-	"errors"
 	"io"
-	"os"
 )
 
-// ErrStdoutClosed says the process started with its standard output closed.
-var ErrStdoutClosed = errors.New("standard output was closed when the process started, so the document would go nowhere")
-
-// Write writes b to w in one Write and fails if it fails or is short. When
-// w is this process's standard output and that was closed as the process
-// started, it fails without writing: the Go runtime then opens /dev/null in
-// its place, and the document would vanish while the run exits 0.
+// Write writes b to w in one Write and fails if it fails or is short.
+//
+// A standard output that is /dev/null is written like any other: whoever
+// started the process chose to discard the document (Python's
+// subprocess.DEVNULL and bash's 1<>/dev/null open it read-write, a shell's
+// >/dev/null write-only). A stdout closed at start cannot be told apart
+// from those: the Go runtime opens /dev/null read-write in its place before
+// any of our code runs, and the descriptor's flags, device and position are
+// then the same as DEVNULL's. A reader that went away is caught by the
+// write itself: broken pipe.
 func Write(w io.Writer, b []byte) error {
-	if f, ok := w.(*os.File); ok && f == os.Stdout && droppedAtStart(f) {
-		return ErrStdoutClosed
-	}
 	n, err := w.Write(b)
 	if err == nil && n < len(b) {
 		err = io.ErrShortWrite

@@ -72,6 +72,9 @@ type Config struct {
 	// Deadline is when New must have read CABundle by (the run's deadline;
 	// New has no context, as it makes no request). Zero: no limit.
 	Deadline time.Time
+	// DeadlineHint says what set Deadline, with its value as the user gave
+	// it, for the message when the CA bundle is not read by then.
+	DeadlineHint string
 	// Trace, when not nil, gets a line for every request.
 	Trace *transport.Tracer
 }
@@ -141,7 +144,7 @@ func New(cfg Config) (*Client, error) {
 	// The bundle only matters for TLS; reading and parsing it costs
 	// milliseconds that a loopback http:// endpoint never needs.
 	if cfg.CABundle != "" && strings.HasPrefix(endpoint, "https://") {
-		pool, err := loadCABundle(cfg.CABundle, cfg.Deadline)
+		pool, err := loadCABundle(cfg.CABundle, cfg.Deadline, cfg.DeadlineHint)
 		if err != nil {
 			return nil, err
 		}
@@ -263,7 +266,7 @@ func loopbackOnly(network, address string, _ syscall.RawConn) error {
 // MaxCABundle, and not past deadline. A FIFO would block the open forever,
 // /dev/zero would fill the memory, and a hung network file system would
 // outlast --timeout.
-func loadCABundle(path string, deadline time.Time) (*x509.CertPool, error) {
+func loadCABundle(path string, deadline time.Time, deadlineHint string) (*x509.CertPool, error) {
 	hint := "AWS_CA_BUNDLE (or --ca-bundle) must name a readable PEM file"
 	type result struct {
 		pem []byte
@@ -303,7 +306,7 @@ func loadCABundle(path string, deadline time.Time) (*x509.CertPool, error) {
 		pem = r.pem
 	case <-timeout:
 		return nil, fail.Errorf(context.DeadlineExceeded, "reading CA bundle %s did not finish before the deadline", path).
-			Hint(hint+", on a file system that answers", "the whole run is bounded by --timeout (default 30s)")
+			Hint(hint + ", on a file system that answers").Hint(cmp.Or(deadlineHint, "the run's deadline is set by --timeout"))
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
@@ -460,7 +463,7 @@ func (c *Client) Exchange(ctx context.Context, tok secret.String, req Request) (
 	}
 	out, err := c.API.AssumeRoleWithWebIdentity(ctx, in)
 	if err != nil {
-		return awscred.Credentials{}, c.explain(err, tok, req)
+		return awscred.Credentials{}, c.explain(ctx, err, tok, req)
 	}
 	return c.credentials(out, req)
 }

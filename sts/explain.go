@@ -18,8 +18,9 @@ import (
 )
 
 // explain turns an SDK error into a message for the person who has to fix
-// it, naming the endpoint and role involved.
-func (c *Client) explain(err error, tok secret.String, req Request) error {
+// it, naming the endpoint and role involved. ctx is the request's, for what
+// set its deadline.
+func (c *Client) explain(ctx context.Context, err error, tok secret.String, req Request) error {
 	var tooLarge *transport.TooLargeError
 	if errors.As(err, &tooLarge) {
 		return fail.Errorf(err, "the answer from STS at %s is larger than %s; AWS STS answers in a few KB", c.Endpoint, transport.Size(tooLarge.Limit)).
@@ -41,7 +42,7 @@ func (c *Client) explain(err error, tok secret.String, req Request) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return fail.Errorf(err, "no answer from STS at %s before the deadline", c.Endpoint).
 			Hint(c.networkHints()...).
-			Hint("the whole run is bounded by --timeout (default 30s)")
+			Hint(transport.DeadlineHint(ctx))
 	case errors.Is(err, context.Canceled):
 		return fail.Errorf(err, "interrupted while waiting for STS at %s", c.Endpoint)
 	case errors.As(err, &deser):

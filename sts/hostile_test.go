@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -401,7 +402,7 @@ func TestCleartextDialChecked(t *testing.T) {
 	if _, err := c.Exchange(context.Background(), e.token(t), Request{RoleARN: role, SessionName: "s1"}); err != nil {
 		t.Errorf("localhost, resolving to loopback, no longer works: %v", err)
 	}
-	err = c.explain(fmt.Errorf("send: %w", &notLoopbackError{addr: "10.0.0.1"}), secret.String{}, Request{})
+	err = c.explain(context.Background(), fmt.Errorf("send: %w", &notLoopbackError{addr: "10.0.0.1"}), secret.String{}, Request{})
 	if !strings.Contains(err.Error(), "refusing cleartext STS endpoint http://localhost:"+port+": its host name resolved to 10.0.0.1") {
 		t.Errorf("err = %v", err)
 	}
@@ -441,8 +442,14 @@ func TestCABundleBounded(t *testing.T) {
 		}
 	}
 	// A bundle that cannot be read by the deadline is given up on then.
-	if _, err := loadCABundle(big, time.Now().Add(-time.Second)); err == nil || !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "larger") {
+	_, err := loadCABundle(big, time.Now().Add(-time.Second), "the whole run is bounded by --timeout 2s")
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "larger") {
 		t.Errorf("past deadline: %v", err)
+	}
+	// The deadline's hint quotes the --timeout in force, as given.
+	var fe *fail.Error
+	if errors.Is(err, context.DeadlineExceeded) && (!errors.As(err, &fe) || !slices.Contains(fe.Hints, "the whole run is bounded by --timeout 2s")) {
+		t.Errorf("past deadline: hints %q", fe.Hints)
 	}
 }
 

@@ -40,6 +40,10 @@ type Request struct {
 	SessionName string
 	// Duration of the session; zero leaves STS's default of one hour.
 	Duration time.Duration
+	// DurationAs is how the user wrote Duration, with its flag or
+	// variable ("--duration 90", "GCP_AWS_CRED_DURATION=90"), for messages;
+	// empty quotes --duration and Duration's own form.
+	DurationAs string
 	// Policy is an inline session policy (JSON), optional.
 	Policy string
 	// PolicyARNs are managed session policies, optional.
@@ -116,6 +120,14 @@ func (r Request) Validate() error {
 	return r.ValidateParams()
 }
 
+// durationAs is Duration as the user wrote it, with its flag or variable.
+func (r Request) durationAs() string {
+	if r.DurationAs != "" {
+		return r.DurationAs
+	}
+	return "--duration " + r.Duration.String()
+}
+
 // ValidateParams checks everything but the role, so that doctor can check
 // the rest of a command line that names no role yet.
 func (r Request) ValidateParams() error {
@@ -125,15 +137,15 @@ func (r Request) ValidateParams() error {
 		}
 	}
 	if r.Duration != 0 && r.Duration < MinDuration {
-		return fail.Errorf(nil, "--duration %s is out of range: STS issues sessions of 15m to 12h", r.Duration).
+		return fail.Errorf(nil, "%s is out of range: STS issues sessions of 15m to 12h", r.durationAs()).
 			Hint("the default, 1h, suits credential_process: SDKs refresh 5 to 15 minutes before expiry, so a session of 15m makes them call gcp-aws-cred on nearly every request")
 	}
 	if r.Duration > MaxDuration {
-		return fail.Errorf(nil, "--duration %s is out of range: STS issues sessions of 15m to 12h", r.Duration).
+		return fail.Errorf(nil, "%s is out of range: STS issues sessions of 15m to 12h", r.durationAs()).
 			Hint("12h (43200 seconds) is the most STS issues, and only for a role whose maximum session duration is 12h; `gcp-aws-cred doctor --role … --duration 12h` finds the role's maximum")
 	}
 	if r.Duration%time.Second != 0 {
-		return fail.Errorf(nil, "--duration %s is not a whole number of seconds", r.Duration).
+		return fail.Errorf(nil, "%s is not a whole number of seconds", r.durationAs()).
 			Hint("STS takes whole seconds: write it like 90m, 1h30m or 5400s")
 	}
 	// STS counts characters, not bytes.

@@ -102,11 +102,12 @@ func TestSilentServer(t *testing.T) {
 	if n.Load() != 1 {
 		t.Errorf("%d requests, want 1: the per-request limit is not retried", n.Load())
 	}
-	// When --timeout is the shorter, it is what the message names.
-	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// When --timeout is the shorter, it is what the message names, as the
+	// deadline's cause says it.
+	ctx, cancel = context.WithTimeoutCause(context.Background(), 100*time.Millisecond, &transport.DeadlineError{Hint: "the whole run is bounded by --timeout 100ms"})
 	defer cancel()
 	_, err = (&MetadataSource{ServiceAccount: "default", Audience: "a"}).Token(ctx)
-	checkErr(t, err, "before the deadline", "the whole run is bounded by --timeout")
+	checkErr(t, err, "before the deadline", "the whole run is bounded by --timeout 100ms")
 }
 
 // TestGKEFormatFull: GKE's metadata server answers 400 to format=full and,

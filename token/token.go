@@ -285,7 +285,7 @@ func (m *MetadataSource) Token(ctx context.Context) (secret.String, error) {
 		body, err = c.get(ctx, identityPath(sa, m.Audience, false))
 	}
 	if err != nil {
-		return secret.String{}, explain(err, sa)
+		return secret.String{}, explain(ctx, err, sa)
 	}
 	tok := secret.New(strings.TrimSpace(body))
 	if n := len(tok.Reveal()); n > MaxTokenLen {
@@ -316,8 +316,8 @@ func (m *MetadataSource) client() *Client {
 
 // explain turns an error the metadata package returned for account sa into
 // a message that says which host was asked, which limit was hit if one was,
-// and what to do about it.
-func explain(err error, sa string) error {
+// and what to do about it. ctx is the request's, for what set its deadline.
+func explain(ctx context.Context, err error, sa string) error {
 	host := MetadataHost()
 	var notDefined metadata.NotDefinedError
 	var merr *metadata.Error
@@ -328,7 +328,7 @@ func explain(err error, sa string) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return fail.Errorf(err, "no answer from the metadata server at %s before the deadline", host).
 			Hint(notOnGoogleCloud...).
-			Hint("the whole run is bounded by --timeout (default 30s)")
+			Hint(transport.DeadlineHint(ctx))
 	case errors.Is(err, context.Canceled):
 		return fail.Errorf(err, "interrupted while waiting for the metadata server at %s", host)
 	case errors.As(err, &perRequest):
@@ -392,7 +392,7 @@ func (m *MetadataSource) Email(ctx context.Context) (string, error) {
 	}
 	email, err := m.client().email(ctx, m.ServiceAccount)
 	if err != nil {
-		return "", explain(err, m.ServiceAccount)
+		return "", explain(ctx, err, m.ServiceAccount)
 	}
 	return strings.TrimSpace(email), nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/ops"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/serve"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
@@ -60,7 +61,7 @@ type CLI struct {
 	Process     ProcessCmd     `cmd:"" name:"get" default:"withargs" hidden:"" help:"${summary}"`
 	TrustPolicy TrustPolicyCmd `cmd:"" name:"trust-policy" help:"Print the IAM trust policy that admits exactly this workload's tokens."`
 	Token       TokenCmd       `cmd:"" help:"Show this workload's ID token claims and the IAM condition key each feeds (never the token itself)."`
-	Doctor      DoctorCmd      `cmd:"" help:"Run the chain step by step and explain the step that fails."`
+	Doctor      DoctorCmd      `cmd:"" set:"role_note= (optional: without it, doctor checks every step but the exchange)" help:"Run the chain step by step and explain the step that fails."`
 	Exec        ExecCmd        `cmd:"" help:"Get credentials once and run COMMAND with them in its environment."`
 	Serve       ServeCmd       `cmd:"" help:"Serve credentials from memory to local processes, refreshed before they expire (the AWS container credentials protocol)."`
 }
@@ -221,9 +222,9 @@ AWS_CONTAINER_AUTHORIZATION_TOKEN instead of keys (removing every variable an
 SDK would prefer). It stays COMMAND's parent, forwards its signals, and exits
 with its status. --timeout then bounds each exchange.
 
-  gcp-aws-cred exec --role arn:aws:iam::123456789012:role/etl -- ./nightly-sync.sh
-  gcp-aws-cred exec --role arn:aws:iam::123456789012:role/etl -- aws s3 sync ./out s3://bucket/out
-  gcp-aws-cred exec --serve --role arn:aws:iam::123456789012:role/infra -- terraform apply`
+  gcp-aws-cred exec --role arn:aws:iam::123456789012:role/aws-allow-gcp-access -- ./nightly-sync.sh
+  gcp-aws-cred exec --role arn:aws:iam::123456789012:role/aws-allow-gcp-access -- aws s3 sync ./out s3://bucket/out
+  gcp-aws-cred exec --serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access -- terraform apply`
 }
 
 // Run replaces this process with the command where the platform allows;
@@ -270,13 +271,13 @@ minutes left; a failing refresh keeps the last good ones while they last.
 within 2 seconds. GET /healthz needs no token; kubelet cannot reach loopback,
 so probe with serve --check.
 
-  gcp-aws-cred serve --role arn:aws:iam::123456789012:role/app --region ap-northeast-1
-  AWS_CONTAINER_AUTHORIZATION_TOKEN=$TOKEN gcp-aws-cred serve --role arn:aws:iam::123456789012:role/app --listen 127.0.0.1:9911 --log-format json
+  gcp-aws-cred serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --region ap-northeast-1
+  AWS_CONTAINER_AUTHORIZATION_TOKEN=$TOKEN gcp-aws-cred serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --listen 127.0.0.1:9911 --log-format json
   gcp-aws-cred serve --check --listen 127.0.0.1:9911
 
 For one long command, or an interactive shell, exec --serve is simpler:
 
-  gcp-aws-cred exec --serve --role arn:aws:iam::123456789012:role/app -- bash`
+  gcp-aws-cred exec --serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access -- bash`
 }
 
 // Run serves until SIGINT or SIGTERM.
@@ -326,6 +327,7 @@ func plainRun(args []string) bool {
 // --version prints; it is called only then, since reading the build info
 // would cost every credential fetch start-up time.
 func Run(args []string, stdout, stderr io.Writer, version func() string) int {
+	args = helpArgs(args)
 	vars := kong.Vars{"version": name, "summary": summary}
 	if slices.Contains(args, "--version") {
 		vars["version"] = version()
@@ -344,7 +346,7 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 		kctx, err = parse(&CLI{})
 	}
 	if err != nil {
-		fail.Print(stderr, name, usageError(err))
+		fail.Print(stderr, name, usageError(err, args))
 		return cred.ExitUsage
 	}
 	// The one deadline of a run, retries included. No signal handler: on
@@ -352,10 +354,17 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 	// disk to clean up, and stdout is written in one write at the end, so a
 	// killed run leaves it empty.
 	timeout := 30 * time.Second
+	timeoutAs := ""
 	if o, ok := kctx.Selected().Target.Addr().Interface().(interface{ Tokens() *cred.TokenOptions }); ok {
 		timeout = o.Tokens().Timeout
+		o.Tokens().As = typedDurations(kctx, args)
+		timeoutAs = o.Tokens().As["timeout"]
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	if timeoutAs == "" {
+		timeoutAs = "--timeout " + timeout.String() + " (the default)"
+	}
+	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout,
+		&transport.DeadlineError{Hint: "the whole run is bounded by " + timeoutAs})
 	defer cancel()
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	kctx.BindTo(stdout, (*io.Writer)(nil))
@@ -379,6 +388,9 @@ func newParser(cli any, vars kong.Vars, stdout, stderr io.Writer) *kong.Kong {
 	parser, err := kong.New(cli,
 		kong.Name(name),
 		kong.Description(summary),
+		// The role is required everywhere but in doctor, which checks every
+		// other step without it; DoctorCmd sets its own note.
+		kong.Vars{"role_note": " (required)"},
 		vars,
 		kong.Writers(stdout, stderr),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),

@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 )
 
@@ -110,6 +113,55 @@ func decodeDuration(ctx *kong.DecodeContext, target reflect.Value) error {
 	return nil
 }
 
+// typedDurations is how each duration flag of the selected command was
+// given, for cred.TokenOptions.As: the flag and its text as typed when it
+// is on the command line (the last one wins, as in kong), else the
+// variable it came from. A default is left out: its own form is how the
+// help shows it.
+func typedDurations(kctx *kong.Context, args []string) map[string]string {
+	out := map[string]string{}
+	for _, f := range kctx.Flags() {
+		if f.Target.Type() != reflect.TypeFor[time.Duration]() {
+			continue
+		}
+		got := time.Duration(f.Target.Int())
+		for i, a := range args {
+			if a == "--" {
+				break
+			}
+			v, ok := strings.CutPrefix(a, "--"+f.Name+"=")
+			if !ok && a == "--"+f.Name && i+1 < len(args) {
+				v, ok = args[i+1], true
+			}
+			// The same words in a command's own arguments (exec aws
+			// --timeout …) are not this flag: only text that gives the
+			// value in force is.
+			if d, err := parseDuration(v); ok && err == nil && d == got {
+				out[f.Name] = "--" + f.Name + " " + v
+			}
+		}
+		if _, ok := out[f.Name]; ok {
+			continue
+		}
+		for _, env := range f.Tag.Envs {
+			if v := os.Getenv(env); v != "" {
+				out[f.Name] = env + "=" + v
+				break
+			}
+		}
+	}
+	return out
+}
+
+// helpArgs turns "help [COMMAND]" into "[COMMAND] --help", the form kong
+// knows, so both print the same help.
+func helpArgs(args []string) []string {
+	if len(args) == 0 || args[0] != "help" {
+		return args
+	}
+	return append(slices.Clone(args[1:]), "--help")
+}
+
 func parseDuration(s string) (time.Duration, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if n > math.MaxInt64/int64(time.Second) || n < math.MinInt64/int64(time.Second) {
@@ -130,8 +182,9 @@ func (e *valueError) Error() string { return e.reason }
 // usageError rewrites a kong parse error in the tool's voice: what is wrong,
 // in the user's terms, and a hint with the fix. kong's errors are mostly
 // untyped, so this reads their text; anything it does not recognise is
-// passed on as it is, with a pointer to --help.
-func usageError(err error) *fail.Error {
+// passed on as it is, with a pointer to --help. args is the command line,
+// for the flag as the user typed it.
+func usageError(err error, args []string) *fail.Error {
 	var pe *kong.ParseError
 	var app *kong.Application
 	var selected *kong.Node
@@ -175,9 +228,27 @@ func usageError(err error) *fail.Error {
 			Hint(flagHint(app, flagName, selected)...).
 			Hint(fmt.Sprintf("a value that starts with a dash goes after an equals sign: %s=%s", flagName, next))
 
+	case strings.HasPrefix(msg, "-") && strings.Contains(msg, " must be one of ") && strings.Contains(msg, " but got "):
+		// kong's enum: --log-format must be one of "plain","json" but got "xml"
+		flag, choices, _ := strings.Cut(msg, " must be one of ")
+		choices, got, _ := strings.Cut(choices, " but got ")
+		got, _ = strconv.Unquote(got)
+		return fail.Errorf(err, "%s %q is not one of %s", flag, got, strings.ReplaceAll(strings.ReplaceAll(choices, `"`, ""), ",", ", ")).
+			Hint(flagHint(app, flag, selected)...)
+
 	case strings.HasPrefix(msg, "unknown flag "):
 		flag, suggestion, _ := strings.Cut(strings.TrimPrefix(msg, "unknown flag "), ", did you mean ")
 		where := commandName(selected)
+		if long, typed := longFlagTyped(app, selected, flag, args); long != nil {
+			// -role, read as -r and "ole", or --ROLE: the flag is there,
+			// written another way.
+			why := "long flags take two dashes"
+			if strings.HasPrefix(typed, "--") {
+				why = "flags are lower case"
+			}
+			return fail.Errorf(err, "unknown flag %s", typed).
+				Hint(fmt.Sprintf("did you mean --%s? %s", long.Name, why)).Hint(help)
+		}
 		e := fail.Errorf(err, "unknown flag %s", flag)
 		if users := commandsWith(app, flag); len(users) > 0 {
 			e = fail.Errorf(err, "%s takes no %s", where, flag).
@@ -224,6 +295,36 @@ func usageError(err error) *fail.Error {
 	return fail.Errorf(err, "%s", msg).Hint(help)
 }
 
+// longFlagTyped finds, for kong's "unknown flag" (which names only -r of
+// -role), the argument the user typed and the long flag it meant: a single
+// dash before a long name (-role, -role=ARN), or a long name in the wrong
+// case (--ROLE).
+func longFlagTyped(app *kong.Application, selected *kong.Node, flag string, args []string) (*kong.Flag, string) {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		typed, _, _ := strings.Cut(a, "=")
+		var want string
+		switch {
+		case strings.HasPrefix(flag, "--") && typed == flag && typed != strings.ToLower(typed):
+			want = strings.ToLower(strings.TrimPrefix(flag, "--"))
+		case !strings.HasPrefix(flag, "--") && !strings.HasPrefix(typed, "--") && len(typed) > 2 && strings.HasPrefix(typed, flag):
+			want = strings.ToLower(typed[1:])
+		default:
+			continue
+		}
+		// Only a flag of this command: one of another is commandsWith's.
+		if selected == nil {
+			selected = appNode(app)
+		}
+		if f := findFlag(nil, selected, want); f != nil && !f.Hidden {
+			return f, typed
+		}
+	}
+	return nil, ""
+}
+
 // flagHint shows how a flag is written and what it is for, from its own
 // help, so hints never drift from the flags.
 func flagHint(app *kong.Application, flagName string, selected *kong.Node) []string {
@@ -232,7 +333,10 @@ func flagHint(app *kong.Application, flagName string, selected *kong.Node) []str
 		return nil
 	}
 	form := "--" + f.Name
-	if !f.IsBool() {
+	switch {
+	case f.Enum != "":
+		form += " " + strings.ReplaceAll(f.Enum, ",", "|")
+	case !f.IsBool():
 		form += " " + f.FormatPlaceHolder()
 	}
 	return []string{form + ": " + strings.TrimSuffix(f.Help, ".")}
@@ -290,7 +394,7 @@ func tokenOnly(n *kong.Node) bool {
 func closest(s string, cmds []*kong.Node) string {
 	best, bestDist := "", 3
 	for _, c := range cmds {
-		d := levenshtein(s, c.Name)
+		d := cred.EditDistance(s, c.Name)
 		if strings.HasPrefix(c.Name, s) && len(s) >= 2 {
 			d = 0
 		}
@@ -299,24 +403,4 @@ func closest(s string, cmds []*kong.Node) string {
 		}
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -12,6 +12,7 @@ package cred
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -30,6 +31,21 @@ type TokenOptions struct {
 	ServiceAccount string        `help:"Attached service account to sign for: \"default\" or its email." default:"default" env:"GCP_AWS_CRED_SERVICE_ACCOUNT" placeholder:"EMAIL"`
 	Timeout        time.Duration `help:"Deadline for the whole run, retries included, like 30s or 1m (a bare number is seconds)." default:"30s" placeholder:"DURATION" env:"GCP_AWS_CRED_TIMEOUT"`
 	Verbose        bool          `help:"Print each step's target, status and timing to stderr, for a support ticket; never a secret, never on stdout." env:"GCP_AWS_CRED_DEBUG"`
+
+	// As is how the user wrote some values, by flag name, for the messages
+	// that quote them: "--duration 90", or the variable it came from,
+	// "GCP_AWS_CRED_DURATION=90". The command line fills it; a flag not
+	// here is quoted as --NAME and the value's own form.
+	As map[string]string `kong:"-"`
+}
+
+// quote is the value of flag name as the user wrote it, with the flag or
+// the variable it came from.
+func (o *TokenOptions) quote(name string, v any) string {
+	if s, ok := o.As[name]; ok {
+		return s
+	}
+	return fmt.Sprintf("--%s %v", name, v)
 }
 
 // Tokens returns o. Every command embeds TokenOptions, directly or through
@@ -41,7 +57,7 @@ func (o *TokenOptions) Tokens() *TokenOptions { return o }
 // line: every command that exchanges embeds Options, so the flags and
 // environment variables are the same everywhere.
 type Options struct {
-	Role        string        `help:"ARN of the IAM role to assume (required)." env:"GCP_AWS_CRED_ROLE" placeholder:"ARN"`
+	Role        string        `help:"ARN of the IAM role to assume${role_note}." env:"GCP_AWS_CRED_ROLE" placeholder:"ARN"`
 	SessionName string        `help:"RoleSessionName shown in CloudTrail; default: the Compute Engine instance name, else the Cloud Run or Cloud Functions service ($K_SERVICE), else the host name, else the service account's name." env:"GCP_AWS_CRED_SESSION_NAME" placeholder:"NAME"`
 	Duration    time.Duration `help:"Lifetime of the credentials, 15m to 12h, like 1h, 90m or 5400s (a bare number is seconds, as STS's DurationSeconds); at most the role's maximum session duration." default:"1h" placeholder:"DURATION" env:"GCP_AWS_CRED_DURATION"`
 	Region      string        `help:"STS region; default $AWS_REGION, else $AWS_DEFAULT_REGION, else the role's partition's (us-east-1, cn-north-1, us-gov-west-1). A profile's region is not passed to credential_process: put --region on its line." placeholder:"REGION"`
@@ -80,7 +96,7 @@ func (o *TokenOptions) Check() error {
 			Hint("pass the email, like NAME@PROJECT.iam.gserviceaccount.com, or leave the default")
 	}
 	if o.Timeout <= 0 {
-		return fail.Errorf(nil, "--timeout %s must be positive", o.Timeout).
+		return fail.Errorf(nil, "%s must be positive", o.quote("timeout", o.Timeout)).
 			Hint("the Go SDK gives a credential process one minute; the default 30s leaves room")
 	}
 	return token.CheckHost()
@@ -96,7 +112,7 @@ func (o *Options) check(needRole bool) error {
 	// STS would take a missing duration as its default, one hour; an
 	// explicit zero is more likely a mistake than a wish for that.
 	if o.Duration == 0 {
-		return fail.Errorf(nil, "--duration 0s is out of range: STS issues sessions of 15m to 12h").
+		return fail.Errorf(nil, "%s is out of range: STS issues sessions of 15m to 12h", o.quote("duration", o.Duration)).
 			Hint("leave --duration out for the default, 1h")
 	}
 	// An empty session name passes: it is derived from the token later,
@@ -120,6 +136,7 @@ func (o *Options) request(session string) sts.Request {
 		RoleARN:     o.Role,
 		SessionName: session,
 		Duration:    o.Duration,
+		DurationAs:  o.As["duration"],
 		Policy:      o.Policy,
 		PolicyARNs:  o.PolicyARNs,
 	}
@@ -230,7 +247,8 @@ func orNone(s string) string {
 func (o *Options) STSConfig() sts.Config {
 	region, _, _ := o.STSRegion()
 	endpoint, from := o.endpoint()
-	return sts.Config{Region: region, Endpoint: endpoint, EndpointFrom: from, FIPS: o.FIPS, CABundle: o.CABundle, Deadline: time.Now().Add(o.Timeout)}
+	return sts.Config{Region: region, Endpoint: endpoint, EndpointFrom: from, FIPS: o.FIPS, CABundle: o.CABundle, Deadline: time.Now().Add(o.Timeout),
+		DeadlineHint: "the whole run is bounded by " + o.quote("timeout", o.Timeout)}
 }
 
 // Email asks the metadata server for the service account's email, which

@@ -3,6 +3,7 @@ package cred
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
@@ -127,4 +128,69 @@ func (o *Options) STSRegion() (string, RegionSource, error) {
 			region, strings.TrimPrefix(source.Describe(o.Role), "from "), rp, o.Role, partition).Hint(hint)
 	}
 	return region, source, nil
+}
+
+// knownRegions are the regions in the AWS SDK's partition table
+// (aws-sdk-go-v2's internal/endpoints/awsrulesfn/partitions.json, which Go
+// code outside the SDK cannot import), without the *-global pseudo-regions.
+// TestKnownRegionsMatchSDK fails when the SDK in go.mod lists others.
+var knownRegions = []string{
+	"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+	"ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
+	"ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1",
+	"eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3",
+	"il-central-1", "me-central-1", "me-south-1", "me-west-1", "mx-central-1", "sa-east-1", "sa-west-1",
+	"us-east-1", "us-east-2", "us-west-1", "us-west-2",
+	"cn-north-1", "cn-northwest-1",
+	"eusc-de-east-1",
+	"us-iso-east-1", "us-iso-west-1",
+	"us-isob-east-1", "us-isob-west-1",
+	"eu-isoe-west-1",
+	"us-isof-east-1", "us-isof-south-1",
+	"us-gov-east-1", "us-gov-west-1",
+}
+
+// UnknownRegion says, for doctor, when region is not one the SDK's
+// partition table lists, and which listed region is nearest to it: a typo
+// (eu-wst-1, us-east-11) sends the exchange to an STS host that does not
+// exist. It is only a warning, and the credential process takes any
+// region, so that a region works the day it opens, before the SDK here
+// knows it. It returns "" for a known region.
+func UnknownRegion(region string) string {
+	if region == "" || slices.Contains(knownRegions, region) {
+		return ""
+	}
+	msg := fmt.Sprintf("region %s is not in this build's list of AWS regions", region)
+	best, bestDist := "", 4
+	for _, r := range knownRegions {
+		if d := EditDistance(region, r); d < bestDist {
+			best, bestDist = r, d
+		}
+	}
+	if best != "" {
+		msg += fmt.Sprintf("; did you mean %s?", best)
+	}
+	return msg + " (a region newer than this build is fine: it is used as given)"
+}
+
+// EditDistance is the Levenshtein distance between a and b, in bytes: how
+// far a mistyped name is from a real one.
+func EditDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

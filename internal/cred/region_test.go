@@ -1,8 +1,15 @@
 package cred
 
 import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
@@ -120,6 +127,54 @@ func TestPartitionEndpoint(t *testing.T) {
 		}
 		if c.Endpoint != tc.want {
 			t.Errorf("role %s: endpoint %s, want %s", tc.role, c.Endpoint, tc.want)
+		}
+	}
+}
+
+// TestKnownRegionsMatchSDK: knownRegions is the SDK's partition table, so
+// doctor's warning never drifts from the SDK in go.mod.
+func TestKnownRegionsMatchSDK(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-sdk-go-v2").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "internal", "endpoints", "awsrulesfn", "partitions.json"))
+	if err != nil {
+		t.Skipf("the SDK's partition table: %v", err)
+	}
+	var table struct {
+		Partitions []struct {
+			Regions map[string]json.RawMessage `json:"regions"`
+		} `json:"partitions"`
+	}
+	if err := json.Unmarshal(b, &table); err != nil {
+		t.Fatal(err)
+	}
+	var sdk []string
+	for _, p := range table.Partitions {
+		for r := range p.Regions {
+			if !strings.HasSuffix(r, "-global") {
+				sdk = append(sdk, r)
+			}
+		}
+	}
+	if diff := cmp.Diff(slices.Sorted(slices.Values(sdk)), slices.Sorted(slices.Values(knownRegions))); diff != "" {
+		t.Errorf("knownRegions differ from the SDK's partitions.json (-sdk +ours):\n%s", diff)
+	}
+}
+
+func TestUnknownRegion(t *testing.T) {
+	for region, want := range map[string]string{
+		"us-east-1":      "",
+		"cn-northwest-1": "",
+		"":               "",
+		"us-east-11":     "region us-east-11 is not in this build's list of AWS regions; did you mean us-east-1? (a region newer than this build is fine: it is used as given)",
+		"eu-wst-1":       "region eu-wst-1 is not in this build's list of AWS regions; did you mean eu-west-1? (a region newer than this build is fine: it is used as given)",
+		"us-gov-wset-1":  "region us-gov-wset-1 is not in this build's list of AWS regions; did you mean us-gov-west-1? (a region newer than this build is fine: it is used as given)",
+		"mars-north-1":   "region mars-north-1 is not in this build's list of AWS regions (a region newer than this build is fine: it is used as given)",
+	} {
+		if got := UnknownRegion(region); got != want {
+			t.Errorf("UnknownRegion(%q) = %q, want %q", region, got, want)
 		}
 	}
 }

@@ -194,6 +194,9 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	_, source, _ := o.STSRegion() // checked by NewWithoutRole
 	s.factAs("region", "region", client.Region, fmt.Sprintf("%s (%s)", client.Region, source.Describe(o.Role)))
 	s.factAs("region_source", "", string(source), "")
+	if w := cred.UnknownRegion(client.Region); w != "" {
+		s.warn("%s", w)
+	}
 	s.factAs("fips", "", fmt.Sprint(o.FIPS), "")
 	s.factAs("proxy", "proxy", client.Proxy, orDefault(client.Proxy, "none"))
 	s.factAs("ca_bundle", "CA bundle", o.CABundle, orDefault(o.CABundle, "system roots"))

@@ -59,6 +59,22 @@ func TestTokenText(t *testing.T) {
 // TestTokenTextAligned: long values (a long audience, a long email, the
 // compute_engine block's long key) keep every note in one column; a value
 // too long for the column puts its note on the next line, in the column.
+// TestStamp: a time in the past reads "ago" even when it rounds to 0s.
+func TestStamp(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for d, want := range map[time.Duration]string{
+		-400 * time.Millisecond: "(0s ago)",
+		0:                       "(0s ago)",
+		-90 * time.Second:       "(1m30s ago)",
+		400 * time.Millisecond:  "(in 0s)",
+		time.Hour:               "(in 1h0m0s)",
+	} {
+		if got := stamp(now.Add(d), now); !strings.HasSuffix(got, want) {
+			t.Errorf("stamp(now%+v) = %q, want it to end %q", d, got, want)
+		}
+	}
+}
+
 func TestTokenTextAligned(t *testing.T) {
 	now := time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC)
 	info := TokenInfo{MetadataHost: "169.254.169.254", ServiceAccount: "default",

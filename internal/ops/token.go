@@ -196,10 +196,12 @@ func stamp(t, now time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	d := t.Sub(now).Round(time.Second)
-	rel := fmt.Sprintf("in %s", d)
-	if d < 0 {
-		rel = fmt.Sprintf("%s ago", -d)
+	// The direction comes from the exact difference: a time half a second
+	// past rounds to 0s, and is still "0s ago", not "in 0s".
+	d := t.Sub(now)
+	rel := fmt.Sprintf("in %s", d.Round(time.Second))
+	if d <= 0 {
+		rel = fmt.Sprintf("%s ago", (-d).Round(time.Second))
 	}
 	return fmt.Sprintf("%s (%s)", t.Format(time.RFC3339), rel)
 }

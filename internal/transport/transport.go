@@ -86,6 +86,31 @@ type RefusedError struct {
 // Error is what the system would have said; For and Tries tell the rest.
 func (e *RefusedError) Error() string { return "connection refused" }
 
+// DeadlineError is the cause of a caller's deadline (context.WithTimeoutCause):
+// what set it, in the user's words, so the message that reports it quotes
+// the value in force. It is a context.DeadlineExceeded.
+type DeadlineError struct {
+	// Hint says what bounds the work, with the value, like "the whole run
+	// is bounded by --timeout 2s".
+	Hint string
+}
+
+// Error is what context.DeadlineExceeded says.
+func (e *DeadlineError) Error() string { return context.DeadlineExceeded.Error() }
+
+// Unwrap makes it a context.DeadlineExceeded.
+func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
+
+// DeadlineHint says what bounded ctx: its DeadlineError's hint when its
+// deadline was set with one, else a hint that names --timeout alone.
+func DeadlineHint(ctx context.Context) string {
+	var de *DeadlineError
+	if ctx != nil && errors.As(context.Cause(ctx), &de) && de.Hint != "" {
+		return de.Hint
+	}
+	return "the deadline is set by --timeout"
+}
+
 type roundTripper struct {
 	base http.RoundTripper
 	c    Config
@@ -103,13 +128,21 @@ func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		// after the pod starts; a server that is not there at all would
 		// time out instead. So a refusal is worth waiting for, briefly.
 		wait := min(100*time.Millisecond<<(try-1), time.Second)
-		if time.Since(start)+wait > t.c.RetryRefused {
-			return nil, &RefusedError{For: time.Since(start).Round(time.Millisecond), Tries: try}
+		refused := &RefusedError{For: time.Since(start).Round(time.Millisecond), Tries: try}
+		// Every try so far was refused: if the next would come after the
+		// caller's deadline, that refusal is the answer, not the deadline,
+		// however short --timeout is.
+		deadline, ok := req.Context().Deadline()
+		if time.Since(start)+wait > t.c.RetryRefused || ok && time.Until(deadline) < wait {
+			return nil, refused
 		}
 		t.c.Trace.Printf("%s: connection refused; trying again in %s", t.c.Peer, wait)
 		select {
 		case <-time.After(wait):
 		case <-req.Context().Done():
+			if errors.Is(req.Context().Err(), context.DeadlineExceeded) {
+				return nil, refused
+			}
 			return nil, err
 		}
 	}

@@ -156,6 +156,40 @@ func TestRetryRefused(t *testing.T) {
 	}
 }
 
+// TestRefusedUnderShortDeadline: a deadline shorter than the retry window
+// still ends in a RefusedError, not the deadline: every try was refused, and
+// that is what the user must hear, however short --timeout is.
+func TestRefusedUnderShortDeadline(t *testing.T) {
+	for _, d := range []time.Duration{50 * time.Millisecond, 250 * time.Millisecond, time.Second} {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:1/", nil)
+		_, err := client(Config{Peer: "p", RetryRefused: 5 * time.Second}).Do(req)
+		cancel()
+		var re *RefusedError
+		if !errors.As(err, &re) || errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("deadline %s: err = %v, want a RefusedError", d, err)
+		}
+	}
+}
+
+func TestDeadlineHint(t *testing.T) {
+	ctx, cancel := context.WithTimeoutCause(context.Background(), time.Millisecond, &DeadlineError{Hint: "the whole run is bounded by --timeout 2s"})
+	defer cancel()
+	<-ctx.Done()
+	if got := DeadlineHint(ctx); got != "the whole run is bounded by --timeout 2s" {
+		t.Errorf("DeadlineHint = %q", got)
+	}
+	if !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		t.Errorf("the cause %v is not a context.DeadlineExceeded", context.Cause(ctx))
+	}
+	plain, cancel2 := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel2()
+	<-plain.Done()
+	if got := DeadlineHint(plain); strings.Contains(got, "default") || !strings.Contains(got, "--timeout") {
+		t.Errorf("DeadlineHint without a cause = %q", got)
+	}
+}
+
 func TestTraceNeverShowsSecrets(t *testing.T) {
 	tok := "eyJhbGciOiJSUzI1NiJ9." + strings.Repeat("Zm9vYmFy", 40) + ".c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJl"
 	secret.New(tok)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/testbin"
@@ -26,6 +27,9 @@ func main() {
 }
 
 func demo() error {
+	// Say what is happening before anything slow: the build below may
+	// download modules and compile for a minute on a fresh machine.
+	fmt.Println("# starting a fake metadata server and a fake STS on loopback")
 	// A Compute Engine VM, and roles with trust policies: the one assumed
 	// trusts exactly this workload, as the README's policy says.
 	srv, err := fakes.StartWith(fakes.Options{Platform: fakes.ComputeEngine, Roles: fakes.SandboxRoles()})
@@ -34,12 +38,14 @@ func demo() error {
 	}
 	defer srv.Close()
 
-	fmt.Println("# building gcp-aws-cred")
+	fmt.Println("# building gcp-aws-cred with go build (the first time, this downloads modules and may take a minute)")
+	start := time.Now()
 	bin, cleanup, err := testbin.Build()
 	if err != nil {
 		return err
 	}
 	defer cleanup()
+	fmt.Printf("# built in %s\n", time.Since(start).Round(100*time.Millisecond))
 	env := append(os.Environ(), srv.Env()...)
 	fmt.Printf("# fake metadata server: GCE_METADATA_HOST=%s\n# fake STS:             AWS_ENDPOINT_URL_STS=%s\n\n", srv.MetadataHost, srv.STSURL)
 

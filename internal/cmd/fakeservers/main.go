@@ -27,8 +27,10 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -53,10 +55,32 @@ type options struct {
 	config    string
 	bin       string
 	stsLife   time.Duration
+	cli       awsCLI // the aws on PATH, found at start
+}
+
+// optionalDuration is a duration flag whose default depends on other
+// flags: unset, it holds -1 and prints no default of its own in --help,
+// whose text says what the default is.
+type optionalDuration time.Duration
+
+func (d *optionalDuration) String() string {
+	if d == nil || *d <= 0 {
+		return "" // as the zero value prints, so --help adds no default
+	}
+	return time.Duration(*d).String()
+}
+
+func (d *optionalDuration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a duration, such as 3s")
+	}
+	*d = optionalDuration(v)
+	return nil
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
-	var o options
+	o := options{refuseFor: -1}
 	fs := flag.NewFlagSet("fakeservers", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -66,7 +90,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.lifetime, "for", time.Hour, "stop after this long")
 	mode := fs.String("mode", string(fakes.ComputeEngine), "the metadata server to act as: gce (a Compute Engine VM), gke (GKE Workload Identity: format=full answered 400, no instance claim, connections refused at first), cloudrun (Cloud Run or Cloud Functions: no instance claim)")
 	fs.StringVar(&o.instance, "instance", fakes.DefaultInstanceName, "the VM's name in full-format tokens (gce only)")
-	fs.DurationVar(&o.refuseFor, "refuse-for", -1, "refuse connections to the metadata server for this long after start (default 3s with --mode gke, else 0)")
+	fs.Var((*optionalDuration)(&o.refuseFor), "refuse-for", "refuse connections to the metadata server for this `duration` after start (default 3s with --mode gke, else 0)")
 	fs.BoolVar(&o.noFlavor, "no-flavor", false, "leave the Metadata-Flavor: Google header out of the metadata server's responses, as older GKE versions did")
 	fs.StringVar(&o.moto, "moto", "", "a moto server's URL (python3 -m moto.server -p 5000: http://127.0.0.1:5000) to send the AWS CLI's calls to services other than STS to")
 	fs.StringVar(&o.config, "config", "", "also write the profile to this new file, export AWS_CONFIG_FILE naming it, and remove it on exit")
@@ -117,6 +141,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	// Which AWS CLI the sandbox shell will run (a Python start, a second or
+	// so), before the fakes start: --refuse-for counts from their start,
+	// and the script follows it at once.
+	o.cli = findAWSCLI(ctx)
 
 	srv, err := fakes.StartWith(fakes.Options{
 		Platform:          o.mode,
@@ -136,6 +164,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		srv.Metadata.SetInstance(instance)
 	}
 
+	if o.cli.ignoresEndpointVars() {
+		fmt.Fprint(stderr, "fakeservers: warning: "+strings.Join(o.cli.endpointAdvice(), "\nfakeservers: "), "\n")
+	}
 	ini := profileINI(o, srv)
 	if o.config != "" {
 		if err := writeNew(o.config, ini); err != nil {
@@ -177,8 +208,15 @@ func script(o options, srv *fakes.Servers, ini string) string {
 	line("# The metadata server of %s.", describe(o))
 	line("export GCE_METADATA_HOST=%s", srv.MetadataHost)
 	line("# The fake STS answers AssumeRoleWithWebIdentity, and GetCallerIdentity for the keys it")
-	line("# issued, so the AWS CLI's own `sts get-caller-identity` works against it. (AWS CLI v2")
-	line("# before 2.13 ignores these variables: give it --endpoint-url \"$AWS_ENDPOINT_URL_STS\".)")
+	if o.cli.ignoresEndpointVars() {
+		line("# issued, so the AWS CLI's own `sts get-caller-identity` works against it.")
+		for _, l := range o.cli.endpointAdvice() {
+			line("# %s", l)
+		}
+	} else {
+		line("# issued, so the AWS CLI's own `sts get-caller-identity` works against it. (AWS CLI v2")
+		line("# before 2.13 ignores these variables: give it --endpoint-url \"$AWS_ENDPOINT_URL_STS\".)")
+	}
 	line("export AWS_ENDPOINT_URL_STS=%s", srv.STSURL)
 	if o.moto != "" {
 		line("# Every other AWS service: the moto server.")
@@ -262,4 +300,57 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// awsCLI is the aws command on PATH: where it is and the version it says.
+type awsCLI struct {
+	path    string
+	version string // "2.9.19"; empty when there is none or it did not say
+}
+
+// findAWSCLI runs `aws --version` from PATH, for at most 10 seconds.
+func findAWSCLI(ctx context.Context) awsCLI {
+	path, err := exec.LookPath("aws")
+	if err != nil {
+		return awsCLI{}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	// v1 prints its version to stderr, v2 to stdout.
+	out, _ := exec.CommandContext(ctx, path, "--version").CombinedOutput()
+	return awsCLI{path: path, version: parseAWSVersion(string(out))}
+}
+
+// parseAWSVersion reads "aws-cli/2.9.19 Python/3.11.2 Linux/…" or "".
+func parseAWSVersion(out string) string {
+	for _, f := range strings.Fields(out) {
+		if v, ok := strings.CutPrefix(f, "aws-cli/"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// ignoresEndpointVars reports whether this is AWS CLI v2 before 2.13, which
+// predates AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_STS: its own calls would
+// go to real AWS. (Debian packages 2.9.)
+func (c awsCLI) ignoresEndpointVars() bool {
+	parts := strings.SplitN(c.version, ".", 3)
+	if len(parts) < 2 || parts[0] != "2" {
+		return false
+	}
+	minor, err := strconv.Atoi(parts[1])
+	return err == nil && minor < 13
+}
+
+// endpointAdvice says what to type instead, for a CLI that ignores the
+// variables: the exact commands, with the endpoint given on each.
+func (c awsCLI) endpointAdvice() []string {
+	return []string{
+		fmt.Sprintf("Your AWS CLI (%s, aws-cli/%s) is v2 before 2.13: it ignores AWS_ENDPOINT_URL_STS", c.path, c.version),
+		"and AWS_ENDPOINT_URL, so without --endpoint-url its calls go to real AWS. Give the endpoint on each:",
+		fmt.Sprintf("  aws --profile %s sts get-caller-identity --endpoint-url \"$AWS_ENDPOINT_URL_STS\"", profile),
+		fmt.Sprintf("  aws --profile %s s3 ls --endpoint-url \"$AWS_ENDPOINT_URL\"", profile),
+		"(gcp-aws-cred itself reads the variables; the profile's line also carries --sts-endpoint.)",
+	}
 }

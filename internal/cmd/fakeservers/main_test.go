@@ -392,3 +392,74 @@ func base64URL(s string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	return string(b), err
 }
+
+// fakeAWS puts on PATH an aws command that prints version line out, as
+// `aws --version` does.
+func fakeAWS(t *testing.T, out string) string {
+	dir := t.TempDir()
+	script := "#!/bin/sh\necho '" + out + "'\n"
+	if err := os.WriteFile(filepath.Join(dir, "aws"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return filepath.Join(dir, "aws")
+}
+
+// TestOldAWSCLIv2: an AWS CLI v2 before 2.13 (Debian's 2.9) ignores
+// AWS_ENDPOINT_URL*, so the sandbox prints the exact commands that give
+// it the endpoints, in its script and on stderr; a newer CLI, or v1, gets
+// the general note only.
+func TestOldAWSCLIv2(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("a shell script as aws")
+	}
+	path := fakeAWS(t, "aws-cli/2.9.19 Python/3.11.2 Linux/6.1.0-18-amd64 source/x86_64.debian.12 prompt/off")
+	var out, errb strings.Builder
+	if code := run([]string{"--for", "50ms"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{
+		"# Your AWS CLI (" + path + ", aws-cli/2.9.19) is v2 before 2.13: it ignores AWS_ENDPOINT_URL_STS\n",
+		"#   aws --profile sandbox sts get-caller-identity --endpoint-url \"$AWS_ENDPOINT_URL_STS\"\n",
+		"#   aws --profile sandbox s3 ls --endpoint-url \"$AWS_ENDPOINT_URL\"\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+	if !strings.HasPrefix(errb.String(), "fakeservers: warning: Your AWS CLI ("+path+", aws-cli/2.9.19) is v2 before 2.13") ||
+		!strings.Contains(errb.String(), "fakeservers:   aws --profile sandbox sts get-caller-identity --endpoint-url \"$AWS_ENDPOINT_URL_STS\"\n") {
+		t.Errorf("stderr:\n%s", errb.String())
+	}
+
+	for _, version := range []string{"aws-cli/2.13.0 Python/3.11.6 Linux/6.1 exe/x86_64", "aws-cli/2.27.50 Python/3.13.4", "aws-cli/1.45.11 Python/3.11.7 Linux/6.18 botocore/1.43.11", "command not found"} {
+		fakeAWS(t, version)
+		out.Reset()
+		errb.Reset()
+		if code := run([]string{"--for", "50ms"}, &out, &errb); code != 0 {
+			t.Fatalf("%s: exit %d: %s", version, code, errb.String())
+		}
+		if strings.Contains(out.String(), "Your AWS CLI") || strings.Contains(errb.String(), "warning") {
+			t.Errorf("%s: warned:\n%s\n%s", version, out.String(), errb.String())
+		}
+		if !strings.Contains(out.String(), "before 2.13 ignores these variables: give it --endpoint-url \"$AWS_ENDPOINT_URL_STS\"") {
+			t.Errorf("%s: the general note is missing:\n%s", version, out.String())
+		}
+	}
+}
+
+// TestHelpDefaultsOnce: each flag's default shows once in --help.
+func TestHelpDefaultsOnce(t *testing.T) {
+	var out, errb strings.Builder
+	if code := run([]string{"--help"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, l := range strings.Split(errb.String(), "\n") {
+		if strings.Count(l, "(default") > 1 {
+			t.Errorf("a default twice: %q", l)
+		}
+	}
+	if !strings.Contains(errb.String(), "(default 3s with --mode gke, else 0)\n") {
+		t.Errorf("--refuse-for's default:\n%s", errb.String())
+	}
+}
