@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -435,6 +438,57 @@ func TestPackages(t *testing.T) {
 			t.Errorf("%s --version = %q", bin, out)
 		}
 		verifyUnit(t, root, bin)
+	})
+
+	t.Run("apk", func(t *testing.T) {
+		// An .apk is gzip streams of tar, one after another: read as one.
+		f, err := os.Open(onePackage(t, dist, "gcp-aws-cred_*_x86_64.apk"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		z, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var files []string
+		var info string
+		tr := tar.NewReader(z)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case h.Name == ".PKGINFO":
+				b, _ := io.ReadAll(tr)
+				info = string(b)
+			case h.Typeflag == tar.TypeReg && !strings.HasPrefix(h.Name, "."):
+				files = append(files, "/"+h.Name)
+			}
+		}
+		want := append([]string{"/etc/default/gcp-aws-cred", "/usr/share/zsh/site-functions/_gcp-aws-cred"}, packageFiles...)
+		sort.Strings(files)
+		sort.Strings(want)
+		if strings.Join(files, "\n") != strings.Join(want, "\n") {
+			t.Errorf("the .apk holds\n%s\nwant\n%s", strings.Join(files, "\n"), strings.Join(want, "\n"))
+		}
+		for _, want := range []string{"pkgname = gcp-aws-cred\n", "arch = x86_64\n", "pkgdesc = Use AWS from Google Cloud without an AWS access key\n", "license = Apache-2.0\n", "url = https://github.com/gcp-aws-cred/gcp-aws-cred\n"} {
+			if !strings.Contains(info, want) {
+				t.Errorf(".PKGINFO lacks %q:\n%s", want, info)
+			}
+		}
+		for _, l := range strings.Split(strings.TrimSpace(info), "\n") {
+			if !strings.Contains(l, " = ") || strings.HasPrefix(l, " ") {
+				t.Errorf(".PKGINFO line %q is not key = value", l)
+			}
+		}
+		if strings.Contains(info, "\ndepend = ") {
+			t.Errorf("the .apk has dependencies:\n%s", info)
+		}
 	})
 
 	t.Run("rpm", func(t *testing.T) {
