@@ -196,6 +196,8 @@ func TestExampleUnit(t *testing.T) {
 	if err != nil || len(args) < 2 || filepath.Base(args[0]) != "gcp-aws-cred" {
 		t.Fatalf("ExecStart=%s: %v", exec, err)
 	}
+	// The role comes from the unit's EnvironmentFile, as the packages install it.
+	t.Setenv("GCP_AWS_CRED_ROLE", "arn:aws:iam::123456789012:role/aws-allow-gcp-access")
 	unit := parseServe(t, "ExecStart", args[1:])
 	if unit == nil {
 		t.Fatalf("ExecStart=%s does not run serve", exec)

@@ -1,13 +1,17 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -314,4 +318,229 @@ func moduleRoot(t *testing.T) string {
 		t.Fatalf("go list -m: %v", rootErr)
 	}
 	return rootDir
+}
+
+// The OS packages, as .goreleaser.yaml's nfpms section builds them.
+var packageFiles = []string{
+	"/usr/bin/gcp-aws-cred",
+	"/usr/share/man/man1/gcp-aws-cred.1.gz",
+	"/usr/share/bash-completion/completions/gcp-aws-cred",
+	"/usr/share/fish/vendor_completions.d/gcp-aws-cred.fish",
+	"/usr/lib/systemd/system/gcp-aws-cred.service",
+	"/usr/share/doc/gcp-aws-cred/LICENSE",
+	"/usr/share/doc/gcp-aws-cred/README.md",
+	"/usr/share/doc/gcp-aws-cred/CHANGELOG.md",
+}
+
+// packagesDist is the dist/ of a snapshot release of HEAD, for the package
+// tests: $RELEASE_DIST (scripts/release-check --snapshot sets it), else the
+// ./dist that release-check leaves, if it was built from HEAD. Without one
+// the tests skip: building the packages needs the pinned goreleaser.
+func packagesDist(t *testing.T) string {
+	t.Helper()
+	dist := os.Getenv("RELEASE_DIST")
+	if dist == "" {
+		dist = filepath.Join(moduleRoot(t), "dist")
+		head, err := exec.Command("git", "-C", moduleRoot(t), "rev-parse", "HEAD").Output()
+		meta, _ := os.ReadFile(filepath.Join(dist, "metadata.json"))
+		if err != nil || len(meta) == 0 || !bytes.Contains(meta, []byte(`"commit":"`+strings.TrimSpace(string(head))+`"`)) {
+			t.Skip("no snapshot release of HEAD in dist/: run scripts/release-check --snapshot, which builds the packages and runs these tests")
+		}
+	}
+	return dist
+}
+
+// onePackage is the single file in dist matching pattern.
+func onePackage(t *testing.T, dist, pattern string) string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dist, pattern))
+	if len(m) != 1 {
+		t.Fatalf("want one %s in %s, found %q", pattern, dist, m)
+	}
+	return m[0]
+}
+
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("%s is not installed: that check is skipped", name)
+	}
+	return path
+}
+
+func runTool(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr)
+	}
+	return string(out)
+}
+
+// TestPackages inspects the .deb, .rpm and .apk of a snapshot release.
+func TestPackages(t *testing.T) {
+	dist := packagesDist(t)
+	for _, arch := range []string{"amd64", "arm64"} {
+		onePackage(t, dist, "gcp-aws-cred_*_"+arch+".deb")
+	}
+	onePackage(t, dist, "gcp-aws-cred-*.x86_64.rpm")
+	onePackage(t, dist, "gcp-aws-cred-*.aarch64.rpm")
+	onePackage(t, dist, "gcp-aws-cred_*_x86_64.apk")
+	onePackage(t, dist, "gcp-aws-cred_*_aarch64.apk")
+
+	t.Run("deb", func(t *testing.T) {
+		dpkgDeb := needTool(t, "dpkg-deb")
+		deb := onePackage(t, dist, "gcp-aws-cred_*_amd64.deb")
+		control := runTool(t, dpkgDeb, "-f", deb)
+		for _, want := range []string{
+			"Package: gcp-aws-cred\n", "Architecture: amd64\n", "Section: utils\n",
+			"Homepage: https://github.com/gcp-aws-cred/gcp-aws-cred\n",
+			"Maintainer: ", "Description: Use AWS from Google Cloud without an AWS access key\n ",
+		} {
+			if !strings.Contains(control, want) {
+				t.Errorf("control lacks %q:\n%s", want, control)
+			}
+		}
+		for _, field := range []string{"Depends:", "Pre-Depends:", "Recommends:"} {
+			if strings.Contains(control, "\n"+field) {
+				t.Errorf("the package has %s; a static binary needs nothing:\n%s", field, control)
+			}
+		}
+		// The file list.
+		var files []string
+		for _, l := range strings.Split(runTool(t, dpkgDeb, "-c", deb), "\n") {
+			if f := strings.Fields(l); len(f) >= 6 && !strings.HasSuffix(f[5], "/") {
+				files = append(files, strings.TrimPrefix(f[5], "."))
+			}
+		}
+		want := append([]string{"/etc/default/gcp-aws-cred", "/usr/share/zsh/vendor-completions/_gcp-aws-cred"}, packageFiles...)
+		sort.Strings(files)
+		sort.Strings(want)
+		if strings.Join(files, "\n") != strings.Join(want, "\n") {
+			t.Errorf("the .deb holds\n%s\nwant\n%s", strings.Join(files, "\n"), strings.Join(want, "\n"))
+		}
+		// The settings file is a conffile, kept on upgrade.
+		ctl := t.TempDir()
+		runTool(t, dpkgDeb, "-e", deb, ctl)
+		if b, _ := os.ReadFile(filepath.Join(ctl, "conffiles")); strings.TrimSpace(string(b)) != "/etc/default/gcp-aws-cred" {
+			t.Errorf("conffiles = %q, want /etc/default/gcp-aws-cred", b)
+		}
+		// The binary runs, and the unit verifies.
+		root := t.TempDir()
+		runTool(t, dpkgDeb, "-x", deb, root)
+		bin := filepath.Join(root, "usr/bin/gcp-aws-cred")
+		if out := runTool(t, bin, "--version"); !strings.HasPrefix(out, "gcp-aws-cred v") {
+			t.Errorf("%s --version = %q", bin, out)
+		}
+		verifyUnit(t, root, bin)
+	})
+
+	t.Run("apk", func(t *testing.T) {
+		// An .apk is gzip streams of tar, one after another: read as one.
+		f, err := os.Open(onePackage(t, dist, "gcp-aws-cred_*_x86_64.apk"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		z, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var files []string
+		var info string
+		tr := tar.NewReader(z)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case h.Name == ".PKGINFO":
+				b, _ := io.ReadAll(tr)
+				info = string(b)
+			case h.Typeflag == tar.TypeReg && !strings.HasPrefix(h.Name, "."):
+				files = append(files, "/"+h.Name)
+			}
+		}
+		want := append([]string{"/etc/default/gcp-aws-cred", "/usr/share/zsh/site-functions/_gcp-aws-cred"}, packageFiles...)
+		sort.Strings(files)
+		sort.Strings(want)
+		if strings.Join(files, "\n") != strings.Join(want, "\n") {
+			t.Errorf("the .apk holds\n%s\nwant\n%s", strings.Join(files, "\n"), strings.Join(want, "\n"))
+		}
+		for _, want := range []string{"pkgname = gcp-aws-cred\n", "arch = x86_64\n", "pkgdesc = Use AWS from Google Cloud without an AWS access key\n", "license = Apache-2.0\n", "url = https://github.com/gcp-aws-cred/gcp-aws-cred\n"} {
+			if !strings.Contains(info, want) {
+				t.Errorf(".PKGINFO lacks %q:\n%s", want, info)
+			}
+		}
+		for _, l := range strings.Split(strings.TrimSpace(info), "\n") {
+			if !strings.Contains(l, " = ") || strings.HasPrefix(l, " ") {
+				t.Errorf(".PKGINFO line %q is not key = value", l)
+			}
+		}
+		if strings.Contains(info, "\ndepend = ") {
+			t.Errorf("the .apk has dependencies:\n%s", info)
+		}
+	})
+
+	t.Run("rpm", func(t *testing.T) {
+		rpm := needTool(t, "rpm")
+		pkg := onePackage(t, dist, "gcp-aws-cred-*.x86_64.rpm")
+		files := strings.Fields(runTool(t, rpm, "-qlp", pkg))
+		want := append([]string{"/etc/sysconfig/gcp-aws-cred", "/usr/share/zsh/site-functions/_gcp-aws-cred"}, packageFiles...)
+		sort.Strings(files)
+		sort.Strings(want)
+		if strings.Join(files, "\n") != strings.Join(want, "\n") {
+			t.Errorf("the .rpm holds\n%s\nwant\n%s", strings.Join(files, "\n"), strings.Join(want, "\n"))
+		}
+		if got := strings.TrimSpace(runTool(t, rpm, "-qcp", pkg)); got != "/etc/sysconfig/gcp-aws-cred" {
+			t.Errorf("rpm config files = %q, want /etc/sysconfig/gcp-aws-cred", got)
+		}
+		if req := runTool(t, rpm, "-qRp", pkg); strings.Contains(req, "libc") {
+			t.Errorf("the .rpm requires a C library:\n%s", req)
+		}
+		info := runTool(t, rpm, "-qip", pkg)
+		for _, want := range []string{"License     : Apache-2.0", "URL         : https://github.com/gcp-aws-cred/gcp-aws-cred"} {
+			if !strings.Contains(info, want) {
+				t.Errorf("rpm -qip lacks %q:\n%s", want, info)
+			}
+		}
+	})
+}
+
+// verifyUnit runs systemd-analyze verify on the packaged unit, with
+// /usr/bin/gcp-aws-cred pointed at the extracted binary (the package is not
+// installed here).
+func verifyUnit(t *testing.T, root, bin string) {
+	t.Helper()
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Log("systemd-analyze is not installed: the unit is not verified")
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(root, "usr/lib/systemd/system/gcp-aws-cred.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "\nExecStart=/usr/bin/gcp-aws-cred serve ") ||
+		!strings.Contains(string(b), "\nEnvironmentFile=-/etc/default/gcp-aws-cred\n") ||
+		!strings.Contains(string(b), "\nEnvironmentFile=-/etc/sysconfig/gcp-aws-cred\n") {
+		t.Errorf("the packaged unit does not run /usr/bin/gcp-aws-cred serve with the settings files:\n%s", b)
+	}
+	unit := filepath.Join(t.TempDir(), "gcp-aws-cred.service")
+	if err := os.WriteFile(unit, bytes.ReplaceAll(b, []byte("/usr/bin/gcp-aws-cred"), []byte(bin)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", unit).CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
 }
