@@ -18,11 +18,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
@@ -492,6 +494,12 @@ func (c *Client) credentials(out *awssts.AssumeRoleWithWebIdentityOutput, req Re
 		SecretAccessKey: secret.New(*cr.SecretAccessKey),
 		SessionToken:    secret.New(*cr.SessionToken),
 		Expiration:      cr.Expiration.UTC(),
+	}
+	creds.RequestID, _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+	if raw, ok := awsmiddleware.GetRawResponse(out.ResultMetadata).(*smithyhttp.Response); ok {
+		if d, err := http.ParseTime(raw.Header.Get("Date")); err == nil {
+			creds.Issued = d.UTC()
+		}
 	}
 	if err := c.plausible(creds, req); err != nil {
 		return awscred.Credentials{}, err

@@ -266,8 +266,8 @@ client needs: AWS_CONTAINER_CREDENTIALS_FULL_URI, and AWS_CONTAINER_AUTHORIZATIO
 when the token was generated. Every AWS SDK and the CLI read them. Credentials
 stay in memory and are refreshed at a random point well before they have 15
 minutes left; a failing refresh keeps the last good ones while they last.
---timeout bounds each exchange. Logs go to stderr. SIGINT or SIGTERM stops it
-within 2 seconds. GET /healthz needs no token; kubelet cannot reach loopback,
+--timeout bounds each exchange. Logs go to stderr. SIGINT, SIGTERM or SIGHUP
+stops it within 2 seconds. GET /healthz needs no token; kubelet cannot reach loopback,
 so probe with serve --check.
 
   gcp-aws-cred serve --role arn:aws:iam::123456789012:role/app --region ap-northeast-1
@@ -295,8 +295,10 @@ func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer) error {
 			Listen: c.Listen, Log: os.Stderr, LogFormat: c.LogFormat,
 		},
 		TokenFile: c.AuthTokenFile,
+		Region:    c.Region,
 		Output:    output.Format(c.Output),
 		Stdout:    stdout,
+		Trace:     flow.Trace,
 	})
 }
 
