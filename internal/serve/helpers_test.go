@@ -92,6 +92,7 @@ func (f *fakeFetch) fetch(ctx context.Context) (awscred.Credentials, error) {
 		Expiration:      now.Add(f.issuerAhead + f.life).Truncate(time.Second).UTC(),
 		AccountID:       "123456789012",
 		AssumedRoleARN:  "arn:aws:sts::123456789012:assumed-role/r/web-1",
+		RequestID:       fmt.Sprintf("c0ffee00-0000-4000-8000-%012d", n),
 	}
 	if f.dated || f.issuerAhead != 0 {
 		c.Issued = now.Add(f.issuerAhead).Truncate(time.Second).UTC()

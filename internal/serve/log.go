@@ -52,15 +52,19 @@ func NewLogger(w io.Writer, format string, quiet bool) *slog.Logger {
 	}
 	var h slog.Handler
 	if format == LogJSON {
-		h = slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: jsonLevel})
+		h = slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: jsonAttr})
 	} else {
 		h = &plainHandler{w: w, level: level, mu: new(sync.Mutex)}
 	}
 	return slog.New(cleanHandler{h})
 }
 
-// jsonLevel writes levels as the plain form names them, and times in UTC.
-func jsonLevel(groups []string, a slog.Attr) slog.Attr {
+// jsonAttr writes levels as the plain form names them and times in UTC,
+// and leaves out fields with nothing to say (no request ID, no code).
+func jsonAttr(groups []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindString && a.Value.String() == "" {
+		return slog.Attr{}
+	}
 	if len(groups) > 0 {
 		return a
 	}

@@ -2,7 +2,10 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -522,4 +525,145 @@ func TestRefreshesAtMostOncePerSecond(t *testing.T) {
 			t.Errorf("%d STS calls in 10 s, want one a second at most, and still some", n)
 		}
 	})
+}
+
+// TestIssuerClockGovernsLifetime: this machine's clock is 2 hours behind
+// STS's (as after a wall clock stepped backwards). STS's Expiration then
+// reads 3 hours away locally, but the credentials live 1 hour by STS's own
+// Date: they leave service 55 minutes in, with /healthz red, never up to
+// 1h55m past their real end as when Expiration was read on the local clock.
+func TestIssuerClockGovernsLifetime(t *testing.T) {
+	bubble(t, func(t *testing.T, t0 time.Time) {
+		f := newFakeFetch(realClock{}, time.Hour)
+		f.issuerAhead = 2 * time.Hour
+		r := NewRefresher(RefresherOptions{Fetch: f.fetch, Rand: seeded(1)})
+		defer r.Close()
+		if err := r.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		first, _ := r.Current()
+		if left := time.Until(first.Expiration); left < 2*time.Hour {
+			t.Fatalf("set-up: Expiration %s away by the local clock", left)
+		}
+		f.failAlways(stsError(t, "IDPCommunicationError", "Couldn't retrieve verification key"))
+		advance(54 * time.Minute)
+		if !r.Healthy() {
+			t.Fatal("out of service before the floor")
+		}
+		advance(time.Minute + time.Second)
+		if _, err := r.Credentials(context.Background()); err == nil || r.Healthy() {
+			t.Fatalf("at %s, 1h credentials still served: %v", time.Since(t0), err)
+		}
+	})
+}
+
+// TestShortLifetimesBackOff: a broken STS issuing 3-second credentials is
+// called about once a second for a minute, then less and less often, up to
+// once every 5 minutes; it is logged once.
+func TestShortLifetimesBackOff(t *testing.T) {
+	bubble(t, func(t *testing.T, t0 time.Time) {
+		log := &syncBuffer{}
+		r, f := startRefresher(t, 3*time.Second, RefresherOptions{Log: NewLogger(log, LogPlain, true)})
+		advance(30 * time.Minute)
+		times := f.times()
+		for i := 1; i < len(times); i++ {
+			if gap := times[i].Sub(times[i-1]); gap < minRefreshGap || gap > maxShortGap+time.Second {
+				t.Errorf("refresh %d began %s after the one before", i, gap)
+			}
+		}
+		// About 60 in the first minute, then 1, 2, 4 … 256 s, then 300 s.
+		if n := len(times); n < 55 || n > 80 {
+			t.Errorf("%d STS calls in 30 minutes of 3-second credentials", n)
+		}
+		if last := times[len(times)-1].Sub(times[len(times)-2]); last != maxShortGap {
+			t.Errorf("the last gap is %s, want the %s ceiling", last, maxShortGap)
+		}
+		if n := strings.Count(log.String(), "warning: STS issued credentials that live 3s"); n != 1 {
+			t.Errorf("logged %d times, want once:\n%s", n, log)
+		}
+		if !r.Healthy() && r.Stats().Failures != 0 {
+			t.Error("short credentials counted as failures")
+		}
+	})
+}
+
+// TestFailureLoggedOncePerCode: failures whose messages differ (a time, an
+// echoed value) but whose STS code is the same are one failure for the log.
+func TestFailureLoggedOncePerCode(t *testing.T) {
+	bubble(t, func(t *testing.T, t0 time.Time) {
+		log := &syncBuffer{}
+		r, f := startRefresher(t, time.Hour, RefresherOptions{Log: NewLogger(log, LogPlain, false)})
+		_ = r
+		for i := range 20 {
+			f.fail(stsError(t, "InvalidIdentityToken", fmt.Sprintf("Couldn't retrieve verification key at %d", i)))
+		}
+		advance(45 * time.Minute)
+		if n := strings.Count(log.String(), "error: cannot refresh the credentials"); n != 1 {
+			t.Errorf("logged %d times, want once:\n%s", n, log)
+		}
+	})
+}
+
+// TestLogFields: the JSON log carries the structured fields: event, role,
+// expiration, next refresh, STS request ID and error code.
+func TestLogFields(t *testing.T) {
+	bubble(t, func(t *testing.T, t0 time.Time) {
+		log := &syncBuffer{}
+		r, f := startRefresher(t, time.Hour, RefresherOptions{Log: NewLogger(log, LogJSON, false), Role: testRole})
+		_ = r
+		advance(40 * time.Minute) // a refresh
+		f.failAlways(stsError(t, "AccessDenied", "Not authorized"))
+		advance(40 * time.Minute) // a failure
+		lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("%d lines:\n%s", len(lines), log)
+		}
+		var ok, bad map[string]any
+		if json.Unmarshal([]byte(lines[0]), &ok) != nil || json.Unmarshal([]byte(lines[1]), &bad) != nil {
+			t.Fatalf("not JSON:\n%s", log)
+		}
+		for k, want := range map[string]any{"level": "info", "event": "refreshed", "role": testRole} {
+			if ok[k] != want {
+				t.Errorf("refreshed %s = %v, want %v", k, ok[k], want)
+			}
+		}
+		for _, k := range []string{"time", "msg", "expiration", "next_refresh", "request_id"} {
+			if _, has := ok[k]; !has {
+				t.Errorf("refreshed line has no %s: %s", k, lines[0])
+			}
+		}
+		for k, want := range map[string]any{"level": "error", "event": "refresh_failed", "code": "AccessDenied", "role": testRole} {
+			if bad[k] != want {
+				t.Errorf("failure %s = %v, want %v", k, bad[k], want)
+			}
+		}
+		if hints, _ := bad["hints"].([]any); len(hints) == 0 {
+			t.Errorf("failure without hints: %s", lines[1])
+		}
+	})
+}
+
+// TestDeadlineHintPerExchange: in serve, the hint about a deadline says
+// that --timeout bounds each exchange, with the value in force.
+func TestDeadlineHintPerExchange(t *testing.T) {
+	f := newFakeFetch(realClock{}, time.Hour)
+	f.fail(fail.Errorf(context.DeadlineExceeded, "no answer from STS before the deadline").Hint("the whole run is bounded by --timeout (default 30s)", "check the network"))
+	r := NewRefresher(RefresherOptions{Fetch: f.fetch, Timeout: 7 * time.Second})
+	defer r.Close()
+	err := r.Start(context.Background())
+	hints := fail.Hints(err)
+	if !errors.Is(err, context.DeadlineExceeded) || len(hints) != 2 || hints[0] != "check the network" ||
+		!strings.Contains(hints[1], "in serve, --timeout (7s) bounds each exchange") {
+		t.Errorf("%v, hints %q", err, hints)
+	}
+}
+
+// TestTimeoutClamped: a huge --timeout cannot overflow a deadline.
+func TestTimeoutClamped(t *testing.T) {
+	f := newFakeFetch(realClock{}, time.Hour)
+	r := NewRefresher(RefresherOptions{Fetch: f.fetch, Timeout: time.Duration(math.MaxInt64)})
+	defer r.Close()
+	if err := r.Start(context.Background()); err != nil || r.timeout != maxTimeout {
+		t.Errorf("%v, timeout %s", err, r.timeout)
+	}
 }
