@@ -458,11 +458,25 @@ func (r *Refresher) current(ctx context.Context) (awscred.Credentials, []byte, e
 			}
 			return awscred.Credentials{}, nil, &unavailableError{err: last}
 		}
-		select {
-		case <-wait:
-		case <-ctx.Done():
-			return awscred.Credentials{}, nil, ctx.Err()
+		if err := r.await(ctx, wait); err != nil {
+			return awscred.Credentials{}, nil, err
 		}
+	}
+}
+
+// await waits for the refresh in flight to end, for ctx, or for the
+// refresh's own timeout and a second more, should the fetch not honour its
+// context.
+func (r *Refresher) await(ctx context.Context, done <-chan struct{}) error {
+	t := time.NewTimer(r.timeout + time.Second)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return context.DeadlineExceeded
 	}
 }
 

@@ -228,6 +228,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// Header values every answer shares. Content-Type is exactly
+// application/json: the Go SDK's endpointcreds client decodes an error body
+// as JSON only when the header equals that string (deserializeError in its
+// internal client).
+var (
+	jsonType  = []string{"application/json"}
+	noStore   = []string{"no-store"}
+	closeConn = []string{"close"}
+)
+
 // response is an answer before it is written.
 type response struct {
 	status int
@@ -243,19 +253,18 @@ type response struct {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := s.answer(r)
 	h := w.Header()
-	// Content-Type is exactly application/json: the Go SDK's endpointcreds
-	// client decodes an error body as JSON only when the header equals
-	// that string (deserializeError in its internal client).
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	// The keys are in canonical form already and the values are never
+	// changed by net/http, so they are set without Set's copying.
+	h["Content-Type"] = jsonType
+	h["Cache-Control"] = noStore
+	h["Content-Length"] = []string{strconv.Itoa(len(resp.body))}
 	if resp.allow != "" {
-		h.Set("Allow", resp.allow)
+		h["Allow"] = []string{resp.allow}
 	}
 	// A body is never read, so a request with one ends the connection too:
 	// what follows it is not a request.
 	if resp.status != http.StatusOK || r.URL.Path != CredentialsPath || r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
-		h.Set("Connection", "close")
+		h["Connection"] = closeConn
 	}
 	w.WriteHeader(resp.status)
 	if r.Method != http.MethodHead {
@@ -293,11 +302,9 @@ func (s *Server) credentials(r *http.Request) response {
 		resp.allow = http.MethodGet
 		return resp
 	}
-	// A wait for a refresh in flight is bounded by the refresh's own
-	// timeout; this bound is for the shutdown.
-	ctx, cancel := context.WithTimeout(s.ctx, s.ref.timeout+time.Second)
-	defer cancel()
-	_, body, err := s.ref.current(ctx)
+	// The request's context ends with the client's connection, and with
+	// the shutdown (it derives from s.ctx).
+	_, body, err := s.ref.current(r.Context())
 	if err != nil {
 		return errorResponse(http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
 	}
