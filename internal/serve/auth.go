@@ -1,13 +1,13 @@
 package serve
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/regfile"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
 
@@ -103,68 +104,23 @@ func checkToken(v, from string) (secret.String, error) {
 }
 
 // readTokenFile reads --auth-token-file: a regular file only (a FIFO or a
-// device would block or never end), read within tokenFileTimeout. The
-// file is opened without blocking, so that a FIFO with no writer cannot
-// hold start-up in open(2) before it is even looked at.
+// device would block or never end), read within tokenFileTimeout.
 func readTokenFile(file string) ([]byte, error) {
 	hint := "the file holds the token clients send in the Authorization header; create it with: head -c 32 /dev/urandom | base64 | tr -d '\\n' > FILE"
-	type result struct {
-		b   []byte
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		b, err := readRegular(file)
-		done <- result{b, err}
-	}()
-	t := time.NewTimer(tokenFileTimeout)
-	defer t.Stop()
-	var res result
-	select {
-	case res = <-done:
-	case <-t.C:
-		return nil, fail.Errorf(nil, "cannot read --auth-token-file %s: no answer within %s", file, tokenFileTimeout).
-			Hint("the file system holding it may be hung (a network mount?); keep the token on a local file system such as /run")
-	}
+	b, err := regfile.Read(file, maxTokenFile, time.Now().Add(tokenFileTimeout))
+	var big *regfile.TooLargeError
+	var irregular *regfile.NotRegularError
 	switch {
-	case errors.Is(res.err, errNotRegular):
-		return nil, fail.Errorf(res.err, "--auth-token-file %s is not a regular file", file).Hint(hint)
-	case errors.Is(res.err, errTooLarge):
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, fail.Errorf(context.DeadlineExceeded, "cannot read --auth-token-file %s: no answer within %s", file, tokenFileTimeout).
+			Hint("the file system holding it may be hung (a network mount?); keep the token on a local file system such as /run")
+	case errors.As(err, &irregular):
+		return nil, fail.Errorf(err, "--auth-token-file %s is not a regular file (it is %s)", file, irregular.Kind).Hint(hint)
+	case errors.As(err, &big):
 		return nil, fail.Errorf(nil, "--auth-token-file %s is larger than %d bytes", file, maxTokenFile).
 			Hint("the file must hold the token alone; 32 to 64 random characters are plenty")
-	case res.err != nil:
-		return nil, fail.Errorf(res.err, "cannot read --auth-token-file %s: %v", file, unwrapPath(res.err)).Hint(hint)
-	}
-	return res.b, nil
-}
-
-var (
-	errNotRegular = errors.New("not a regular file")
-	errTooLarge   = errors.New("too large")
-)
-
-// readRegular opens file without blocking, checks on the open file that it
-// is regular (no race with a rename between a stat and the open), and
-// reads at most maxTokenFile bytes of it.
-func readRegular(file string) ([]byte, error) {
-	f, err := os.OpenFile(file, os.O_RDONLY|nonblock, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, errNotRegular
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxTokenFile {
-		return nil, errTooLarge
+	case err != nil:
+		return nil, fail.Errorf(err, "cannot read --auth-token-file %s: %v", file, unwrapPath(err)).Hint(hint)
 	}
 	return b, nil
 }
