@@ -284,6 +284,8 @@ func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer) error {
 	if c.CheckHealth {
 		return serve.Check(ctx, c.Listen, c.Timeout)
 	}
+	log := serve.NewLogger(os.Stderr, c.LogFormat, false)
+	c.TraceTo = serve.TraceWriter(log)
 	flow, err := cred.New(&c.Options)
 	if err != nil {
 		return err
@@ -292,13 +294,12 @@ func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer) error {
 	return serve.Run(context.WithoutCancel(ctx), serve.RunConfig{
 		Config: serve.Config{
 			Fetch: flow.Credentials, Role: c.Role, Timeout: c.Timeout,
-			Listen: c.Listen, Log: os.Stderr, LogFormat: c.LogFormat,
+			Listen: c.Listen, Logger: log,
 		},
 		TokenFile: c.AuthTokenFile,
 		Region:    c.Region,
 		Output:    output.Format(c.Output),
 		Stdout:    stdout,
-		Trace:     flow.Trace,
 	})
 }
 

@@ -12,6 +12,7 @@ package cred
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -30,6 +31,10 @@ type TokenOptions struct {
 	ServiceAccount string        `help:"Attached service account to sign for: \"default\" or its email." default:"default" env:"GCP_AWS_CRED_SERVICE_ACCOUNT" placeholder:"EMAIL"`
 	Timeout        time.Duration `help:"Deadline for the whole run, retries included, like 30s or 1m (a bare number is seconds)." default:"30s" placeholder:"DURATION" env:"GCP_AWS_CRED_TIMEOUT"`
 	Verbose        bool          `help:"Print each step's target, status and timing to stderr, for a support ticket; never a secret, never on stdout." env:"GCP_AWS_CRED_DEBUG"`
+
+	// TraceTo, when set, receives the --verbose trace instead of stderr:
+	// serve sends it through its log, in the log's format.
+	TraceTo io.Writer `kong:"-"`
 }
 
 // Tokens returns o. Every command embeds TokenOptions, directly or through
@@ -208,7 +213,11 @@ func NewTokenFlow(o *TokenOptions) (*Flow, error) {
 func newFlow(o *TokenOptions) *Flow {
 	var trace *transport.Tracer
 	if o.Verbose {
-		trace = transport.NewTracer(os.Stderr)
+		out := o.TraceTo
+		if out == nil {
+			out = os.Stderr
+		}
+		trace = transport.NewTracer(out)
 	}
 	trace.Printf("metadata server %s, service account %s, audience %s, timeout %s", token.MetadataHost(), o.ServiceAccount, o.Audience, o.Timeout)
 	return &Flow{

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
@@ -36,9 +35,6 @@ type RunConfig struct {
 	Stdout io.Writer
 	// Getenv reads serve's own environment; nil means os.Getenv.
 	Getenv func(string) string
-	// Trace, when set, is the --verbose trace of the exchanges; Run points
-	// it at serve's log, so that it comes out in --log-format too.
-	Trace *transport.Tracer
 }
 
 // varFormat reports whether an --output format can carry variables.
@@ -74,9 +70,6 @@ func Run(ctx context.Context, rc RunConfig) error {
 		rc.Logger = NewLogger(rc.Log, rc.LogFormat, rc.Quiet)
 	}
 	log := rc.Logger
-	if rc.Trace != nil {
-		rc.Trace.SetWriter(TraceWriter(log))
-	}
 	tok, from, err := ResolveToken(getenv, rc.TokenFile)
 	if err != nil {
 		return err

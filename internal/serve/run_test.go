@@ -3,7 +3,6 @@ package serve
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -152,15 +151,15 @@ func TestRunPrintsRegion(t *testing.T) {
 // comes out in the log's format, JSON lines for --log-format json.
 func TestVerboseTraceInLogFormat(t *testing.T) {
 	log := &syncBuffer{}
-	tr := transport.NewTracer(io.Discard)
-	rc := RunConfig{Trace: tr, Getenv: func(string) string { return "" }}
+	rc := RunConfig{Getenv: func(string) string { return "" }}
 	rc.Logger = NewLogger(log, LogJSON, false)
+	tr := transport.NewTracer(TraceWriter(rc.Logger))
 	f := newFakeFetch(realClock{}, time.Hour)
 	rc.Fetch = func(ctx context.Context) (awscred.Credentials, error) {
 		tr.Printf("STS: POST https://sts.example/ \x1b[2J%s", testToken)
 		return f.fetch(ctx)
 	}
-	rc.Token = secret.String{}
+	_ = secret.New(testToken) // a secret this process holds, as serve holds its token
 	stdout := &syncBuffer{}
 	rc.Stdout = stdout
 	ctx, cancel := context.WithCancel(context.Background())

@@ -26,17 +26,6 @@ func NewTracer(w io.Writer) *Tracer {
 	return &Tracer{w: w, start: time.Now()}
 }
 
-// SetWriter sends the lines from now on to w; a long-running command
-// (serve) points it at its own log.
-func (t *Tracer) SetWriter(w io.Writer) {
-	if t == nil {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.w = w
-}
-
 // Printf writes one line.
 func (t *Tracer) Printf(format string, args ...any) {
 	if t == nil {
