@@ -17,12 +17,14 @@ import (
 // TooLargeError is a file larger than the caller allows.
 type TooLargeError struct{ Max int64 }
 
+// Error says the file is too large, with the limit.
 func (e *TooLargeError) Error() string { return fmt.Sprintf("file larger than %d bytes", e.Max) }
 
 // NotRegularError is a path that names something other than a regular
 // file; Kind says what ("a directory", "a named pipe", …).
 type NotRegularError struct{ Kind string }
 
+// Error says the path is not a regular file; Kind says what it is.
 func (e *NotRegularError) Error() string { return "not a regular file" }
 
 // Read returns the contents of the regular file at path, at most max
