@@ -10,8 +10,7 @@ import (
 // BenchmarkCredentials is one keep-alive client fetching credentials from
 // the real server over loopback; bench/servebench measures the binary.
 func BenchmarkCredentials(b *testing.B) {
-	srv, _ := startServer(&testing.T{}, Config{}, time.Hour)
-	defer shutdown(srv)
+	srv, _ := startServer(b, Config{}, time.Hour)
 	client := &http.Client{Transport: &http.Transport{}}
 	req, _ := http.NewRequest("GET", srv.URL(), nil)
 	req.Header.Set("Authorization", testToken)

@@ -27,7 +27,7 @@ import (
 const testToken = "test-token-4f0c9e1d2b7a8c3e5f6a7b8c9d"
 
 // startServer starts a server on a free loopback port with a fake fetch.
-func startServer(t *testing.T, cfg Config, life time.Duration) (*Server, *fakeFetch) {
+func startServer(t testing.TB, cfg Config, life time.Duration) (*Server, *fakeFetch) {
 	t.Helper()
 	f := newFakeFetch(realClock{}, life)
 	cfg.Fetch, cfg.Role = f.fetch, testRole
