@@ -261,3 +261,36 @@ func shellSplit(s string) ([]string, error) {
 	}
 	return args, nil
 }
+
+// TestExampleSocket checks examples/gcp-aws-cred.socket: it listens, once,
+// on loopback, at the address the service's --listen names, and passes the
+// listening socket (Accept=no) rather than one connection per process.
+func TestExampleSocket(t *testing.T) {
+	sock, err := os.ReadFile("examples/gcp-aws-cred.socket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit, err := os.ReadFile("examples/gcp-aws-cred.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listens []string
+	for _, l := range strings.Split(string(sock), "\n") {
+		if v, ok := strings.CutPrefix(l, "ListenStream="); ok {
+			listens = append(listens, v)
+		}
+	}
+	if len(listens) != 1 {
+		t.Fatalf("ListenStream %q, want exactly one: serve takes one socket", listens)
+	}
+	addr, err := serve.ListenAddr(listens[0])
+	if err != nil || addr.Port() == 0 {
+		t.Fatalf("ListenStream=%s: %v", listens[0], err)
+	}
+	if !strings.Contains(string(unit), " --listen "+addr.String()+" ") {
+		t.Errorf("the service's --listen is not the socket's %s", addr)
+	}
+	if !strings.Contains(string(sock), "\nAccept=no\n") {
+		t.Error("no Accept=no")
+	}
+}

@@ -7,25 +7,26 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/regfile"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
@@ -268,45 +269,26 @@ func loopbackOnly(network, address string, _ syscall.RawConn) error {
 // outlast --timeout.
 func loadCABundle(path string, deadline time.Time, deadlineHint string) (*x509.CertPool, error) {
 	hint := "AWS_CA_BUNDLE (or --ca-bundle) must name a readable PEM file"
-	type result struct {
-		pem []byte
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		pem, err := readRegular(path, MaxCABundle)
-		done <- result{pem, err}
-	}()
-	var timeout <-chan time.Time
-	if !deadline.IsZero() {
-		t := time.NewTimer(time.Until(deadline))
-		defer t.Stop()
-		timeout = t.C
-	}
-	var pem []byte
-	select {
-	case r := <-done:
-		var big *bundleTooLarge
-		var irregular *notRegular
-		switch {
-		case errors.As(r.err, &big):
-			return nil, fail.Errorf(r.err, "CA bundle %s is larger than %s", path, transport.Size(MaxCABundle)).
-				Hint("a bundle of every public CA is about 200 KB; check that AWS_CA_BUNDLE (or --ca-bundle) names the PEM file meant")
-		case errors.As(r.err, &irregular):
-			return nil, fail.Errorf(r.err, "CA bundle %s is not a regular file (it is %s)", path, irregular.kind).
-				Hint(hint)
-		case r.err != nil:
-			cause := errors.Unwrap(r.err)
-			if cause == nil {
-				cause = r.err
-			}
-			return nil, fail.Errorf(r.err, "cannot read CA bundle %s: %v", path, cause).
-				Hint(hint)
-		}
-		pem = r.pem
-	case <-timeout:
+	pem, err := regfile.Read(path, MaxCABundle, deadline)
+	var big *regfile.TooLargeError
+	var irregular *regfile.NotRegularError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
 		return nil, fail.Errorf(context.DeadlineExceeded, "reading CA bundle %s did not finish before the deadline", path).
 			Hint(hint + ", on a file system that answers").Hint(cmp.Or(deadlineHint, "the run's deadline is set by --timeout"))
+	case errors.As(err, &big):
+		return nil, fail.Errorf(err, "CA bundle %s is larger than %s", path, transport.Size(MaxCABundle)).
+			Hint("a bundle of every public CA is about 200 KB; check that AWS_CA_BUNDLE (or --ca-bundle) names the PEM file meant")
+	case errors.As(err, &irregular):
+		return nil, fail.Errorf(err, "CA bundle %s is not a regular file (it is %s)", path, irregular.Kind).
+			Hint(hint)
+	case err != nil:
+		cause := errors.Unwrap(err)
+		if cause == nil {
+			cause = err
+		}
+		return nil, fail.Errorf(err, "cannot read CA bundle %s: %v", path, cause).
+			Hint(hint)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
@@ -314,61 +296,6 @@ func loadCABundle(path string, deadline time.Time, deadlineHint string) (*x509.C
 			Hint("the file must contain one or more -----BEGIN CERTIFICATE----- blocks")
 	}
 	return pool, nil
-}
-
-type bundleTooLarge struct{}
-
-func (*bundleTooLarge) Error() string { return "file too large" }
-
-type notRegular struct{ kind string }
-
-func (e *notRegular) Error() string { return "not a regular file" }
-
-// readRegular reads the regular file at path, at most max bytes. It opens
-// without blocking, as a FIFO put in place after the check would otherwise
-// block the open, and checks the file it opened, not only the name.
-func readRegular(path string, max int64) ([]byte, error) {
-	if fi, err := os.Stat(path); err != nil {
-		return nil, err
-	} else if err := regular(fi, max); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := regular(fi, max); err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if int64(len(b)) > max {
-		return nil, &bundleTooLarge{}
-	}
-	return b, err
-}
-
-func regular(fi os.FileInfo, max int64) error {
-	m := fi.Mode()
-	switch {
-	case m.IsRegular() && fi.Size() > max:
-		return &bundleTooLarge{}
-	case m.IsRegular():
-		return nil
-	case m.IsDir():
-		return &notRegular{"a directory"}
-	case m&os.ModeNamedPipe != 0:
-		return &notRegular{"a named pipe"}
-	case m&os.ModeDevice != 0:
-		return &notRegular{"a device"}
-	case m&os.ModeSocket != 0:
-		return &notRegular{"a socket"}
-	}
-	return &notRegular{"not a plain file"}
 }
 
 // proxyFor reports the proxy the SDK's transport will use for endpoint, so
@@ -495,6 +422,12 @@ func (c *Client) credentials(out *awssts.AssumeRoleWithWebIdentityOutput, req Re
 		SecretAccessKey: secret.New(*cr.SecretAccessKey),
 		SessionToken:    secret.New(*cr.SessionToken),
 		Expiration:      cr.Expiration.UTC(),
+	}
+	creds.RequestID, _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+	if raw, ok := awsmiddleware.GetRawResponse(out.ResultMetadata).(*smithyhttp.Response); ok {
+		if d, err := http.ParseTime(raw.Header.Get("Date")); err == nil {
+			creds.Issued = d.UTC()
+		}
 	}
 	if err := c.plausible(creds, req); err != nil {
 		return awscred.Credentials{}, err

@@ -21,6 +21,12 @@ type Credentials struct {
 	AccountID string
 	// AssumedRoleARN is arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION.
 	AssumedRoleARN string
+	// Issued is the Date of STS's answer, by STS's clock (zero when it
+	// sent none): Expiration less Issued is the lifetime, whatever this
+	// machine's clock says.
+	Issued time.Time
+	// RequestID is STS's ID for the request, for logs and support.
+	RequestID string
 }
 
 // String describes the credentials without their secrets, so that printing

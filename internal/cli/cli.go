@@ -268,8 +268,8 @@ client needs: AWS_CONTAINER_CREDENTIALS_FULL_URI, and AWS_CONTAINER_AUTHORIZATIO
 when the token was generated. Every AWS SDK and the CLI read them. Credentials
 stay in memory and are refreshed at a random point well before they have 15
 minutes left; a failing refresh keeps the last good ones while they last.
---timeout bounds each exchange. Logs go to stderr. SIGINT or SIGTERM stops it
-within 2 seconds. GET /healthz needs no token; kubelet cannot reach loopback,
+--timeout bounds each exchange. Logs go to stderr. SIGINT, SIGTERM or SIGHUP
+stops it within 2 seconds. GET /healthz needs no token; kubelet cannot reach loopback,
 so probe with serve --check.
 
   gcp-aws-cred serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --region ap-northeast-1
@@ -286,6 +286,8 @@ func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer) error {
 	if c.CheckHealth {
 		return serve.Check(ctx, c.Listen, c.Timeout)
 	}
+	log := serve.NewLogger(os.Stderr, c.LogFormat, false)
+	c.TraceTo = serve.TraceWriter(log)
 	flow, err := cred.New(&c.Options)
 	if err != nil {
 		return err
@@ -294,9 +296,10 @@ func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer) error {
 	return serve.Run(context.WithoutCancel(ctx), serve.RunConfig{
 		Config: serve.Config{
 			Fetch: flow.Credentials, Role: c.Role, Timeout: c.Timeout,
-			Listen: c.Listen, Log: os.Stderr, LogFormat: c.LogFormat,
+			Listen: c.Listen, Logger: log,
 		},
 		TokenFile: c.AuthTokenFile,
+		Region:    c.Region,
 		Output:    output.Format(c.Output),
 		Stdout:    stdout,
 	})

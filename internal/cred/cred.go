@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -37,6 +38,10 @@ type TokenOptions struct {
 	// "GCP_AWS_CRED_DURATION=90". The command line fills it; a flag not
 	// here is quoted as --NAME and the value's own form.
 	As map[string]string `kong:"-"`
+
+	// TraceTo, when set, receives the --verbose trace instead of stderr:
+	// serve sends it through its log, in the log's format.
+	TraceTo io.Writer `kong:"-"`
 }
 
 // quote is the value of flag name as the user wrote it, with the flag or
@@ -225,7 +230,11 @@ func NewTokenFlow(o *TokenOptions) (*Flow, error) {
 func newFlow(o *TokenOptions) *Flow {
 	var trace *transport.Tracer
 	if o.Verbose {
-		trace = transport.NewTracer(os.Stderr)
+		out := o.TraceTo
+		if out == nil {
+			out = os.Stderr
+		}
+		trace = transport.NewTracer(out)
 	}
 	trace.Printf("metadata server %s, service account %s, audience %s, timeout %s", token.MetadataHost(), o.ServiceAccount, o.Audience, o.Timeout)
 	return &Flow{

@@ -1,20 +1,27 @@
 package serve
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"io"
+	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/regfile"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
 
@@ -37,9 +44,14 @@ const (
 // header value, and the server takes headers of 8 KiB at most.
 const maxTokenFile = 4096
 
-// minToken is the shortest token accepted from the environment or a file.
-// A generated one has 43 characters (32 random bytes).
-const minToken = 16
+// minToken is the shortest token accepted from the environment or a file:
+// anything shorter is a password someone typed, not a secret. A generated
+// one has 43 characters (32 random bytes).
+const minToken = 32
+
+// tokenFileTimeout bounds the reading of --auth-token-file, which could be
+// on a hung network file system.
+const tokenFileTimeout = 5 * time.Second
 
 // ResolveToken picks the authorization token: getenv(TokenEnv) when set,
 // else the contents of file when given, else 32 random bytes, base64url.
@@ -51,19 +63,9 @@ func ResolveToken(getenv func(string) string, file string) (secret.String, strin
 		return tok, TokenFromEnv, err
 	}
 	if file != "" {
-		f, err := os.Open(file)
+		b, err := readTokenFile(file)
 		if err != nil {
-			return secret.String{}, "", fail.Errorf(err, "cannot read --auth-token-file %s: %v", file, unwrapPath(err)).
-				Hint("the file holds the token clients send in the Authorization header; create it with: head -c 32 /dev/urandom | base64 | tr -d '\\n' > FILE")
-		}
-		defer f.Close()
-		b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
-		if err != nil {
-			return secret.String{}, "", fail.Errorf(err, "cannot read --auth-token-file %s: %v", file, unwrapPath(err))
-		}
-		if len(b) > maxTokenFile {
-			return secret.String{}, "", fail.Errorf(nil, "--auth-token-file %s is larger than %d bytes", file, maxTokenFile).
-				Hint("the file must hold the token alone; 32 to 64 random characters are plenty")
+			return secret.String{}, "", err
 		}
 		tok, err := checkToken(string(b), "--auth-token-file "+file)
 		return tok, TokenFromFile, err
@@ -99,6 +101,38 @@ func checkToken(v, from string) (secret.String, error) {
 			Hint("the token is all that stands between local processes and the credentials: use 32 random bytes, such as: head -c 32 /dev/urandom | base64")
 	}
 	return secret.New(v), nil
+}
+
+// readTokenFile reads --auth-token-file: a regular file only (a FIFO or a
+// device would block or never end), read within tokenFileTimeout.
+func readTokenFile(file string) ([]byte, error) {
+	hint := "the file holds the token clients send in the Authorization header; create it with: head -c 32 /dev/urandom | base64 | tr -d '\\n' > FILE"
+	b, err := regfile.Read(file, maxTokenFile, time.Now().Add(tokenFileTimeout))
+	var big *regfile.TooLargeError
+	var irregular *regfile.NotRegularError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, fail.Errorf(context.DeadlineExceeded, "cannot read --auth-token-file %s: no answer within %s", file, tokenFileTimeout).
+			Hint("the file system holding it may be hung (a network mount?); keep the token on a local file system such as /run")
+	case errors.As(err, &irregular):
+		return nil, fail.Errorf(err, "--auth-token-file %s is not a regular file (it is %s)", file, irregular.Kind).Hint(hint)
+	case errors.As(err, &big):
+		return nil, fail.Errorf(nil, "--auth-token-file %s is larger than %d bytes", file, maxTokenFile).
+			Hint("the file must hold the token alone; 32 to 64 random characters are plenty")
+	case err != nil:
+		return nil, fail.Errorf(err, "cannot read --auth-token-file %s: %v", file, unwrapPath(err)).Hint(hint)
+	}
+	return b, nil
+}
+
+// TokenFileExposed reports whether file can be read by its group or by
+// others, for a warning: the token is worth the credentials it opens.
+func TokenFileExposed(file string) (bool, os.FileMode) {
+	fi, err := os.Stat(file)
+	if err != nil || runtime.GOOS == "windows" {
+		return false, 0
+	}
+	return fi.Mode().Perm()&0o044 != 0, fi.Mode().Perm()
 }
 
 func unwrapPath(err error) error {
@@ -181,4 +215,44 @@ func hosts(addr netip.AddrPort) map[string]bool {
 
 func hostAllowed(ok map[string]bool, host string) bool {
 	return ok[strings.ToLower(host)]
+}
+
+// refusals counts requests refused for want of the right token and logs
+// them at most once a minute: a log line per 401 would let any local
+// process flood the log, and none at all would hide a client with a stale
+// token or a process probing for credentials.
+type refusals struct {
+	mu     sync.Mutex
+	last   time.Time // when a line was last written
+	since  int       // refusals not yet logged
+	logged bool
+}
+
+// refusalInterval is the least time between two lines about refusals.
+const refusalInterval = time.Minute
+
+func (f *refusals) note(log *slog.Logger, r *http.Request) {
+	f.mu.Lock()
+	f.since++
+	now := time.Now()
+	if f.logged && now.Sub(f.last) < refusalInterval {
+		f.mu.Unlock()
+		return
+	}
+	n, first := f.since, !f.logged
+	f.since, f.last, f.logged = 0, now, true
+	f.mu.Unlock()
+	why := "no Authorization header"
+	switch v := r.Header.Values("Authorization"); {
+	case len(v) > 1:
+		why = "more than one Authorization header"
+	case len(v) == 1:
+		why = "a wrong token"
+	}
+	msg := fmt.Sprintf("refused a request with %s from %s (HTTP 401); further refusals are counted and logged at most once a minute", why, r.RemoteAddr)
+	if !first {
+		msg = fmt.Sprintf("refused %d %s without the right token in the last %s (HTTP 401); the latest had %s, from %s",
+			n, plural(n, "request"), refusalInterval, why, r.RemoteAddr)
+	}
+	log.Warn(msg, keyEvent, "unauthorized", "count", n, "remote", r.RemoteAddr)
 }

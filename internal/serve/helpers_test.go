@@ -19,36 +19,46 @@ import (
 
 const testRole = "arn:aws:iam::123456789012:role/r"
 
-// t0 is where every manual clock starts.
-var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
 // fakeFetch stands in for the Google-token-and-STS exchange: it issues
-// credentials living life from the clock's now (with STS's whole-second
-// Expiration), records when it was called, and answers queued errors
-// first. Tests that cross a real network use the fakes package instead.
+// credentials living life from now (with STS's whole-second Expiration),
+// records when it was called, and answers queued errors first. Tests that
+// cross a real network use the fakes package instead. Inside a synctest
+// bubble, now is the bubble's.
 type fakeFetch struct {
-	clock Clock
-	life  time.Duration
+	life time.Duration
+	// issuerAhead, when set, is how far STS's clock is ahead of this
+	// machine's: the credentials carry a Date (Issued) and an Expiration
+	// by that clock.
+	issuerAhead time.Duration
+	dated       bool
 
 	mu      sync.Mutex
 	calls   []time.Time
 	errs    []error
 	always  error         // when set, every call fails with it
 	block   chan struct{} // when set, calls wait for it to close
+	blockAt int           // calls before this one do not wait for block
 	entered chan struct{} // when set, gets a value as each call starts
 	issued  []string
 }
 
-func newFakeFetch(c Clock, life time.Duration) *fakeFetch {
-	return &fakeFetch{clock: c, life: life}
+// realClock is what the exec tests hand newFakeFetch; the fake reads
+// time.Now whatever it is given.
+type realClock struct{}
+
+func newFakeFetch(_ realClock, life time.Duration) *fakeFetch {
+	return &fakeFetch{life: life}
 }
 
 func (f *fakeFetch) fetch(ctx context.Context) (awscred.Credentials, error) {
 	f.mu.Lock()
-	now := f.clock.Now()
+	now := time.Now()
 	f.calls = append(f.calls, now)
 	n := len(f.calls)
 	block, entered := f.block, f.entered
+	if n < f.blockAt {
+		block = nil
+	}
 	var err error
 	switch {
 	case len(f.errs) > 0:
@@ -75,14 +85,25 @@ func (f *fakeFetch) fetch(ctx context.Context) (awscred.Credentials, error) {
 	f.mu.Lock()
 	f.issued = append(f.issued, secretKey, sessionToken)
 	f.mu.Unlock()
-	return awscred.Credentials{
+	c := awscred.Credentials{
 		AccessKeyID:     fmt.Sprintf("ASIAFAKE%08d", n),
 		SecretAccessKey: secret.New(secretKey),
 		SessionToken:    secret.New(sessionToken),
-		Expiration:      now.Add(f.life).Truncate(time.Second).UTC(),
+		Expiration:      now.Add(f.issuerAhead + f.life).Truncate(time.Second).UTC(),
 		AccountID:       "123456789012",
 		AssumedRoleARN:  "arn:aws:sts::123456789012:assumed-role/r/web-1",
-	}, nil
+		RequestID:       fmt.Sprintf("c0ffee00-0000-4000-8000-%012d", n),
+	}
+	if f.dated || f.issuerAhead != 0 {
+		c.Issued = now.Add(f.issuerAhead).Truncate(time.Second).UTC()
+	}
+	return c, nil
+}
+
+func (f *fakeFetch) set(fn func(f *fakeFetch)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
 }
 
 func (f *fakeFetch) count() int {

@@ -1,8 +1,11 @@
 package serve
 
 import (
-	"encoding/json"
+	"context"
+	"errors"
 	"io"
+	"log"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -16,84 +19,207 @@ const (
 	LogJSON  = "json"
 )
 
-// Log levels.
+// Log attribute keys. event and code are for log queries ("every
+// throttled refresh"); the rest say what a person reading the line wants
+// next to it.
 const (
-	levelInfo  = "info"
-	levelWarn  = "warning"
-	levelError = "error"
+	keyEvent      = "event"
+	keyRole       = "role"
+	keyExpiration = "expiration"
+	keyNext       = "next_refresh"
+	keyRequestID  = "request_id"
+	keyCode       = "code"
+	keyHints      = "hints"
 )
 
-// logger writes serve's log to stderr: plain lines in the form the CLI
-// prints errors in ("gcp-aws-cred: error: …", "gcp-aws-cred: hint: …"),
-// or one JSON object per line for log collectors. Plain lines carry no
-// time stamp: journald and the container runtime add one; JSON lines
-// carry their own.
-type logger struct {
-	w      io.Writer
-	json   bool
-	quiet  bool // failures only: exec --serve shares the child's stderr
-	now    func() time.Time
-	mu     sync.Mutex
-	prefix string
-}
-
-func newLogger(w io.Writer, format string, quiet bool, now func() time.Time) *logger {
+// NewLogger returns serve's logger writing to w in format (LogPlain or
+// LogJSON); nil w discards everything. quiet keeps warnings and errors
+// only. Plain lines have the CLI's own form ("gcp-aws-cred: warning: …",
+// then "gcp-aws-cred: hint: …" lines) and no time stamp, which journald
+// and container runtimes add; JSON lines are slog's JSON handler's with
+// lower-case level names.
+//
+// Every value of every record, whatever handler writes it, passes through
+// cleanHandler first: secrets redacted, control characters escaped, the
+// line prefix defused. No call site has to remember to clean.
+func NewLogger(w io.Writer, format string, quiet bool) *slog.Logger {
 	if w == nil {
-		return nil // emit does nothing
+		return slog.New(slog.DiscardHandler)
 	}
-	return &logger{w: w, json: format == LogJSON, quiet: quiet, now: now, prefix: name}
-}
-
-// name prefixes every plain log line, as it does the CLI's errors.
-const name = "gcp-aws-cred"
-
-// entry is one log entry. In the JSON form its fields come in this order,
-// time, level and msg first, as people read them; event and code are for
-// log queries ("every throttled refresh"), the rest is in msg.
-type entry struct {
-	Time  string   `json:"time"`
-	Level string   `json:"level"`
-	Msg   string   `json:"msg"`
-	Event string   `json:"event,omitempty"`
-	Code  string   `json:"code,omitempty"` // STS's error code
-	Hints []string `json:"hints,omitempty"`
-}
-
-// emit writes one log entry with one Write; on a nil logger it does
-// nothing. It is, with errorText, the only way text leaves serve for a
-// person or a client to read, and both pass every string through
-// fail.Clean: secrets redacted, control characters escaped, the line
-// prefix defused.
-func (l *logger) emit(e entry) {
-	if l == nil || (l.quiet && e.Level == levelInfo) {
-		return
+	level := slog.LevelDebug
+	if quiet {
+		level = slog.LevelWarn
 	}
-	e.Msg, e.Code = fail.Clean(e.Msg), fail.Clean(e.Code)
-	hints := e.Hints
-	e.Hints = nil
-	for _, h := range hints {
-		e.Hints = append(e.Hints, fail.CleanBlock(strings.TrimRight(h, "\n")))
-	}
-	var b []byte
-	if l.json {
-		e.Time = l.now().UTC().Format(time.RFC3339Nano)
-		b, _ = json.Marshal(e)
-		b = append(b, '\n')
+	var h slog.Handler
+	if format == LogJSON {
+		h = slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: jsonAttr})
 	} else {
-		var s strings.Builder
-		s.WriteString(l.prefix + ": ")
-		if e.Level != levelInfo {
-			s.WriteString(e.Level + ": ")
-		}
-		s.WriteString(e.Msg + "\n")
-		for _, h := range e.Hints {
-			s.WriteString(fail.Indent(l.prefix+": hint: ", "    ", h))
-		}
-		b = []byte(s.String())
+		h = &plainHandler{w: w, level: level, mu: new(sync.Mutex)}
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, _ = l.w.Write(b)
+	return slog.New(cleanHandler{h})
+}
+
+// jsonAttr writes levels as the plain form names them and times in UTC,
+// and leaves out fields with nothing to say (no request ID, no code).
+func jsonAttr(groups []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindString && a.Value.String() == "" {
+		return slog.Attr{}
+	}
+	if len(groups) > 0 {
+		return a
+	}
+	switch a.Key {
+	case slog.LevelKey:
+		return slog.String(slog.LevelKey, levelName(a.Value.Any().(slog.Level)))
+	case slog.TimeKey:
+		return slog.String(slog.TimeKey, a.Value.Time().UTC().Format(time.RFC3339Nano))
+	}
+	return a
+}
+
+func levelName(l slog.Level) string {
+	switch {
+	case l >= slog.LevelError:
+		return "error"
+	case l >= slog.LevelWarn:
+		return "warning"
+	case l >= slog.LevelInfo:
+		return "info"
+	}
+	return "debug"
+}
+
+// cleanHandler cleans a record's message and every attribute value before
+// the handler it wraps sees them.
+type cleanHandler struct{ next slog.Handler }
+
+func (h cleanHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
+
+func (h cleanHandler) Handle(ctx context.Context, r slog.Record) error {
+	c := slog.NewRecord(r.Time, r.Level, fail.Clean(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		c.AddAttrs(cleanAttr(a))
+		return true
+	})
+	return h.next.Handle(ctx, c)
+}
+
+func (h cleanHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	clean := make([]slog.Attr, len(as))
+	for i, a := range as {
+		clean[i] = cleanAttr(a)
+	}
+	return cleanHandler{h.next.WithAttrs(clean)}
+}
+
+func (h cleanHandler) WithGroup(name string) slog.Handler {
+	return cleanHandler{h.next.WithGroup(fail.Clean(name))}
+}
+
+// cleanAttr cleans one value: strings, string lists (hints keep their
+// line breaks, indented), errors and anything else printed as text. Times,
+// durations and numbers cannot carry a secret and stay typed.
+func cleanAttr(a slog.Attr) slog.Attr {
+	a.Key = fail.Clean(a.Key)
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(fail.Clean(v.String()))
+	case slog.KindGroup:
+		g := v.Group()
+		clean := make([]any, len(g))
+		for i, x := range g {
+			clean[i] = cleanAttr(x)
+		}
+		a.Value = slog.GroupValue(toAttrs(clean)...)
+	case slog.KindAny:
+		switch x := v.Any().(type) {
+		case []string:
+			out := make([]string, len(x))
+			for i, s := range x {
+				out[i] = fail.CleanBlock(strings.TrimRight(s, "\n"))
+			}
+			a.Value = slog.AnyValue(out)
+		case error:
+			a.Value = slog.StringValue(fail.Clean(x.Error()))
+		default:
+			a.Value = slog.StringValue(fail.Clean(v.String()))
+		}
+	default:
+		a.Value = v
+	}
+	return a
+}
+
+func toAttrs(xs []any) []slog.Attr {
+	out := make([]slog.Attr, len(xs))
+	for i, x := range xs {
+		out[i] = x.(slog.Attr)
+	}
+	return out
+}
+
+// plainHandler writes a record as the CLI writes its errors: the message
+// after "gcp-aws-cred: " (and "warning: " or "error: " for those levels),
+// then one "gcp-aws-cred: hint: " line per hint. The structured fields are
+// for machines and appear in the JSON form only.
+type plainHandler struct {
+	w     io.Writer
+	level slog.Level
+	mu    *sync.Mutex
+}
+
+func (h *plainHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+
+func (h *plainHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(fail.Name + ": ")
+	if r.Level != slog.LevelInfo {
+		b.WriteString(levelName(r.Level) + ": ")
+	}
+	b.WriteString(r.Message + "\n")
+	r.Attrs(func(a slog.Attr) bool {
+		if hs, ok := a.Value.Any().([]string); ok && a.Key == keyHints {
+			for _, s := range hs {
+				b.WriteString(fail.Indent(fail.Name+": hint: ", "    ", s))
+			}
+		}
+		return true
+	})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+// The plain form has no fields to carry, so attributes and groups added
+// ahead of time change nothing.
+func (h *plainHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *plainHandler) WithGroup(string) slog.Handler      { return h }
+
+// errorLog is the net/http server's ErrorLog: its lines (a panic in a
+// handler, an accept error) go through the same handler as serve's own, as
+// warnings.
+func errorLog(l *slog.Logger) *log.Logger {
+	return slog.NewLogLogger(l.Handler(), slog.LevelWarn)
+}
+
+// TraceWriter is an io.Writer for the --verbose trace of the exchanges
+// serve makes: each line written becomes a debug record of l, so that with
+// --log-format json the trace is JSON lines too. The trace's own
+// "gcp-aws-cred: debug: " prefix is dropped; the handler writes its own.
+func TraceWriter(l *slog.Logger) io.Writer { return traceWriter{l} }
+
+type traceWriter struct{ l *slog.Logger }
+
+func (t traceWriter) Write(p []byte) (int, error) {
+	for line := range strings.Lines(string(p)) {
+		line = strings.TrimSuffix(strings.TrimPrefix(line, fail.Name+": debug: "), "\n")
+		t.l.Debug(line, keyEvent, "trace")
+	}
+	return len(p), nil
 }
 
 // errorText is what a client reads about err in a JSON error's message:
@@ -107,10 +233,5 @@ func errorText(err error) string {
 }
 
 // errShutdown answers requests that wait for a refresh cancelled by
-// shutdown. It is a constant so that the package needs no initialisation
-// at start-up, which every credential-process run would pay for.
-const errShutdown = constError("the server is shutting down")
-
-type constError string
-
-func (e constError) Error() string { return string(e) }
+// shutdown.
+var errShutdown = errors.New("the server is shutting down")

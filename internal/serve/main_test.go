@@ -34,6 +34,10 @@ func TestMain(m *testing.M) {
 		os.Exit(helperServe())
 	case "exec":
 		os.Exit(helperExec(os.Args[1:]))
+	case "bind":
+		os.Exit(helperBind(os.Args[1]))
+	case "activated":
+		os.Exit(helperActivated())
 	}
 	os.Exit(99)
 }

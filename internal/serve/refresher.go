@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,17 +28,11 @@ type RefresherOptions struct {
 	// Timeout bounds each exchange, retries inside it included, and the
 	// throttled retries of the first one (--timeout). Zero means 30s.
 	Timeout time.Duration
-	// Clock is the time source; nil means the real one.
-	Clock Clock
 	// Rand draws the refresh times and backoff delays; nil means a
 	// generator seeded by the runtime, different in every process.
 	Rand Rand
-	// Log receives the log; nil discards it.
-	Log io.Writer
-	// LogFormat is LogPlain (the default) or LogJSON.
-	LogFormat string
-	// Quiet logs failures only.
-	Quiet bool
+	// Log receives the log; nil discards it (NewLogger makes one).
+	Log *slog.Logger
 	// Role is the role ARN, for log lines.
 	Role string
 }
@@ -50,9 +45,8 @@ type RefresherOptions struct {
 type Refresher struct {
 	fetch   Fetch
 	timeout time.Duration
-	clock   Clock
 	rand    Rand
-	log     *logger
+	log     *slog.Logger
 	role    string
 
 	ctx    context.Context // cancelled by Close, aborting a running fetch
@@ -61,14 +55,16 @@ type Refresher struct {
 	mu       sync.Mutex
 	cur      *held
 	inflight chan struct{} // non-nil while a fetch runs; closed when it ends
-	timer    Timer
+	timer    *time.Timer
 	next     time.Time // when timer fires
 	failures int       // consecutive failed refreshes
 	lastErr  error
-	logged   string // the failure last logged, so a repeat is not
+	logged   string // the failure last logged (its code), so a repeat is not
 	empty    bool   // logged that nothing can be served
 	closed   bool
-	started  time.Time // when the last refresh began, for minRefreshGap
+	started  time.Time     // when the last refresh began, for gap
+	gap      time.Duration // least time between two refreshes' starts
+	short    time.Time     // since when STS has issued too short lifetimes
 
 	calls, refreshes, failed atomic.Int64
 }
@@ -96,17 +92,13 @@ type Stats struct {
 // NewRefresher returns a refresher with no credentials; Start fetches the
 // first.
 func NewRefresher(o RefresherOptions) *Refresher {
-	r := &Refresher{fetch: o.Fetch, timeout: o.Timeout, clock: o.Clock, rand: o.Rand, role: o.Role}
-	if r.timeout <= 0 {
-		r.timeout = 30 * time.Second
-	}
-	if r.clock == nil {
-		r.clock = realClock{}
-	}
+	r := &Refresher{fetch: o.Fetch, timeout: clampTimeout(o.Timeout), rand: o.Rand, role: o.Role, log: o.Log, gap: minRefreshGap}
 	if r.rand == nil {
 		r.rand = globalRand{}
 	}
-	r.log = newLogger(o.Log, o.LogFormat, o.Quiet, r.clock.Now)
+	if r.log == nil {
+		r.log = NewLogger(nil, "", false)
+	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	return r
 }
@@ -119,23 +111,24 @@ func NewRefresher(o RefresherOptions) *Refresher {
 func (r *Refresher) Start(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	// The deadline by the injected clock, which the retries are timed on.
-	deadline := r.clock.Now().Add(r.timeout)
+	deadline := time.Now().Add(r.timeout)
 	var throttled error
 	for attempt := 1; ; attempt++ {
 		r.calls.Add(1)
 		r.mu.Lock()
-		r.started = r.clock.Now()
+		r.started = time.Now()
 		r.mu.Unlock()
 		creds, err := r.fetch(ctx)
-		now := r.clock.Now()
+		err = r.perExchange(err)
+		now := time.Now()
 		if err == nil {
 			err = check(creds, now)
 		}
 		if err == nil {
 			r.mu.Lock()
-			r.store(creds, now)
+			emit := r.store(creds, now)
 			r.mu.Unlock()
+			emit()
 			return nil
 		}
 		r.failed.Add(1)
@@ -151,12 +144,12 @@ func (r *Refresher) Start(ctx context.Context) error {
 		// Full jitter from 1s doubling to 10s: a whole deployment retries
 		// spread over the window instead of in step.
 		d := jitter(time.Second, 10*time.Second, attempt, r.rand)
-		if r.clock.Now().Add(d).After(deadline) {
+		if time.Now().Add(d).After(deadline) {
 			return err
 		}
-		r.log.emit(entry{Level: levelWarn, Event: "throttled", Code: codeOf(err),
-			Msg: fmt.Sprintf("STS throttled the first exchange (%s); retrying in %s", codeOf(err), round(d))})
-		if sleep(ctx, r.clock, d) != nil {
+		r.log.Warn(fmt.Sprintf("STS throttled the first exchange (%s); retrying in %s", codeOf(err), round(d)),
+			keyEvent, "throttled", keyRole, r.role, keyCode, codeOf(err), keyRequestID, requestID(err))
+		if sleep(ctx, d) != nil {
 			return err
 		}
 	}
@@ -164,7 +157,8 @@ func (r *Refresher) Start(ctx context.Context) error {
 
 // check refuses credentials that must not be served whatever the
 // schedule: incomplete, not UTF-8 (a JSON encoder would alter them), or
-// already expired by this machine's clock.
+// already expired, by STS's own clock when its answer had a Date, else by
+// this machine's.
 func check(c awscred.Credentials, now time.Time) error {
 	if c.AccessKeyID == "" || c.SecretAccessKey.Reveal() == "" || c.SessionToken.Reveal() == "" || c.Expiration.IsZero() {
 		return fail.Errorf(nil, "STS returned incomplete credentials").
@@ -176,7 +170,12 @@ func check(c awscred.Credentials, now time.Time) error {
 				Hint("check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL: the endpoint may not be AWS STS")
 		}
 	}
-	if !c.Expiration.After(now) {
+	if !c.Issued.IsZero() && lifetime(c, now) <= 0 {
+		return fail.Errorf(nil, "STS returned credentials that expired at %s, before the time of its own answer (%s)",
+			c.Expiration.UTC().Format(time.RFC3339), c.Issued.UTC().Format(time.RFC3339)).
+			Hint("check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL: the endpoint may not be AWS STS")
+	}
+	if c.Issued.IsZero() && !c.Expiration.After(now) {
 		return fail.Errorf(nil, "STS returned credentials that expired at %s, which is already past by this machine's clock (%s)",
 			c.Expiration.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)).
 			Hint("this machine's clock is probably wrong: check its time sync (chronyc tracking, timedatectl)")
@@ -184,10 +183,50 @@ func check(c awscred.Credentials, now time.Time) error {
 	return nil
 }
 
-// store makes c the current credentials and schedules their refresh.
-// Called with mu held.
-func (r *Refresher) store(c awscred.Credentials, now time.Time) {
-	p := newPlan(now, c.Expiration)
+// lifetime is how long c lives from now: its Expiration less the Date of
+// STS's answer, both by STS's clock. The Date has whole seconds, so a
+// second is taken off for the part of it that may have passed already.
+// Without a Date (an endpoint that sends none) this machine's clock is all
+// there is.
+func lifetime(c awscred.Credentials, now time.Time) time.Duration {
+	if c.Issued.IsZero() {
+		return c.Expiration.Sub(now)
+	}
+	return c.Expiration.Sub(c.Issued) - time.Second
+}
+
+// Credentials that live less than shortLife cannot be refreshed in time
+// for any client: the SDKs want 5 to 15 minutes, and AWS STS never issues
+// under 15. They are served while they last, but once STS has issued
+// nothing longer for shortGrace, the least gap between refreshes doubles
+// with every refresh, up to maxShortGap: a broken endpoint is not called
+// every second for good.
+const (
+	shortLife   = 10 * time.Second
+	shortGrace  = time.Minute
+	maxShortGap = 5 * time.Minute
+)
+
+// store makes c the current credentials and schedules their refresh. It
+// returns what to log about their lifetime, to be called once mu is
+// released. Called with mu held.
+func (r *Refresher) store(c awscred.Credentials, now time.Time) func() {
+	life := lifetime(c, now)
+	p := newPlan(now, life)
+	emit := func() {}
+	switch {
+	case life >= shortLife:
+		r.short, r.gap = time.Time{}, minRefreshGap
+	case r.short.IsZero():
+		r.short = now
+		emit = func() {
+			r.log.Warn(fmt.Sprintf("STS issued credentials that live %s, under the %s serve needs to refresh them in time (AWS STS issues 15 minutes at least): the endpoint may not be AWS STS; if it goes on for %s, refreshes back off up to %s",
+				round(life), shortLife, shortGrace, maxShortGap),
+				keyEvent, "short_lifetime", keyRole, r.role, keyExpiration, c.Expiration.UTC(), keyRequestID, c.RequestID)
+		}
+	case now.Sub(r.short) >= shortGrace:
+		r.gap = min(2*r.gap, maxShortGap)
+	}
 	body, _ := json.Marshal(document{
 		AccessKeyID:     c.AccessKeyID,
 		SecretAccessKey: c.SecretAccessKey.Reveal(),
@@ -198,6 +237,7 @@ func (r *Refresher) store(c awscred.Credentials, now time.Time) {
 	r.cur = &held{creds: c, plan: p, body: body}
 	r.refreshes.Add(1)
 	r.schedule(p.refreshAt(r.rand).Sub(now))
+	return emit
 }
 
 // document is the container credentials provider's response: Token, not
@@ -228,9 +268,10 @@ func (r *Refresher) schedule(d time.Duration) {
 	if r.closed {
 		return
 	}
-	d = max(d, r.started.Add(minRefreshGap).Sub(r.clock.Now()), 10*time.Millisecond)
-	r.next = r.clock.Now().Add(d)
-	r.timer = r.clock.AfterFunc(d, r.refresh)
+	now := time.Now()
+	d = max(d, r.started.Add(r.gap).Sub(now), 10*time.Millisecond)
+	r.next = now.Add(d)
+	r.timer = time.AfterFunc(d, r.refresh)
 }
 
 // refresh runs one background refresh unless one is running already.
@@ -254,7 +295,7 @@ func (r *Refresher) begin() chan struct{} {
 		r.timer = nil
 	}
 	r.inflight = make(chan struct{})
-	r.started = r.clock.Now()
+	r.started = time.Now()
 	return r.inflight
 }
 
@@ -264,7 +305,8 @@ func (r *Refresher) run(done chan struct{}) {
 	r.calls.Add(1)
 	creds, err := r.fetch(ctx)
 	cancel()
-	now := r.clock.Now()
+	err = r.perExchange(err)
+	now := time.Now()
 	if err == nil {
 		err = check(creds, now)
 	}
@@ -281,18 +323,21 @@ func (r *Refresher) run(done chan struct{}) {
 	case err == nil:
 		after := r.failures
 		r.failures, r.lastErr, r.logged, r.empty = 0, nil, "", false
-		r.store(creds, now)
+		short := r.store(creds, now)
 		msg := fmt.Sprintf("refreshed the credentials; they expire at %s, next refresh at %s",
 			stamp(creds.Expiration), stamp(r.next))
+		level := slog.LevelInfo
 		if after > 0 {
 			msg = fmt.Sprintf("refreshed the credentials after %d failed %s; they expire at %s, next refresh at %s",
 				after, plural(after, "attempt"), stamp(creds.Expiration), stamp(r.next))
+			level = slog.LevelWarn // recovery is news to whoever saw the failures
 		}
-		e := entry{Level: levelInfo, Event: "refreshed", Msg: msg}
-		if after > 0 {
-			e.Level = levelWarn // recovery is news to whoever saw the failures
+		next := r.next
+		emit = func() {
+			short()
+			r.log.Log(context.Background(), level, msg, keyEvent, "refreshed", keyRole, r.role,
+				keyExpiration, creds.Expiration.UTC(), keyNext, next.UTC(), keyRequestID, creds.RequestID)
 		}
-		emit = func() { r.log.emit(e) }
 	default:
 		r.failed.Add(1)
 		r.failures++
@@ -315,7 +360,7 @@ func (r *Refresher) failure(err error, now time.Time) func() {
 		p = r.cur.plan
 	} else {
 		// No credentials yet: back off as for the default lifetime.
-		p = newPlan(now, now.Add(time.Hour))
+		p = newPlan(now, time.Hour)
 	}
 	d := p.retryDelay(r.failures, r.rand)
 	r.schedule(d)
@@ -324,7 +369,7 @@ func (r *Refresher) failure(err error, now time.Time) func() {
 	var state string
 	switch {
 	case servable:
-		until := r.cur.plan.expires.Add(-r.cur.plan.floor)
+		until := r.cur.creds.Expiration.Add(-r.cur.plan.floor)
 		state = fmt.Sprintf("retrying in %s; serving the current credentials until %s", round(d), stamp(until))
 	case r.empty:
 		state = fmt.Sprintf("retrying in %s", round(d))
@@ -333,21 +378,42 @@ func (r *Refresher) failure(err error, now time.Time) func() {
 	}
 	newEmpty := !servable && !r.empty
 	r.empty = r.empty || !servable
-	msg, hints := err.Error(), fail.Hints(err)
-	repeat := msg == r.logged
-	r.logged = msg
-	e := entry{Level: levelError, Event: "refresh_failed", Code: codeOf(err)}
+	key := failureKey(err)
+	repeat := key == r.logged
+	r.logged = key
+	level, event, msg := slog.LevelError, "refresh_failed", ""
+	var hints []string
 	switch {
 	case repeat && newEmpty:
-		e.Event, e.Msg = "unavailable", fmt.Sprintf("the refresh still fails as logged before (attempt %d); %s", r.failures, state)
+		event, msg = "unavailable", fmt.Sprintf("the refresh still fails as logged before (attempt %d); %s", r.failures, state)
 	case repeat:
 		return func() {}
 	case errors.Is(err, sts.ErrThrottled):
-		e.Level, e.Event, e.Msg = levelWarn, "throttled", fmt.Sprintf("STS throttled the refresh (%s); %s", codeOf(err), state)
+		level, event, msg = slog.LevelWarn, "throttled", fmt.Sprintf("STS throttled the refresh (%s); %s", codeOf(err), state)
 	default:
-		e.Msg, e.Hints = fmt.Sprintf("cannot refresh the credentials (%s): %s", state, msg), hints
+		msg, hints = fmt.Sprintf("cannot refresh the credentials (%s): %s", state, err.Error()), fail.Hints(err)
 	}
-	return func() { r.log.emit(e) }
+	args := []any{keyEvent, event, keyRole, r.role, keyCode, codeOf(err), keyRequestID, requestID(err), keyNext, r.next.UTC()}
+	if len(hints) > 0 {
+		args = append(args, keyHints, hints)
+	}
+	return func() { r.log.Log(context.Background(), level, msg, args...) }
+}
+
+// failureKey is what makes two failures the same for the log: STS's error
+// code when it answered with one, whatever its message (which may carry a
+// time or an echoed value); else the message with its digits masked, for
+// the same reason.
+func failureKey(err error) string {
+	if c := codeOf(err); c != "" {
+		return "code:" + c
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return '#'
+		}
+		return r
+	}, err.Error())
 }
 
 // Credentials returns credentials that may be served: the current ones
@@ -362,7 +428,7 @@ func (r *Refresher) Credentials(ctx context.Context) (awscred.Credentials, error
 func (r *Refresher) current(ctx context.Context) (awscred.Credentials, []byte, error) {
 	for {
 		r.mu.Lock()
-		now := r.clock.Now()
+		now := time.Now()
 		if r.cur != nil && r.cur.plan.servable(now) {
 			h := r.cur
 			r.mu.Unlock()
@@ -372,7 +438,7 @@ func (r *Refresher) current(ctx context.Context) (awscred.Credentials, []byte, e
 			r.mu.Unlock()
 			return awscred.Credentials{}, nil, errShutdown
 		}
-		if r.inflight == nil && r.failures == 0 && r.cur != nil && !now.Before(r.started.Add(minRefreshGap)) {
+		if r.inflight == nil && r.failures == 0 && r.cur != nil && !now.Before(r.started.Add(r.gap)) {
 			// The timer should have fired already. Timers run on the
 			// monotonic clock, which stands still while the machine is
 			// suspended; the wall clock, which expiry follows, does not.
@@ -380,19 +446,37 @@ func (r *Refresher) current(ctx context.Context) (awscred.Credentials, []byte, e
 				go r.run(done)
 			}
 		}
-		wait, last := r.inflight, r.lastErr
+		wait, last, held, gap := r.inflight, r.lastErr, r.cur != nil, r.gap
 		r.mu.Unlock()
 		if wait == nil {
-			if last == nil {
+			switch {
+			case last != nil:
+			case held:
+				last = fmt.Errorf("the credentials held have too little time left, and refreshes are at least %s apart", gap)
+			default:
 				last = errors.New("no credentials yet")
 			}
 			return awscred.Credentials{}, nil, &unavailableError{err: last}
 		}
-		select {
-		case <-wait:
-		case <-ctx.Done():
-			return awscred.Credentials{}, nil, ctx.Err()
+		if err := r.await(ctx, wait); err != nil {
+			return awscred.Credentials{}, nil, err
 		}
+	}
+}
+
+// await waits for the refresh in flight to end, for ctx, or for the
+// refresh's own timeout and a second more, should the fetch not honour its
+// context.
+func (r *Refresher) await(ctx context.Context, done <-chan struct{}) error {
+	t := time.NewTimer(r.timeout + time.Second)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return context.DeadlineExceeded
 	}
 }
 
@@ -410,7 +494,7 @@ func (e *unavailableError) Unwrap() error { return e.err }
 func (r *Refresher) Healthy() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.cur != nil && r.cur.plan.servable(r.clock.Now())
+	return r.cur != nil && r.cur.plan.servable(time.Now())
 }
 
 // NextRefresh is when the next refresh or retry is due; zero when none is
@@ -457,6 +541,60 @@ func (r *Refresher) Close() {
 // codeOf is the STS error code in err, for log lines.
 func codeOf(err error) string {
 	return sts.ErrorCode(err)
+}
+
+// requestID is the ID STS gave the request that failed with err, if it
+// answered at all: what AWS support asks for.
+func requestID(err error) string {
+	var withID interface{ ServiceRequestID() string }
+	if errors.As(err, &withID) {
+		return withID.ServiceRequestID()
+	}
+	return ""
+}
+
+// perExchange rewrites a deadline error's hints for serve, where --timeout
+// bounds each exchange rather than a whole run as in the credential
+// process: the hints about --timeout that the exchange gave are replaced
+// by one that says so, with the value in force.
+func (r *Refresher) perExchange(err error) error {
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var hints []string
+	for _, h := range fail.Hints(err) {
+		if !strings.Contains(h, "--timeout") {
+			hints = append(hints, h)
+		}
+	}
+	hints = append(hints, fmt.Sprintf("in serve, --timeout (%s) bounds each exchange, its retries included, not the life of the server; raise it if the metadata server or STS answers slowly", r.timeout))
+	return &fail.Error{Msg: err.Error(), Hints: hints, Err: context.DeadlineExceeded}
+}
+
+// sleep waits for d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// maxTimeout bounds --timeout where it becomes a timer or a deadline: a
+// day is far beyond any exchange, and far below what would overflow a
+// time.Duration once added to now.
+const maxTimeout = 24 * time.Hour
+
+// clampTimeout is --timeout as serve uses it: 30s when unset, at most
+// maxTimeout.
+func clampTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 30 * time.Second
+	}
+	return min(d, maxTimeout)
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -23,6 +23,10 @@ type RunConfig struct {
 	Config
 	// TokenFile is --auth-token-file, read when TokenEnv is not set.
 	TokenFile string
+	// Region, when not empty, is printed as AWS_REGION and
+	// AWS_DEFAULT_REGION with the endpoint's variables: clients find no
+	// region otherwise (botocore reads only AWS_DEFAULT_REGION).
+	Region string
 	// Output is the format of the variables printed once the server is
 	// ready: output.Env (the default), EnvNoExport, Fish, PowerShell or
 	// WindowsCmd.
@@ -42,10 +46,14 @@ func varFormat(f output.Format) bool {
 	return false
 }
 
+// stopSignals end serve with a drain: SIGHUP too, since a closing terminal
+// sends it and should stop serve as cleanly as Ctrl+C does.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 // Run is `gcp-aws-cred serve`: it starts the server, prints the variables
-// a client needs, and serves until SIGINT or SIGTERM, then stops within 2
-// seconds and returns nil. A signal handler is installed here and only
-// here, so the credential process never pays for one.
+// a client needs, and serves until SIGINT, SIGTERM or SIGHUP, then stops
+// within 2 seconds and returns nil. A signal handler is installed here and
+// only here, so the credential process never pays for one.
 func Run(ctx context.Context, rc RunConfig) error {
 	if rc.Output == "" {
 		rc.Output = output.Env
@@ -58,16 +66,39 @@ func Run(ctx context.Context, rc RunConfig) error {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	if rc.Logger == nil {
+		rc.Logger = NewLogger(rc.Log, rc.LogFormat, rc.Quiet)
+	}
+	log := rc.Logger
 	tok, from, err := ResolveToken(getenv, rc.TokenFile)
 	if err != nil {
 		return err
 	}
 	rc.Token = tok
+	switch {
+	case from == TokenFromEnv && rc.TokenFile != "":
+		log.Warn(fmt.Sprintf("using the token from %s; --auth-token-file %s is ignored", TokenEnv, rc.TokenFile), keyEvent, "token_source")
+	case from == TokenFromFile:
+		if exposed, mode := TokenFileExposed(rc.TokenFile); exposed {
+			log.Warn(fmt.Sprintf("--auth-token-file %s can be read by other users (mode %04o): whoever reads the token can fetch the credentials; chmod 600 it", rc.TokenFile, mode),
+				keyEvent, "token_file_exposed")
+		}
+	}
+	if rc.Listener == nil {
+		ln, err := Activated(getenv)
+		if err != nil {
+			return err
+		}
+		if ln != nil {
+			rc.Listener = ln
+			log.Info("listening on the socket systemd passed, "+ln.Addr().String()+"; --listen is not used", keyEvent, "socket_activation")
+		}
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
 	defer signal.Stop(sigs)
 	var got os.Signal
 	stopped := make(chan struct{})
@@ -84,12 +115,12 @@ func Run(ctx context.Context, rc RunConfig) error {
 	if err != nil {
 		return err
 	}
-	if from == TokenFromEnv && rc.TokenFile != "" {
-		srv.log.emit(entry{Level: levelWarn, Event: "token_source", Msg: fmt.Sprintf("using the token from %s; --auth-token-file %s is ignored", TokenEnv, rc.TokenFile)})
-	}
 	vars := []output.Var{{Name: URIEnv, Value: srv.URL()}}
 	if from == TokenFromGenerator {
 		vars = append(vars, output.Var{Name: TokenEnv, Value: tok.Reveal()})
+	}
+	if rc.Region != "" {
+		vars = append(vars, output.Var{Name: "AWS_REGION", Value: rc.Region}, output.Var{Name: "AWS_DEFAULT_REGION", Value: rc.Region})
 	}
 	b, err := output.EncodeVars(rc.Output, vars)
 	if err == nil && rc.Stdout != nil {
@@ -107,7 +138,7 @@ func Run(ctx context.Context, rc RunConfig) error {
 	if got != nil {
 		reason = "received " + got.String()
 	}
-	srv.log.emit(entry{Level: levelInfo, Event: "stop", Msg: "stopping: " + reason})
+	log.Info("stopping: "+reason, keyEvent, "stop")
 	shutdown(srv)
 	return nil
 }
@@ -132,7 +163,7 @@ func Check(ctx context.Context, listen string, timeout time.Duration) error {
 		return fail.Errorf(nil, "--listen %s names no port to check", listen).
 			Hint("give the server a fixed port, such as --listen 127.0.0.1:9911, and the same --listen to the check")
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, clampTimeout(timeout))
 	defer cancel()
 	url := "http://" + addr.String() + HealthPath
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

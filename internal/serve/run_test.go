@@ -2,10 +2,14 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
@@ -111,5 +115,76 @@ func TestRunFailsBeforeListening(t *testing.T) {
 	err := Run(context.Background(), RunConfig{Config: Config{Fetch: f.fetch, Role: testRole}, Stdout: out, Getenv: func(string) string { return "" }})
 	if err == nil || !strings.Contains(err.Error(), "STS refused") || out.String() != "" {
 		t.Errorf("%v, printed %q", err, out)
+	}
+}
+
+// TestRunPrintsRegion: with --region, clients get AWS_REGION and
+// AWS_DEFAULT_REGION with the endpoint, in every format: botocore reads
+// only the second, and without either the AWS CLI asks for a region.
+func TestRunPrintsRegion(t *testing.T) {
+	for format, want := range map[output.Format][]string{
+		output.Env:         {"export AWS_REGION=eu-west-3\n", "export AWS_DEFAULT_REGION=eu-west-3\n"},
+		output.EnvNoExport: {"\nAWS_REGION=eu-west-3\n", "AWS_DEFAULT_REGION=eu-west-3\n"},
+		output.Fish:        {`set -gx AWS_REGION "eu-west-3"`, `set -gx AWS_DEFAULT_REGION "eu-west-3"`},
+		output.PowerShell:  {`$Env:AWS_REGION="eu-west-3"`, `$Env:AWS_DEFAULT_REGION="eu-west-3"`},
+		output.WindowsCmd:  {"set AWS_REGION=eu-west-3\r\n", "set AWS_DEFAULT_REGION=eu-west-3\r\n"},
+	} {
+		out, _, err := runServe(t, RunConfig{Output: format, Region: "eu-west-3", Getenv: func(string) string { return "" }})
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: stdout %q lacks %q", format, out, w)
+			}
+		}
+		if n := strings.Count(out, "\n"); n != 4 {
+			t.Errorf("%s: %d lines, want 4:\n%s", format, n, out)
+		}
+	}
+	if out, _, _ := runServe(t, RunConfig{Getenv: func(string) string { return "" }}); strings.Contains(out, "REGION") {
+		t.Errorf("a region printed without --region:\n%s", out)
+	}
+}
+
+// TestVerboseTraceInLogFormat: the --verbose trace of serve's exchanges
+// comes out in the log's format, JSON lines for --log-format json.
+func TestVerboseTraceInLogFormat(t *testing.T) {
+	log := &syncBuffer{}
+	rc := RunConfig{Getenv: func(string) string { return "" }}
+	rc.Logger = NewLogger(log, LogJSON, false)
+	tr := transport.NewTracer(TraceWriter(rc.Logger))
+	f := newFakeFetch(realClock{}, time.Hour)
+	rc.Fetch = func(ctx context.Context) (awscred.Credentials, error) {
+		tr.Printf("STS: POST https://sts.example/ \x1b[2J%s", testToken)
+		return f.fetch(ctx)
+	}
+	_ = secret.New(testToken) // a secret this process holds, as serve holds its token
+	stdout := &syncBuffer{}
+	rc.Stdout = stdout
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, rc) }()
+	for end := time.Now().Add(5 * time.Second); stdout.String() == "" && time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var trace map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("not a JSON line: %s", l)
+		}
+		if m["event"] == "trace" {
+			trace = m
+		}
+	}
+	if trace == nil || trace["level"] != "debug" || !strings.Contains(trace["msg"].(string), "STS: POST https://sts.example/") {
+		t.Errorf("no trace line in:\n%s", log)
+	}
+	if strings.Contains(log.String(), testToken) || strings.Contains(log.String(), "\x1b") {
+		t.Errorf("the trace was not cleaned:\n%s", log)
 	}
 }

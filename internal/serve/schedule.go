@@ -1,8 +1,23 @@
 package serve
 
 import (
+	"math/rand/v2"
 	"time"
 )
+
+// Rand is the scheduler's source of jitter: Float64 returns a number in
+// [0, 1). *math/rand/v2.Rand satisfies it. A server calls it from one
+// goroutine at a time.
+type Rand interface {
+	Float64() float64
+}
+
+// globalRand is math/rand/v2's runtime-seeded generator, safe for
+// concurrent use: servers started together must not share a seed, or
+// their "random" refresh times would coincide.
+type globalRand struct{}
+
+func (globalRand) Float64() float64 { return rand.Float64() }
 
 // How long the credentials a client is handed keep, measured against what
 // the SDKs do with the Expiration they read from a container endpoint:
@@ -24,7 +39,7 @@ const (
 )
 
 // plan is the schedule for one set of credentials, received at got and
-// expiring at expires.
+// living life from then.
 //
 // keep is what the served credentials should always have left: 15 minutes
 // (clientRefresh) when their lifetime is at least 30 minutes, half their
@@ -33,9 +48,10 @@ const (
 // period; halving keeps the same shape at any scale, down to the
 // credentials of under a minute that tests have a fake STS issue.
 //
-// floor is the least they are ever served with: 5 minutes (clientExpiry),
-// or a quarter of the lifetime when that is less. Between keep and floor
-// lies the grace a failing refresh has to recover in while clients are
+// floor is the least they are ever served with: 5 minutes (clientExpiry)
+// for any lifetime over 10 minutes, which covers all STS issues; a quarter
+// of the lifetime below that, which only a fake STS issues. Between keep
+// and floor lies the grace a failing refresh has to recover in while clients are
 // still served the previous credentials.
 //
 // The refresh happens at a random point of a window over the span
@@ -60,25 +76,36 @@ const (
 //     N / (2U/3); a window closer to the deadline would call less but leave
 //     no room for retries.
 type plan struct {
-	got, expires time.Time
-	keep, floor  time.Duration
+	// got is when the credentials arrived, by this machine's clock; its
+	// monotonic reading is what the remaining lifetime is counted on.
+	got time.Time
+	// life is how long they live from got: their Expiration less the
+	// Date of STS's answer, both by STS's own clock, so that neither a
+	// skewed nor a stepping local wall clock can stretch it.
+	life        time.Duration
+	keep, floor time.Duration
 }
 
-func newPlan(got, expires time.Time) plan {
-	life := expires.Sub(got)
-	p := plan{got: got, expires: expires, keep: clientRefresh, floor: clientExpiry}
+func newPlan(got time.Time, life time.Duration) plan {
+	p := plan{got: got, life: life, keep: clientRefresh, floor: clientExpiry}
 	if life < 2*clientRefresh {
 		p.keep = life / 2
 	}
-	if life < 4*clientExpiry {
+	// Above ten minutes the floor is the full five: every lifetime STS
+	// issues (15 minutes to 12 hours) is served with more than five
+	// minutes left, as the Go and JavaScript SDKs need.
+	if life <= 2*clientExpiry {
 		p.floor = life / 4
 	}
 	return p
 }
 
+// expires is when the credentials stop working, on the local clock.
+func (p plan) expires() time.Time { return p.got.Add(p.life) }
+
 // window is the span the refresh time is drawn from.
 func (p plan) window() (from, to time.Time) {
-	u := p.expires.Add(-p.keep).Sub(p.got)
+	u := p.life - p.keep
 	return p.got.Add(u / 2), p.got.Add(u * 5 / 6)
 }
 
@@ -90,14 +117,24 @@ func (p plan) refreshAt(r Rand) time.Time {
 	return from.Add(time.Duration(r.Float64() * float64(to.Sub(from))))
 }
 
-// servable reports whether the credentials may still be handed out at now.
-func (p plan) servable(now time.Time) bool {
-	return p.expires.Sub(now) > p.floor
+// left is how long the credentials still live at now.
+func (p plan) left(now time.Time) time.Duration {
+	return p.leftAfter(now.Sub(p.got), now)
 }
 
-// fresh reports whether the credentials still have keep left at now.
-func (p plan) fresh(now time.Time) bool {
-	return p.expires.Sub(now) > p.keep
+// leftAfter is left with the two clocks apart: elapsed is the time since
+// got on the monotonic clock, wall the wall clock's reading. The monotonic
+// clock cannot be set, so a wall clock stepped backwards never extends the
+// lifetime; but it stands still while the machine is suspended, when the
+// wall clock (and the credentials' real end) moves on. The lesser of the
+// two is right in both cases.
+func (p plan) leftAfter(elapsed time.Duration, wall time.Time) time.Duration {
+	return min(p.life-elapsed, p.got.Round(0).Add(p.life).Sub(wall.Round(0)))
+}
+
+// servable reports whether the credentials may still be handed out at now.
+func (p plan) servable(now time.Time) bool {
+	return p.left(now) > p.floor
 }
 
 // retryDelay is the wait before retry number attempt (1 for the first)
@@ -108,7 +145,7 @@ func (p plan) fresh(now time.Time) bool {
 // credentials base is 10s and ceil 2m, which leaves at least five tries in
 // the grace between keep and floor.
 func (p plan) retryDelay(attempt int, r Rand) time.Duration {
-	life := p.expires.Sub(p.got)
+	life := p.life
 	base := clamp(life/360, 100*time.Millisecond, 10*time.Second)
 	ceil := clamp(life/30, time.Second, 2*time.Minute)
 	return jitter(base, ceil, attempt, r)

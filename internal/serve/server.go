@@ -6,13 +6,14 @@
 //
 // It does not know how credentials are obtained: it takes a Fetch, which
 // cred.Flow's Credentials method satisfies, and calls it from a refresh
-// scheduler that spreads a fleet's STS calls over time (see plan). Time
-// and randomness are injected, so tests and the fleet simulation in
-// bench/fleetsim run the real scheduler through hours of fake time.
+// scheduler that spreads a fleet's STS calls over time (see plan). It
+// reads the time from the time package alone: tests and the fleet
+// simulation run the real scheduler through hours of fake time inside
+// testing/synctest bubbles. Randomness is injected, for reproducible runs.
 //
-// Nothing is written to disk. Every line serve logs and every error
-// message it sends passes through fail.Clean, where secrets are redacted
-// and control characters escaped.
+// The HTTP side is net/http's Server. Nothing is written to disk. Every
+// line serve logs and every error message it sends passes through
+// fail.Clean, where secrets are redacted and control characters escaped.
 package serve
 
 import (
@@ -21,9 +22,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,14 +44,23 @@ const (
 )
 
 // Request handling limits. A local client that misbehaves, or a thousand
-// of them, must not exhaust the server: it reads no request body, bounds
-// headers, times out slow clients and caps open connections.
+// of them, must not exhaust the server or delay another client: net/http
+// serves each connection on its own goroutine, with no cap on their number
+// for idle or stalled strangers to fill; slow ones time out; and only a
+// client with the token keeps its connection once answered.
 const (
+	// maxHeaderBytes is the largest request header answered with anything
+	// but 431: a token is a header value, and the SDKs send a handful of
+	// short headers besides.
 	maxHeaderBytes = 8 << 10
-	maxConns       = 256
-	readTimeout    = 10 * time.Second // for a request's header, once it starts
-	writeTimeout   = 10 * time.Second
-	idleTimeout    = 60 * time.Second // between requests on a kept-alive connection
+	// httpMaxHeaderBytes is net/http's own bound, above maxHeaderBytes so
+	// that a header between the two still gets serve's JSON 431; beyond it
+	// net/http answers 431 itself, in plain text, without reading on.
+	httpMaxHeaderBytes = 64 << 10
+	readHeaderTimeout  = 10 * time.Second // for a request's header, from the connection's start or its first byte
+	readTimeout        = 10 * time.Second
+	writeTimeout       = 10 * time.Second
+	idleTimeout        = 60 * time.Second // between requests on a kept-alive connection
 )
 
 // Config configures a server.
@@ -62,6 +74,9 @@ type Config struct {
 	Timeout time.Duration
 	// Listen is the loopback address to listen on; empty means 127.0.0.1:0.
 	Listen string
+	// Listener, when set, is listened on instead of Listen: a socket
+	// systemd passed (see Activated). It must be on loopback.
+	Listener net.Listener
 	// Token is what clients must send in the Authorization header;
 	// required (ResolveToken picks one).
 	Token secret.String
@@ -71,9 +86,11 @@ type Config struct {
 	LogFormat string
 	// Quiet logs failures only.
 	Quiet bool
-	// Clock and Rand drive the refresh schedule; nil means the real ones.
-	Clock Clock
-	Rand  Rand
+	// Logger, when set, is used instead of one made from Log, LogFormat and
+	// Quiet.
+	Logger *slog.Logger
+	// Rand draws the refresh times; nil means the runtime's generator.
+	Rand Rand
 }
 
 // Server is a running credentials endpoint.
@@ -81,72 +98,91 @@ type Server struct {
 	ref   *Refresher
 	token secret.String
 	hosts map[string]bool
-	log   *logger
+	log   *slog.Logger
 	ln    net.Listener
 	url   string
+	http  *http.Server
 
-	slots  chan struct{}   // one per open connection, maxConns at most
-	quit   chan struct{}   // closed by Shutdown
 	ctx    context.Context // cancelled by Shutdown, ending requests' waits
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // connections being served
-	done   chan struct{}  // closed when the accept loop returns
+	done   chan struct{} // closed when http.Server.Serve returns
 	once   sync.Once
 
-	mu      sync.Mutex
-	conns   map[net.Conn]bool // true while a request is being answered
-	closing bool
+	refused refusals
 }
 
-// Start checks cfg, makes the first exchange, then listens and serves in
-// the background. A configuration mistake is reported before any network
-// call and a failed first exchange before anything listens, each with the
-// error the credential process would give.
+// Start checks cfg, binds the address, makes the first exchange, then
+// serves in the background. The address is held from before the exchange,
+// so that no other local process can take a fixed port while it runs (and
+// receive the token clients send to it); connections made meanwhile wait
+// in the kernel's queue and are answered once credentials are in hand. A
+// configuration mistake is reported before any network call, and a failed
+// first exchange closes the socket, each with the error the credential
+// process would give.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Fetch == nil {
 		return nil, errors.New("serve: Config.Fetch is nil")
 	}
-	if cfg.Listen == "" {
-		cfg.Listen = "127.0.0.1:0"
-	}
-	addr, err := ListenAddr(cfg.Listen)
-	if err != nil {
-		return nil, err
-	}
 	if _, err := checkToken(cfg.Token.Reveal(), "the configuration"); err != nil {
 		return nil, err
 	}
-	ref := NewRefresher(RefresherOptions{
-		Fetch: cfg.Fetch, Timeout: cfg.Timeout, Clock: cfg.Clock, Rand: cfg.Rand,
-		Log: cfg.Log, LogFormat: cfg.LogFormat, Quiet: cfg.Quiet, Role: cfg.Role,
-	})
+	ln := cfg.Listener
+	if ln == nil {
+		if cfg.Listen == "" {
+			cfg.Listen = "127.0.0.1:0"
+		}
+		addr, err := ListenAddr(cfg.Listen)
+		if err != nil {
+			return nil, err
+		}
+		if ln, err = net.Listen("tcp", addr.String()); err != nil {
+			return nil, fail.Errorf(err, "cannot listen on %s: %v", addr, fail.Cause(err)).
+				Hint("another process may hold the port: pick another with --listen, or 127.0.0.1:0 for any free port")
+		}
+	}
+	bound, err := netip.ParseAddrPort(ln.Addr().String())
+	if err != nil || !bound.Addr().Unmap().IsLoopback() {
+		_ = ln.Close()
+		return nil, refuseListen(ln.Addr().String())
+	}
+	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
+	log := cfg.Logger
+	if log == nil {
+		log = NewLogger(cfg.Log, cfg.LogFormat, cfg.Quiet)
+	}
+	ref := NewRefresher(RefresherOptions{Fetch: cfg.Fetch, Timeout: cfg.Timeout, Rand: cfg.Rand, Log: log, Role: cfg.Role})
 	if err := ref.Start(ctx); err != nil {
+		_ = ln.Close()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", addr.String())
-	if err != nil {
-		ref.Close()
-		return nil, fail.Errorf(err, "cannot listen on %s: %v", addr, fail.Cause(err)).
-			Hint("another process may hold the port: pick another with --listen, or 127.0.0.1:0 for any free port")
-	}
-	bound, _ := netip.ParseAddrPort(ln.Addr().String())
 	s := &Server{
 		ref:   ref,
 		token: cfg.Token,
 		hosts: hosts(bound),
-		log:   ref.log,
+		log:   log,
 		ln:    ln,
-		slots: make(chan struct{}, maxConns),
-		quit:  make(chan struct{}),
 		url:   "http://" + bound.String() + CredentialsPath,
-		conns: map[net.Conn]bool{},
 		done:  make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	go s.serve()
+	s.http = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    httpMaxHeaderBytes,
+		ErrorLog:          errorLog(log),
+		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+	}
+	go func() {
+		defer close(s.done)
+		_ = s.http.Serve(ln)
+	}()
 	c, _ := ref.Current()
-	s.log.emit(entry{Level: levelInfo, Event: "start", Msg: fmt.Sprintf("serving %s as session %s at %s; the credentials expire at %s, next refresh at %s",
-		cfg.Role, sessionOf(c.AssumedRoleARN), s.url, stamp(c.Expiration), stamp(ref.NextRefresh()))})
+	log.Info(fmt.Sprintf("serving %s as session %s at %s; the credentials expire at %s, next refresh at %s",
+		cfg.Role, sessionOf(c.AssumedRoleARN), s.url, stamp(c.Expiration), stamp(ref.NextRefresh())),
+		keyEvent, "start", keyRole, cfg.Role, keyExpiration, c.Expiration.UTC(), keyNext, ref.NextRefresh().UTC(), keyRequestID, c.RequestID)
 	return s, nil
 }
 
@@ -182,38 +218,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// Stop refreshing first: a request waiting on a refresh is
 		// released at once instead of holding up the shutdown.
 		s.ref.Close()
-		close(s.quit)
-		_ = s.ln.Close()
-		<-s.done
-		s.mu.Lock()
-		s.closing = true
-		for c, active := range s.conns {
-			if !active {
-				_ = c.Close()
-			}
-		}
-		s.mu.Unlock()
-		finished := make(chan struct{})
-		go func() {
-			s.wg.Wait()
-			close(finished)
-		}()
-		select {
-		case <-finished:
-		case <-ctx.Done():
-			err = ctx.Err()
+		if err = s.http.Shutdown(ctx); err != nil {
 			s.cancel()
-			s.mu.Lock()
-			for c := range s.conns {
-				_ = c.Close()
-			}
-			s.mu.Unlock()
-			<-finished
+			_ = s.http.Close()
 		}
 		s.cancel()
+		<-s.done
 	})
 	return err
 }
+
+// Header values every answer shares. Content-Type is exactly
+// application/json: the Go SDK's endpointcreds client decodes an error body
+// as JSON only when the header equals that string (deserializeError in its
+// internal client).
+var (
+	jsonType  = []string{"application/json"}
+	noStore   = []string{"no-store"}
+	closeConn = []string{"close"}
+)
 
 // response is an answer before it is written.
 type response struct {
@@ -222,9 +245,39 @@ type response struct {
 	body   []byte
 }
 
+// ServeHTTP answers one request. Only a 200 from the credentials endpoint
+// keeps the connection open: every other answer (a stranger's 401, a
+// probe's 404, /healthz, which needs no token) carries Connection: close,
+// so that only a client with the token holds a connection, and what a
+// stranger pipelines after its first request is never read.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	resp := s.answer(r)
+	h := w.Header()
+	// The keys are in canonical form already and the values are never
+	// changed by net/http, so they are set without Set's copying.
+	h["Content-Type"] = jsonType
+	h["Cache-Control"] = noStore
+	h["Content-Length"] = []string{strconv.Itoa(len(resp.body))}
+	if resp.allow != "" {
+		h["Allow"] = []string{resp.allow}
+	}
+	// A body is never read, so a request with one ends the connection too:
+	// what follows it is not a request.
+	if resp.status != http.StatusOK || r.URL.Path != CredentialsPath || r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+		h["Connection"] = closeConn
+	}
+	w.WriteHeader(resp.status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(resp.body)
+	}
+}
+
 // answer is the endpoint: every answer is JSON, errors are
 // {"code","message"} with a 4xx or 5xx status, the form the SDKs parse.
 func (s *Server) answer(r *http.Request) response {
+	if headerSize(r) > maxHeaderBytes {
+		return errorResponse(http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLarge", "the request header is larger than 8 KiB")
+	}
 	if len(r.Header["Host"]) > 1 || !hostAllowed(s.hosts, r.Host) {
 		return errorResponse(http.StatusForbidden, "Forbidden",
 			"the Host header must name this server's loopback address (127.0.0.1, [::1] or localhost with its port)")
@@ -240,6 +293,7 @@ func (s *Server) answer(r *http.Request) response {
 
 func (s *Server) credentials(r *http.Request) response {
 	if !authorized(r.Header.Values("Authorization"), s.token) {
+		s.refused.note(s.log, r)
 		return errorResponse(http.StatusUnauthorized, "Unauthorized",
 			"the Authorization header must carry the token given in "+TokenEnv)
 	}
@@ -248,11 +302,9 @@ func (s *Server) credentials(r *http.Request) response {
 		resp.allow = http.MethodGet
 		return resp
 	}
-	// A wait for a refresh in flight is bounded by the refresh's own
-	// timeout; this bound is for the shutdown.
-	ctx, cancel := context.WithTimeout(s.ctx, s.ref.timeout+time.Second)
-	defer cancel()
-	_, body, err := s.ref.current(ctx)
+	// The request's context ends with the client's connection, and with
+	// the shutdown (it derives from s.ctx).
+	_, body, err := s.ref.current(r.Context())
 	if err != nil {
 		return errorResponse(http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
 	}
@@ -269,6 +321,17 @@ func (s *Server) health(r *http.Request) response {
 		return response{status: http.StatusOK, body: []byte(`{"status":"ok"}`)}
 	}
 	return response{status: http.StatusServiceUnavailable, body: []byte(`{"status":"unavailable"}`)}
+}
+
+// headerSize is about what the request's header took on the wire.
+func headerSize(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
 
 func errorResponse(status int, code, message string) response {

@@ -1,0 +1,230 @@
+package serve
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// These tests attack the real server, over loopback, as a hostile local
+// user could: connections that pipeline requests and never read the
+// answers, connections that sit idle or send half a header, oversized
+// headers, request smuggling. A real client with the token must be served
+// all along, at once.
+
+// fetcher is a real client with the token, keeping its connection alive
+// as the SDKs do.
+func fetcher(srv *Server) func() (time.Duration, error) {
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 10 * time.Second}
+	return func() (time.Duration, error) {
+		req, _ := http.NewRequest("GET", srv.URL(), nil)
+		req.Header.Set("Authorization", testToken)
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return time.Since(start), err
+		}
+		defer resp.Body.Close()
+		var doc map[string]string
+		err = json.NewDecoder(resp.Body).Decode(&doc)
+		took := time.Since(start)
+		if err == nil && (resp.StatusCode != 200 || doc["AccessKeyId"] == "") {
+			err = fmt.Errorf("HTTP %d %v", resp.StatusCode, doc)
+		}
+		return took, err
+	}
+}
+
+// TestStrangersWhoNeverReadCannotStarveClients: 600 connections without a
+// token pipeline requests and never read the answers, reconnecting all
+// along, while a real client fetches credentials every 0.3 s. Each
+// stranger gets one 401 with Connection: close, and nothing it sends
+// after it is read; no connection slot exists for it to pin.
+func TestStrangersWhoNeverReadCannotStarveClients(t *testing.T) {
+	srv, _ := startServer(t, Config{}, time.Hour)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	pipeline := strings.Repeat(fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", CredentialsPath, srv.Addr()), 200)
+	var wg sync.WaitGroup
+	var conns atomic.Int64
+	for range 600 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				c, err := net.DialTimeout("tcp", srv.Addr(), time.Second)
+				if err != nil {
+					continue
+				}
+				conns.Add(1)
+				_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+				_, _ = io.WriteString(c, pipeline)
+				select { // hold it, never reading
+				case <-ctx.Done():
+				case <-time.After(500 * time.Millisecond):
+				}
+				c.Close()
+			}
+		})
+	}
+	time.Sleep(500 * time.Millisecond) // the flood is on
+	fetch := fetcher(srv)
+	var took []time.Duration
+	for range 20 {
+		d, err := fetch()
+		if err != nil {
+			t.Errorf("fetch %d failed after %s: %v", len(took)+1, d, err)
+		}
+		took = append(took, d)
+		time.Sleep(300 * time.Millisecond)
+	}
+	stop()
+	wg.Wait()
+	slices.Sort(took)
+	median, most := took[len(took)/2], took[len(took)-1]
+	t.Logf("%d stranger connections; %d fetches: median %s, max %s", conns.Load(), len(took), median, most)
+	if median >= 500*time.Millisecond || most >= 3*time.Second {
+		t.Errorf("fetches took median %s, max %s; want under 0.5 s and 3 s", median, most)
+	}
+}
+
+// TestIdleAndHalfSentConnections: 300 connections that send nothing and 50
+// that send half a header stay open; a real client is answered at once.
+func TestIdleAndHalfSentConnections(t *testing.T) {
+	srv, _ := startServer(t, Config{}, time.Hour)
+	var open []net.Conn
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	for i := range 350 {
+		c, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= 300 {
+			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nAuthoriz", CredentialsPath, srv.Addr()) // a slowloris's start
+		}
+		open = append(open, c)
+	}
+	d, err := fetcher(srv)()
+	if err != nil || d > 2*time.Second {
+		t.Fatalf("fetch with 300 idle and 50 half-sent connections open: %v after %s", err, d)
+	}
+	t.Logf("answered in %s", d)
+}
+
+// rawExchange writes raw to a new connection and returns everything the
+// server sends back until it closes the connection or 3 s pass.
+func rawExchange(t *testing.T, srv *Server, raw string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	go io.WriteString(c, raw) // the server may stop reading early
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+// TestHugeHeaderRefused: a 300 KB header is refused by net/http itself
+// (431, in its own plain text), without the server reading it all or
+// answering with credentials.
+func TestHugeHeaderRefused(t *testing.T) {
+	srv, _ := startServer(t, Config{}, time.Hour)
+	got := rawExchange(t, srv, fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nX-Pad: %s\r\n\r\n",
+		CredentialsPath, srv.Addr(), testToken, strings.Repeat("a", 300<<10)))
+	if !strings.HasPrefix(got, "HTTP/1.1 431 ") || strings.Contains(got, "AccessKeyId") {
+		t.Errorf("300 KB header answered:\n%.300s", got)
+	}
+}
+
+// TestSmugglingGetsNoCredentials: a request carrying both Content-Length
+// and Transfer-Encoding, whose chunked body ends early and hides a second
+// request with the token, gets no credentials: the body is never parsed as
+// a request. Nor does a request with two Host headers, or an obfuscated
+// Transfer-Encoding.
+func TestSmugglingGetsNoCredentials(t *testing.T) {
+	srv, _ := startServer(t, Config{}, time.Hour)
+	hidden := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\n\r\n", CredentialsPath, srv.Addr(), testToken)
+	body := "0\r\n\r\n" + hidden
+	for name, raw := range map[string]string{
+		"CL+TE": fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n%s",
+			HealthPath, srv.Addr(), len(body), body),
+		"TE with a space": fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nTransfer-Encoding : chunked\r\nContent-Length: %d\r\n\r\n%s",
+			HealthPath, srv.Addr(), len(body), body),
+		"two Host headers": fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nHost: evil.example.com\r\nAuthorization: %s\r\n\r\n",
+			CredentialsPath, srv.Addr(), testToken),
+		"HTTP/9.9":              fmt.Sprintf("GET %s HTTP/9.9\r\nHost: %s\r\nAuthorization: %s\r\n\r\n", CredentialsPath, srv.Addr(), testToken),
+		"HTTP/1.1 without Host": fmt.Sprintf("GET %s HTTP/1.1\r\nAuthorization: %s\r\n\r\n", CredentialsPath, testToken),
+	} {
+		got := rawExchange(t, srv, raw)
+		if strings.Contains(got, "AccessKeyId") || strings.Contains(got, " 200 ") {
+			t.Errorf("%s: answered with credentials:\n%s", name, got)
+		}
+		if n := strings.Count(got, "HTTP/1.1 "); n > 1 {
+			t.Errorf("%s: %d answers: the body was read as a request:\n%s", name, n, got)
+		}
+		t.Logf("%s: %s", name, strings.SplitN(got, "\r\n", 2)[0])
+	}
+}
+
+// TestOnlyAuthorisedClientsKeepConnections: every answer but a 200 from
+// the credentials endpoint says Connection: close and closes.
+func TestOnlyAuthorisedClientsKeepConnections(t *testing.T) {
+	srv, _ := startServer(t, Config{}, time.Hour)
+	for _, c := range []struct {
+		path, auth string
+		keep       bool
+	}{
+		{CredentialsPath, testToken, true},
+		{CredentialsPath, "", false},
+		{CredentialsPath, "wrong-token-wrong-token-wrong-token", false},
+		{"/nope", testToken, false},
+		{HealthPath, "", false},
+	} {
+		conn, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\n\r\n", c.path, srv.Addr(), c.auth)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Close == c.keep {
+			t.Errorf("%s with %q: HTTP %d, Connection: close %v; want %v", c.path, c.auth, resp.StatusCode, resp.Close, !c.keep)
+		}
+		conn.Close()
+	}
+}
+
+// TestUnauthorizedLoggedRateLimited: the first 401 is logged, with its
+// reason; the next ones are counted, not logged one by one.
+func TestUnauthorizedLoggedRateLimited(t *testing.T) {
+	log := &syncBuffer{}
+	srv, _ := startServer(t, Config{Log: log}, time.Hour)
+	for range 50 {
+		get(t, "GET", srv.URL(), []string{"wrong-token-wrong-token-wrong-token"}, "")
+	}
+	out := log.String()
+	if n := strings.Count(out, "refused"); n != 1 || !strings.Contains(out, "warning: refused a request with a wrong token from 127.0.0.1:") {
+		t.Errorf("%d lines about refusals, want 1:\n%s", n, out)
+	}
+	if strings.Contains(out, testToken) || strings.Contains(out, "wrong-token") {
+		t.Error("the log shows a token")
+	}
+}
