@@ -124,12 +124,12 @@ func (c *Client) explain(err error, req Request) error {
 }
 
 func (c *Client) explainAPI(err error, api smithy.APIError, req Request) error {
-	// Both come from the peer. The message is cut as a metadata server's
-	// body is (a 3 MB message was printed whole); validation messages can
-	// quote the offending value, the token among them, so secrets are taken
-	// out here already, not only where the message is printed: the error
-	// may reach a log by another path.
-	code, msg := secret.Redact(fail.Flatten(api.ErrorCode(), 64)), secret.Redact(fail.Flatten(api.ErrorMessage(), 300))
+	// Both come from the peer. Validation messages can quote the offending
+	// value, the token among them: secrets are taken out before the message
+	// is cut (as a metadata server's body is: a 3 MB message was printed
+	// whole), so the cut cannot leave a piece too short to recognise, and
+	// what STS said after the token is still shown.
+	code, msg := fail.Flatten(secret.Redact(api.ErrorCode()), 64), fail.Flatten(secret.Redact(api.ErrorMessage()), 300)
 	account, roleName, _ := ParseRoleARN(req.RoleARN)
 	cause := err
 	if kind := kindOf(code, msg); kind != nil {
