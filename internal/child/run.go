@@ -42,7 +42,7 @@ func Run(cmd *exec.Cmd, after func()) error {
 	if after != nil {
 		defer after()
 	}
-	guard(cmd)
+	stopWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return startError(cmd.Path, err)
 	}
