@@ -22,13 +22,12 @@ import (
 
 // Statuses for a command that never ran, as POSIX shells give them.
 const (
-	// NotFound is the status when the command is not in PATH or its file
-	// does not exist.
-	NotFound = 127
-	// NotExecutable is the status when the command was found but could not
-	// be started: no execute permission, a directory, a file for another
-	// system, or a #! interpreter that does not exist.
-	NotExecutable = 126
+	// notFound: the command is not in PATH, or its file does not exist.
+	notFound = 127
+	// notExecutable: the command was found but could not be started: no
+	// execute permission, a directory, a file for another system, or a #!
+	// interpreter that does not exist.
+	notExecutable = 126
 )
 
 // statusError is a command that could not be run, carrying the status a
@@ -52,15 +51,14 @@ func Look(name string) (string, error) {
 	switch {
 	case err == nil:
 		return path, nil
-	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
-		if strings.ContainsRune(name, '/') || runtime.GOOS == "windows" && strings.ContainsRune(name, '\\') {
-			return "", fail.Errorf(&statusError{NotFound, err}, "cannot run %q: %v", name, cause(err)).
-				Hint("check that the file exists and is executable")
-		}
-		return "", fail.Errorf(&statusError{NotFound, err}, "command %q not found in PATH", name).
+	case errors.Is(err, exec.ErrNotFound):
+		return "", fail.Errorf(&statusError{notFound, err}, "command %q not found in PATH", name).
 			Hint("check the spelling, or give the command's full path")
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fail.Errorf(&statusError{notFound, err}, "cannot run %q: %v", name, cause(err)).
+			Hint("check that the file exists and is executable")
 	}
-	return "", fail.Errorf(&statusError{NotExecutable, err}, "cannot run %q: %v", name, cause(err)).
+	return "", fail.Errorf(&statusError{notExecutable, err}, "cannot run %q: %v", name, cause(err)).
 		Hint("check that the file exists and is executable")
 }
 
@@ -68,7 +66,7 @@ func Look(name string) (string, error) {
 // start says: its file is for another system, or its #! interpreter is
 // missing (which the system reports as "no such file").
 func startError(path string, err error) error {
-	return fail.Errorf(&statusError{NotExecutable, err}, "cannot run %s: %v", path, cause(err)).
+	return fail.Errorf(&statusError{notExecutable, err}, "cannot run %s: %v", path, cause(err)).
 		Hint("check that the file is an executable for this system, and that its #! interpreter exists")
 }
 
