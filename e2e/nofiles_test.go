@@ -22,7 +22,7 @@ import (
 
 // TestWritesNoFile runs the built binary, and each operator command, with
 // empty HOME and TMPDIR and checks they stay empty; under strace it also
-// checks that the credential process, exec --serve and a serve that
+// checks that the credential process, exec, exec --serve and a serve that
 // answers a request and is stopped by SIGTERM open no file for writing and
 // create, rename or remove none anywhere. It needs a real process of the
 // real binary, not the test binary standing in for it.
@@ -80,6 +80,7 @@ func TestWritesNoFile(t *testing.T) {
 		return string(log)
 	}
 	checkTrace(t, "the credential process", traced(bin, "--role", role))
+	checkTrace(t, "exec", traced(bin, "exec", "--role", role, "--", "true"))
 	checkTrace(t, "exec --serve", traced(bin, "exec", "--serve", "--role", role, "--", "true"))
 	logFile := filepath.Join(t.TempDir(), "strace.log")
 	runServe(t, env, strace, "-f", "-qq", "-o", logFile, "-e", "trace=%file,%desc", bin, "serve", "--role", role)

@@ -172,10 +172,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Endpoint != "" {
 		from = cmp.Or(cfg.EndpointFrom, "an endpoint override")
 	}
-	// A method value, not api itself: *awssts.Client in an interface would
-	// keep every STS operation in the binary (kong's reflection makes the
-	// linker keep all exported methods of types converted to interfaces).
-	return &Client{API: APIFunc(api.AssumeRoleWithWebIdentity), Endpoint: endpoint, EndpointFrom: from, Region: region, Proxy: proxyFor(endpoint)}, nil
+	return &Client{API: api, Endpoint: endpoint, EndpointFrom: from, Region: region, Proxy: proxyFor(endpoint)}, nil
 }
 
 // newTransport is the SDK's transport with a bound on headers and, for a
@@ -390,7 +387,7 @@ func (c *Client) Exchange(ctx context.Context, tok secret.String, req Request) (
 	}
 	out, err := c.API.AssumeRoleWithWebIdentity(ctx, in)
 	if err != nil {
-		return awscred.Credentials{}, c.explain(ctx, err, tok, req)
+		return awscred.Credentials{}, c.explain(ctx, err, req)
 	}
 	return c.credentials(out, req)
 }

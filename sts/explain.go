@@ -20,7 +20,7 @@ import (
 // explain turns an SDK error into a message for the person who has to fix
 // it, naming the endpoint and role involved. ctx is the request's, for what
 // set its deadline.
-func (c *Client) explain(ctx context.Context, err error, tok secret.String, req Request) error {
+func (c *Client) explain(ctx context.Context, err error, req Request) error {
 	var tooLarge *transport.TooLargeError
 	if errors.As(err, &tooLarge) {
 		return fail.Errorf(err, "the answer from STS at %s is larger than %s; AWS STS answers in a few KB", c.Endpoint, transport.Size(tooLarge.Limit)).
@@ -34,7 +34,7 @@ func (c *Client) explain(ctx context.Context, err error, tok secret.String, req 
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
-		return c.explainAPI(err, api, tok, req)
+		return c.explainAPI(err, api, req)
 	}
 	var deser *smithy.DeserializationError
 	var resp *awshttp.ResponseError
@@ -124,26 +124,23 @@ func (c *Client) explain(ctx context.Context, err error, tok secret.String, req 
 		Hint(c.networkHints()...)
 }
 
-// apiError is the message of an STS error answer: what it means, then
-// STS's code and message. It is a function of its own, not inlined, because
-// explainAPI builds it at a dozen places and each inlined copy cost binary
-// size.
-//
-//go:noinline
-func apiError(cause error, what, code, msg string) *fail.Error {
-	return fail.Errorf(cause, "%s (%s: %s)", what, code, msg)
-}
-
-func (c *Client) explainAPI(err error, api smithy.APIError, tok secret.String, req Request) error {
-	// Both come from the peer: the token is taken out, and the message is
-	// cut as a metadata server's body is (a 3 MB message was printed whole).
-	code, msg := fail.Flatten(scrub(api.ErrorCode(), tok), 64), fail.Flatten(scrub(api.ErrorMessage(), tok), 300)
+func (c *Client) explainAPI(err error, api smithy.APIError, req Request) error {
+	// Both come from the peer. Validation messages can quote the offending
+	// value, the token among them: secrets are taken out before the message
+	// is cut (as a metadata server's body is: a 3 MB message was printed
+	// whole), so the cut cannot leave a piece too short to recognise, and
+	// what STS said after the token is still shown.
+	code, msg := fail.Flatten(secret.Redact(api.ErrorCode()), 64), fail.Flatten(secret.Redact(api.ErrorMessage()), 300)
 	account, roleName, _ := ParseRoleARN(req.RoleARN)
 	cause := err
 	if kind := kindOf(code, msg); kind != nil {
 		cause = errors.Join(kind, err)
 	}
-	base := func(what string) *fail.Error { return apiError(cause, what, code, msg) }
+	// Every message says what the refusal means, then STS's own code and
+	// message.
+	base := func(what string) *fail.Error {
+		return fail.Errorf(cause, "%s (%s: %s)", what, code, msg)
+	}
 	switch code {
 	case "AccessDenied":
 		return base(fmt.Sprintf("STS refused to let this workload assume %s", req.RoleARN)).
@@ -192,23 +189,6 @@ func (c *Client) explainAPI(err error, api smithy.APIError, tok secret.String, r
 	}
 	return base(fmt.Sprintf("STS at %s refused AssumeRoleWithWebIdentity for %s", c.Endpoint, req.RoleARN)).
 		Hint("look the error code up in the AssumeRoleWithWebIdentity API reference; `gcp-aws-cred doctor --role …` shows each step with the values involved")
-}
-
-// scrub removes the token, and each of its parts, from a message STS wrote:
-// validation messages can quote the offending value, and an echo of the
-// token in a log is as good as the token.
-func scrub(msg string, tok secret.String) string {
-	raw := tok.Reveal()
-	if raw == "" {
-		return msg
-	}
-	msg = strings.ReplaceAll(msg, raw, secret.Redacted)
-	for _, part := range strings.Split(raw, ".") {
-		if len(part) >= 16 { // short parts (a JWT header) are not secret and would match too much
-			msg = strings.ReplaceAll(msg, part, secret.Redacted)
-		}
-	}
-	return msg
 }
 
 // trustHint is what can be said about a refusal without the token's claims;
@@ -267,11 +247,7 @@ func (c *Client) suspects() string {
 	return "any proxy or TLS-inspecting middlebox between this workload and " + c.Endpoint
 }
 
-// proxyHint names the proxy in the way, if any. It is not inlined: it is
-// called only on error paths, where a call costs nothing and each inlined
-// copy cost binary size.
-//
-//go:noinline
+// proxyHint names the proxy in the way, if any.
 func (c *Client) proxyHint() []string {
 	if c.Proxy == "" {
 		return nil

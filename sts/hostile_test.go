@@ -402,7 +402,7 @@ func TestCleartextDialChecked(t *testing.T) {
 	if _, err := c.Exchange(context.Background(), e.token(t), Request{RoleARN: role, SessionName: "s1"}); err != nil {
 		t.Errorf("localhost, resolving to loopback, no longer works: %v", err)
 	}
-	err = c.explain(context.Background(), fmt.Errorf("send: %w", &notLoopbackError{addr: "10.0.0.1"}), secret.String{}, Request{})
+	err = c.explain(context.Background(), fmt.Errorf("send: %w", &notLoopbackError{addr: "10.0.0.1"}), Request{})
 	if !strings.Contains(err.Error(), "refusing cleartext STS endpoint http://localhost:"+port+": its host name resolved to 10.0.0.1") {
 		t.Errorf("err = %v", err)
 	}

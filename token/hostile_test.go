@@ -312,7 +312,7 @@ func FuzzMetadataAnswer(f *testing.F) {
 		// 5xx is retried with backoff; a short deadline keeps each run fast.
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		defer cancel()
-		got, err := (&MetadataSource{Client: fromMetadata(client), ServiceAccount: "default", Audience: "a"}).Token(ctx)
+		got, err := (&MetadataSource{Client: client, ServiceAccount: "default", Audience: "a"}).Token(ctx)
 		if err == nil {
 			if _, derr := Decode(got); derr != nil || len(got.Reveal()) > MaxTokenLen {
 				t.Fatalf("accepted a token that does not decode or is too long: %v", derr)

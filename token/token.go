@@ -45,7 +45,7 @@ type Source interface {
 // MetadataSource is a Source backed by the metadata server.
 type MetadataSource struct {
 	// Client talks to the metadata server; nil uses NewClient(nil).
-	Client *Client
+	Client *metadata.Client
 	// ServiceAccount is "default" or the email of an attached account.
 	ServiceAccount string
 	// Audience is the aud claim to request.
@@ -187,40 +187,25 @@ func shownHost(h string) string {
 
 // defaultClient is the client a MetadataSource without one uses, made on
 // first use so that commands that never ask pay nothing.
-var defaultClient = sync.OnceValue(func() *Client { return NewClient(nil) })
-
-// Client is a metadata server client: the two calls this package makes of a
-// *metadata.Client. It holds them as method values, not the
-// *metadata.Client: kong's reflection makes the linker keep every exported
-// method of a type that can reach an interface, and a MetadataSource is a
-// Source, so holding the client linked all of the metadata package's API
-// (25 KB) for nothing.
-type Client struct {
-	get   func(ctx context.Context, suffix string) (string, error)
-	email func(ctx context.Context, serviceAccount string) (string, error)
-}
-
-func fromMetadata(c *metadata.Client) *Client {
-	return &Client{get: c.GetWithContext, email: c.EmailWithContext}
-}
+var defaultClient = sync.OnceValue(func() *metadata.Client { return NewClient(nil) })
 
 // NewClient returns a metadata client that honours GCE_METADATA_HOST, never
 // uses a proxy, gives up on a host that does not accept a connection within
 // two seconds, tries refused connections again for RefusedFor, limits each
 // request to RequestLimit, reads at most MaxAnswer bytes of an answer, and
 // writes each request to trace when it is not nil.
-func NewClient(trace *transport.Tracer) *Client {
+func NewClient(trace *transport.Tracer) *metadata.Client {
 	return newClient(trace, RequestLimit)
 }
 
-func newClient(trace *transport.Tracer, perRequest time.Duration) *Client {
+func newClient(trace *transport.Tracer, perRequest time.Duration) *metadata.Client {
 	base := &http.Transport{
 		Proxy:       nil, // the metadata server is link-local: never through a proxy
 		DialContext: dialOnce(&net.Dialer{Timeout: 2 * time.Second}),
 		// Headers are not bodies, but a peer can send them without end too.
 		MaxResponseHeaderBytes: MaxAnswer,
 	}
-	return fromMetadata(metadata.NewWithOptions(&metadata.Options{Client: &http.Client{
+	return metadata.NewWithOptions(&metadata.Options{Client: &http.Client{
 		// The metadata server answers; it does not send us elsewhere for a token.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport: transport.Wrap(base, transport.Config{
@@ -230,7 +215,7 @@ func newClient(trace *transport.Tracer, perRequest time.Duration) *Client {
 			RetryRefused: RefusedFor,
 			Trace:        trace,
 		}),
-	}}))
+	}})
 }
 
 // dialOnce makes a dial timeout final. The metadata package retries errors
@@ -278,11 +263,11 @@ func (m *MetadataSource) Token(ctx context.Context) (secret.String, error) {
 	if sa == "" {
 		sa = "default"
 	}
-	body, err := c.get(ctx, identityPath(sa, m.Audience, true))
+	body, err := c.GetWithContext(ctx, identityPath(sa, m.Audience, true))
 	var merr *metadata.Error
 	if errors.As(err, &merr) && merr.Code == http.StatusBadRequest {
 		m.Trace.Printf("metadata server: HTTP 400 to format=full, as GKE's sends; asking for the standard format")
-		body, err = c.get(ctx, identityPath(sa, m.Audience, false))
+		body, err = c.GetWithContext(ctx, identityPath(sa, m.Audience, false))
 	}
 	if err != nil {
 		return secret.String{}, explain(ctx, err, sa)
@@ -307,7 +292,7 @@ func identityPath(sa, audience string, full bool) string {
 	return "instance/service-accounts/" + url.PathEscape(sa) + "/identity?" + q.Encode()
 }
 
-func (m *MetadataSource) client() *Client {
+func (m *MetadataSource) client() *metadata.Client {
 	if m.Client != nil {
 		return m.Client
 	}
@@ -390,7 +375,7 @@ func (m *MetadataSource) Email(ctx context.Context) (string, error) {
 	if err := CheckHost(); err != nil {
 		return "", err
 	}
-	email, err := m.client().email(ctx, m.ServiceAccount)
+	email, err := m.client().EmailWithContext(ctx, m.ServiceAccount)
 	if err != nil {
 		return "", explain(ctx, err, m.ServiceAccount)
 	}

@@ -206,7 +206,7 @@ func TestDialTimeoutIsFinal(t *testing.T) {
 		},
 	}}})
 	start := time.Now()
-	_, err := (&MetadataSource{Client: fromMetadata(client), ServiceAccount: "default", Audience: "a"}).Token(context.Background())
+	_, err := (&MetadataSource{Client: client, ServiceAccount: "default", Audience: "a"}).Token(context.Background())
 	checkErr(t, err, "cannot reach the metadata server at 127.0.0.1:1: connect timed out after 1ns", "is this running on Google Cloud?")
 	if dials != 1 {
 		t.Errorf("%d dials, want 1", dials)

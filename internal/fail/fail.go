@@ -44,21 +44,11 @@ func (e *Error) Error() string { return e.Msg }
 func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf builds an Error around cause with a formatted message.
-//
-// Not inlined: it is called at over a hundred places, each on an error path
-// where a call costs nothing, and inlining it there made the binary tens of
-// KB larger.
-//
-//go:noinline
 func Errorf(cause error, format string, args ...any) *Error {
 	return &Error{Msg: fmt.Sprintf(format, args...), Err: cause}
 }
 
 // Hint appends hints and returns e, so construction reads as one expression.
-//
-// Not inlined, for the reason Errorf is not.
-//
-//go:noinline
 func (e *Error) Hint(hints ...string) *Error {
 	e.Hints = append(e.Hints, hints...)
 	return e

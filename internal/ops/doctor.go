@@ -78,10 +78,7 @@ func (s *Step) fact(key, value string) {
 }
 
 // factAs records a finding that the text report shows differently: under
-// label, as text. It is not inlined: doctor calls it at many places, and
-// each inlined append cost binary size for no time worth measuring.
-//
-//go:noinline
+// label, as text.
 func (s *Step) factAs(key, label, value, text string) {
 	s.Facts = append(s.Facts, Fact{Key: key, Label: label, Value: value, Text: text})
 }
@@ -103,10 +100,7 @@ func (s *Step) warn(format string, args ...any) {
 	s.Warnings = append(s.Warnings, fmt.Sprintf(format, args...))
 }
 
-// step starts the next step. It is not inlined: Doctor starts steps at
-// many places, and each inlined copy cost binary size.
-//
-//go:noinline
+// step starts the next step.
 func (r *Report) step(name string) *Step {
 	s := &Step{Name: name, Status: "ok"}
 	r.Steps = append(r.Steps, s)

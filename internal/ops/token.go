@@ -134,11 +134,7 @@ type tableRow struct {
 
 const maxValueWidth = 48
 
-// line adds a plain line. Neither it nor row is inlined: the report calls
-// them at dozens of places, and each inlined append cost binary size for no
-// time worth measuring.
-//
-//go:noinline
+// line adds a plain line.
 func (t *table) line(s string) { t.rows = append(t.rows, tableRow{text: s, plain: true}) }
 
 // heading is a line whose second part sits over the notes column.
@@ -148,8 +144,6 @@ func (t *table) heading(title, over string) {
 
 // row adds a key and value, with an optional note; an empty value is left
 // out, as there is nothing to show.
-//
-//go:noinline
 func (t *table) row(key, value, note string) {
 	if value != "" {
 		value = fail.Clean(value) // claims come from the metadata server

@@ -3,7 +3,6 @@ package secret
 import (
 	"encoding/binary"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"unicode"
@@ -127,9 +126,7 @@ func snapshot() ([]string, []uint64) {
 				grams = append(grams, hashGram(v[i:i+gram]))
 			}
 		}
-		// sort.Slice, not slices.Sort: the generic sort of uint64 would
-		// link 4 KB of code for this one call, off the credential path.
-		sort.Slice(grams, func(i, j int) bool { return grams[i] < grams[j] })
+		slices.Sort(grams)
 		r.grams, r.stale = grams, false
 	}
 	return slices.Clone(r.values), r.grams

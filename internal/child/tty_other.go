@@ -1,6 +1,6 @@
 //go:build unix && !linux && !darwin
 
-package serve
+package child
 
 // foreground is false where the terminal's foreground group is not looked
 // up: every signal is forwarded, at the risk of a second SIGINT.

@@ -1,0 +1,140 @@
+// Package child runs the command given to exec and exec --serve: it finds
+// the command, builds its environment, starts it, passes signals on, and
+// turns its end into the exit status a shell would give.
+//
+// Both commands share every rule here, so that `exec` and `exec --serve`
+// cannot disagree on what "not found", a region, or a signal's death
+// means. The statuses are a shell's: the command's own; 128+N when signal
+// N ended it; 127 when it is not found; 126 when it is found but cannot be
+// run.
+package child
+
+import (
+	"errors"
+	"io/fs"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+)
+
+// Statuses for a command that never ran, as POSIX shells give them.
+const (
+	// notFound: the command is not in PATH, or its file does not exist.
+	notFound = 127
+	// notExecutable: the command was found but could not be started: no
+	// execute permission, a directory, a file for another system, or a #!
+	// interpreter that does not exist.
+	notExecutable = 126
+)
+
+// statusError is a command that could not be run, carrying the status a
+// shell gives for it, which cred.ExitStatus finds through ExitCode.
+type statusError struct {
+	status int
+	err    error
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+// ExitCode is the status to exit with.
+func (e *statusError) ExitCode() int { return e.status }
+
+// Look finds name as a shell would (in PATH unless it holds a slash) and
+// says what to do when that fails. It is called before any STS exchange:
+// a typo should not cost one.
+func Look(name string) (string, error) {
+	path, err := exec.LookPath(name)
+	switch {
+	case err == nil:
+		return path, nil
+	case errors.Is(err, exec.ErrNotFound):
+		return "", fail.Errorf(&statusError{notFound, err}, "command %q not found in PATH", name).
+			Hint("check the spelling, or give the command's full path")
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fail.Errorf(&statusError{notFound, err}, "cannot run %q: %v", name, cause(err)).
+			Hint("check that the file exists and is executable")
+	}
+	return "", fail.Errorf(&statusError{notExecutable, err}, "cannot run %q: %v", name, cause(err)).
+		Hint("check that the file exists and is executable")
+}
+
+// startError is what a command found by Look but refused by the system at
+// start says: its file is for another system, or its #! interpreter is
+// missing (which the system reports as "no such file").
+func startError(path string, err error) error {
+	return fail.Errorf(&statusError{notExecutable, err}, "cannot run %s: %v", path, cause(err)).
+		Hint("check that the file is an executable for this system, and that its #! interpreter exists")
+}
+
+// cause is what an error from looking up or starting a command says
+// without the operations and path around it ("permission denied").
+func cause(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
+}
+
+// Env is the command's environment: environ without the variables named
+// in hide, then set (each "NAME=value"), then the region when given.
+//
+// Names in hide match in any case: no SDK reads a lower-case variant, and
+// on Windows case does not tell variables apart. A variable given twice
+// keeps its last value, as os/exec would have it: syscall.Exec passes
+// duplicates on, and programs disagree on which one they read.
+//
+// A region already in environ (a non-empty AWS_REGION or
+// AWS_DEFAULT_REGION) is the user's choice and stays as it is. Otherwise
+// both are set to region, replacing any that is set but empty: a shell's
+// `AWS_REGION=` is how users clear one, yet an empty AWS_DEFAULT_REGION
+// left in place would leave botocore, which reads only that one, without
+// a region.
+func Env(environ, hide, set []string, region string) []string {
+	drop := make(map[string]bool, len(hide)+len(set))
+	for _, k := range hide {
+		drop[strings.ToUpper(k)] = true
+	}
+	for _, kv := range set {
+		k, _, _ := strings.Cut(kv, "=")
+		drop[strings.ToUpper(k)] = true
+	}
+	seen := make(map[string]bool, len(environ))
+	env := make([]string, 0, len(environ)+len(set)+2)
+	userRegion := false
+	for _, kv := range slices.Backward(environ) {
+		k, v, _ := strings.Cut(kv, "=")
+		upper := strings.ToUpper(k)
+		if runtime.GOOS == "windows" {
+			k = upper
+		}
+		if drop[upper] || seen[k] {
+			continue
+		}
+		seen[k] = true
+		userRegion = userRegion || isRegion(upper) && v != ""
+		env = append(env, kv)
+	}
+	slices.Reverse(env)
+	if region != "" && !userRegion {
+		env = slices.DeleteFunc(env, func(kv string) bool {
+			k, _, _ := strings.Cut(kv, "=")
+			return isRegion(strings.ToUpper(k))
+		})
+	}
+	env = append(env, set...)
+	if region != "" && !userRegion {
+		env = append(env, "AWS_REGION="+region, "AWS_DEFAULT_REGION="+region)
+	}
+	return env
+}
+
+func isRegion(upper string) bool {
+	return upper == "AWS_REGION" || upper == "AWS_DEFAULT_REGION"
+}
