@@ -36,9 +36,9 @@ type TokenOptions struct {
 	IAMCredentialsEndpoint string   `name:"iam-credentials-endpoint" help:"IAM Credentials API URL for --impersonate (Private Service Connect, emulator). http:// only on loopback." default:"https://iamcredentials.googleapis.com" env:"GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT" placeholder:"URL"`
 }
 
-// chain is --impersonate as target and delegates, or "" when not
+// Chain is --impersonate as target and delegates, or "" when not
 // impersonating.
-func (o *TokenOptions) chain() (target string, delegates []string) {
+func (o *TokenOptions) Chain() (target string, delegates []string) {
 	for _, e := range o.Impersonate {
 		if e = strings.TrimSpace(e); e != "" {
 			delegates = append(delegates, e)
@@ -52,7 +52,7 @@ func (o *TokenOptions) chain() (target string, delegates []string) {
 
 // Impersonating reports whether tokens come from the IAM Credentials API.
 func (o *TokenOptions) Impersonating() bool {
-	t, _ := o.chain()
+	t, _ := o.Chain()
 	return t != ""
 }
 
@@ -118,7 +118,7 @@ func (o *TokenOptions) checkImpersonation() error {
 	if len(o.Impersonate) == 0 {
 		return nil
 	}
-	target, delegates := o.chain()
+	target, delegates := o.Chain()
 	if target == "" {
 		return fail.Errorf(nil, "--impersonate is empty").
 			Hint("pass the email of the service account to act as, like NAME@PROJECT.iam.gserviceaccount.com, or leave --impersonate (and GCP_AWS_CRED_IMPERSONATE) out to use the metadata server's account")
@@ -257,7 +257,7 @@ func newFlow(o *TokenOptions) *Flow {
 	if o.Verbose {
 		trace = transport.NewTracer(os.Stderr)
 	}
-	if target, delegates := o.chain(); target != "" {
+	if target, delegates := o.Chain(); target != "" {
 		endpoint, _ := token.CheckIAMEndpoint(o.IAMCredentialsEndpoint) // checked by Check
 		trace.Printf("impersonating %s (delegates: %s) through %s, audience %s, timeout %s", target, orNone(strings.Join(delegates, ", ")), endpoint, o.Audience, o.Timeout)
 		return &Flow{Source: &token.IAMSource{

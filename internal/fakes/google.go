@@ -82,6 +82,7 @@ type Google struct {
 	access    map[string]string              // access token → member
 	failures  []GoogleFault
 	idTokens  int
+	minted    []string // ID tokens
 	grants    []string
 	expired   bool // refresh tokens answer invalid_grant
 	rapt      bool // refresh tokens answer invalid_grant/invalid_rapt
@@ -189,6 +190,19 @@ func (g *Google) Grants() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]string(nil), g.grants...)
+}
+
+// Secrets lists every secret the fake handed out or put in an ADC file:
+// access tokens, ID tokens, the refresh token, the client secret and the
+// subject token, for tests that assert none is printed.
+func (g *Google) Secrets() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := []string{RefreshToken, SubjectToken, "fake-client-secret"}
+	for tok := range g.access {
+		s = append(s, tok)
+	}
+	return append(s, g.minted...)
 }
 
 // LastRequest is the JSON body of the last generateIdToken request.
@@ -519,6 +533,7 @@ func (g *Google) serveIAM(w http.ResponseWriter, r *http.Request, rest string) {
 		}
 		g.mu.Lock()
 		g.idTokens++
+		g.minted = append(g.minted, tok)
 		g.lastBody = raw
 		g.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
