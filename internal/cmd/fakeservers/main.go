@@ -53,6 +53,7 @@ type options struct {
 	config    string
 	bin       string
 	stsLife   time.Duration
+	adcDir    string // the ADC files for --impersonate, made by run
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -136,6 +137,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		srv.Metadata.SetInstance(instance)
 	}
 
+	adcDir, err := writeADCFiles(srv.Google)
+	if err != nil {
+		fmt.Fprintln(stderr, "fakeservers:", err)
+		return 1
+	}
+	defer os.RemoveAll(adcDir)
+	o.adcDir = adcDir
+
 	ini := profileINI(o, srv)
 	if o.config != "" {
 		if err := writeNew(o.config, ini); err != nil {
@@ -206,6 +215,7 @@ func script(o options, srv *fakes.Servers, ini string) string {
 	for _, l := range strings.Split(strings.TrimSuffix(ini, "\n"), "\n") {
 		line("#   %s", l)
 	}
+	impersonation(line, o, srv)
 	line("#")
 	line("# Stop it with Ctrl-C, or: kill %d", os.Getpid())
 	return b.String()
@@ -262,4 +272,51 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// writeADCFiles writes an Application Default Credentials file of each
+// kind for the Google fake into a new temporary directory, which run
+// removes on exit, with the subject token an external_account file reads.
+func writeADCFiles(g *fakes.Google) (string, error) {
+	dir, err := os.MkdirTemp("", "gcp-aws-cred-sandbox-adc-")
+	if err != nil {
+		return "", err
+	}
+	subject := filepath.Join(dir, "subject-token")
+	err = os.WriteFile(subject, []byte(fakes.SubjectToken), 0o600)
+	for _, kind := range fakes.ADCKinds {
+		var b []byte
+		if err == nil {
+			b, err = g.ADCFile(kind, subject)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, kind+".json"), b, 0o600)
+		}
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("writing the ADC files: %w", err)
+	}
+	return dir, nil
+}
+
+// impersonation writes the comments and the export line for trying
+// --impersonate: the fake IAM Credentials API, an ADC file of each kind,
+// and a command that uses one.
+func impersonation(line func(string, ...any), o options, srv *fakes.Servers) {
+	line("#")
+	line("# Impersonation (--impersonate): a fake Google token endpoint, Workload Identity")
+	line("# Federation exchange and IAM Credentials API; the ID tokens it mints for")
+	line("# %s (unique ID %s) pass at the fake STS.", fakes.TargetEmail, fakes.TargetUniqueID)
+	line("export GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT=%s", srv.Google.URL)
+	line("#   %-52s admits the impersonated account", fakes.ImpersonatedRole)
+	line("# ADC files, one per caller type (removed when the sandbox stops):")
+	for _, kind := range fakes.ADCKinds {
+		line("#   %s", shellQuote(filepath.Join(o.adcDir, kind+".json")))
+	}
+	line("# Try, from a \"laptop\" (a user login):")
+	line("#   GOOGLE_APPLICATION_CREDENTIALS=%s %s --impersonate %s --role %s --sts-endpoint %s",
+		shellQuote(filepath.Join(o.adcDir, fakes.AuthorizedUser+".json")), o.bin, fakes.TargetEmail, fakes.ImpersonatedRole, srv.STSURL)
+	line("#   (then doctor, token or trust-policy with the same flags; without the variable, the")
+	line("#   metadata server's account is the caller)")
 }
