@@ -342,16 +342,13 @@ func (a *ADC) metadataToken(ctx context.Context) (secret.String, error) {
 // the endpoint's last error answer, if there was one.
 func (a *ADC) explain(ctx context.Context, err error, answer *errorAnswer) error {
 	var tooLarge *transport.TooLargeError
-	var notLoopback *transport.NotLoopbackError
-	var cleartext *cleartextError
 	where := shownURL(a.TokenURL)
 	switch {
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		return fail.Errorf(err, "no access token from %s before the deadline", where).
 			Hint("the whole run is bounded by --timeout (default 30s)")
-	case errors.As(err, &cleartext), errors.As(err, &notLoopback):
-		return fail.Errorf(err, "refusing to send the credentials of %s to %s: %v", a.File, where, err).
-			Hint("token_uri and token_url must be https:// URLs; http:// is accepted only on loopback, for emulators")
+	case answer != nil && answer.err != nil:
+		return a.unreachable(answer)
 	case errors.As(err, &tooLarge):
 		return fail.Errorf(err, "the token endpoint %s answered more than %s", where, transport.Size(tooLarge.Limit)).
 			Hint("check token_uri or token_url in " + a.File)
@@ -378,6 +375,31 @@ func (a *ADC) explain(ctx context.Context, err error, answer *errorAnswer) error
 		return e.Hint("the source credentials need roles/iam.serviceAccountTokenCreator on " + strings.TrimPrefix(a.Member, "serviceAccount:"))
 	}
 	return e.Hint(a.relogin()...)
+}
+
+// unreachable explains a request to a token endpoint that got no answer.
+func (a *ADC) unreachable(answer *errorAnswer) error {
+	err := answer.err
+	where := shownURL(answer.url)
+	var tooLarge *transport.TooLargeError
+	var notLoopback *transport.NotLoopbackError
+	var cleartext *cleartextError
+	switch {
+	case errors.As(err, &cleartext):
+		return fail.Errorf(err, "refusing to send the credentials of %s to %s: %v", a.File, where, cleartext).
+			Hint("token_uri and token_url must be https:// URLs; http:// is accepted only on loopback, for emulators")
+	case errors.As(err, &notLoopback):
+		return fail.Errorf(err, "refusing to send the credentials of %s to %s: %v", a.File, where, notLoopback).
+			Hint("token_uri and token_url must be https:// URLs; http:// is accepted only on loopback, for emulators")
+	case errors.As(err, &tooLarge):
+		return fail.Errorf(err, "the token endpoint %s answered more than %s", where, transport.Size(tooLarge.Limit)).
+			Hint("check token_uri or token_url in " + a.File)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fail.Errorf(err, "no answer from the token endpoint %s before the deadline", where).
+			Hint("the whole run is bounded by --timeout (default 30s)")
+	}
+	return fail.Errorf(err, "cannot reach the token endpoint %s for the Application Default Credentials in %s: %s", where, a.File, fail.Flatten(fail.Cause(err), 200)).
+		Hint("check the network and any proxy (HTTPS_PROXY, NO_PROXY), and token_uri or token_url in " + a.File)
 }
 
 // sourceTokenURL is the token endpoint of an impersonated_service_account
@@ -432,6 +454,8 @@ type errorAnswer struct {
 	url    string
 	status int
 	body   []byte
+	// err is the transport's error when no answer came.
+	err error
 }
 
 // maxErrorBody is how much of an error answer is kept for its message.
@@ -564,14 +588,22 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 			if req.Body != nil {
 				req.Body.Close()
 			}
-			return nil, &cleartextError{url: shown}
+			err := &cleartextError{url: shown}
+			r.set(&errorAnswer{url: shown, err: err})
+			return nil, err
 		}
 		// ProxyFromEnvironment never proxies loopback, so the dialer sees
 		// the address, and checks what the name resolved to.
 		req = req.WithContext(context.WithValue(req.Context(), cleartextKey{}, true))
 	}
 	resp, err := r.base.RoundTrip(req)
-	if err != nil || resp.StatusCode < 400 {
+	if err != nil {
+		// x/oauth2 wraps errors with %v, which loses their types: keep
+		// the error here, where it still has them.
+		r.set(&errorAnswer{url: shown, err: err})
+		return nil, err
+	}
+	if resp.StatusCode < 400 {
 		return resp, err
 	}
 	b, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))

@@ -216,6 +216,17 @@ func TestImpersonateFailures(t *testing.T) {
 			t.Errorf("loopback endpoint: %q, %v", got, err)
 		}
 	})
+	t.Run("token endpoint unreachable", func(t *testing.T) {
+		s := startGoogle(t)
+		p := writeADC(t, s.Google, fakes.ServiceAccountKey)
+		b, _ := os.ReadFile(p)
+		b = []byte(strings.ReplaceAll(string(b), s.Google.URL, "http://127.0.0.1:1"))
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := iamSource(s).Token(ctx)
+		assertFailure(t, err, "cannot reach the token endpoint http://127.0.0.1:1/token for the Application Default Credentials in "+p+": connection refused", "hint: check the network and any proxy")
+	})
 	t.Run("cleartext token_uri", func(t *testing.T) {
 		s := startGoogle(t)
 		p := writeADC(t, s.Google, fakes.AuthorizedUser)
