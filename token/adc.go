@@ -290,11 +290,10 @@ func (a *ADC) AccessToken(ctx context.Context, hc *GoogleClient) (secret.String,
 	if a.Type == MetadataAccount {
 		return a.metadataToken(ctx)
 	}
-	hc.reset()
 	// x/oauth2 takes its HTTP client from the context, and some of its
 	// sources send requests without a context of their own: the client
 	// gives them this one, so the deadline holds for them too.
-	client := hc.within(ctx)
+	client, rec := hc.forCall(ctx)
 	octx := context.WithValue(ctx, oauth2.HTTPClient, client)
 	creds, err := google.CredentialsFromJSONWithTypeAndParams(octx, a.json, google.CredentialsType(a.Type), google.CredentialsParams{Scopes: []string{CloudPlatformScope}})
 	if err != nil {
@@ -303,7 +302,7 @@ func (a *ADC) AccessToken(ctx context.Context, hc *GoogleClient) (secret.String,
 	}
 	tok, err := creds.TokenSource.Token()
 	if err != nil {
-		return secret.String{}, a.explain(ctx, err, hc.failure())
+		return secret.String{}, a.explain(ctx, err, rec.get())
 	}
 	if tok.RefreshToken != "" {
 		secret.New(tok.RefreshToken)
@@ -486,11 +485,11 @@ func (e *errorAnswer) oauth() (code, desc, subtype string) {
 
 // GoogleClient is the HTTP client for Google's token endpoints and the IAM
 // Credentials API: proxy from the environment, no redirects, http:// only
-// to loopback, answers capped, each request traced, and the last error
-// answer kept for messages.
+// to loopback, answers capped, each request traced. Each call gets a client
+// of its own from it (forCall) that also keeps the call's last failure for
+// messages, so concurrent calls never see each other's.
 type GoogleClient struct {
-	rt   *recorder
-	http *http.Client
+	rt http.RoundTripper
 }
 
 // MaxGoogleAnswer is the most bytes read from one answer of a Google
@@ -507,22 +506,19 @@ func NewGoogleClient(peer string, trace *transport.Tracer) *GoogleClient {
 		MaxResponseHeaderBytes: 64 << 10,
 		IdleConnTimeout:        30 * time.Second,
 	}
-	rt := &recorder{base: transport.Wrap(base, transport.Config{Peer: peer, MaxBody: MaxGoogleAnswer, Trace: trace})}
-	return &GoogleClient{rt: rt, http: &http.Client{
-		Transport: rt,
+	return &GoogleClient{rt: transport.Wrap(base, transport.Config{Peer: peer, MaxBody: MaxGoogleAnswer, Trace: trace})}
+}
+
+// forCall returns an HTTP client for one call, whose requests without a
+// deadline of their own get ctx's, and the recorder of its failures.
+func (c *GoogleClient) forCall(ctx context.Context) (*http.Client, *recorder) {
+	rec := &recorder{base: c.rt}
+	return &http.Client{
+		Transport: ctxRoundTripper{ctx: ctx, base: rec},
 		// Google's token endpoints and the IAM API answer; a redirect
 		// would carry a credential elsewhere.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-}
-
-func (c *GoogleClient) reset()                { c.rt.set(nil) }
-func (c *GoogleClient) failure() *errorAnswer { return c.rt.get() }
-
-// within returns a client whose requests without a deadline of their own
-// get ctx's.
-func (c *GoogleClient) within(ctx context.Context) *http.Client {
-	return &http.Client{Transport: ctxRoundTripper{ctx: ctx, base: c.rt}, CheckRedirect: c.http.CheckRedirect}
+	}, rec
 }
 
 type ctxRoundTripper struct {
@@ -562,7 +558,7 @@ func cleartextDialer() func(ctx context.Context, network, addr string) (net.Conn
 }
 
 // recorder refuses cleartext beyond loopback and keeps the last error
-// answer.
+// answer, or the last transport error, of one call.
 type recorder struct {
 	base http.RoundTripper
 	mu   sync.Mutex

@@ -209,7 +209,8 @@ func (s *IAMSource) post(ctx context.Context, c *GoogleClient, at secret.String,
 	}
 	req.Header.Set("Authorization", "Bearer "+at.Reveal())
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
+	client, _ := c.forCall(ctx)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
