@@ -23,8 +23,9 @@ import (
 const (
 	releaseLdflags = "-s -w -X main.version=v{{ .Version }} -X main.commit={{ .FullCommit }} -X main.date={{ .CommitDate }}"
 	releaseTags    = "nethttpomithttp2"
-	// The linux/amd64 release binary's limit: 10 MB.
-	maxReleaseSize = 10_000_000
+	// The linux/amd64 release binary's limit: 12 MB, a guard against a
+	// heavy dependency slipping in, not a target to shave bytes for.
+	maxReleaseSize = 12_000_000
 	// What the tests stamp as the version.
 	stampVersion = "1.2.3-e2e"
 )
@@ -285,7 +286,7 @@ func (r *release) testVersion(t *testing.T) {
 	}
 }
 
-// testSize keeps the linux/amd64 release binary within 10 MB.
+// testSize keeps the linux/amd64 release binary within 12 MB.
 func (r *release) testSize(t *testing.T) {
 	fi, err := os.Stat(r.binary(t, "linux", "amd64"))
 	if err != nil {
