@@ -32,7 +32,7 @@ type TokenOptions struct {
 	Verbose        bool          `help:"Print each step's target, status and timing to stderr, for a support ticket; never a secret, never on stdout." env:"GCP_AWS_CRED_DEBUG"`
 	// Impersonation is off the metadata path: nothing of it runs unless
 	// --impersonate is given.
-	Impersonate            []string `help:"Get the token of this service account through the IAM Credentials API, as the caller Application Default Credentials name (GOOGLE_APPLICATION_CREDENTIALS, else gcloud auth application-default login's file, else the metadata server); with several, the last is the target and those before it delegates." env:"GCP_AWS_CRED_IMPERSONATE" placeholder:"EMAIL[,EMAIL…]"`
+	Impersonate            []string `help:"Get the token of this service account through the IAM Credentials API, as the caller Application Default Credentials name (GOOGLE_APPLICATION_CREDENTIALS, else gcloud auth application-default login's file, else the metadata server); with several, the last is the target and those before it delegates." env:"GCP_AWS_CRED_IMPERSONATE" placeholder:"EMAIL"`
 	IAMCredentialsEndpoint string   `name:"iam-credentials-endpoint" help:"IAM Credentials API URL for --impersonate (Private Service Connect, emulator). http:// only on loopback." default:"https://iamcredentials.googleapis.com" env:"GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT" placeholder:"URL"`
 }
 
