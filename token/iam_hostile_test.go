@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +85,36 @@ func TestIAMDeadline(t *testing.T) {
 	assertFailure(t, err, "no answer from the IAM Credentials API at "+srv.URL+" before the deadline", "--timeout")
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %s with a 300ms deadline", d)
+	}
+}
+
+// TestTokenEndpointEchoesSecrets: a token endpoint whose error repeats the
+// refresh token and client secret it was sent gets them redacted.
+func TestTokenEndpointEchoesSecrets(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error":"invalid_request","error_description":"bad refresh_token %s for secret %s"}`, r.PostForm.Get("refresh_token"), r.PostForm.Get("client_secret"))
+	}))
+	defer srv.Close()
+	refresh, clientSecret := "1//echoed-refresh-"+fmt.Sprint(time.Now().UnixNano()), "echoed-secret-"+fmt.Sprint(time.Now().UnixNano())
+	p := filepath.Join(t.TempDir(), "adc.json")
+	adc := fmt.Sprintf(`{"type":"authorized_user","client_id":"c","client_secret":%q,"refresh_token":%q,"token_uri":%q}`, clientSecret, refresh, srv.URL+"/token")
+	if err := os.WriteFile(p, []byte(adc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", p)
+	ctx := context.Background()
+	a, err := FindADC(ctx, nil, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.AccessToken(ctx, NewGoogleClient("Google token endpoint", nil))
+	assertFailure(t, err, "the token endpoint "+srv.URL+"/token refused the Application Default Credentials in "+p+" (authorized_user): HTTP 400 invalid_request: bad refresh_token "+secret.Redacted+" for secret "+secret.Redacted)
+	var b strings.Builder
+	fail.Print(&b, "gcp-aws-cred", err)
+	if strings.Contains(b.String(), refresh) || strings.Contains(b.String(), clientSecret) {
+		t.Errorf("a secret of the ADC file is in the message:\n%s", b.String())
 	}
 }
