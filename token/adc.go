@@ -386,7 +386,7 @@ func (a *ADC) unreachable(answer *errorAnswer) error {
 	switch {
 	case errors.As(err, &cleartext):
 		return fail.Errorf(err, "refusing to send the credentials of %s to %s: %v", a.File, where, cleartext).
-			Hint("token_uri and token_url must be https:// URLs; http:// is accepted only on loopback, for emulators")
+			Hint("token_uri and token_url must be https:// URLs; http:// is accepted only on loopback, for emulators, and for a link-local metadata service")
 	case errors.As(err, &notLoopback):
 		return fail.Errorf(err, "refusing to send the credentials of %s to %s: %v", a.File, where, notLoopback).
 			Hint("token_uri and token_url must be https:// URLs; http:// is accepted only on loopback, for emulators")
@@ -538,16 +538,42 @@ func (t ctxRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 type cleartextError struct{ url string }
 
 func (e *cleartextError) Error() string {
-	return "cleartext http:// to " + e.url + " is refused; only loopback may be plain http"
+	return "cleartext http:// to " + e.url + " is refused; only loopback and link-local metadata addresses may be plain http"
+}
+
+// plainHTTPAllowed says whether host, as written in a URL, may be reached
+// over plain http: this machine, or a link-local address, where the
+// instance metadata services that Workload Identity Federation reads its
+// subject token from answer (AWS's and Azure's, at 169.254.169.254). Neither
+// leaves the host's own link.
+func plainHTTPAllowed(host string) bool {
+	if transport.IsLoopback(host) {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLinkLocalUnicast()
+}
+
+// localOnly is a dialer's Control hook for plain http: the address a name
+// resolved to must be loopback or link-local too.
+func localOnly(network, address string, c syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		host = address
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLinkLocalUnicast() {
+		return nil
+	}
+	return transport.LoopbackOnly(network, address, c)
 }
 
 // cleartextKey marks a request's context as plain http, for the dialer.
 type cleartextKey struct{}
 
 // cleartextDialer dials as usual, but for a plain http request checks that
-// the address its name resolved to is loopback (transport.LoopbackOnly).
+// the address its name resolved to is local (localOnly).
 func cleartextDialer() func(ctx context.Context, network, addr string) (net.Conn, error) {
-	plain := &net.Dialer{Timeout: 10 * time.Second, Control: transport.LoopbackOnly}
+	plain := &net.Dialer{Timeout: 10 * time.Second, Control: localOnly}
 	tls := &net.Dialer{Timeout: 10 * time.Second}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if ctx.Value(cleartextKey{}) != nil {
@@ -557,7 +583,7 @@ func cleartextDialer() func(ctx context.Context, network, addr string) (net.Conn
 	}
 }
 
-// recorder refuses cleartext beyond loopback and keeps the last error
+// recorder refuses cleartext beyond this machine and its link, and keeps the last error
 // answer, or the last transport error, of one call.
 type recorder struct {
 	base http.RoundTripper
@@ -580,7 +606,7 @@ func (r *recorder) get() *errorAnswer {
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	shown := req.URL.Scheme + "://" + req.URL.Host + req.URL.Path
 	if req.URL.Scheme == "http" {
-		if !transport.IsLoopback(req.URL.Hostname()) || req.URL.User != nil {
+		if !plainHTTPAllowed(req.URL.Hostname()) || req.URL.User != nil {
 			if req.Body != nil {
 				req.Body.Close()
 			}

@@ -118,3 +118,17 @@ func TestTokenEndpointEchoesSecrets(t *testing.T) {
 		t.Errorf("a secret of the ADC file is in the message:\n%s", b.String())
 	}
 }
+
+// TestPlainHTTPAllowed: plain http stays on this machine or its link, where
+// the metadata services that federated credentials read from answer.
+func TestPlainHTTPAllowed(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1": true, "::1": true, "localhost": true,
+		"169.254.169.254": true, "fe80::1": true,
+		"10.0.0.1": false, "oauth2.googleapis.com": false, "metadata.google.internal": false, "": false,
+	} {
+		if got := plainHTTPAllowed(host); got != want {
+			t.Errorf("plainHTTPAllowed(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
