@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"cloud.google.com/go/compute/metadata"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
@@ -137,7 +138,11 @@ func FindADC(ctx context.Context, md *Client, account string) (*ADC, error) {
 	}
 	email, err := md.email(ctx, account)
 	if err != nil {
-		if ctx.Err() != nil {
+		// A metadata server that answered is there: its answer is the
+		// problem (an unknown --service-account, say), not a lack of ADC.
+		var answered *metadata.Error
+		var notDefined metadata.NotDefinedError
+		if ctx.Err() != nil || errors.As(err, &answered) || errors.As(err, &notDefined) {
 			return nil, explain(err, account)
 		}
 		return nil, fail.Errorf(err, "no Application Default Credentials: %s is not set, %s does not exist, and the metadata server at %s did not answer (%s)", FromEnv, wk, MetadataHost(), fail.Flatten(explain(err, account).Error(), 200)).
