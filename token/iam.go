@@ -300,7 +300,11 @@ func (s *IAMSource) explain(ctx context.Context, a *ADC, status int, body []byte
 		return fail.Errorf(nil, "the IAM Credentials API at %s did not accept the access token of %s (%s)", ep, a.Caller(), said).
 			Hint(a.relogin()...)
 	case status == http.StatusTooManyRequests || status >= 500:
-		return fail.Errorf(nil, "the IAM Credentials API at %s answered %s, %d times", ep, said, tries).
+		times := fmt.Sprintf("%d times", tries)
+		if tries == 1 {
+			times = "and the deadline left no time to try again"
+		}
+		return fail.Errorf(nil, "the IAM Credentials API at %s answered %s, %s", ep, said, times).
 			Hint("a transient fault at Google: try again in a minute")
 	case status == http.StatusBadRequest:
 		return fail.Errorf(nil, "the IAM Credentials API at %s refused the request for %s (%s)", ep, target, said).
