@@ -44,6 +44,7 @@ func TestScripts(t *testing.T) {
 			"credential-doc": cmdCredentialDoc,
 			"free-port":      cmdFreePort,
 			"wait-healthy":   cmdWaitHealthy,
+			"fake-google":    cmdFakeGoogle,
 		},
 	})
 }

@@ -24,7 +24,8 @@ import (
 // empty HOME and TMPDIR and checks they stay empty; under strace it also
 // checks that the credential process, exec, exec --serve and a serve that
 // answers a request and is stopped by SIGTERM open no file for writing and
-// create, rename or remove none anywhere. It needs a real process of the
+// create, rename or remove none anywhere; nor does --impersonate with each
+// kind of ADC file, which it only reads. It needs a real process of the
 // real binary, not the test binary standing in for it.
 func TestWritesNoFile(t *testing.T) {
 	testbin.StatSources()
@@ -55,6 +56,20 @@ func TestWritesNoFile(t *testing.T) {
 	} {
 		run(bin, args...)
 	}
+	// --impersonate reads the ADC file (and an external_account's subject
+	// token) and writes nothing: no token cache, no refreshed file.
+	adcDir := t.TempDir()
+	t.Setenv("GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT", srv.Google.URL)
+	impersonate := []string{"--impersonate", fakes.TargetEmail, "--role", role}
+	adcFiles := map[string]string{}
+	for _, kind := range []string{fakes.AuthorizedUser, fakes.ServiceAccountKey, fakes.ExternalAccount} {
+		adcFiles[kind] = writeADC(t, srv.Google, kind, adcDir)
+		t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", adcFiles[kind])
+		run(bin, impersonate...)
+	}
+	run(bin, append([]string{"doctor"}, impersonate...)...)
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
+	adcBefore := filesUnder(t, adcDir)
 	env := append(os.Environ(), "HOME="+home, "TMPDIR="+tmp, "XDG_CACHE_HOME=", "XDG_CONFIG_HOME=")
 	runServe(t, env, bin, "serve", "--role", role)
 	for _, dir := range []string{home, tmp} {
@@ -89,6 +104,13 @@ func TestWritesNoFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkTrace(t, "serve", string(log))
+	for kind, file := range adcFiles {
+		t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", file)
+		checkTrace(t, "--impersonate with "+kind, traced(append([]string{bin}, impersonate...)...))
+	}
+	if got := filesUnder(t, adcDir); strings.Join(got, ",") != strings.Join(adcBefore, ",") {
+		t.Errorf("the ADC directory changed from %v to %v", adcBefore, got)
+	}
 }
 
 // runServe starts serve (argv, possibly under strace), fetches

@@ -7,12 +7,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -186,7 +183,7 @@ func newTransport(endpoint string) *http.Transport {
 		// (localhost) resolves through /etc/hosts and DNS: the address
 		// actually dialled must be loopback too.
 		dialer := build.GetDialer()
-		dialer.Control = loopbackOnly
+		dialer.Control = transport.LoopbackOnly
 		base.DialContext = dialer.DialContext
 	}
 	return base
@@ -223,41 +220,12 @@ func checkOverride(raw string) (string, error) {
 		return "", fail.Errorf(nil, "STS endpoint %s carries user information; refusing it", u.Scheme+"://"+u.Host).
 			Hint("remove user:password@ from the URL: STS takes no credentials in the URL, and they would end up in logs")
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !transport.IsLoopback(u.Hostname()) {
 		return "", fail.Errorf(nil, "refusing cleartext STS endpoint %s: the ID token is a bearer credential and would cross the network unencrypted", raw).
 			Hint("use https://; http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost), for local emulators",
 				"the endpoint came from --sts-endpoint, else AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL")
 	}
 	return strings.TrimRight(u.String(), "/"), nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// notLoopbackError says a cleartext endpoint's name led to an address that
-// is not loopback.
-type notLoopbackError struct{ addr string }
-
-func (e *notLoopbackError) Error() string {
-	return "the endpoint's host name resolved to " + e.addr + ", which is not a loopback address"
-}
-
-// loopbackOnly is a dialer's Control hook for http:// endpoints: it runs
-// after the name is resolved and before anything is sent.
-func loopbackOnly(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		host = address
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return &notLoopbackError{addr: host}
-	}
-	return nil
 }
 
 // loadCABundle reads a PEM bundle: only a regular file no larger than
@@ -345,7 +313,7 @@ func newRetryer(cfg Config) aws.Retryer {
 // three times), a cleartext endpoint that resolved off this machine.
 var final = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
 	var tooLarge *transport.TooLargeError
-	var notLoopback *notLoopbackError
+	var notLoopback *transport.NotLoopbackError
 	if tlsCause(err) != "" || errors.As(err, &tooLarge) || errors.As(err, &notLoopback) {
 		return aws.FalseTernary
 	}
@@ -356,11 +324,7 @@ type jitterBackoff struct{ base, max time.Duration }
 
 // BackoffDelay implements retry.BackoffDelayer with full jitter.
 func (b jitterBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
-	d := b.base << (attempt - 1)
-	if d > b.max || d <= 0 {
-		d = b.max
-	}
-	return d/2 + rand.N(d/2+1), nil
+	return transport.Jitter(b.base, b.max, attempt), nil
 }
 
 // Exchange trades tok for credentials. The token travels only in the request

@@ -27,9 +27,9 @@ func (c *Client) explain(ctx context.Context, err error, req Request) error {
 			Hint("something other than AWS STS answered: check " + c.suspects()).
 			Hint(c.proxyHint()...)
 	}
-	var notLoopback *notLoopbackError
+	var notLoopback *transport.NotLoopbackError
 	if errors.As(err, &notLoopback) {
-		return fail.Errorf(err, "refusing cleartext STS endpoint %s: its host name resolved to %s, which is not a loopback address, and the ID token is a bearer credential", c.Endpoint, notLoopback.addr).
+		return fail.Errorf(err, "refusing cleartext STS endpoint %s: its host name resolved to %s, which is not a loopback address, and the ID token is a bearer credential", c.Endpoint, notLoopback.Addr).
 			Hint("use https://, or a loopback address such as http://127.0.0.1:PORT: a name like localhost is only as trustworthy as /etc/hosts and DNS")
 	}
 	var api smithy.APIError

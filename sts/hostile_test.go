@@ -380,13 +380,13 @@ func TestCleartextDialChecked(t *testing.T) {
 	for addr, ok := range map[string]bool{"127.0.0.1:80": true, "[::1]:80": true, "127.8.9.10:80": true, "192.0.2.1:80": false, "[2001:db8::1]:80": false, "10.0.0.1:80": false} {
 		if !ok {
 			_, err := tr.DialContext(context.Background(), "tcp", addr)
-			var nl *notLoopbackError
+			var nl *transport.NotLoopbackError
 			if !errors.As(err, &nl) || !strings.Contains(err.Error(), "which is not a loopback address") {
 				t.Errorf("dial %s: %v", addr, err)
 			}
 		}
-		if got := loopbackOnly("tcp", addr, nil) == nil; got != ok {
-			t.Errorf("loopbackOnly(%s) = %v, want %v", addr, got, ok)
+		if got := transport.LoopbackOnly("tcp", addr, nil) == nil; got != ok {
+			t.Errorf("transport.LoopbackOnly(%s) = %v, want %v", addr, got, ok)
 		}
 	}
 	if newTransport("https://sts.us-east-1.amazonaws.com").DialContext == nil {
@@ -402,7 +402,7 @@ func TestCleartextDialChecked(t *testing.T) {
 	if _, err := c.Exchange(context.Background(), e.token(t), Request{RoleARN: role, SessionName: "s1"}); err != nil {
 		t.Errorf("localhost, resolving to loopback, no longer works: %v", err)
 	}
-	err = c.explain(context.Background(), fmt.Errorf("send: %w", &notLoopbackError{addr: "10.0.0.1"}), Request{})
+	err = c.explain(context.Background(), fmt.Errorf("send: %w", &transport.NotLoopbackError{Addr: "10.0.0.1"}), Request{})
 	if !strings.Contains(err.Error(), "refusing cleartext STS endpoint http://localhost:"+port+": its host name resolved to 10.0.0.1") {
 		t.Errorf("err = %v", err)
 	}

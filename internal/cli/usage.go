@@ -254,7 +254,7 @@ func usageError(err error, args []string) *fail.Error {
 			e = fail.Errorf(err, "%s takes no %s", where, flag).
 				Hint(fmt.Sprintf("%s is a flag of %s", flag, strings.Join(users, ", ")))
 			if tokenOnly(selected) {
-				e.Hint(where + " only fetches a token, so it takes only the token flags: --audience, --service-account, --timeout, --verbose")
+				e.Hint(where + " only fetches a token, so it takes only the token flags: --audience, --service-account, --impersonate, --iam-credentials-endpoint, --timeout, --verbose")
 			}
 			return e.Hint(help)
 		}

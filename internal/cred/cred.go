@@ -32,6 +32,10 @@ type TokenOptions struct {
 	ServiceAccount string        `help:"Attached service account to sign for: \"default\" or its email." default:"default" env:"GCP_AWS_CRED_SERVICE_ACCOUNT" placeholder:"EMAIL"`
 	Timeout        time.Duration `help:"Deadline for the whole run, retries included, like 30s or 1m (a bare number is seconds)." default:"30s" placeholder:"DURATION" env:"GCP_AWS_CRED_TIMEOUT"`
 	Verbose        bool          `help:"Print each step's target, status and timing to stderr, for a support ticket; never a secret, never on stdout." env:"GCP_AWS_CRED_DEBUG"`
+	// Impersonation is off the metadata path: nothing of it runs unless
+	// --impersonate is given.
+	Impersonate            []string `help:"Get the token of this service account through the IAM Credentials API, as the caller Application Default Credentials name (GOOGLE_APPLICATION_CREDENTIALS, else gcloud auth application-default login's file, else the metadata server); with several, the last is the target and those before it delegates." env:"GCP_AWS_CRED_IMPERSONATE" placeholder:"EMAIL"`
+	IAMCredentialsEndpoint string   `name:"iam-credentials-endpoint" help:"IAM Credentials API URL for --impersonate (Private Service Connect, emulator). http:// only on loopback." default:"https://iamcredentials.googleapis.com" env:"GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT" placeholder:"URL"`
 
 	// As is how the user wrote some values, by flag name, for the messages
 	// that quote them: "--duration 90", or the variable it came from,
@@ -53,6 +57,26 @@ func (o *TokenOptions) quote(name string, v any) string {
 	return fmt.Sprintf("--%s %v", name, v)
 }
 
+// Chain is --impersonate as target and delegates, or "" when not
+// impersonating.
+func (o *TokenOptions) Chain() (target string, delegates []string) {
+	for _, e := range o.Impersonate {
+		if e = strings.TrimSpace(e); e != "" {
+			delegates = append(delegates, e)
+		}
+	}
+	if len(delegates) == 0 {
+		return "", nil
+	}
+	return delegates[len(delegates)-1], delegates[:len(delegates)-1]
+}
+
+// Impersonating reports whether tokens come from the IAM Credentials API.
+func (o *TokenOptions) Impersonating() bool {
+	t, _ := o.Chain()
+	return t != ""
+}
+
 // Tokens returns o. Every command embeds TokenOptions, directly or through
 // Options, so this is how the command line finds the --timeout of whichever
 // command runs.
@@ -63,7 +87,7 @@ func (o *TokenOptions) Tokens() *TokenOptions { return o }
 // environment variables are the same everywhere.
 type Options struct {
 	Role        string        `help:"ARN of the IAM role to assume${role_note}." env:"GCP_AWS_CRED_ROLE" placeholder:"ARN"`
-	SessionName string        `help:"RoleSessionName shown in CloudTrail; default: the Compute Engine instance name, else the Cloud Run or Cloud Functions service ($K_SERVICE), else the host name, else the service account's name." env:"GCP_AWS_CRED_SESSION_NAME" placeholder:"NAME"`
+	SessionName string        `help:"RoleSessionName shown in CloudTrail; default: the Compute Engine instance name, else the Cloud Run or Cloud Functions service ($K_SERVICE), else the host name, else the service account's name (with --impersonate there is no instance name: off Google Cloud, the host name)." env:"GCP_AWS_CRED_SESSION_NAME" placeholder:"NAME"`
 	Duration    time.Duration `help:"Lifetime of the credentials, 15m to 12h, like 1h, 90m or 5400s (a bare number is seconds, as STS's DurationSeconds); at most the role's maximum session duration." default:"1h" placeholder:"DURATION" env:"GCP_AWS_CRED_DURATION"`
 	Region      string        `help:"STS region; default $AWS_REGION, else $AWS_DEFAULT_REGION, else the role's partition's (us-east-1, cn-north-1, us-gov-west-1). A profile's region is not passed to credential_process: put --region on its line." placeholder:"REGION"`
 	STSEndpoint string        `name:"sts-endpoint" help:"STS endpoint URL (VPC interface endpoint, emulator); default $AWS_ENDPOINT_URL_STS, else $AWS_ENDPOINT_URL. http:// only on loopback." placeholder:"URL"`
@@ -104,7 +128,30 @@ func (o *TokenOptions) Check() error {
 		return fail.Errorf(nil, "%s must be positive", o.quote("timeout", o.Timeout)).
 			Hint("the Go SDK gives a credential process one minute; the default 30s leaves room")
 	}
+	if err := o.checkImpersonation(); err != nil {
+		return err
+	}
 	return token.CheckHost()
+}
+
+// checkImpersonation checks --impersonate and the endpoint it uses.
+func (o *TokenOptions) checkImpersonation() error {
+	if len(o.Impersonate) == 0 {
+		return nil
+	}
+	target, delegates := o.Chain()
+	if target == "" {
+		return fail.Errorf(nil, "--impersonate is empty").
+			Hint("pass the email of the service account to act as, like NAME@PROJECT.iam.gserviceaccount.com, or leave --impersonate (and GCP_AWS_CRED_IMPERSONATE) out to use the metadata server's account")
+	}
+	for _, e := range append(delegates, target) {
+		if !token.ValidEmail(e) {
+			return fail.Errorf(nil, "--impersonate %q is not a service account email", e).
+				Hint("pass EMAIL or DELEGATE,...,EMAIL, each like NAME@PROJECT.iam.gserviceaccount.com; the last is the account to act as")
+		}
+	}
+	_, err := token.CheckIAMEndpoint(o.IAMCredentialsEndpoint)
+	return err
 }
 
 // Check checks every option it can without the network.
@@ -235,6 +282,17 @@ func newFlow(o *TokenOptions) *Flow {
 			out = os.Stderr
 		}
 		trace = transport.NewTracer(out)
+	}
+	if target, delegates := o.Chain(); target != "" {
+		endpoint, _ := token.CheckIAMEndpoint(o.IAMCredentialsEndpoint) // checked by Check
+		trace.Printf("impersonating %s (delegates: %s) through %s, audience %s, timeout %s", target, orNone(strings.Join(delegates, ", ")), endpoint, o.Audience, o.Timeout)
+		return &Flow{Source: &token.IAMSource{
+			Target: target, Delegates: delegates, Audience: o.Audience, Endpoint: endpoint,
+			ServiceAccount: o.ServiceAccount, Metadata: token.NewClient(trace),
+			OAuth: token.NewGoogleClient("Google token endpoint", trace),
+			IAM:   token.NewGoogleClient("IAM Credentials endpoint", trace),
+			Trace: trace,
+		}, Trace: trace}
 	}
 	trace.Printf("metadata server %s, service account %s, audience %s, timeout %s", token.MetadataHost(), o.ServiceAccount, o.Audience, o.Timeout)
 	return &Flow{

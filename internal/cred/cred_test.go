@@ -40,6 +40,7 @@ func TestEndpointPrecedence(t *testing.T) {
 func TestDefaultSessionName(t *testing.T) {
 	vm := token.Claims{Email: "sa@p.iam.gserviceaccount.com", Google: &token.GoogleEx{ComputeEngine: &token.ComputeEngine{InstanceName: "web-1"}}}
 	pod := token.Claims{Email: "etl@p.iam.gserviceaccount.com"}
+	imp := token.Claims{Email: "aws-target@p.iam.gserviceaccount.com", AuthorizedParty: "108765432109876543210", Subject: "108765432109876543210"}
 	for _, tc := range []struct {
 		claims  token.Claims
 		service string // K_SERVICE
@@ -60,6 +61,11 @@ func TestDefaultSessionName(t *testing.T) {
 		{token.Claims{Email: "a@p"}, "", "x", "gcp-aws-cred"},           // too short to be a session name
 		{pod, "", "my host (prod)", "my-host-prod"},                     // sanitized
 		{token.Claims{Google: &token.GoogleEx{}}, "", "h1", "h1"},       // a google claim without compute_engine
+		// --impersonate off Google Cloud: generateIdToken's token names no
+		// instance, so the machine's name, else the target's.
+		{imp, "", "alices-MacBook-Pro.local", "alices-MacBook-Pro"}, // a laptop
+		{imp, "", "fv-az123-456", "fv-az123-456"},                   // a CI runner
+		{imp, "", "localhost", "aws-target"},                        // no useful host name: the target
 	} {
 		if got := defaultSessionName(tc.claims, tc.service, tc.host); got != tc.want {
 			t.Errorf("defaultSessionName(%+v, %q, %q) = %q, want %q", tc.claims, tc.service, tc.host, got, tc.want)

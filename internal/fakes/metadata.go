@@ -102,6 +102,10 @@ type Metadata struct {
 	Lifetime time.Duration
 	// Now is the clock, for tests that want old or future tokens.
 	Now func() time.Time
+	// AccessToken, when set, issues the OAuth 2.0 access tokens that the
+	// .../token path answers, for the member given (serviceAccount:EMAIL):
+	// Servers wires it to the Google fake, which then accepts them.
+	AccessToken func(member string) string
 
 	mu         sync.Mutex
 	failures   []int  // status codes to answer before the next good answer
@@ -271,6 +275,13 @@ func (m *Metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, sa.Email)
 	case "identity":
 		m.serveIdentity(w, r, sa)
+	case "token":
+		if m.AccessToken == nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": m.AccessToken("serviceAccount:" + sa.Email), "expires_in": 3599, "token_type": "Bearer"})
 	default:
 		http.NotFound(w, r)
 	}

@@ -17,6 +17,9 @@ const (
 	OneHourRole = "arn:aws:iam::" + SandboxAccount + ":role/one-hour-max"
 	// OtherUniqueID is the service account DeniedRole trusts.
 	OtherUniqueID = "117239874561234500001"
+	// ImpersonatedRole trusts TargetUniqueID, the account --impersonate
+	// acts as in the sandbox: the same trust policy, for the target.
+	ImpersonatedRole = "arn:aws:iam::" + SandboxAccount + ":role/aws-allow-impersonated"
 )
 
 // SandboxRoles returns the sandbox's roles with their trust policies, for
@@ -25,8 +28,9 @@ const (
 func SandboxRoles() map[string]Role {
 	trusts := func(id string) *Trust { return &Trust{Aud: id, Oaud: "sts.amazonaws.com", Sub: id} }
 	return map[string]Role{
-		AllowedRole: {MaxSessionDuration: 12 * time.Hour, Trust: trusts(DefaultUniqueID)},
-		DeniedRole:  {MaxSessionDuration: 12 * time.Hour, Trust: trusts(OtherUniqueID)},
-		OneHourRole: {MaxSessionDuration: time.Hour, Trust: trusts(DefaultUniqueID)},
+		AllowedRole:      {MaxSessionDuration: 12 * time.Hour, Trust: trusts(DefaultUniqueID)},
+		DeniedRole:       {MaxSessionDuration: 12 * time.Hour, Trust: trusts(OtherUniqueID)},
+		OneHourRole:      {MaxSessionDuration: time.Hour, Trust: trusts(DefaultUniqueID)},
+		ImpersonatedRole: {MaxSessionDuration: 12 * time.Hour, Trust: trusts(TargetUniqueID)},
 	}
 }

@@ -22,6 +22,11 @@ type Servers struct {
 	MetadataHost string
 	// STSURL is the endpoint URL, the form AWS_ENDPOINT_URL_STS takes.
 	STSURL string
+	// Google fakes the OAuth 2.0 token endpoint, Workload Identity
+	// Federation's exchange and the IAM Credentials API, for
+	// --impersonate; its ID tokens pass at STS, and the metadata server's
+	// access tokens pass at it.
+	Google *Google
 
 	md, sts *endpoint
 	tls     *httptest.Server
@@ -61,7 +66,13 @@ func StartWith(o Options) (*Servers, error) {
 	md.OmitFlavorHeader(o.OmitFlavorHeader)
 	s := &Servers{Metadata: md, STS: NewSTS(&md.Key.PublicKey)}
 	s.STS.Roles = o.Roles
+	// Before the metadata server serves, which reads AccessToken.
+	if s.Google, err = StartGoogle(md.Key); err != nil {
+		return nil, err
+	}
+	md.AccessToken = s.Google.IssueAccessToken
 	if s.md, err = listenAfter(md, o.RefuseMetadataFor); err != nil {
+		s.Close()
 		return nil, err
 	}
 	if s.sts, err = listenAfter(s.STS, 0); err != nil {
@@ -115,6 +126,9 @@ func (s *Servers) Close() {
 	}
 	if s.tls != nil {
 		s.tls.Close()
+	}
+	if s.Google != nil {
+		s.Google.Close()
 	}
 }
 

@@ -27,7 +27,8 @@ type Report struct {
 // Step is one link of the chain.
 type Step struct {
 	// Name is the step's stable identifier: options, metadata_server,
-	// id_token, sts_endpoint or exchange.
+	// id_token, sts_endpoint or exchange; with --impersonate, credentials
+	// and access_token in place of metadata_server.
 	Name string `json:"name"`
 	// Status is ok, warn, fail, throttled or skipped.
 	Status   string   `json:"status"`
@@ -43,6 +44,7 @@ type Step struct {
 var titles = map[string]string{
 	"options": "options", "metadata_server": "metadata server", "id_token": "ID token",
 	"sts_endpoint": "STS endpoint", "exchange": "exchange",
+	"credentials": "Application Default Credentials", "access_token": "access token",
 }
 
 // Facts are what a step found, in the order it found them.
@@ -131,24 +133,36 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	flow, err := cred.NewWithoutRole(o)
 	if err != nil {
 		s.fail(err)
-		skipRest("metadata_server", "id_token", "sts_endpoint", "exchange")
+		if o.Impersonating() {
+			skipRest("credentials", "access_token", "id_token", "sts_endpoint", "exchange")
+		} else {
+			skipRest("metadata_server", "id_token", "sts_endpoint", "exchange")
+		}
 		return r
 	}
 	if o.Role == "" {
 		s.warn("no --role: the steps that need none run, the exchange cannot")
 	}
 
-	s = step("metadata_server")
-	s.fact("host", token.MetadataHost())
-	email, err := flow.Email(ctx)
-	if err != nil {
-		s.fail(err)
-		skipRest("id_token", "sts_endpoint", "exchange")
-		return r
+	if o.Impersonating() {
+		if !impersonationSteps(ctx, r, flow) {
+			skipRest("id_token", "sts_endpoint", "exchange")
+			return r
+		}
+	} else {
+		s = step("metadata_server")
+		s.fact("host", token.MetadataHost())
+		email, err := flow.Email(ctx)
+		if err != nil {
+			s.fail(err)
+			skipRest("id_token", "sts_endpoint", "exchange")
+			return r
+		}
+		s.fact("service_account_email", email)
 	}
-	s.fact("service_account_email", email)
 
 	s = step("id_token")
+	impersonationFacts(s, flow)
 	tok, j, err := flow.Token(ctx)
 	if err != nil {
 		s.fail(err)

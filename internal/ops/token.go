@@ -47,11 +47,16 @@ func TrustPolicy(ctx context.Context, o *cred.TokenOptions) ([]byte, error) {
 // TokenInfo is what the token command shows: the token's header and claims,
 // each claim with the IAM condition key it feeds. It has no signature.
 type TokenInfo struct {
-	MetadataHost   string              `json:"metadata_host"`
-	ServiceAccount string              `json:"service_account"`
-	Header         token.Header        `json:"header"`
-	Claims         token.Claims        `json:"claims"`
-	ConditionKeys  []cred.ConditionKey `json:"iam_condition_keys"`
+	MetadataHost   string `json:"metadata_host"`
+	ServiceAccount string `json:"service_account"`
+	// Impersonated is the account --impersonate named, and Delegates the
+	// chain before it; then the token came from generateIdToken, not the
+	// metadata server.
+	Impersonated  string              `json:"impersonated,omitempty"`
+	Delegates     []string            `json:"delegates,omitempty"`
+	Header        token.Header        `json:"header"`
+	Claims        token.Claims        `json:"claims"`
+	ConditionKeys []cred.ConditionKey `json:"iam_condition_keys"`
 }
 
 // Token fetches a token and describes it.
@@ -60,10 +65,12 @@ func Token(ctx context.Context, o *cred.TokenOptions) (TokenInfo, error) {
 	if err != nil {
 		return TokenInfo{}, err
 	}
-	return TokenInfo{
+	info := TokenInfo{
 		MetadataHost: token.MetadataHost(), ServiceAccount: o.ServiceAccount,
 		Header: j.Header, Claims: j.Claims, ConditionKeys: cred.ConditionKeys(j.Claims),
-	}, nil
+	}
+	info.Impersonated, info.Delegates = o.Chain()
+	return info, nil
 }
 
 // JSON renders the description for machines.
@@ -78,7 +85,15 @@ func (t TokenInfo) JSON() ([]byte, error) {
 func (t TokenInfo) Text(now time.Time) []byte {
 	var tb table
 	c := t.Claims
-	tb.line(fmt.Sprintf("ID token from the metadata server at %s for service account %q", t.MetadataHost, t.ServiceAccount))
+	if t.Impersonated != "" {
+		via := ""
+		if len(t.Delegates) > 0 {
+			via = " through " + strings.Join(t.Delegates, ", ")
+		}
+		tb.line(fmt.Sprintf("ID token from generateIdToken for service account %q%s, as the caller Application Default Credentials name", t.Impersonated, via))
+	} else {
+		tb.line(fmt.Sprintf("ID token from the metadata server at %s for service account %q", t.MetadataHost, t.ServiceAccount))
+	}
 	tb.line("(signature not shown: the token is a bearer credential)")
 	tb.line("")
 	tb.line("header")

@@ -56,6 +56,7 @@ type options struct {
 	bin       string
 	stsLife   time.Duration
 	cli       awsCLI // the aws on PATH, found at start
+	adcDir    string // the ADC files for --impersonate, made by run
 }
 
 // optionalDuration is a duration flag whose default depends on other
@@ -167,6 +168,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.cli.ignoresEndpointVars() {
 		fmt.Fprint(stderr, "fakeservers: warning: "+strings.Join(o.cli.endpointAdvice(), "\nfakeservers: "), "\n")
 	}
+
+	adcDir, err := writeADCFiles(srv.Google)
+	if err != nil {
+		fmt.Fprintln(stderr, "fakeservers:", err)
+		return 1
+	}
+	defer os.RemoveAll(adcDir)
+	o.adcDir = adcDir
+
 	ini := profileINI(o, srv)
 	if o.config != "" {
 		if err := writeNew(o.config, ini); err != nil {
@@ -244,6 +254,7 @@ func script(o options, srv *fakes.Servers, ini string) string {
 	for _, l := range strings.Split(strings.TrimSuffix(ini, "\n"), "\n") {
 		line("#   %s", l)
 	}
+	impersonation(line, o, srv)
 	line("#")
 	line("# Stop it with Ctrl-C, or: kill %d", os.Getpid())
 	return b.String()
@@ -353,4 +364,51 @@ func (c awsCLI) endpointAdvice() []string {
 		fmt.Sprintf("  aws --profile %s s3 ls --endpoint-url \"$AWS_ENDPOINT_URL\"", profile),
 		"(gcp-aws-cred itself reads the variables; the profile's line also carries --sts-endpoint.)",
 	}
+}
+
+// writeADCFiles writes an Application Default Credentials file of each
+// kind for the Google fake into a new temporary directory, which run
+// removes on exit, with the subject token an external_account file reads.
+func writeADCFiles(g *fakes.Google) (string, error) {
+	dir, err := os.MkdirTemp("", "gcp-aws-cred-sandbox-adc-")
+	if err != nil {
+		return "", err
+	}
+	subject := filepath.Join(dir, "subject-token")
+	err = os.WriteFile(subject, []byte(fakes.SubjectToken), 0o600)
+	for _, kind := range fakes.ADCKinds {
+		var b []byte
+		if err == nil {
+			b, err = g.ADCFile(kind, subject)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, kind+".json"), b, 0o600)
+		}
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("writing the ADC files: %w", err)
+	}
+	return dir, nil
+}
+
+// impersonation writes the comments and the export line for trying
+// --impersonate: the fake IAM Credentials API, an ADC file of each kind,
+// and a command that uses one.
+func impersonation(line func(string, ...any), o options, srv *fakes.Servers) {
+	line("#")
+	line("# Impersonation (--impersonate): a fake Google token endpoint, Workload Identity")
+	line("# Federation exchange and IAM Credentials API; the ID tokens it mints for")
+	line("# %s (unique ID %s) pass at the fake STS.", fakes.TargetEmail, fakes.TargetUniqueID)
+	line("export GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT=%s", srv.Google.URL)
+	line("#   %-52s admits the impersonated account", fakes.ImpersonatedRole)
+	line("# ADC files, one per caller type (removed when the sandbox stops):")
+	for _, kind := range fakes.ADCKinds {
+		line("#   %s", shellQuote(filepath.Join(o.adcDir, kind+".json")))
+	}
+	line("# Try, from a \"laptop\" (a user login):")
+	line("#   GOOGLE_APPLICATION_CREDENTIALS=%s %s --impersonate %s --role %s --sts-endpoint %s",
+		shellQuote(filepath.Join(o.adcDir, fakes.AuthorizedUser+".json")), o.bin, fakes.TargetEmail, fakes.ImpersonatedRole, srv.STSURL)
+	line("#   (then doctor, token or trust-policy with the same flags; without the variable, the")
+	line("#   metadata server's account is the caller)")
 }

@@ -1,0 +1,134 @@
+package token
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+)
+
+// TestIAMEndpointHostile points generateIdToken at servers that are not the
+// IAM Credentials API, or misbehave: each answer is bounded, refused with a
+// message that names the endpoint, and never lets the access token out.
+func TestIAMEndpointHostile(t *testing.T) {
+	at := secret.New("ya29.the-callers-access-token-" + fmt.Sprint(time.Now().UnixNano()))
+	a := &ADC{Type: ServiceAccountKey, File: "/adc.json", Member: "serviceAccount:ci@p.iam.gserviceaccount.com"}
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc
+		want    []string
+	}{
+		{"endless answer", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `{"token":"`+strings.Repeat("a", MaxGoogleAnswer)+`"}`)
+		}, []string{"answered more than 256 KiB; an ID token is about 1 KB"}},
+		{"redirect", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "https://evil.example.com/steal", http.StatusTemporaryRedirect)
+		}, []string{"answered HTTP 307", "check --iam-credentials-endpoint"}},
+		{"not a JWT", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `{"token":"<html>hello</html>"}`)
+		}, []string{"answered something that is not an ID token: the answer is an HTML or XML page"}},
+		{"no token", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `<html>captive portal</html>`)
+		}, []string{"answered HTTP 200 without a token"}},
+		{"token too long for STS", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `{"token":"`+strings.Repeat("a", MaxTokenLen+1)+`"}`)
+		}, []string{"answered a token of 20001 characters; STS accepts at most 20000, so it was not sent"}},
+		{"echoes the bearer token", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"error":{"code":400,"message":"bad header %s","status":"INVALID_ARGUMENT"}}`, r.Header.Get("Authorization"))
+		}, []string{"refused the request for", "HTTP 400 INVALID_ARGUMENT: bad header Bearer " + secret.Redacted}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.handler)
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			src := &IAMSource{Target: fakes.TargetEmail, Audience: DefaultAudience, Endpoint: srv.URL, BaseBackoff: time.Millisecond}
+			_, err := src.IDToken(ctx, a, at)
+			assertFailure(t, err, append(tc.want, "at "+srv.URL)...)
+			var b strings.Builder
+			fail.Print(&b, "gcp-aws-cred", err)
+			if strings.Contains(b.String(), at.Reveal()) {
+				t.Errorf("the access token is in the message:\n%s", b.String())
+			}
+		})
+	}
+}
+
+// TestIAMDeadline: an endpoint that does not answer ends with --timeout,
+// said as such, and retries never sleep past the deadline.
+func TestIAMDeadline(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The server notices a closed connection only once the body is read.
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	src := &IAMSource{Target: fakes.TargetEmail, Audience: DefaultAudience, Endpoint: srv.URL}
+	start := time.Now()
+	_, err := src.IDToken(ctx, &ADC{Type: MetadataAccount, Member: "serviceAccount:x@p.iam.gserviceaccount.com"}, secret.New("ya29.x"))
+	assertFailure(t, err, "no answer from the IAM Credentials API at "+srv.URL+" before the deadline", "--timeout")
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %s with a 300ms deadline", d)
+	}
+}
+
+// TestTokenEndpointEchoesSecrets: a token endpoint whose error repeats the
+// refresh token and client secret it was sent gets them redacted.
+func TestTokenEndpointEchoesSecrets(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error":"invalid_request","error_description":"bad refresh_token %s for secret %s"}`, r.PostForm.Get("refresh_token"), r.PostForm.Get("client_secret"))
+	}))
+	defer srv.Close()
+	refresh, clientSecret := "1//echoed-refresh-"+fmt.Sprint(time.Now().UnixNano()), "echoed-secret-"+fmt.Sprint(time.Now().UnixNano())
+	p := filepath.Join(t.TempDir(), "adc.json")
+	adc := fmt.Sprintf(`{"type":"authorized_user","client_id":"c","client_secret":%q,"refresh_token":%q,"token_uri":%q}`, clientSecret, refresh, srv.URL+"/token")
+	if err := os.WriteFile(p, []byte(adc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", p)
+	ctx := context.Background()
+	a, err := FindADC(ctx, nil, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.AccessToken(ctx, NewGoogleClient("Google token endpoint", nil))
+	assertFailure(t, err, "the token endpoint "+srv.URL+"/token refused the Application Default Credentials in "+p+" (authorized_user): HTTP 400 invalid_request: bad refresh_token "+secret.Redacted+" for secret "+secret.Redacted)
+	var b strings.Builder
+	fail.Print(&b, "gcp-aws-cred", err)
+	if strings.Contains(b.String(), refresh) || strings.Contains(b.String(), clientSecret) {
+		t.Errorf("a secret of the ADC file is in the message:\n%s", b.String())
+	}
+}
+
+// TestPlainHTTPAllowed: plain http stays on this machine or its link, where
+// the metadata services that federated credentials read from answer.
+func TestPlainHTTPAllowed(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1": true, "::1": true, "localhost": true,
+		"169.254.169.254": true, "fe80::1": true,
+		"10.0.0.1": false, "oauth2.googleapis.com": false, "metadata.google.internal": false, "": false,
+	} {
+		if got := plainHTTPAllowed(host); got != want {
+			t.Errorf("plainHTTPAllowed(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
