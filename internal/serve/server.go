@@ -174,6 +174,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		MaxHeaderBytes:    httpMaxHeaderBytes,
 		ErrorLog:          errorLog(log),
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		// net/http would answer "OPTIONS *" itself, 200 and keep-alive,
+		// whatever the token: a stranger could hold a connection for good.
+		DisableGeneralOptionsHandler: true,
 	}
 	go func() {
 		defer close(s.done)
