@@ -1,12 +1,15 @@
 package serve
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 )
 
 // More attacks against the real server over loopback, each one a weakness
@@ -35,4 +38,36 @@ func TestOptionsStarGetsNoConnection(t *testing.T) {
 	if n := strings.Count(got, "HTTP/1.1 "); n != 1 || !strings.Contains(got, "Connection: close") {
 		t.Errorf("OPTIONS * pipelined 3 times got %d answers, want 1 with Connection: close:\n%s", n, got)
 	}
+}
+
+// TestDateInThePastNeverStretchesLifetime: STS's answer carries a Date a
+// day before its Expiration's issue time (a broken proxy or endpoint), for
+// 1-hour credentials. Lifetimes came from Date against Expiration alone, so
+// serve took them for 25-hour credentials and served them, /healthz green,
+// for a day after they had expired, its next refresh 15 hours away. A Date
+// earlier than this machine's clock cannot tell a wrong Date from a local
+// clock that is ahead; the shorter reading is right in both cases.
+func TestDateInThePastNeverStretchesLifetime(t *testing.T) {
+	bubble(t, func(t *testing.T, t0 time.Time) {
+		f := newFakeFetch(realClock{}, time.Hour)
+		f.dated = true
+		fetch := func(ctx context.Context) (awscred.Credentials, error) {
+			c, err := f.fetch(ctx)
+			c.Issued = c.Issued.Add(-24 * time.Hour)
+			return c, err
+		}
+		r := NewRefresher(RefresherOptions{Fetch: fetch, Rand: seeded(1)})
+		defer r.Close()
+		if err := r.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if next := time.Until(r.NextRefresh()); next > time.Hour {
+			t.Errorf("1h credentials: next refresh %s away", next)
+		}
+		f.failAlways(stsError(t, "IDPCommunicationError", "Couldn't retrieve verification key"))
+		advance(time.Hour)
+		if c, err := r.Credentials(context.Background()); err == nil || r.Healthy() {
+			t.Fatalf("an hour in, credentials that expired at %s are still served (healthy %v)", c.Expiration, r.Healthy())
+		}
+	})
 }
