@@ -2,9 +2,11 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -70,4 +72,34 @@ func TestDateInThePastNeverStretchesLifetime(t *testing.T) {
 			t.Fatalf("an hour in, credentials that expired at %s are still served (healthy %v)", c.Expiration, r.Healthy())
 		}
 	})
+}
+
+// TestHungRefreshAnswers503: STS hangs while nothing may be served. A
+// request waited for the hung refresh until its own timeout (30 s), past
+// the server's WriteTimeout (10 s), so the 503 could not be written and
+// the client got an empty reply after half a minute instead of the JSON
+// error the SDKs show. A request waits for a refresh in flight a bounded
+// time, well inside WriteTimeout, then gets its 503.
+func TestHungRefreshAnswers503(t *testing.T) {
+	srv, f := startServer(t, Config{}, shortLived)
+	release := make(chan struct{})
+	defer close(release)
+	f.set(func(f *fakeFetch) { f.block, f.blockAt, f.entered = release, 2, make(chan struct{}, 1) })
+	<-f.entered
+	waitUnhealthy(t, srv)
+	req, _ := http.NewRequest("GET", srv.URL(), nil)
+	req.Header.Set("Authorization", testToken)
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 40 * time.Second}
+	start := time.Now()
+	resp, err := client.Do(req)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("after %s: %v (want a JSON 503)", took, err)
+	}
+	defer resp.Body.Close()
+	var doc map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != 503 || doc["code"] != "CredentialsUnavailable" {
+		t.Fatalf("after %s: HTTP %d %v %v", took, resp.StatusCode, doc, err)
+	}
+	t.Logf("503 after %s: %s", took.Round(time.Millisecond), doc["message"])
 }

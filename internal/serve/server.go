@@ -61,6 +61,10 @@ const (
 	readTimeout        = 10 * time.Second
 	writeTimeout       = 10 * time.Second
 	idleTimeout        = 60 * time.Second // between requests on a kept-alive connection
+	// refreshWait bounds a request's wait for a refresh in flight, well
+	// inside writeTimeout: past it the 503 could not be written, and the
+	// client would get an empty reply instead of the error SDKs show.
+	refreshWait = writeTimeout / 2
 )
 
 // Config configures a server.
@@ -307,8 +311,13 @@ func (s *Server) credentials(r *http.Request) response {
 	}
 	// The request's context ends with the client's connection, and with
 	// the shutdown (it derives from s.ctx).
-	_, body, err := s.ref.current(r.Context())
+	ctx, cancel := context.WithTimeout(r.Context(), refreshWait)
+	defer cancel()
+	_, body, err := s.ref.current(ctx)
 	if err != nil {
+		if ctx.Err() != nil && r.Context().Err() == nil {
+			err = fmt.Errorf("no valid credentials: the refresh under way has not ended within %s; try again shortly", refreshWait)
+		}
 		return errorResponse(http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
 	}
 	return response{status: http.StatusOK, body: body}
