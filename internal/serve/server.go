@@ -169,7 +169,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		done:  make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	shed := &strangers{log: log, conns: map[net.Conn]time.Time{}}
 	s.http = &http.Server{
+		ConnState:         shed.track,
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
@@ -184,7 +186,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	go func() {
 		defer close(s.done)
-		_ = s.http.Serve(ln)
+		_ = s.http.Serve(shedListener{ln, shed})
 	}()
 	c, _ := ref.Current()
 	log.Info(fmt.Sprintf("serving %s as session %s at %s; the credentials expire at %s, next refresh at %s",
