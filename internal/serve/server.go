@@ -112,7 +112,8 @@ type Server struct {
 	done   chan struct{} // closed when http.Server.Serve returns
 	once   sync.Once
 
-	refused refusals
+	refused   refusals
+	strangers *strangers
 }
 
 // Start checks cfg, binds the address, makes the first exchange, then
@@ -169,9 +170,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		done:  make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	shed := &strangers{log: log, conns: map[net.Conn]time.Time{}}
+	s.strangers = &strangers{log: log, conns: map[net.Conn]time.Time{}}
 	s.http = &http.Server{
-		ConnState:         shed.track,
+		ConnState:         s.strangers.track,
+		ConnContext:       withConn,
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
@@ -186,7 +188,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	go func() {
 		defer close(s.done)
-		_ = s.http.Serve(shedListener{ln, shed})
+		_ = s.http.Serve(shedListener{ln, s.strangers})
 	}()
 	c, _ := ref.Current()
 	log.Info(fmt.Sprintf("serving %s as session %s at %s; the credentials expire at %s, next refresh at %s",
@@ -274,6 +276,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// what follows it is not a request.
 	if resp.status != http.StatusOK || r.URL.Path != CredentialsPath || r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
 		h["Connection"] = closeConn
+	} else {
+		s.strangers.keep(r.Context())
 	}
 	w.WriteHeader(resp.status)
 	if r.Method != http.MethodHead {

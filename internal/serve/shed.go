@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,8 +16,8 @@ import (
 // strangers tracks the connections that have not been kept after an
 // answer, oldest first, for the one moment a cap exists after all: the
 // process's file descriptors. Only an authorised client's 200 keeps a
-// connection (http.StateIdle), so a connection never idle is a stranger's,
-// or a client's first request in flight, a millisecond old. When accept(2)
+// connection (keep), so a connection never kept is a stranger's, or a
+// client's first request in flight, a millisecond old. When accept(2)
 // finds no descriptor left, the older half of them is closed: without it
 // connections that never send a byte would hold every descriptor until
 // readHeaderTimeout, and a real client would wait that long in the accept
@@ -29,6 +30,26 @@ type strangers struct {
 	shed   int                    // connections closed since
 }
 
+// connKey is the request context's key for its connection.
+type connKey struct{}
+
+// withConn is the server's ConnContext hook: it records each connection
+// in its requests' context, for keep.
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// keep marks the connection of a request answered with keep-alive as no
+// stranger's, before the answer is written: the client may send its next
+// request, or the server run out of descriptors, as soon as it is.
+func (s *strangers) keep(ctx context.Context) {
+	if c, ok := ctx.Value(connKey{}).(net.Conn); ok {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}
+}
+
 // track is the server's ConnState hook.
 func (s *strangers) track(c net.Conn, state http.ConnState) {
 	s.mu.Lock()
@@ -36,7 +57,7 @@ func (s *strangers) track(c net.Conn, state http.ConnState) {
 	switch state {
 	case http.StateNew:
 		s.conns[c] = time.Now()
-	case http.StateIdle, http.StateHijacked, http.StateClosed:
+	case http.StateHijacked, http.StateClosed:
 		delete(s.conns, c)
 	}
 }
