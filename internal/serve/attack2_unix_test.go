@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -89,5 +90,37 @@ func TestStrangersCannotExhaustDescriptors(t *testing.T) {
 	}
 	if log := stderr.String(); strings.Count(log, "out of file descriptors") != 1 {
 		t.Errorf("want one line about the shedding:\n%s", log)
+	}
+}
+
+// TestServeUnderNohupKeepsRunningOnSIGHUP: started with SIGHUP ignored
+// (`nohup gcp-aws-cred serve &`), serve caught SIGHUP anyway, which
+// undoes the ignoring, and stopped when the terminal closed: the one thing
+// nohup was asked for. A stop signal the caller ignored stays ignored, as
+// exec --serve leaves it for its command: a SIGHUP then a SIGTERM stop
+// serve for the SIGTERM.
+func TestServeUnderNohupKeepsRunningOnSIGHUP(t *testing.T) {
+	cmd := exec.Command("sh", "-c", `trap "" HUP; exec "$0"`, os.Args[0])
+	cmd.Env = append(os.Environ(), helperEnv+"=serve")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	if line := readLine(t, bufio.NewReader(out)); !strings.HasPrefix(line, "export "+URIEnv+"=") {
+		t.Fatalf("printed %q; stderr: %s", line, stderr)
+	}
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit: %v; stderr: %s", err, stderr)
+	}
+	if log := stderr.String(); !strings.Contains(log, "stopping: received terminated") {
+		t.Errorf("want a stop for SIGTERM, the SIGHUP ignored:\n%s", log)
 	}
 }
