@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -201,9 +202,40 @@ func (h *plainHandler) WithGroup(string) slog.Handler      { return h }
 
 // errorLog is the net/http server's ErrorLog: its lines (a panic in a
 // handler, an accept error) go through the same handler as serve's own, as
-// warnings.
+// warnings, at most one a second. Local clients choose how often they
+// come (an accept error for each connection over the descriptor limit):
+// the ones in between are counted, and the count given on the next line.
 func errorLog(l *slog.Logger) *log.Logger {
-	return slog.NewLogLogger(l.Handler(), slog.LevelWarn)
+	return log.New(&limitedLog{l: l}, "", 0)
+}
+
+// errorLogInterval is the least time between two lines of errorLog.
+const errorLogInterval = time.Second
+
+type limitedLog struct {
+	l       *slog.Logger
+	mu      sync.Mutex
+	last    time.Time
+	dropped int
+}
+
+func (w *limitedLog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	now := time.Now()
+	if now.Sub(w.last) < errorLogInterval {
+		w.dropped++
+		w.mu.Unlock()
+		return len(p), nil
+	}
+	n := w.dropped
+	w.last, w.dropped = now, 0
+	w.mu.Unlock()
+	msg := strings.TrimSuffix(string(p), "\n")
+	if n > 0 {
+		msg += fmt.Sprintf(" (%d more net/http %s left out since the last one: at most one a second is logged)", n, plural(n, "line"))
+	}
+	w.l.Warn(msg)
+	return len(p), nil
 }
 
 // TraceWriter is an io.Writer for the --verbose trace of the exchanges

@@ -170,12 +170,12 @@ func check(c awscred.Credentials, now time.Time) error {
 				Hint("check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL: the endpoint may not be AWS STS")
 		}
 	}
-	if !c.Issued.IsZero() && lifetime(c, now) <= 0 {
+	if !c.Issued.IsZero() && c.Expiration.Sub(c.Issued)-time.Second <= 0 {
 		return fail.Errorf(nil, "STS returned credentials that expired at %s, before the time of its own answer (%s)",
 			c.Expiration.UTC().Format(time.RFC3339), c.Issued.UTC().Format(time.RFC3339)).
 			Hint("check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL: the endpoint may not be AWS STS")
 	}
-	if c.Issued.IsZero() && !c.Expiration.After(now) {
+	if lifetime(c, now) <= 0 {
 		return fail.Errorf(nil, "STS returned credentials that expired at %s, which is already past by this machine's clock (%s)",
 			c.Expiration.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)).
 			Hint("this machine's clock is probably wrong: check its time sync (chronyc tracking, timedatectl)")
@@ -184,15 +184,20 @@ func check(c awscred.Credentials, now time.Time) error {
 }
 
 // lifetime is how long c lives from now: its Expiration less the Date of
-// STS's answer, both by STS's clock. The Date has whole seconds, so a
-// second is taken off for the part of it that may have passed already.
-// Without a Date (an endpoint that sends none) this machine's clock is all
-// there is.
+// STS's answer, both by STS's clock, so that a local clock behind STS's
+// cannot stretch it. The Date has whole seconds, so a second is taken off
+// for the part of it that may have passed already. A Date earlier than
+// this machine's clock is a local clock ahead or a wrong Date (a broken
+// proxy or endpoint, a day off): the two cannot be told apart, and the
+// local reading, the shorter, is safe in both, where the Date's alone
+// would serve credentials long expired. Without a Date (an endpoint that
+// sends none) this machine's clock is all there is.
 func lifetime(c awscred.Credentials, now time.Time) time.Duration {
+	local := c.Expiration.Sub(now)
 	if c.Issued.IsZero() {
-		return c.Expiration.Sub(now)
+		return local
 	}
-	return c.Expiration.Sub(c.Issued) - time.Second
+	return min(c.Expiration.Sub(c.Issued)-time.Second, local)
 }
 
 // Credentials that live less than shortLife cannot be refreshed in time

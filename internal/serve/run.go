@@ -98,7 +98,14 @@ func Run(ctx context.Context, rc RunConfig) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, stopSignals...)
+	// A stop signal the caller ignored stays ignored: catching SIGHUP would
+	// undo `nohup gcp-aws-cred serve &`, and the terminal closing would stop
+	// serve. (One Notify per signal: one with none would catch them all.)
+	for _, s := range stopSignals {
+		if !signal.Ignored(s) {
+			signal.Notify(sigs, s)
+		}
+	}
 	defer signal.Stop(sigs)
 	var got os.Signal
 	stopped := make(chan struct{})

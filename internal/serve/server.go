@@ -61,6 +61,10 @@ const (
 	readTimeout        = 10 * time.Second
 	writeTimeout       = 10 * time.Second
 	idleTimeout        = 60 * time.Second // between requests on a kept-alive connection
+	// refreshWait bounds a request's wait for a refresh in flight, well
+	// inside writeTimeout: past it the 503 could not be written, and the
+	// client would get an empty reply instead of the error SDKs show.
+	refreshWait = writeTimeout / 2
 )
 
 // Config configures a server.
@@ -108,7 +112,8 @@ type Server struct {
 	done   chan struct{} // closed when http.Server.Serve returns
 	once   sync.Once
 
-	refused refusals
+	refused   refusals
+	strangers *strangers
 }
 
 // Start checks cfg, binds the address, makes the first exchange, then
@@ -165,7 +170,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		done:  make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.strangers = &strangers{log: log, conns: map[net.Conn]time.Time{}}
 	s.http = &http.Server{
+		ConnState:         s.strangers.track,
+		ConnContext:       withConn,
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
@@ -174,10 +182,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		MaxHeaderBytes:    httpMaxHeaderBytes,
 		ErrorLog:          errorLog(log),
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		// net/http would answer "OPTIONS *" itself, 200 and keep-alive,
+		// whatever the token: a stranger could hold a connection for good.
+		DisableGeneralOptionsHandler: true,
 	}
 	go func() {
 		defer close(s.done)
-		_ = s.http.Serve(ln)
+		_ = s.http.Serve(shedListener{ln, s.strangers})
 	}()
 	c, _ := ref.Current()
 	log.Info(fmt.Sprintf("serving %s as session %s at %s; the credentials expire at %s, next refresh at %s",
@@ -265,6 +276,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// what follows it is not a request.
 	if resp.status != http.StatusOK || r.URL.Path != CredentialsPath || r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
 		h["Connection"] = closeConn
+	} else {
+		s.strangers.keep(r.Context())
 	}
 	w.WriteHeader(resp.status)
 	if r.Method != http.MethodHead {
@@ -304,8 +317,13 @@ func (s *Server) credentials(r *http.Request) response {
 	}
 	// The request's context ends with the client's connection, and with
 	// the shutdown (it derives from s.ctx).
-	_, body, err := s.ref.current(r.Context())
+	ctx, cancel := context.WithTimeout(r.Context(), refreshWait)
+	defer cancel()
+	_, body, err := s.ref.current(ctx)
 	if err != nil {
+		if ctx.Err() != nil && r.Context().Err() == nil {
+			err = fmt.Errorf("no valid credentials: the refresh under way has not ended within %s; try again shortly", refreshWait)
+		}
 		return errorResponse(http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
 	}
 	return response{status: http.StatusOK, body: body}
