@@ -263,13 +263,14 @@ type ServeCmd struct {
 
 // Help is the worked example under `serve --help`.
 func (*ServeCmd) Help() string {
-	return `Makes the first exchange, then listens on loopback and prints the variables a
-client needs: AWS_CONTAINER_CREDENTIALS_FULL_URI, and AWS_CONTAINER_AUTHORIZATION_TOKEN
+	return `Binds --listen on loopback (or takes the socket systemd passes), makes the first
+exchange, then answers and prints the variables a client needs: AWS_CONTAINER_CREDENTIALS_FULL_URI, and AWS_CONTAINER_AUTHORIZATION_TOKEN
 when the token was generated. Every AWS SDK and the CLI read them. Credentials
 stay in memory and are refreshed at a random point well before they have 15
 minutes left; a failing refresh keeps the last good ones while they last.
 --timeout bounds each exchange. Logs go to stderr. SIGINT, SIGTERM or SIGHUP
-stops it within 2 seconds. GET /healthz needs no token; kubelet cannot reach loopback,
+stops it within 2 seconds (SIGHUP not when started with it ignored, as under
+nohup). GET /healthz needs no token; kubelet cannot reach loopback,
 so probe with serve --check.
 
   gcp-aws-cred serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --region ap-northeast-1
@@ -281,7 +282,7 @@ For one long command, or an interactive shell, exec --serve is simpler:
   gcp-aws-cred exec --serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access -- bash`
 }
 
-// Run serves until SIGINT or SIGTERM.
+// Run serves until SIGINT, SIGTERM or SIGHUP.
 func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer) error {
 	if c.CheckHealth {
 		return serve.Check(ctx, c.Listen, c.Timeout)
