@@ -12,7 +12,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/testbin"
 )
 
-// startSandbox runs the README's sandbox command, fakeservers, as the README
+// startSandbox runs the sandbox command of docs/sandbox.md, fakeservers, as that page
 // does (in the background, stdin /dev/null, --config), and returns the
 // environment of a shell that sourced its output, with gcp-aws-cred on PATH
 // under that name, as the printed profile expects.
@@ -73,7 +73,7 @@ func runIn(t *testing.T, env []string, dir, name string, args ...string) (stdout
 	return w.run(t, name, args...)
 }
 
-// TestSandbox is the README's walkthrough of the local sandbox with the
+// TestSandbox is docs/sandbox.md's walkthrough of the local sandbox with the
 // real AWS CLI and boto3: the printed profile gets credentials from the
 // fake STS, the CLI's own get-caller-identity is answered by the fake STS
 // (which checks the SigV4 signature made with those keys), and with --moto
@@ -121,7 +121,7 @@ func TestSandbox(t *testing.T) {
 		}
 	})
 
-	// A role that does not trust this workload, by hand as the README shows
+	// A role that does not trust this workload, by hand as docs/sandbox.md shows
 	// (through sh, so gcp-aws-cred is found on the sandbox's PATH).
 	_, errOut, err := runIn(t, env, home, "sh", "-c", "gcp-aws-cred --role arn:aws:iam::123456789012:role/someone-elses-role")
 	if err == nil || !strings.Contains(errOut, "(AccessDenied") {
