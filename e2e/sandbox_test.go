@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/testbin"
 )
@@ -143,4 +145,66 @@ func TestSandboxWithoutMoto(t *testing.T) {
 	if err == nil || !strings.Contains(errOut, want) {
 		t.Errorf("aws s3 ls: %v\nstdout: %s\nstderr: %s\nwant the fake's refusal %q", err, out, errOut, want)
 	}
+}
+
+// sandboxPage is the page whose shell blocks TestSandboxPageAsPasted runs.
+const sandboxPage = "../docs/sandbox.md"
+
+// TestSandboxPageAsPasted runs the shell blocks of docs/sandbox.md that a
+// reader pastes first, verbatim, through sh from the repository's root: the
+// block that builds and starts the sandbox and asks the AWS CLI who it is,
+// then the block of exec and exec --serve lines. Each of the three aws
+// commands must answer with the sandbox role, so the page cannot drift from
+// what works. (A trailer stops the sandbox, as `kill %1` would.)
+func TestSandboxPageAsPasted(t *testing.T) {
+	requireTools(t)
+	start := pageBlock(t, sandboxPage, "## Start it")
+	execBlock := pageBlock(t, sandboxPage, "## exec and serve in the sandbox")
+	script := start + "\nfakeservers=$!\n" + execBlock + "\nkill $fakeservers; wait $fakeservers; rm -rf \"$sandbox\"\n"
+
+	home := t.TempDir()
+	env := cleanEnv(home)
+	// The page's go build runs with this test's caches, not an empty HOME's.
+	for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH"} {
+		v, err := exec.Command("go", "env", k).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		env = append(env, k+"="+strings.TrimSpace(string(v)))
+	}
+	env = append(env, "TMPDIR="+t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", script)
+	cmd.Dir = ".."
+	cmd.Env = env
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	const arn = "arn:aws:sts::123456789012:assumed-role/aws-allow-gcp-access/demo-vm"
+	if n := strings.Count(stdout.String(), `"Arn": "`+arn+`"`); err != nil || n != 3 {
+		t.Fatalf("the page's blocks: %v, %d of 3 aws commands answered as %s\nscript:\n%s\nstdout:\n%s\nstderr:\n%s", err, n, arn, script, stdout.String(), stderr.String())
+	}
+}
+
+// pageBlock returns the first ```sh block after heading in a Markdown page.
+func pageBlock(t *testing.T, page, heading string) string {
+	t.Helper()
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("%s has no heading %q", page, heading)
+	}
+	_, block, ok := strings.Cut(after, "\n```sh\n")
+	if !ok {
+		t.Fatalf("%s: no sh block after %q", page, heading)
+	}
+	block, _, ok = strings.Cut(block, "\n```\n")
+	if !ok {
+		t.Fatalf("%s: the sh block after %q does not end", page, heading)
+	}
+	return block
 }
