@@ -12,13 +12,13 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 )
 
-// TestDoctorJSONSchema holds `doctor --json` to the schema the README
-// documents, which scripts and monitoring rely on: the same step names in
-// the same order, the documented keys on every step, and for each step
-// exactly the fact keys of the README's table, between a working chain and
-// a failure that adds the optional one.
+// TestDoctorJSONSchema holds `doctor --json` to the schema that
+// docs/troubleshooting.md documents, which scripts and monitoring rely on:
+// the same step names in the same order, the documented keys on every step,
+// and for each step exactly the fact keys of the page's table, between a
+// working chain and a failure that adds the optional one.
 func TestDoctorJSONSchema(t *testing.T) {
-	documented := readmeFacts(t)
+	documented := documentedFacts(t)
 	srv, err := fakes.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -75,34 +75,37 @@ func TestDoctorJSONSchema(t *testing.T) {
 			for k := range facts {
 				seen[name][k] = true
 				if !documented[name][k] {
-					t.Errorf("%v: step %s has the fact %q, which the README does not document", tc.args, name, k)
+					t.Errorf("%v: step %s has the fact %q, which docs/troubleshooting.md does not document", tc.args, name, k)
 				}
 			}
 		}
 		if want := sortedKeys(documented); !slices.Equal(sortStrings(slices.Clone(names)), want) {
-			t.Errorf("%v: steps %v, the README documents %v", tc.args, names, want)
+			t.Errorf("%v: steps %v, docs/troubleshooting.md documents %v", tc.args, names, want)
 		}
 	}
 	for name, keys := range documented {
 		for k := range keys {
 			if !seen[name][k] {
-				t.Errorf("the README documents the fact %q of step %s, which doctor never printed", k, name)
+				t.Errorf("docs/troubleshooting.md documents the fact %q of step %s, which doctor never printed", k, name)
 			}
 		}
 	}
 }
 
-// readmeFacts reads the README's table of doctor's fact keys: per step, the
+// doctorFactsPage is where the table of doctor's fact keys lives.
+const doctorFactsPage = "docs/troubleshooting.md"
+
+// documentedFacts reads the table of doctor's fact keys: per step, the
 // names in backquotes in the second column, up to the first parenthesis of
 // each item (which holds example values, not keys).
-func readmeFacts(t *testing.T) map[string]map[string]bool {
-	b, err := os.ReadFile("README.md")
+func documentedFacts(t *testing.T) map[string]map[string]bool {
+	b, err := os.ReadFile(doctorFactsPage)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, table, ok := strings.Cut(string(b), "<!-- doctor-json-facts:")
 	if !ok {
-		t.Fatal("README.md has no doctor-json-facts table")
+		t.Fatalf("%s has no doctor-json-facts table", doctorFactsPage)
 	}
 	out := map[string]map[string]bool{}
 	for _, line := range strings.Split(table, "\n")[1:] {
@@ -114,7 +117,7 @@ func readmeFacts(t *testing.T) map[string]map[string]bool {
 		}
 		cells := strings.Split(line, " | ")
 		if len(cells) != 2 {
-			t.Fatalf("README table row %q has %d columns", line, len(cells))
+			t.Fatalf("%s: table row %q has %d columns", doctorFactsPage, line, len(cells))
 		}
 		step := strings.Trim(cells[0], "| `")
 		out[step] = map[string]bool{}
@@ -125,7 +128,7 @@ func readmeFacts(t *testing.T) map[string]map[string]bool {
 		}
 	}
 	if len(out) != 5 {
-		t.Fatalf("README table documents %d steps: %v", len(out), out)
+		t.Fatalf("%s: the table documents %d steps: %v", doctorFactsPage, len(out), out)
 	}
 	return out
 }

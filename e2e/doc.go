@@ -1,7 +1,7 @@
 // Package e2e drives gcp-aws-cred the way users do: through credential_process
 // in an AWS config file, with the real AWS CLI (v1 and v2) and boto3, against
 // moto's STS and S3 and the project's fake metadata server; and the local
-// sandbox (internal/cmd/fakeservers) as the README walks through it. It also
+// sandbox (internal/cmd/fakeservers) as docs/sandbox.md walks through it. It also
 // holds the tests that need the real binary as its own process: the no-files
 // test under strace, which needs none of the tools below.
 //

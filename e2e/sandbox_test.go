@@ -2,17 +2,20 @@ package e2e
 
 import (
 	"bufio"
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/testbin"
 )
 
-// startSandbox runs the README's sandbox command, fakeservers, as the README
+// startSandbox runs the sandbox command of docs/sandbox.md, fakeservers, as that page
 // does (in the background, stdin /dev/null, --config), and returns the
 // environment of a shell that sourced its output, with gcp-aws-cred on PATH
 // under that name, as the printed profile expects.
@@ -73,7 +76,7 @@ func runIn(t *testing.T, env []string, dir, name string, args ...string) (stdout
 	return w.run(t, name, args...)
 }
 
-// TestSandbox is the README's walkthrough of the local sandbox with the
+// TestSandbox is docs/sandbox.md's walkthrough of the local sandbox with the
 // real AWS CLI and boto3: the printed profile gets credentials from the
 // fake STS, the CLI's own get-caller-identity is answered by the fake STS
 // (which checks the SigV4 signature made with those keys), and with --moto
@@ -121,7 +124,7 @@ func TestSandbox(t *testing.T) {
 		}
 	})
 
-	// A role that does not trust this workload, by hand as the README shows
+	// A role that does not trust this workload, by hand as docs/sandbox.md shows
 	// (through sh, so gcp-aws-cred is found on the sandbox's PATH).
 	_, errOut, err := runIn(t, env, home, "sh", "-c", "gcp-aws-cred --role arn:aws:iam::123456789012:role/someone-elses-role")
 	if err == nil || !strings.Contains(errOut, "(AccessDenied") {
@@ -143,4 +146,93 @@ func TestSandboxWithoutMoto(t *testing.T) {
 	if err == nil || !strings.Contains(errOut, want) {
 		t.Errorf("aws s3 ls: %v\nstdout: %s\nstderr: %s\nwant the fake's refusal %q", err, out, errOut, want)
 	}
+}
+
+// sandboxPage is the page whose shell blocks TestSandboxPageAsPasted runs.
+const sandboxPage = "../docs/sandbox.md"
+
+// TestSandboxPageAsPasted runs the shell blocks of docs/sandbox.md that a
+// reader pastes first, verbatim, through sh from the repository's root: the
+// block that builds and starts the sandbox and asks the AWS CLI who it is,
+// then the block of exec and exec --serve lines. Each of the three aws
+// commands must answer with the sandbox role, so the page cannot drift from
+// what works. (A trailer stops the sandbox, as `kill %1` would.)
+func TestSandboxPageAsPasted(t *testing.T) {
+	requireTools(t)
+	requireEndpointVars(t)
+	start := pageBlock(t, sandboxPage, "## Start it")
+	execBlock := pageBlock(t, sandboxPage, "## exec and serve in the sandbox")
+	script := start + "\nfakeservers=$!\n" + execBlock + "\nkill $fakeservers; wait $fakeservers; rm -rf \"$sandbox\"\n"
+
+	home := t.TempDir()
+	env := cleanEnv(home)
+	// The page's go build runs with this test's caches, not an empty HOME's.
+	for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH"} {
+		v, err := exec.Command("go", "env", k).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		env = append(env, k+"="+strings.TrimSpace(string(v)))
+	}
+	// A safety net: an aws that ignores the endpoint variables (v2 before
+	// 2.13) would otherwise reach real AWS; through a dead proxy it fails.
+	// The modules are in this test's cache already.
+	env = append(env, "TMPDIR="+t.TempDir(), "HTTPS_PROXY=http://127.0.0.1:9", "https_proxy=http://127.0.0.1:9", "GOPROXY=off")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", script)
+	cmd.Dir = ".."
+	cmd.Env = env
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	const arn = "arn:aws:sts::123456789012:assumed-role/aws-allow-gcp-access/demo-vm"
+	if n := strings.Count(stdout.String(), `"Arn": "`+arn+`"`); err != nil || n != 3 {
+		t.Fatalf("the page's blocks: %v, %d of 3 aws commands answered as %s\nscript:\n%s\nstdout:\n%s\nstderr:\n%s", err, n, arn, script, stdout.String(), stderr.String())
+	}
+}
+
+// pageBlock returns the first ```sh block after heading in a Markdown page.
+func pageBlock(t *testing.T, page, heading string) string {
+	t.Helper()
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("%s has no heading %q", page, heading)
+	}
+	_, block, ok := strings.Cut(after, "\n```sh\n")
+	if !ok {
+		t.Fatalf("%s: no sh block after %q", page, heading)
+	}
+	block, _, ok = strings.Cut(block, "\n```\n")
+	if !ok {
+		t.Fatalf("%s: the sh block after %q does not end", page, heading)
+	}
+	return block
+}
+
+// requireEndpointVars stops the test when the aws on PATH is AWS CLI v2
+// before 2.13, which ignores AWS_ENDPOINT_URL_STS: the page tells its
+// readers to add --endpoint-url then, so its blocks as pasted are not for
+// that CLI.
+func requireEndpointVars(t *testing.T) {
+	t.Helper()
+	out, _ := exec.Command("aws", "--version").CombinedOutput()
+	var major, minor int
+	for _, f := range strings.Fields(string(out)) {
+		if v, ok := strings.CutPrefix(f, "aws-cli/"); ok {
+			fmt.Sscanf(v, "%d.%d", &major, &minor)
+		}
+	}
+	if major != 2 || minor >= 13 {
+		return
+	}
+	msg := fmt.Sprintf("the aws on PATH (%s) ignores AWS_ENDPOINT_URL_STS; put AWS CLI v1 (pip install awscli) or v2 2.13 or later first on PATH", strings.TrimSpace(string(out)))
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
 }

@@ -5,8 +5,8 @@
 # with the pinned SHA-256 is left alone.
 #
 # Pin a release first: set VERSION and the two SHA-256 values below from the
-# release's checksums.txt, after verifying that file's signature (README,
-# "Install"). The VM then installs exactly those bytes or nothing.
+# release's checksums.txt, after verifying that file's signature
+# (docs/verify.md). The VM then installs exactly those bytes or nothing.
 #
 #   gcloud compute instances create etl-1 \
 #     --service-account=etl@my-project.iam.gserviceaccount.com --scopes=cloud-platform \

@@ -171,7 +171,7 @@ token or its signature), and the IAM condition key each claim feeds.
 type DoctorCmd struct {
 	cred.Options `embed:""`
 
-	JSON bool `name:"json" help:"Print the report as JSON (the README documents its keys)."`
+	JSON bool `name:"json" help:"Print the report as JSON (docs/troubleshooting.md documents its keys)."`
 }
 
 // Run prints the report to stdout and fails if the chain does.

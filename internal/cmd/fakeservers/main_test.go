@@ -166,7 +166,7 @@ func credentialProcess(t *testing.T, line string, extra ...string) (stdout, stde
 	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
 }
 
-// TestSandboxWalkthrough is the README's walkthrough without the AWS CLI
+// TestSandboxWalkthrough is docs/sandbox.md's walkthrough without the AWS CLI
 // (e2e runs it with the CLI): the printed profile works, each role shows
 // what it is for, and the sandbox outlives a closed stdin, then stops on
 // SIGTERM and removes its config file.
