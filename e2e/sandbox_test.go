@@ -154,15 +154,18 @@ const sandboxPage = "../docs/sandbox.md"
 // TestSandboxPageAsPasted runs the shell blocks of docs/sandbox.md that a
 // reader pastes first, verbatim, through sh from the repository's root: the
 // block that builds and starts the sandbox and asks the AWS CLI who it is,
-// then the block of exec and exec --serve lines. Each of the three aws
+// then the blocks of exec, exec --serve and serve. Each of the four aws
 // commands must answer with the sandbox role, so the page cannot drift from
 // what works. (A trailer stops the sandbox, as `kill %1` would.)
 func TestSandboxPageAsPasted(t *testing.T) {
 	requireTools(t)
 	requireEndpointVars(t)
-	start := pageBlock(t, sandboxPage, "## Start it")
-	execBlock := pageBlock(t, sandboxPage, "## exec and serve in the sandbox")
-	script := start + "\nfakeservers=$!\n" + execBlock + "\nkill $fakeservers; wait $fakeservers; rm -rf \"$sandbox\"\n"
+	start := pageBlocks(t, sandboxPage, "## Start it")[0]
+	blocks := pageBlocks(t, sandboxPage, "## exec and serve in the sandbox")
+	if len(blocks) < 2 {
+		t.Fatalf("%s: want the exec block and the serve block, got %d blocks", sandboxPage, len(blocks))
+	}
+	script := start + "\nfakeservers=$!\n" + blocks[0] + "\n" + blocks[1] + "\nkill $fakeservers; wait $fakeservers; rm -rf \"$sandbox\"\n"
 
 	home := t.TempDir()
 	env := cleanEnv(home)
@@ -183,17 +186,21 @@ func TestSandboxPageAsPasted(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "sh", "-c", script)
 	cmd.Dir = ".."
 	cmd.Env = env
+	// A process the page leaves running would hold the pipes open: give up
+	// on them soon after sh ends, so the test fails instead of hanging.
+	cmd.WaitDelay = 10 * time.Second
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	const arn = "arn:aws:sts::123456789012:assumed-role/aws-allow-gcp-access/demo-vm"
-	if n := strings.Count(stdout.String(), `"Arn": "`+arn+`"`); err != nil || n != 3 {
-		t.Fatalf("the page's blocks: %v, %d of 3 aws commands answered as %s\nscript:\n%s\nstdout:\n%s\nstderr:\n%s", err, n, arn, script, stdout.String(), stderr.String())
+	if n := strings.Count(stdout.String(), `"Arn": "`+arn+`"`); err != nil || n != 4 {
+		t.Fatalf("the page's blocks: %v, %d of 4 aws commands answered as %s\nscript:\n%s\nstdout:\n%s\nstderr:\n%s", err, n, arn, script, stdout.String(), stderr.String())
 	}
 }
 
-// pageBlock returns the first ```sh block after heading in a Markdown page.
-func pageBlock(t *testing.T, page, heading string) string {
+// pageBlocks returns the ```sh blocks of the section under heading in a
+// Markdown page, up to the next heading of the same level; at least one.
+func pageBlocks(t *testing.T, page, heading string) []string {
 	t.Helper()
 	b, err := os.ReadFile(page)
 	if err != nil {
@@ -203,15 +210,23 @@ func pageBlock(t *testing.T, page, heading string) string {
 	if !ok {
 		t.Fatalf("%s has no heading %q", page, heading)
 	}
-	_, block, ok := strings.Cut(after, "\n```sh\n")
-	if !ok {
-		t.Fatalf("%s: no sh block after %q", page, heading)
+	level, _, _ := strings.Cut(heading, " ")
+	after, _, _ = strings.Cut(after, "\n"+level+" ")
+	var blocks []string
+	for {
+		var block string
+		if _, block, ok = strings.Cut(after, "\n```sh\n"); !ok {
+			break
+		}
+		if block, after, ok = strings.Cut(block, "\n```\n"); !ok {
+			t.Fatalf("%s: an sh block under %q does not end", page, heading)
+		}
+		blocks = append(blocks, block)
 	}
-	block, _, ok = strings.Cut(block, "\n```\n")
-	if !ok {
-		t.Fatalf("%s: the sh block after %q does not end", page, heading)
+	if len(blocks) == 0 {
+		t.Fatalf("%s: no sh block under %q", page, heading)
 	}
-	return block
+	return blocks
 }
 
 // requireEndpointVars stops the test when the aws on PATH is AWS CLI v2

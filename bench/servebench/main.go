@@ -1,5 +1,5 @@
 // Command servebench measures what `serve` and `exec --serve` buy and cost,
-// and prints Markdown tables for the README.
+// and prints Markdown tables for docs/benchmarks.md.
 //
 //	go run ./bench/servebench                    # about 20 minutes
 //	go run ./bench/servebench -smoke             # seconds: checks it works, figures meaningless

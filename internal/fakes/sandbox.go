@@ -9,7 +9,7 @@ import "time"
 const (
 	SandboxAccount = "123456789012"
 	// AllowedRole trusts DefaultUniqueID with audience sts.amazonaws.com,
-	// as the README's recommended policy does; sessions up to 12 h.
+	// as the recommended policy in docs/aws-setup.md does; sessions up to 12 h.
 	AllowedRole = "arn:aws:iam::" + SandboxAccount + ":role/aws-allow-gcp-access"
 	// DeniedRole trusts another service account (OtherUniqueID).
 	DeniedRole = "arn:aws:iam::" + SandboxAccount + ":role/someone-elses-role"

@@ -18,7 +18,7 @@ import (
 
 // Report is what doctor found, step by step. Its JSON form is read by
 // scripts and monitoring: the keys below, the step names and the fact keys
-// are stable, and the README documents them.
+// are stable, and docs/troubleshooting.md documents them.
 type Report struct {
 	OK    bool    `json:"ok"`
 	Steps []*Step `json:"steps"`

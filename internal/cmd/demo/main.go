@@ -31,7 +31,7 @@ func demo() error {
 	// download modules and compile for a minute on a fresh machine.
 	fmt.Println("# starting a fake metadata server and a fake STS on loopback")
 	// A Compute Engine VM, and roles with trust policies: the one assumed
-	// trusts exactly this workload, as the README's policy says.
+	// trusts exactly this workload, as the policy in docs/aws-setup.md says.
 	srv, err := fakes.StartWith(fakes.Options{Platform: fakes.ComputeEngine, Roles: fakes.SandboxRoles()})
 	if err != nil {
 		return err
