@@ -24,6 +24,7 @@ import (
 	"golang.org/x/oauth2/google"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/regfile"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
@@ -123,10 +124,10 @@ func WellKnownFile() string {
 // unbounded package-level metadata client.
 func FindADC(ctx context.Context, md *metadata.Client, account string) (*ADC, error) {
 	if p := os.Getenv(FromEnv); p != "" {
-		return readADC(p, FromEnv)
+		return readADC(ctx, p, FromEnv)
 	}
 	wk := WellKnownFile()
-	a, err := readADC(wk, FromWellKnown)
+	a, err := readADC(ctx, wk, FromWellKnown)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return a, err
 	}
@@ -155,8 +156,9 @@ func FindADC(ctx context.Context, md *metadata.Client, account string) (*ADC, er
 }
 
 // readADC reads and recognises the ADC file at path.
-func readADC(path, from string) (*ADC, error) {
-	b, err := readSmallFile(path, MaxADCFile)
+func readADC(ctx context.Context, path, from string) (*ADC, error) {
+	deadline, _ := ctx.Deadline()
+	b, err := regfile.Read(path, MaxADCFile, deadline)
 	if err != nil {
 		if from == FromWellKnown && errors.Is(err, fs.ErrNotExist) {
 			return nil, err
@@ -247,41 +249,20 @@ func impersonatedEmail(u string) string {
 	return ""
 }
 
-// readSmallFile reads the regular file at path, at most max bytes. It opens
-// without blocking, as a FIFO would otherwise block the open, and checks
-// the file it opened, not only the name.
-func readSmallFile(path string, max int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	switch {
-	case err != nil:
-		return nil, err
-	case !fi.Mode().IsRegular():
-		return nil, errNotRegular
-	case fi.Size() > max:
-		return nil, errTooLarge
-	}
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if int64(len(b)) > max {
-		return nil, errTooLarge
-	}
-	return b, err
-}
-
-var (
-	errNotRegular = errors.New("not a regular file")
-	errTooLarge   = fmt.Errorf("larger than %s", transport.Size(MaxADCFile))
-)
-
 // fileErr says what went wrong with a file, without the path that the
 // message already names.
 func fileErr(err error) string {
+	var big *regfile.TooLargeError
+	var irregular *regfile.NotRegularError
 	var pe *fs.PathError
-	if errors.As(err, &pe) {
+	switch {
+	case errors.As(err, &big):
+		return "larger than " + transport.Size(big.Max)
+	case errors.As(err, &irregular):
+		return "not a regular file (it is " + irregular.Kind + ")"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the read did not finish before the deadline"
+	case errors.As(err, &pe):
 		return pe.Err.Error()
 	}
 	return err.Error()
