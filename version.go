@@ -34,31 +34,38 @@ func versionString() string {
 // module version go install records, and the revision and commit time go
 // build records in a git checkout. bi may be nil.
 func formatVersion(version, commit, date string, bi *debug.BuildInfo, goVersion, platform string) string {
-	modified := false
-	if bi != nil {
-		if version == "" {
-			version = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				if commit == "" {
-					commit = s.Value
-				}
-			case "vcs.time":
-				if date == "" {
-					date = s.Value
-				}
-			case "vcs.modified":
-				modified = s.Value == "true"
+	if bi == nil {
+		bi = &debug.BuildInfo{}
+	}
+	// Only a version the toolchain recorded can be its pseudo-version.
+	fromToolchain := version == ""
+	if fromToolchain {
+		version = bi.Main.Version
+	}
+	modified, checkout := false, false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			checkout = true
+			if commit == "" {
+				commit = s.Value
 			}
+		case "vcs.time":
+			if date == "" {
+				date = s.Value
+			}
+		case "vcs.modified":
+			modified = s.Value == "true"
 		}
 	}
 	// A build from source without a version stamp: the toolchain's
 	// "(devel)" says nothing to a user, so say what it means, and why no
-	// commit is known when none is.
+	// commit is known when none is. Since Go 1.24 a build in a git checkout
+	// gets a pseudo-version instead (v0.0.0-20261201144802-25d140087637),
+	// which reads like a release v0.0.0; the commit and date lines already
+	// say what it encodes.
 	first := cli.Name + " " + version
-	source := version == "" || version == "(devel)"
+	source := version == "" || version == "(devel)" || fromToolchain && checkout && isPseudoVersion(version)
 	if source {
 		first = cli.Name + " built from source; version not stamped"
 	}
@@ -85,4 +92,32 @@ func formatVersion(version, commit, date string, bi *debug.BuildInfo, goVersion,
 	b.WriteString("go:       " + goVersion + "\n")
 	b.WriteString("platform: " + platform)
 	return b.String()
+}
+
+// isPseudoVersion reports whether v is a Go pseudo-version, the form the
+// toolchain gives an untagged commit: it ends in a 14-digit UTC time and a
+// 12-digit commit prefix (vX.0.0-TIME-HASH, vX.Y.Z-pre.0.TIME-HASH,
+// vX.Y.Z-0.TIME-HASH), optionally followed by +dirty.
+func isPseudoVersion(v string) bool {
+	v, _, _ = strings.Cut(v, "+")
+	rest, hash, ok := cutLast(v, "-")
+	if !ok || len(hash) != 12 || strings.Trim(hash, "0123456789abcdef") != "" {
+		return false
+	}
+	_, stamp, ok := cutLast(rest, "-")
+	if !ok {
+		return false
+	}
+	if i := strings.LastIndexByte(stamp, '.'); i >= 0 {
+		stamp = stamp[i+1:]
+	}
+	return len(stamp) == 14 && strings.Trim(stamp, "0123456789") == ""
+}
+
+// cutLast is strings.Cut at the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }
