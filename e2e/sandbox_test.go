@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -156,19 +155,40 @@ const sandboxPage = "../docs/sandbox.md"
 // block that builds and starts the sandbox and asks the AWS CLI who it is,
 // then the blocks of exec, exec --serve and serve. Each of the four aws
 // commands must answer with the sandbox role, so the page cannot drift from
-// what works. (A trailer stops the sandbox, as `kill %1` would.)
+// what works. The page names the endpoints on every aws line, so it runs
+// once with the aws on PATH and once with AWS CLI v2 first on PATH (Debian's
+// 2.9 ignores AWS_ENDPOINT_URL_STS). (A trailer stops the sandbox, as
+// `kill %1` would.)
 func TestSandboxPageAsPasted(t *testing.T) {
 	requireTools(t)
-	requireEndpointVars(t)
 	start := pageBlocks(t, sandboxPage, "## Start it")[0]
 	blocks := pageBlocks(t, sandboxPage, "## exec and serve in the sandbox")
 	if len(blocks) < 2 {
 		t.Fatalf("%s: want the exec block and the serve block, got %d blocks", sandboxPage, len(blocks))
 	}
 	script := start + "\nfakeservers=$!\n" + blocks[0] + "\n" + blocks[1] + "\nkill $fakeservers; wait $fakeservers; rm -rf \"$sandbox\"\n"
+	t.Run("aws on PATH", func(t *testing.T) { runPage(t, script, "") })
+	t.Run("AWS CLI v2", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.Symlink(awsV2(t), filepath.Join(dir, "aws")); err != nil {
+			t.Fatal(err)
+		}
+		runPage(t, script, dir)
+	})
+}
 
+// runPage runs script as TestSandboxPageAsPasted does, with dir (when not
+// empty) first on PATH.
+func runPage(t *testing.T, script, dir string) {
 	home := t.TempDir()
 	env := cleanEnv(home)
+	if dir != "" {
+		for i, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+				env[i] = "PATH=" + dir + string(os.PathListSeparator) + v
+			}
+		}
+	}
 	// The page's go build runs with this test's caches, not an empty HOME's.
 	for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH"} {
 		v, err := exec.Command("go", "env", k).Output()
@@ -177,9 +197,9 @@ func TestSandboxPageAsPasted(t *testing.T) {
 		}
 		env = append(env, k+"="+strings.TrimSpace(string(v)))
 	}
-	// A safety net: an aws that ignores the endpoint variables (v2 before
-	// 2.13) would otherwise reach real AWS; through a dead proxy it fails.
-	// The modules are in this test's cache already.
+	// A safety net: an aws line that lost its endpoint would otherwise
+	// reach real AWS; through a dead proxy it fails. The modules are in
+	// this test's cache already.
 	env = append(env, "TMPDIR="+t.TempDir(), "HTTPS_PROXY=http://127.0.0.1:9", "https_proxy=http://127.0.0.1:9", "GOPROXY=off")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -227,27 +247,4 @@ func pageBlocks(t *testing.T, page, heading string) []string {
 		t.Fatalf("%s: no sh block under %q", page, heading)
 	}
 	return blocks
-}
-
-// requireEndpointVars stops the test when the aws on PATH is AWS CLI v2
-// before 2.13, which ignores AWS_ENDPOINT_URL_STS: the page tells its
-// readers to add --endpoint-url then, so its blocks as pasted are not for
-// that CLI.
-func requireEndpointVars(t *testing.T) {
-	t.Helper()
-	out, _ := exec.Command("aws", "--version").CombinedOutput()
-	var major, minor int
-	for _, f := range strings.Fields(string(out)) {
-		if v, ok := strings.CutPrefix(f, "aws-cli/"); ok {
-			fmt.Sscanf(v, "%d.%d", &major, &minor)
-		}
-	}
-	if major != 2 || minor >= 13 {
-		return
-	}
-	msg := fmt.Sprintf("the aws on PATH (%s) ignores AWS_ENDPOINT_URL_STS; put AWS CLI v1 (pip install awscli) or v2 2.13 or later first on PATH", strings.TrimSpace(string(out)))
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }

@@ -409,6 +409,7 @@ func impersonation(line func(string, ...any), o options, srv *fakes.Servers) {
 	line("# Try, from a \"laptop\" (a user login):")
 	line("#   GOOGLE_APPLICATION_CREDENTIALS=%s %s --impersonate %s --role %s --sts-endpoint %s",
 		shellQuote(filepath.Join(o.adcDir, fakes.AuthorizedUser+".json")), o.bin, fakes.TargetEmail, fakes.ImpersonatedRole, srv.STSURL)
-	line("#   (then doctor, token or trust-policy with the same flags; without the variable, the")
-	line("#   metadata server's account is the caller)")
+	line("#   (doctor takes the same flags; token and trust-policy take the variable and")
+	line("#   --impersonate %s alone, as they make no exchange. Without the", fakes.TargetEmail)
+	line("#   variable, the metadata server's account is the caller)")
 }
