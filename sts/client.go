@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -152,7 +153,7 @@ func New(cfg Config) (*Client, error) {
 		base.TLSClientConfig.RootCAs = pool
 	}
 	httpClient := &http.Client{
-		Transport:     transport.Wrap(base, transport.Config{Peer: "STS endpoint", MaxBody: MaxAnswer, Trace: cfg.Trace}),
+		Transport:     transport.Wrap(readOnlyBodies{base}, transport.Config{Peer: "STS endpoint", MaxBody: MaxAnswer, Trace: cfg.Trace}),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	api := awssts.New(awssts.Options{
@@ -188,6 +189,29 @@ func newTransport(endpoint string) *http.Transport {
 	}
 	return base
 }
+
+// readOnlyBodies sends each request with a body that has only Read and
+// Close. The SDK's request body (smithy-go's safeWriteToReadCloser) returns
+// io.EOF from WriteTo once it is closed, and it is closed as soon as STS has
+// answered. net/http writes the body straight to the connection, then
+// copies through WriteTo to check that nothing is left past Content-Length;
+// when STS's answer came first, that io.EOF reads as a failed write and
+// net/http closes the connection under the answer still being read. The
+// SDK then retries a call STS had answered: a second exchange, seen about
+// once in forty runs over TLS. Read returns a clean io.EOF instead.
+type readOnlyBodies struct{ base http.RoundTripper }
+
+func (r readOnlyBodies) RoundTrip(req *http.Request) (*http.Response, error) {
+	if _, ok := req.Body.(io.WriterTo); ok {
+		// A RoundTripper must not change the caller's request.
+		req = req.Clone(req.Context())
+		req.Body = readOnly{req.Body}
+	}
+	return r.base.RoundTrip(req)
+}
+
+// readOnly is an io.ReadCloser and nothing more.
+type readOnly struct{ io.ReadCloser }
 
 // resolveEndpoint returns the STS URL for region: override when given (after
 // checking it is safe), else the partition's regional or FIPS endpoint.
