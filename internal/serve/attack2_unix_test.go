@@ -102,17 +102,8 @@ func TestStrangersCannotExhaustDescriptors(t *testing.T) {
 func TestServeUnderNohupKeepsRunningOnSIGHUP(t *testing.T) {
 	cmd := exec.Command("sh", "-c", `trap "" HUP; exec "$0"`, os.Args[0])
 	cmd.Env = append(os.Environ(), helperEnv+"=serve")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	if line := readLine(t, bufio.NewReader(out)); !strings.HasPrefix(line, "export "+URIEnv+"=") {
+	out, stderr := startPiped(t, cmd)
+	if line := readLine(t, out); !strings.HasPrefix(line, "export "+URIEnv+"=") {
 		t.Fatalf("printed %q; stderr: %s", line, stderr)
 	}
 	_ = cmd.Process.Signal(syscall.SIGHUP)

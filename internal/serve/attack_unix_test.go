@@ -55,17 +55,8 @@ func helper(t *testing.T, mode string, files []*os.File, args ...string) (*exec.
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), helperEnv+"="+mode, "LISTEN_FDS=1")
 	cmd.ExtraFiles = files
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd, bufio.NewReader(stdout), stderr
+	stdout, stderr := startPiped(t, cmd)
+	return cmd, stdout, stderr
 }
 
 // freePort is a loopback address nothing listens on.

@@ -180,17 +180,8 @@ func startHelper(t *testing.T, mode string, args ...string) (*exec.Cmd, *bufio.R
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), helperEnv+"="+mode)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd, bufio.NewReader(stdout), stderr
+	stdout, stderr := startPiped(t, cmd)
+	return cmd, stdout, stderr
 }
 
 func readLine(t *testing.T, r *bufio.Reader) string {
