@@ -312,17 +312,11 @@ var idpTransient = retry.RetryableErrorCode{Codes: map[string]struct{}{
 }}
 
 func newRetryer(cfg Config) aws.Retryer {
-	attempts := cfg.MaxAttempts
-	if attempts == 0 {
-		attempts = 3
-	}
-	base := cfg.BaseBackoff
-	if base == 0 {
-		base = 250 * time.Millisecond
-	}
+	attempts := cmp.Or(cfg.MaxAttempts, transport.Attempts)
+	base := cmp.Or(cfg.BaseBackoff, transport.BaseBackoff)
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = attempts
-		o.Backoff = jitterBackoff{base: base, max: 2 * time.Second}
+		o.Backoff = jitterBackoff{base: base, max: transport.MaxBackoff}
 		// The retry quota protects long-lived clients from retry storms; a
 		// process that makes one call has nothing to protect.
 		o.RateLimiter = ratelimit.None

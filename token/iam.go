@@ -2,6 +2,7 @@ package token
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -151,14 +152,8 @@ func (s *IAMSource) IDToken(ctx context.Context, a *ADC, at secret.String) (secr
 	if client == nil {
 		client = NewGoogleClient("IAM Credentials endpoint", nil)
 	}
-	attempts := s.MaxAttempts
-	if attempts == 0 {
-		attempts = 3
-	}
-	base := s.BaseBackoff
-	if base == 0 {
-		base = 250 * time.Millisecond
-	}
+	attempts := cmp.Or(s.MaxAttempts, transport.Attempts)
+	base := cmp.Or(s.BaseBackoff, transport.BaseBackoff)
 	var status, tries int
 	var answer []byte
 	for tries = 1; ; tries++ {
@@ -166,7 +161,7 @@ func (s *IAMSource) IDToken(ctx context.Context, a *ADC, at secret.String) (secr
 		if !retryable(status, err) || tries >= attempts {
 			break
 		}
-		wait := transport.Jitter(base, 2*time.Second, tries)
+		wait := transport.Jitter(base, transport.MaxBackoff, tries)
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
 			break
 		}

@@ -41,6 +41,16 @@ func LoopbackOnly(network, address string, _ syscall.RawConn) error {
 	return nil
 }
 
+// The retry policy every peer shares (STS through the SDK's retryer, the
+// IAM Credentials API through a loop of its own): three tries in all,
+// waits from 250ms doubling up to 2s, so that a run stays well inside its
+// deadline.
+const (
+	Attempts    = 3
+	BaseBackoff = 250 * time.Millisecond
+	MaxBackoff  = 2 * time.Second
+)
+
 // Jitter is the wait before retry number attempt (1 for the first): base
 // doubled per attempt, at most max, and then a random half of it taken
 // off, so that many clients refused at once do not come back at once.
