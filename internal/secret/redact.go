@@ -1,7 +1,9 @@
 package secret
 
 import (
+	"encoding/base64"
 	"encoding/binary"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -23,8 +25,8 @@ import (
 const (
 	// maxValues and maxBytes bound the registry: the last few refreshes'
 	// tokens and keys.
-	maxValues = 32
-	maxBytes  = 256 << 10
+	maxValues = 128
+	maxBytes  = 1 << 20
 	// maxValueLen is how much of one value is remembered. No real secret is
 	// nearly that long; a longer one comes from a broken or hostile peer,
 	// and its beginning is enough to recognise an echo.
@@ -52,8 +54,28 @@ var registry struct {
 	stale bool
 }
 
-// register remembers v for Redact. It is called by New and costs an append.
+// register remembers v for Redact, with the encodings a peer's echo puts
+// it in: standard and URL-safe base64 (Basic authentication, a JWT's
+// segments) and URL encoding (a form field quoted back). It is called by
+// New.
 func register(v string) {
+	if len(squeeze(v, nil)) < minLen {
+		return
+	}
+	if len(v) > maxValueLen {
+		v = v[:maxValueLen]
+	}
+	forms := []string{v, base64.StdEncoding.EncodeToString([]byte(v)), base64.URLEncoding.EncodeToString([]byte(v))}
+	if q := url.QueryEscape(v); q != v {
+		forms = append(forms, q)
+	}
+	for _, f := range forms {
+		remember(f)
+	}
+}
+
+// remember adds one form of a secret to the registry.
+func remember(v string) {
 	v = squeeze(v, nil)
 	if len(v) < minLen {
 		return

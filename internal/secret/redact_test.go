@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -127,6 +128,29 @@ func TestRedactAnyJWT(t *testing.T) {
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRedactEncodedForms: a peer that echoes a secret base64-encoded (as
+// Basic authentication carries it) or URL-encoded (as a form field) does
+// not get it printed either (issue 23, item 2).
+func TestRedactEncodedForms(t *testing.T) {
+	s := random(40) + "/+=&" + random(20)
+	New(s)
+	for name, echo := range map[string]string{
+		"base64":         base64.StdEncoding.EncodeToString([]byte(s)),
+		"base64 url":     base64.URLEncoding.EncodeToString([]byte(s)),
+		"base64 no pad":  base64.RawStdEncoding.EncodeToString([]byte(s)),
+		"url-encoded":    url.QueryEscape(s),
+		"url in a query": "refresh_token=" + url.QueryEscape(s) + "&x=1",
+	} {
+		got := Redact("echo: " + echo + " end")
+		for i := 0; i+gram <= len(echo); i++ {
+			if strings.Contains(got, echo[i:i+gram]) {
+				t.Errorf("%s: fragment %q survived in %q", name, echo[i:i+gram], got)
+				break
+			}
 		}
 	}
 }
