@@ -153,7 +153,7 @@ func New(cfg Config) (*Client, error) {
 		base.TLSClientConfig.RootCAs = pool
 	}
 	httpClient := &http.Client{
-		Transport:     transport.Wrap(readOnlyBodies{base}, transport.Config{Peer: "STS endpoint", MaxBody: MaxAnswer, Trace: cfg.Trace}),
+		Transport:     transport.Wrap(readOnlyBodies{base}, transport.Policy{Peer: "STS endpoint", MaxBody: MaxAnswer, Trace: cfg.Trace}),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	api := awssts.New(awssts.Options{
@@ -342,7 +342,7 @@ type jitterBackoff struct{ base, max time.Duration }
 
 // BackoffDelay implements retry.BackoffDelayer with full jitter.
 func (b jitterBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
-	return transport.Jitter(b.base, b.max, attempt), nil
+	return transport.Backoff(b.base, b.max, attempt, transport.Draw()), nil
 }
 
 // Exchange trades tok for credentials. The token travels only in the request

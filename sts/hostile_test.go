@@ -512,7 +512,7 @@ func FuzzSTSResponse(f *testing.F) {
 			Region:       "us-east-1",
 			BaseEndpoint: aws.String("https://sts.example.com"),
 			Credentials:  aws.AnonymousCredentials{},
-			HTTPClient:   &http.Client{Transport: transport.Wrap(stubRT{status, ctype, body}, transport.Config{Peer: "STS endpoint", MaxBody: MaxAnswer})},
+			HTTPClient:   &http.Client{Transport: transport.Wrap(stubRT{status, ctype, body}, transport.Policy{Peer: "STS endpoint", MaxBody: MaxAnswer})},
 			Retryer:      newRetryer(Config{MaxAttempts: 1}),
 		})
 		c := &Client{API: api, Endpoint: "https://sts.example.com", Region: "us-east-1"}

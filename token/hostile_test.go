@@ -307,7 +307,7 @@ func FuzzMetadataAnswer(f *testing.F) {
 			status = 200
 		}
 		body = strings.ReplaceAll(body, "{token}", tok)
-		client := metadata.NewWithOptions(&metadata.Options{Client: &http.Client{Transport: transport.Wrap(stub{status, http.Header{"Content-Type": {ctype}}, body}, transport.Config{Peer: "metadata server", MaxBody: MaxAnswer})}})
+		client := metadata.NewWithOptions(&metadata.Options{Client: &http.Client{Transport: transport.Wrap(stub{status, http.Header{"Content-Type": {ctype}}, body}, transport.Policy{Peer: "metadata server", MaxBody: MaxAnswer})}})
 		t.Setenv("GCE_METADATA_HOST", "127.0.0.1:8080")
 		// 5xx is retried with backoff; a short deadline keeps each run fast.
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)

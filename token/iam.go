@@ -82,8 +82,8 @@ type IAMSource struct {
 	// Metadata asks the metadata server; nil uses the default client.
 	Metadata *metadata.Client
 	// OAuth carries x/oauth2's requests to the token endpoints, IAM the
-	// generateIdToken calls; nil makes untraced ones.
-	OAuth, IAM *GoogleClient
+	// generateIdToken calls (see NewGoogleClient); nil makes untraced ones.
+	OAuth, IAM *http.Client
 	// MaxAttempts bounds the generateIdToken tries; 0 means 3.
 	MaxAttempts int
 	// BaseBackoff is the first retry's mean wait; 0 means 250ms.
@@ -154,28 +154,14 @@ func (s *IAMSource) IDToken(ctx context.Context, a *ADC, at secret.String) (secr
 	}
 	attempts := cmp.Or(s.MaxAttempts, transport.Attempts)
 	base := cmp.Or(s.BaseBackoff, transport.BaseBackoff)
-	var status, tries int
+	var status int
 	var answer []byte
-	for tries = 1; ; tries++ {
+	tries := transport.Retry(ctx, attempts, base, transport.MaxBackoff, func() bool {
 		status, answer, err = s.post(ctx, client, at, body)
-		if !retryable(status, err) || tries >= attempts {
-			break
-		}
-		wait := transport.Jitter(base, transport.MaxBackoff, tries)
-		if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
-			break
-		}
+		return retryable(status, err)
+	}, func(wait time.Duration) {
 		s.Trace.Printf("IAM Credentials endpoint: %s; trying again in %s", orDefault(http.StatusText(status), "no answer"), transport.Duration(wait))
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
+	})
 	if err != nil || status != http.StatusOK {
 		return secret.String{}, s.explain(ctx, a, status, answer, err, tries)
 	}
@@ -199,15 +185,14 @@ func (s *IAMSource) IDToken(ctx context.Context, a *ADC, at secret.String) (secr
 }
 
 // post sends one generateIdToken request and reads the answer.
-func (s *IAMSource) post(ctx context.Context, c *GoogleClient, at secret.String, body []byte) (int, []byte, error) {
+func (s *IAMSource) post(ctx context.Context, c *http.Client, at secret.String, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL(), bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+at.Reveal())
 	req.Header.Set("Content-Type", "application/json")
-	client, _ := c.forCall(ctx)
-	resp, err := client.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -258,7 +243,7 @@ func (a *ADC) member() string {
 // explain turns a failed generateIdToken into a message with the fix.
 func (s *IAMSource) explain(ctx context.Context, a *ADC, status int, body []byte, err error, tries int) error {
 	var tooLarge *transport.TooLargeError
-	var cleartext *cleartextError
+	var cleartext *transport.CleartextError
 	var notLoopback *transport.NotLoopbackError
 	ep := s.endpoint()
 	switch {
@@ -277,8 +262,7 @@ func (s *IAMSource) explain(ctx context.Context, a *ADC, status int, body []byte
 		return fail.Errorf(err, "cannot reach the IAM Credentials API at %s: %s", ep, fail.Flatten(fail.Cause(err), 200)).
 			Hint("check the network and any proxy (HTTPS_PROXY, NO_PROXY); behind Private Service Connect, pass --iam-credentials-endpoint")
 	}
-	ans := &errorAnswer{status: status, body: body}
-	code, msg, _ := ans.oauth()
+	code, msg, _ := oauth(body)
 	said := fmt.Sprintf("HTTP %d %s", status, oauthText(code, msg, ""))
 	target := s.Target
 	switch {

@@ -46,7 +46,7 @@ func TestIAMEndpointHostile(t *testing.T) {
 		{"echoes the bearer token", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprintf(w, `{"error":{"code":400,"message":"bad header %s","status":"INVALID_ARGUMENT"}}`, r.Header.Get("Authorization"))
-		}, []string{"refused the request for", "HTTP 400 INVALID_ARGUMENT: bad header Bearer " + secret.Redacted}},
+		}, []string{"refused the request for", "HTTP 400 INVALID_ARGUMENT: bad header " + secret.Redacted}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(tc.handler)
@@ -119,16 +119,43 @@ func TestTokenEndpointEchoesSecrets(t *testing.T) {
 	}
 }
 
-// TestPlainHTTPAllowed: plain http stays on this machine or its link, where
-// the metadata services that federated credentials read from answer.
-func TestPlainHTTPAllowed(t *testing.T) {
-	for host, want := range map[string]bool{
-		"127.0.0.1": true, "::1": true, "localhost": true,
-		"169.254.169.254": true, "fe80::1": true,
-		"10.0.0.1": false, "oauth2.googleapis.com": false, "metadata.google.internal": false, "": false,
+// TestLinkLocalOnlyForSources: plain http:// to a literal link-local
+// address is refused for token_uri, token_url and
+// service_account_impersonation_url, before anything is sent: a refresh
+// token and client secret would cross the local link in clear (issue 23,
+// item 6). Only a credential source's own URLs may be link-local.
+func TestLinkLocalOnlyForSources(t *testing.T) {
+	const ll = "http://169.254.169.254/token"
+	for name, adc := range map[string]string{
+		"token_uri": `{"type":"authorized_user","client_id":"c","client_secret":"link-local-client-secret","refresh_token":"1//link-local-refresh","token_uri":"` + ll + `"}`,
+		"token_url": `{"type":"external_account","audience":"//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x","subject_token_type":"urn:ietf:params:oauth:token-type:jwt","token_url":"` + ll + `","credential_source":{"file":"SUBJECT"}}`,
+		"service_account_impersonation_url": `{"type":"impersonated_service_account","service_account_impersonation_url":"http://169.254.169.254/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken","source_credentials":{"type":"authorized_user","client_id":"c","client_secret":"s","refresh_token":"r","token_uri":"TOKEN"}}`,
 	} {
-		if got := plainHTTPAllowed(host); got != want {
-			t.Errorf("plainHTTPAllowed(%q) = %v, want %v", host, got, want)
-		}
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprint(w, `{"access_token":"ya29.link-local-test","token_type":"Bearer","expires_in":3600}`)
+			}))
+			defer srv.Close()
+			dir := t.TempDir()
+			subject := filepath.Join(dir, "subject")
+			if err := os.WriteFile(subject, []byte("a-subject-token-for-the-test"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			adc = strings.NewReplacer("SUBJECT", subject, "TOKEN", srv.URL+"/token").Replace(adc)
+			p := filepath.Join(dir, "adc.json")
+			if err := os.WriteFile(p, []byte(adc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", p)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			a, err := FindADC(ctx, nil, "default")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = a.AccessToken(ctx, NewGoogleClient("Google token endpoint", nil))
+			assertFailure(t, err, "refusing to send the credentials of "+p+" to http://169.254.169.254/", "is refused; only loopback and link-local metadata addresses may be plain http")
+		})
 	}
 }

@@ -199,53 +199,25 @@ func NewClient(trace *transport.Tracer) *metadata.Client {
 }
 
 func newClient(trace *transport.Tracer, perRequest time.Duration) *metadata.Client {
-	base := &http.Transport{
-		Proxy:       nil, // the metadata server is link-local: never through a proxy
-		DialContext: dialOnce(&net.Dialer{Timeout: 2 * time.Second}),
-		// Headers are not bodies, but a peer can send them without end too.
-		MaxResponseHeaderBytes: MaxAnswer,
-	}
-	return metadata.NewWithOptions(&metadata.Options{Client: &http.Client{
-		// The metadata server answers; it does not send us elsewhere for a token.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Transport: transport.Wrap(base, transport.Config{
-			Peer:         "metadata server",
-			MaxBody:      MaxAnswer,
-			PerRequest:   perRequest,
-			RetryRefused: RefusedFor,
-			Trace:        trace,
-		}),
-	}})
+	return metadata.NewWithOptions(&metadata.Options{Client: transport.NewClient(transport.Policy{
+		Peer:         "metadata server",
+		MaxBody:      MaxAnswer,
+		PerRequest:   perRequest,
+		RetryRefused: RefusedFor,
+		// The metadata server speaks plain http, at the host the operator
+		// names; it is link-local, so never through a proxy.
+		Cleartext: transport.CleartextAny,
+		// Off Google Cloud, 169.254.169.254 usually drops packets: a
+		// server that does not accept a connection within two seconds is
+		// not there, and six tries with the metadata package's backoff
+		// would keep the user waiting fifteen seconds to say so. Refused
+		// connections are another matter (RefusedFor), and resets stay
+		// retryable.
+		DialTimeout:      2 * time.Second,
+		FinalDialTimeout: true,
+		Trace:            trace,
+	})})
 }
-
-// dialOnce makes a dial timeout final. The metadata package retries errors
-// that say they are temporary, and a dial timeout says so, but a metadata
-// server that does not accept a connection within two seconds is not there:
-// off Google Cloud, 169.254.169.254 usually drops packets, and six tries
-// with backoff would keep the user waiting for fifteen seconds before saying
-// so. Refused connections are another matter (see RefusedFor), and resets
-// stay retryable.
-func dialOnce(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := d.DialContext(ctx, network, addr)
-		var nerr net.Error
-		if err != nil && errors.As(err, &nerr) && nerr.Timeout() && ctx.Err() == nil {
-			return nil, dialTimeout{d.Timeout}
-		}
-		return conn, err
-	}
-}
-
-// dialTimeout is a dial timeout that neither wraps a temporary error nor
-// claims to be one, so nothing retries it.
-type dialTimeout struct{ after time.Duration }
-
-func (e dialTimeout) Error() string {
-	return fmt.Sprintf("connect timed out after %s", e.after)
-}
-
-// Timeout reports true, for callers that ask.
-func (dialTimeout) Timeout() bool { return true }
 
 // Token asks the metadata server for an ID token and checks that the answer
 // is shaped like a JWT, and not longer than STS accepts, before anyone sends

@@ -3,7 +3,6 @@ package token
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
 
 // fake starts a fake metadata server and points GCE_METADATA_HOST at it.
@@ -198,13 +198,13 @@ func TestErrorsUnwrap(t *testing.T) {
 func TestDialTimeoutIsFinal(t *testing.T) {
 	t.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
 	var dials int
-	inner := dialOnce(&net.Dialer{Timeout: time.Nanosecond})
-	client := metadata.NewWithOptions(&metadata.Options{Client: &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			dials++
-			return inner(ctx, network, addr)
-		},
-	}}})
+	hc := transport.NewClient(transport.Policy{Peer: "metadata server", Cleartext: transport.CleartextAny, DialTimeout: time.Nanosecond, FinalDialTimeout: true})
+	inner := hc.Transport
+	hc.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		dials++
+		return inner.RoundTrip(req)
+	})
+	client := metadata.NewWithOptions(&metadata.Options{Client: hc})
 	start := time.Now()
 	_, err := (&MetadataSource{Client: client, ServiceAccount: "default", Audience: "a"}).Token(context.Background())
 	checkErr(t, err, "cannot reach the metadata server at 127.0.0.1:1: connect timed out after 1ns", "is this running on Google Cloud?")
@@ -215,3 +215,7 @@ func TestDialTimeoutIsFinal(t *testing.T) {
 		t.Errorf("gave up after %s", d)
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }

@@ -1,63 +1,65 @@
 package transport
 
 import (
+	"context"
 	"math/rand/v2"
-	"net"
-	"strings"
-	"syscall"
 	"time"
 )
 
-// IsLoopback reports whether host, as written in a URL, is this machine: a
-// loopback address or "localhost". It is the test for letting an http://
-// endpoint through; LoopbackOnly checks the address actually dialled.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// NotLoopbackError says a cleartext endpoint's name led to an address that
-// is not loopback.
-type NotLoopbackError struct{ Addr string }
-
-func (e *NotLoopbackError) Error() string {
-	return "the endpoint's host name resolved to " + e.Addr + ", which is not a loopback address"
-}
-
-// LoopbackOnly is a dialer's Control hook for http:// endpoints: it runs
-// after the name is resolved and before anything is sent, so a name such as
-// localhost that /etc/hosts or DNS points elsewhere is refused.
-func LoopbackOnly(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		host = address
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return &NotLoopbackError{Addr: host}
-	}
-	return nil
-}
-
-// The retry policy every peer shares (STS through the SDK's retryer, the
-// IAM Credentials API through a loop of its own): three tries in all,
-// waits from 250ms doubling up to 2s, so that a run stays well inside its
-// deadline.
+// The retry policy of the peers we retry ourselves or through the SDK
+// (STS, the IAM Credentials API): three tries in all, waits drawn below
+// 250ms doubling up to 2s, so that a run stays well inside its deadline.
 const (
 	Attempts    = 3
 	BaseBackoff = 250 * time.Millisecond
 	MaxBackoff  = 2 * time.Second
 )
 
-// Jitter is the wait before retry number attempt (1 for the first): base
-// doubled per attempt, at most max, and then a random half of it taken
-// off, so that many clients refused at once do not come back at once.
-func Jitter(base, max time.Duration, attempt int) time.Duration {
-	d := base << (attempt - 1)
-	if d > max || d <= 0 {
-		d = max
+// Backoff is the one jitter function: the wait before retry number
+// attempt (1 for the first) is full jitter, as in the AWS Architecture
+// Blog's "Exponential Backoff And Jitter": u (uniform in [0, 1)) times a
+// ceiling that doubles from base up to ceil, but never under a tenth of
+// base, so that a tiny draw does not turn into a busy loop. u is a
+// parameter so that a scheduler with its own random source (serve) and
+// tests can draw it; Draw is the default.
+func Backoff(base, ceil time.Duration, attempt int, u float64) time.Duration {
+	d := ceil
+	if attempt >= 1 && attempt < 32 {
+		if b := base << (attempt - 1); b > 0 && b < ceil {
+			d = b
+		}
 	}
-	return d/2 + rand.N(d/2+1)
+	return max(time.Duration(u*float64(d)), base/10)
+}
+
+// Draw is a uniform draw in [0, 1) from the runtime-seeded generator, for
+// Backoff.
+func Draw() float64 { return rand.Float64() }
+
+// Retry calls try until it reports that trying again would not help, at
+// most attempts times, waiting Backoff(base, ceil, n, Draw()) after try
+// number n. It never waits past ctx's deadline: when the next wait would
+// end after it, or ctx ends during a wait, it stops. waiting, when not
+// nil, is told each wait before it starts (for a trace). Retry returns the
+// number of tries made.
+func Retry(ctx context.Context, attempts int, base, ceil time.Duration, try func() (again bool), waiting func(time.Duration)) int {
+	for n := 1; ; n++ {
+		if !try() || n >= attempts {
+			return n
+		}
+		wait := Backoff(base, ceil, n, Draw())
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
+			return n
+		}
+		if waiting != nil {
+			waiting(wait)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return n
+		}
+	}
 }

@@ -1,8 +1,23 @@
-// Package transport wraps the HTTP transports that reach our two peers, the
-// metadata server and STS, with what neither the metadata package nor the
-// AWS SDK does: a cap on the bytes read from an answer, a time limit per
-// request that is reported as such, retries of refused connections within
-// the caller's deadline, and the --verbose trace.
+// Package transport is the HTTP layer under every peer: STS, the metadata
+// server, Google's token endpoints and the IAM Credentials API. NewClient
+// builds each client from a Policy, adding what neither the metadata
+// package, x/oauth2 nor the AWS SDK does: a cap on the bytes read from an
+// answer, a time limit per request that is reported as such, retries of
+// refused connections within the caller's deadline, the cleartext rules,
+// no redirects, secrets remembered for redaction, and the --verbose trace.
+// policy.go holds the rules an auditor reads.
+//
+// Retries, per peer:
+//
+//	peer                  what is retried                      tries        waits                     by
+//	metadata server       refused connections                  for 5s       100ms doubling to 1s      this package (RetryRefused)
+//	metadata server       5xx, resets (not timeouts)           up to 6      the metadata package's    cloud.google.com/go/compute/metadata
+//	metadata server       a silent server (5s per request)     never        -                         -
+//	metadata server       a dial timeout (2s)                  never        -                         FinalDialTimeout
+//	STS                   throttling, 5xx, IDP errors, resets  3            Backoff(250ms, 2s)        the SDK's retryer
+//	IAM Credentials API   429, 5xx, resets                     3            Backoff(250ms, 2s)        Retry
+//	Google token endpoint none (x/oauth2 does not retry)       1            -                         -
+//	serve's first fetch   STS throttling                       until Timeout Backoff(1s, 10s)         serve, with Backoff
 //
 // Both libraries read answers with io.ReadAll or a streaming decoder, so a
 // peer that sends without end would otherwise take all the memory there is.
@@ -20,29 +35,12 @@ import (
 	"time"
 )
 
-// Config says how to wrap a transport.
-type Config struct {
-	// Peer names the server in errors and in the trace.
-	Peer string
-	// MaxBody is the most bytes read from one answer's body; reading more
-	// fails with a *TooLargeError. Zero means no cap.
-	MaxBody int64
-	// PerRequest limits each request, from sending it to the last byte of
-	// its answer, separately from the caller's deadline; going over fails
-	// with a *TimeoutError. Zero means only the caller's deadline applies.
-	PerRequest time.Duration
-	// RetryRefused is how long refused connections are tried again, with
-	// backoff, within the caller's deadline; when it runs out the request
-	// fails with a *RefusedError. Only for requests without a body. Zero
-	// means no retries here.
-	RetryRefused time.Duration
-	// Trace, when not nil, gets a line for every request.
-	Trace *Tracer
-}
-
-// Wrap returns base with c applied.
-func Wrap(base http.RoundTripper, c Config) http.RoundTripper {
-	return &roundTripper{base: base, c: c}
+// Wrap returns base with p applied: the cleartext rules, the secrets
+// remembered, the body cap, the per-request limit, the retries of refused
+// connections and the trace. NewClient is the constructor to use; Wrap is
+// for a library's own transport.
+func Wrap(base http.RoundTripper, p Policy) http.RoundTripper {
+	return &roundTripper{base: base, c: p}
 }
 
 // TooLargeError says an answer was longer than the cap.
@@ -113,10 +111,20 @@ func DeadlineHint(ctx context.Context) string {
 
 type roundTripper struct {
 	base http.RoundTripper
-	c    Config
+	c    Policy
 }
 
 func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	req, err := checkCleartext(t.c, req)
+	if err != nil {
+		return nil, err
+	}
+	if t.c.Secrets {
+		if req, err = registerRequest(req); err != nil {
+			return nil, err
+		}
+	}
+	req = readOnlyBodies(req)
 	retry := t.c.RetryRefused > 0 && req.Body == nil
 	start := time.Now()
 	for try := 1; ; try++ {
@@ -167,6 +175,9 @@ func (t *roundTripper) once(req *http.Request) (*http.Response, error) {
 	}
 	t.c.Trace.Printf("%s: %s: HTTP %d%s after %s", t.c.Peer, describe(req), resp.StatusCode, contentInfo(resp), Duration(time.Since(start)))
 	resp.Body = &body{rc: resp.Body, left: t.c.MaxBody, t: t, parent: parent, ctx: req.Context(), cancel: cancel}
+	if t.c.Secrets {
+		registerAnswer(req, resp)
+	}
 	return resp, nil
 }
 

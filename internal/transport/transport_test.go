@@ -27,7 +27,7 @@ func endless(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func client(c Config) *http.Client {
+func client(c Policy) *http.Client {
 	return &http.Client{Transport: Wrap(&http.Transport{}, c)}
 }
 
@@ -42,7 +42,7 @@ func TestBodyCap(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := httptest.NewServer(h)
 			defer srv.Close()
-			resp, err := client(Config{Peer: "test server", MaxBody: 64 << 10}).Get(srv.URL)
+			resp, err := client(Policy{Peer: "test server", MaxBody: 64 << 10}).Get(srv.URL)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,7 +62,7 @@ func TestBodyCap(t *testing.T) {
 		_, _ = w.Write(bytes.Repeat([]byte("C"), 1024))
 	}))
 	defer srv.Close()
-	resp, err := client(Config{Peer: "p", MaxBody: 1024}).Get(srv.URL)
+	resp, err := client(Policy{Peer: "p", MaxBody: 1024}).Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestBodyCap(t *testing.T) {
 func TestPerRequestLimit(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	defer srv.Close()
-	c := client(Config{Peer: "metadata server", PerRequest: 100 * time.Millisecond})
+	c := client(Policy{Peer: "metadata server", PerRequest: 100 * time.Millisecond})
 	_, err := c.Get(srv.URL)
 	var te *TimeoutError
 	if !errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded) {
@@ -89,7 +89,7 @@ func TestPerRequestLimit(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
-	_, err = client(Config{Peer: "p", PerRequest: time.Hour}).Do(req)
+	_, err = client(Policy{Peer: "p", PerRequest: time.Hour}).Do(req)
 	if !errors.Is(err, context.DeadlineExceeded) || errors.As(err, &te) {
 		t.Errorf("err = %v, want the caller's deadline", err)
 	}
@@ -130,7 +130,7 @@ func TestRetryRefused(t *testing.T) {
 		go func() { _ = srv.Serve(l) }()
 		t.Cleanup(func() { srv.Close() })
 	}()
-	c := client(Config{Peer: "metadata server", RetryRefused: 5 * time.Second, Trace: NewTracer(&trace)})
+	c := client(Policy{Peer: "metadata server", RetryRefused: 5 * time.Second, Trace: NewTracer(&trace)})
 	resp, err := c.Get("http://" + addr + "/path?secret=1")
 	if err != nil {
 		t.Fatalf("not retried until the server came up: %v", err)
@@ -146,7 +146,7 @@ func TestRetryRefused(t *testing.T) {
 	// Refused for longer than the window: one RefusedError, which does not
 	// look like a refusal to anything that would retry it again.
 	start := time.Now()
-	_, err = client(Config{Peer: "p", RetryRefused: 300 * time.Millisecond}).Get("http://127.0.0.1:1/")
+	_, err = client(Policy{Peer: "p", RetryRefused: 300 * time.Millisecond}).Get("http://127.0.0.1:1/")
 	var re *RefusedError
 	if !errors.As(err, &re) || re.Tries < 2 || errors.Is(err, errRefused()) {
 		t.Fatalf("err = %v", err)
@@ -163,7 +163,7 @@ func TestRefusedUnderShortDeadline(t *testing.T) {
 	for _, d := range []time.Duration{50 * time.Millisecond, 250 * time.Millisecond, time.Second} {
 		ctx, cancel := context.WithTimeout(context.Background(), d)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:1/", nil)
-		_, err := client(Config{Peer: "p", RetryRefused: 5 * time.Second}).Do(req)
+		_, err := client(Policy{Peer: "p", RetryRefused: 5 * time.Second}).Do(req)
 		cancel()
 		var re *RefusedError
 		if !errors.As(err, &re) || errors.Is(err, context.DeadlineExceeded) {
@@ -206,7 +206,7 @@ func TestTraceNeverShowsSecrets(t *testing.T) {
 	}))
 	defer srv.Close()
 	var trace bytes.Buffer
-	c := client(Config{Peer: "STS", Trace: NewTracer(&trace)})
+	c := client(Policy{Peer: "STS", Trace: NewTracer(&trace)})
 	for range 2 {
 		req, _ := http.NewRequest("POST", srv.URL+"/?WebIdentityToken="+tok, strings.NewReader("WebIdentityToken="+tok))
 		req.Header.Set("Authorization", "Bearer "+tok)

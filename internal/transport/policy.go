@@ -1,0 +1,402 @@
+package transport
+
+// This file holds the rules an auditor must read, for every peer: what may
+// be sent in cleartext, that no redirect is followed, how many bytes an
+// answer may have, and which secrets a request or an answer carries, which
+// are remembered for redaction before anything is sent or parsed.
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+)
+
+// Cleartext says which http:// URLs a client may send to.
+type Cleartext int
+
+const (
+	// CleartextLoopback allows http:// only to this machine (emulators and
+	// test fakes): the host as written must be a loopback address or
+	// localhost, and the address dialled must be loopback too. Requests
+	// whose context says so (AllowLinkLocal) may also go to the literal
+	// link-local addresses named there.
+	CleartextLoopback Cleartext = iota
+	// CleartextAny allows any http:// URL. Only for the metadata server,
+	// which speaks nothing else and whose host the operator names
+	// (GCE_METADATA_HOST).
+	CleartextAny
+)
+
+// Policy is everything a client to one peer may do.
+type Policy struct {
+	// Peer names the server in errors and in the trace.
+	Peer string
+	// MaxBody is the most bytes read from one answer's body; reading more
+	// fails with a *TooLargeError. Zero means no cap.
+	MaxBody int64
+	// PerRequest limits each request, from sending it to the last byte of
+	// its answer, separately from the caller's deadline; going over fails
+	// with a *TimeoutError. Zero means only the caller's deadline applies.
+	PerRequest time.Duration
+	// RetryRefused is how long refused connections are tried again, with
+	// backoff, within the caller's deadline; when it runs out the request
+	// fails with a *RefusedError. Only for requests without a body. Zero
+	// means no retries here.
+	RetryRefused time.Duration
+	// Cleartext says which http:// URLs may be sent to.
+	Cleartext Cleartext
+	// Proxy uses the environment's proxy (HTTPS_PROXY, NO_PROXY).
+	Proxy bool
+	// DialTimeout bounds a connection; zero means 10s.
+	DialTimeout time.Duration
+	// FinalDialTimeout makes a dial timeout an error that says it is not
+	// temporary, so that no library above retries it: a metadata server
+	// that does not accept a connection within DialTimeout is not there.
+	FinalDialTimeout bool
+	// RootCAs, when not nil, replaces the system's roots.
+	RootCAs *x509.CertPool
+	// Secrets remembers, for redaction, every credential a request carries
+	// and every token an answer carries (see registerRequest).
+	Secrets bool
+	// Trace, when not nil, gets a line for every request.
+	Trace *Tracer
+}
+
+// MaxHeaderBytes bounds an answer's headers: they are not bodies, but a
+// peer can send them without end too.
+const MaxHeaderBytes = 64 << 10
+
+// NewClient is the one constructor of the HTTP clients to every peer:
+// STS, the metadata server, Google's token endpoints and the IAM
+// Credentials API. It follows no redirect (a redirect would carry a
+// credential elsewhere, and none of our peers sends one), and applies p.
+func NewClient(p Policy) *http.Client {
+	dialer := &net.Dialer{Timeout: p.DialTimeout, KeepAlive: 30 * time.Second}
+	if dialer.Timeout == 0 {
+		dialer.Timeout = 10 * time.Second
+	}
+	base := &http.Transport{
+		DialContext:            dial(dialer, p),
+		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: p.RootCAs},
+		TLSHandshakeTimeout:    10 * time.Second,
+		MaxResponseHeaderBytes: MaxHeaderBytes,
+		IdleConnTimeout:        30 * time.Second,
+		ForceAttemptHTTP2:      true,
+	}
+	if p.Proxy {
+		base.Proxy = http.ProxyFromEnvironment
+	}
+	return &http.Client{Transport: Wrap(base, p), CheckRedirect: noRedirects}
+}
+
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// EndpointProblem is what CheckEndpoint finds wrong with a URL that a
+// credential is to be sent to.
+type EndpointProblem int
+
+// The problems, in the order they are looked for.
+const (
+	EndpointOK EndpointProblem = iota
+	// EndpointNotHTTP: not an http(s) URL with a host.
+	EndpointNotHTTP
+	// EndpointUserInfo: user:password@, which would end up in logs.
+	EndpointUserInfo
+	// EndpointQuery: a query or fragment, where a base URL is wanted.
+	EndpointQuery
+	// EndpointCleartext: http:// to a host that is not loopback.
+	EndpointCleartext
+)
+
+// CheckEndpoint is the one check of an endpoint URL given by the user
+// (--sts-endpoint, --iam-credentials-endpoint): https, or http to
+// loopback; no user information; no query or fragment. The caller words
+// the problem, as it knows where the URL came from.
+func CheckEndpoint(raw string) (*url.URL, EndpointProblem) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return u, EndpointNotHTTP
+	case u.User != nil:
+		return u, EndpointUserInfo
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return u, EndpointQuery
+	case u.Scheme == "http" && !IsLoopback(u.Hostname()):
+		return u, EndpointCleartext
+	}
+	return u, EndpointOK
+}
+
+// IsLoopback reports whether host, as written in a URL, is this machine: a
+// loopback address or "localhost". It is the test for letting an http://
+// endpoint through; the dialer checks the address actually dialled.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// isLinkLocal reports whether host is a literal link-local address, where
+// the instance metadata services that federated credentials read from
+// answer (AWS's and Azure's, at 169.254.169.254).
+func isLinkLocal(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLinkLocalUnicast()
+}
+
+// linkLocalKey carries the link-local hosts a call may reach over http.
+type linkLocalKey struct{}
+
+// AllowLinkLocal lets the requests made with the returned context reach
+// the literal link-local hosts of urls over plain http, as a federated
+// credential source's metadata service is reached. Any other URL, and any
+// URL with a host name rather than an address, is ignored, so a token
+// endpoint never qualifies by being named here.
+func AllowLinkLocal(ctx context.Context, urls ...string) context.Context {
+	var hosts []string
+	for _, raw := range urls {
+		if u, err := url.Parse(raw); err == nil && u.Scheme == "http" && isLinkLocal(u.Hostname()) {
+			hosts = append(hosts, u.Hostname())
+		}
+	}
+	if len(hosts) == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, linkLocalKey{}, hosts)
+}
+
+func linkLocalAllowed(ctx context.Context, host string) bool {
+	hosts, _ := ctx.Value(linkLocalKey{}).([]string)
+	return slices.Contains(hosts, host)
+}
+
+// CleartextError refuses an http:// URL off this machine before anything
+// is sent.
+type CleartextError struct {
+	// URL is the URL refused, without user information or query.
+	URL string
+}
+
+// Error says what was refused.
+func (e *CleartextError) Error() string {
+	return "cleartext http:// to " + e.URL + " is refused; only loopback and link-local metadata addresses may be plain http"
+}
+
+// NotLoopbackError says a cleartext endpoint's name led to an address that
+// is not loopback.
+type NotLoopbackError struct{ Addr string }
+
+func (e *NotLoopbackError) Error() string {
+	return "the endpoint's host name resolved to " + e.Addr + ", which is not a loopback address"
+}
+
+// LoopbackOnly is a dialer's Control hook for http:// endpoints: it runs
+// after the name is resolved and before anything is sent, so a name such as
+// localhost that /etc/hosts or DNS points elsewhere is refused.
+func LoopbackOnly(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		host = address
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return &NotLoopbackError{Addr: host}
+	}
+	return nil
+}
+
+// dialKey marks a cleartext request's context for the dialer: the value
+// is whether link-local addresses may be dialled.
+type dialKey struct{}
+
+// checkCleartext refuses a request the policy does not allow in
+// cleartext, and marks one it allows for the dialer's check.
+func checkCleartext(p Policy, req *http.Request) (*http.Request, error) {
+	if req.URL.Scheme != "http" || p.Cleartext == CleartextAny {
+		return req, nil
+	}
+	host := req.URL.Hostname()
+	linkLocal := isLinkLocal(host) && linkLocalAllowed(req.Context(), host)
+	if req.URL.User != nil || !IsLoopback(host) && !linkLocal {
+		return nil, &CleartextError{URL: req.URL.Scheme + "://" + req.URL.Host + req.URL.Path}
+	}
+	// ProxyFromEnvironment never proxies loopback, so the dialer sees the
+	// address, and checks what the name resolved to.
+	return req.WithContext(context.WithValue(req.Context(), dialKey{}, linkLocal)), nil
+}
+
+// dial dials as d does, checks the address a cleartext request's name
+// resolved to, and makes dial timeouts final if p says.
+func dial(d *net.Dialer, p Policy) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	local := *d
+	local.Control = func(network, address string, c syscall.RawConn) error {
+		return LoopbackOnly(network, address, c)
+	}
+	linkLocal := *d
+	linkLocal.Control = func(network, address string, c syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			host = address
+		}
+		if isLinkLocal(host) {
+			return nil
+		}
+		return LoopbackOnly(network, address, c)
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		use := d
+		if ll, ok := ctx.Value(dialKey{}).(bool); ok {
+			use = &local
+			if ll {
+				use = &linkLocal
+			}
+		}
+		conn, err := use.DialContext(ctx, network, addr)
+		var nerr net.Error
+		if p.FinalDialTimeout && err != nil && errors.As(err, &nerr) && nerr.Timeout() && ctx.Err() == nil {
+			return nil, dialTimeout{d.Timeout}
+		}
+		return conn, err
+	}
+}
+
+// dialTimeout is a dial timeout that neither wraps a temporary error nor
+// claims to be one, so nothing retries it.
+type dialTimeout struct{ after time.Duration }
+
+func (e dialTimeout) Error() string {
+	return "connect timed out after " + e.after.String()
+}
+
+// Timeout reports true, for callers that ask.
+func (dialTimeout) Timeout() bool { return true }
+
+// The form fields and answer fields that carry a credential.
+var (
+	secretFormFields   = []string{"subject_token", "actor_token", "assertion", "refresh_token", "client_secret"}
+	secretAnswerFields = []string{"access_token", "accessToken", "id_token", "token", "refresh_token",
+		// An AWS metadata service's credentials, which a federated
+		// credential source reads.
+		"SecretAccessKey", "Token"}
+)
+
+// maxFormBody bounds a request body read to find its secrets; our own
+// requests are a few KB.
+const maxFormBody = 1 << 20
+
+// registerRequest remembers every credential req carries before it is
+// sent: the Authorization header (for Basic, the decoded id:secret and the
+// secret too) and the form fields that hold a token, a key's assertion or
+// a client secret. A peer that echoes any of them gets it redacted.
+func registerRequest(req *http.Request) (*http.Request, error) {
+	if a := req.Header.Get("Authorization"); a != "" {
+		secret.New(a)
+		scheme, cred, _ := strings.Cut(a, " ")
+		secret.New(cred)
+		if strings.EqualFold(scheme, "Basic") {
+			if b, err := base64.StdEncoding.DecodeString(cred); err == nil {
+				secret.New(string(b))
+				_, pw, _ := strings.Cut(string(b), ":")
+				secret.New(pw)
+				if pw, err := url.QueryUnescape(pw); err == nil {
+					secret.New(pw)
+				}
+			}
+		}
+	}
+	if req.Body == nil || req.Body == http.NoBody || !strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return req, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(req.Body, maxFormBody))
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if form, err := url.ParseQuery(string(b)); err == nil {
+		for _, f := range secretFormFields {
+			for _, v := range form[f] {
+				secret.New(v)
+			}
+		}
+	}
+	req = req.Clone(req.Context())
+	req.Body = io.NopCloser(bytes.NewReader(b))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	return req, nil
+}
+
+// registerAnswer remembers every token resp's body carries before the
+// caller parses it: JSON fields that hold one, and the whole body of an
+// AWS metadata service's session token (IMDSv2). The body, capped as
+// before, is read here and handed on whole, or with the error that ended
+// the reading.
+func registerAnswer(req *http.Request, resp *http.Response) {
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var v map[string]any
+	if json.Unmarshal(bytes.TrimSpace(b), &v) == nil {
+		for _, f := range secretAnswerFields {
+			if s, ok := v[f].(string); ok {
+				secret.New(s)
+			}
+		}
+	}
+	if req.Method == http.MethodPut && req.Header.Get("X-aws-ec2-metadata-token-ttl-seconds") != "" && len(b) <= 4<<10 {
+		secret.New(strings.TrimSpace(string(b)))
+	}
+	resp.Body = &replay{r: bytes.NewReader(b), err: err}
+}
+
+// replay is a body already read: its bytes, then the error that ended
+// the reading, if any.
+type replay struct {
+	r   *bytes.Reader
+	err error
+}
+
+func (b *replay) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF && b.err != nil {
+		return n, b.err
+	}
+	return n, err
+}
+
+func (b *replay) Close() error { return nil }
+
+// readOnlyBodies sends each request with a body that has only Read and
+// Close. The AWS SDK's request body (smithy-go's safeWriteToReadCloser)
+// returns io.EOF from WriteTo once it is closed, and it is closed as soon
+// as the peer has answered. net/http writes the body straight to the
+// connection, then copies through WriteTo to check that nothing is left
+// past Content-Length; when the answer came first, that io.EOF reads as a
+// failed write and net/http closes the connection under the answer still
+// being read. The SDK then retries a call STS had answered: a second
+// exchange, seen about once in forty runs over TLS. Read returns a clean
+// io.EOF instead.
+func readOnlyBodies(req *http.Request) *http.Request {
+	if _, ok := req.Body.(io.WriterTo); ok {
+		// A RoundTripper must not change the caller's request.
+		req = req.Clone(req.Context())
+		req.Body = readOnly{req.Body}
+	}
+	return req
+}
+
+// readOnly is an io.ReadCloser and nothing more.
+type readOnly struct{ io.ReadCloser }

@@ -1,0 +1,108 @@
+package token
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google"
+	"golang.org/x/oauth2/google/externalaccount"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+)
+
+// MaxGoogleAnswer is the most bytes read from one answer of a Google
+// endpoint; tokens and errors are a few KB.
+const MaxGoogleAnswer = 256 << 10
+
+// NewGoogleClient returns the HTTP client for Google's token endpoints and
+// the IAM Credentials API (transport.NewClient): proxy from the
+// environment, no redirects, http:// only to loopback (and to the
+// link-local address of a credential source), answers capped, every
+// secret a request or an answer carries remembered for redaction, each
+// request traced to trace when it is not nil, and named peer in errors.
+func NewGoogleClient(peer string, trace *transport.Tracer) *http.Client {
+	return transport.NewClient(transport.Policy{
+		Peer:    peer,
+		MaxBody: MaxGoogleAnswer,
+		Proxy:   true,
+		Secrets: true,
+		Trace:   trace,
+	})
+}
+
+// AccessToken gets an access token of scope cloud-platform for a: from the
+// file's token endpoint through x/oauth2, which knows every ADC type, or
+// from the metadata server. hc carries every request x/oauth2 makes; it
+// must be bounded (see NewGoogleClient). Nothing is cached or written.
+func (a *ADC) AccessToken(ctx context.Context, hc *http.Client) (secret.String, error) {
+	if a.Type == MetadataAccount {
+		return a.metadataToken(ctx)
+	}
+	// Only a credential source's own metadata addresses may be reached in
+	// cleartext off this machine, never a token endpoint.
+	ctx = transport.AllowLinkLocal(ctx, a.linkLocal...)
+	// x/oauth2 takes its HTTP client from the context, and some of its
+	// sources send requests without a context of their own: the client
+	// gives them this one, so the deadline holds for them too.
+	client, rec := transport.ForCall(ctx, hc)
+	octx := context.WithValue(ctx, oauth2.HTTPClient, client)
+	ts, err := a.tokenSource(octx, client)
+	if err != nil {
+		return secret.String{}, fail.Errorf(err, "the Application Default Credentials file %s (%s) cannot be used: %s", a.File, a.Type, fail.Flatten(err.Error(), 300)).
+			Hint("write it again: gcloud auth application-default login, or download the key or configuration file anew")
+	}
+	tok, err := ts.Token()
+	if err != nil {
+		return secret.String{}, a.explain(ctx, err, rec.Last())
+	}
+	if tok.RefreshToken != "" {
+		secret.New(tok.RefreshToken)
+	}
+	at := secret.New(tok.AccessToken)
+	if n := len(at.Reveal()); n == 0 || n > maxAccessToken {
+		return secret.String{}, fail.Errorf(nil, "the token endpoint %s answered an access token of %d characters", shownURL(a.TokenURL), n).
+			Hint("Google's access tokens are a few hundred characters; check token_uri or token_url in " + a.File)
+	}
+	return at, nil
+}
+
+// tokenSource is x/oauth2's token source for a: for an external_account
+// file whose subject token comes from a file, a URL or a program, one
+// whose subject token subjectSupplier reads; for the rest, x/oauth2's own.
+func (a *ADC) tokenSource(ctx context.Context, hc *http.Client) (oauth2.TokenSource, error) {
+	scopes := []string{CloudPlatformScope}
+	if a.ext != nil && a.ext.supplied() {
+		return externalaccount.NewTokenSource(ctx, a.ext.config(scopes, hc))
+	}
+	creds, err := google.CredentialsFromJSONWithTypeAndParams(ctx, a.json, google.CredentialsType(a.Type), google.CredentialsParams{Scopes: scopes})
+	if err != nil {
+		return nil, err
+	}
+	return creds.TokenSource, nil
+}
+
+// maxAccessToken bounds an access token; Google's are a few hundred
+// characters, federated ones a few KB.
+const maxAccessToken = 16 << 10
+
+// metadataToken asks the metadata server for the attached account's
+// access token.
+func (a *ADC) metadataToken(ctx context.Context) (secret.String, error) {
+	body, err := a.md.GetWithContext(ctx, "instance/service-accounts/"+url.PathEscape(a.account)+"/token?"+url.Values{"scopes": {CloudPlatformScope}}.Encode())
+	if err != nil {
+		return secret.String{}, explain(ctx, err, a.account)
+	}
+	var t struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(body), &t); err != nil || t.AccessToken == "" || len(t.AccessToken) > maxAccessToken {
+		return secret.String{}, fail.Errorf(err, "the metadata server at %s answered something that is not an access token", MetadataHost()).
+			Hint("check that GCE_METADATA_HOST (if set) names a Google metadata server")
+	}
+	return secret.New(t.AccessToken), nil
+}

@@ -1,0 +1,445 @@
+package token
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2/google/externalaccount"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/regfile"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+)
+
+// An external_account file's subject token comes from a file, a URL or a
+// program (credential_source). x/oauth2 reads each without a bound: a
+// blocking open of the file (a FIFO hangs it), no WaitDelay for the
+// program (a child it leaves behind holds the run for its whole life),
+// and 100 MB of output read whole; and its errors quote what it read. So
+// x/oauth2 gets the subject token from subjectSupplier, which reads each
+// source within the call's deadline, bounded, and says what failed in
+// words of its own.
+
+// MaxSubjectToken bounds what a credential source may give: x/oauth2's own
+// limit, far above any real token.
+const MaxSubjectToken = 1 << 20
+
+// The executable source's rules, as Google's client libraries have them.
+const (
+	// AllowExecutables must be "1" for a program to be run.
+	AllowExecutables   = "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"
+	executableDefault  = 30 * time.Second
+	executableMinimum  = 5 * time.Second
+	executableMaximum  = 120 * time.Second
+	executableMaxVersn = 1
+	// executableWaitDelay is how long a program's output is waited for
+	// once it has exited or its time is up: a child it left behind that
+	// keeps the output open does not hold the run.
+	executableWaitDelay = 500 * time.Millisecond
+)
+
+// SourceError says why an external_account file's credential source gave
+// no subject token, without quoting what the source gave.
+type SourceError struct {
+	// Kind is "file", "url" or "executable".
+	Kind string
+	// Where is the file, URL (as shown) or command.
+	Where string
+	// Why is what went wrong, in our words.
+	Why string
+	// Err is the cause, when it quotes nothing the source gave
+	// (context.DeadlineExceeded, a regfile error).
+	Err error
+}
+
+// Error names the source and says what went wrong.
+func (e *SourceError) Error() string {
+	return fmt.Sprintf("the credential source %s %s: %s", e.Kind, e.Where, e.Why)
+}
+
+// Unwrap returns the cause.
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// externalFile is the part of an external_account file x/oauth2's Config
+// takes.
+type externalFile struct {
+	Audience                       string                           `json:"audience"`
+	SubjectTokenType               string                           `json:"subject_token_type"`
+	TokenURL                       string                           `json:"token_url"`
+	TokenInfoURL                   string                           `json:"token_info_url"`
+	ServiceAccountImpersonationURL string                           `json:"service_account_impersonation_url"`
+	ServiceAccountImpersonation    struct {
+		TokenLifetimeSeconds int `json:"token_lifetime_seconds"`
+	} `json:"service_account_impersonation"`
+	ClientID                       string                           `json:"client_id"`
+	ClientSecret                   string                           `json:"client_secret"`
+	CredentialSource               externalaccount.CredentialSource `json:"credential_source"`
+	QuotaProjectID                 string                           `json:"quota_project_id"`
+	WorkforcePoolUserProject       string                           `json:"workforce_pool_user_project"`
+	UniverseDomain                 string                           `json:"universe_domain"`
+}
+
+// supplied reports whether the file's credential source is one that
+// subjectSupplier reads: a file, a URL or a program, and not AWS's.
+func (f *externalFile) supplied() bool {
+	cs := f.CredentialSource
+	return cs.EnvironmentID == "" && (cs.File != "" || cs.URL != "" || cs.Executable != nil)
+}
+
+// config is x/oauth2's Config for f, with the subject token from
+// subjectSupplier.
+func (f *externalFile) config(scopes []string, hc *http.Client) externalaccount.Config {
+	return externalaccount.Config{
+		Audience:                       f.Audience,
+		SubjectTokenType:               f.SubjectTokenType,
+		TokenURL:                       f.TokenURL,
+		TokenInfoURL:                   f.TokenInfoURL,
+		ServiceAccountImpersonationURL: f.ServiceAccountImpersonationURL,
+		ServiceAccountImpersonationLifetimeSeconds: f.ServiceAccountImpersonation.TokenLifetimeSeconds,
+		ClientSecret:             f.ClientSecret,
+		ClientID:                 f.ClientID,
+		QuotaProjectID:           f.QuotaProjectID,
+		Scopes:                   scopes,
+		WorkforcePoolUserProject: f.WorkforcePoolUserProject,
+		UniverseDomain:           f.UniverseDomain,
+		SubjectTokenSupplier:     &subjectSupplier{f: f, hc: hc},
+	}
+}
+
+// subjectSupplier is x/oauth2's SubjectTokenSupplier for a file, URL or
+// program source.
+type subjectSupplier struct {
+	f  *externalFile
+	hc *http.Client // the call's, bounded, with the cleartext rules
+}
+
+// SubjectToken reads the source within ctx's deadline, and remembers the
+// token for redaction before anyone can echo it.
+func (s *subjectSupplier) SubjectToken(ctx context.Context, _ externalaccount.SupplierOptions) (string, error) {
+	cs := s.f.CredentialSource
+	var tok string
+	var err error
+	switch {
+	case cs.File != "":
+		tok, err = s.file(ctx, cs.File, cs.Format)
+	case cs.URL != "":
+		tok, err = s.url(ctx, cs.URL, cs.Headers, cs.Format)
+	default:
+		tok, err = s.executable(ctx, cs.Executable)
+	}
+	if err != nil {
+		return "", err
+	}
+	return secret.New(tok).Reveal(), nil
+}
+
+func (s *subjectSupplier) file(ctx context.Context, path string, format externalaccount.Format) (string, error) {
+	deadline, _ := ctx.Deadline()
+	b, err := regfile.Read(path, MaxSubjectToken, deadline)
+	if err != nil {
+		return "", &SourceError{Kind: "file", Where: path, Why: fileErr(err), Err: err}
+	}
+	tok, why := formatted(b, format)
+	if why != "" {
+		return "", &SourceError{Kind: "file", Where: path, Why: why}
+	}
+	return tok, nil
+}
+
+func (s *subjectSupplier) url(ctx context.Context, u string, headers map[string]string, format externalaccount.Format) (string, error) {
+	where := shownURL(u)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", &SourceError{Kind: "url", Where: where, Why: "not a URL"}
+	}
+	for k, v := range headers {
+		req.Header.Add(k, v)
+	}
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return "", &SourceError{Kind: "url", Where: where, Why: transportWhy(ctx, err), Err: typed(err)}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxSubjectToken+1))
+	switch {
+	case err != nil:
+		return "", &SourceError{Kind: "url", Where: where, Why: transportWhy(ctx, err), Err: typed(err)}
+	case len(b) > MaxSubjectToken:
+		return "", &SourceError{Kind: "url", Where: where, Why: "answered more than " + transport.Size(MaxSubjectToken)}
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return "", &SourceError{Kind: "url", Where: where, Why: fmt.Sprintf("answered HTTP %d", resp.StatusCode)}
+	}
+	tok, why := formatted(b, format)
+	if why != "" {
+		return "", &SourceError{Kind: "url", Where: where, Why: why}
+	}
+	return tok, nil
+}
+
+// typed is err's cause when it is one of the kinds a message names (a
+// deadline, the cleartext rules, a cap), else nil: the rest quotes what
+// the peer said.
+func typed(err error) error {
+	var tooLarge *transport.TooLargeError
+	var cleartext *transport.CleartextError
+	var notLoopback *transport.NotLoopbackError
+	var perRequest *transport.TimeoutError
+	switch {
+	case errors.As(err, &tooLarge):
+		return tooLarge
+	case errors.As(err, &cleartext):
+		return cleartext
+	case errors.As(err, &notLoopback):
+		return notLoopback
+	case errors.As(err, &perRequest):
+		return perRequest
+	case errors.Is(err, context.DeadlineExceeded):
+		return context.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		return context.Canceled
+	}
+	return nil
+}
+
+// transportWhy says why a request to a URL source failed.
+func transportWhy(ctx context.Context, err error) string {
+	var tooLarge *transport.TooLargeError
+	var cleartext *transport.CleartextError
+	var notLoopback *transport.NotLoopbackError
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+		return "no answer before the deadline"
+	case errors.As(err, &tooLarge):
+		return "answered more than " + transport.Size(tooLarge.Limit)
+	case errors.As(err, &cleartext):
+		return "plain http:// is accepted only on loopback and link-local addresses"
+	case errors.As(err, &notLoopback):
+		return notLoopback.Error()
+	}
+	return "cannot reach it"
+}
+
+// formatted takes the token out of what a file or URL source gave, as
+// its format says: the whole text, or a field of a JSON object. why says
+// what is wrong, quoting nothing.
+func formatted(b []byte, format externalaccount.Format) (tok, why string) {
+	b = bytes.TrimSpace(b)
+	switch format.Type {
+	case "", "text":
+		tok = string(b)
+	case "json":
+		var v map[string]any
+		if json.Unmarshal(b, &v) != nil {
+			return "", "it is not a JSON object, as format.type \"json\" says"
+		}
+		s, ok := v[format.SubjectTokenFieldName].(string)
+		if !ok {
+			return "", fmt.Sprintf("its JSON has no string field %q (format.subject_token_field_name)", format.SubjectTokenFieldName)
+		}
+		tok = s
+	default:
+		return "", "format.type must be \"text\" or \"json\""
+	}
+	if tok == "" {
+		return "", "it is empty"
+	}
+	return tok, ""
+}
+
+// executableResponse is what a credential program prints, and what its
+// output_file holds.
+type executableResponse struct {
+	Version        int    `json:"version"`
+	Success        *bool  `json:"success"`
+	TokenType      string `json:"token_type"`
+	ExpirationTime int64  `json:"expiration_time"`
+	IDToken        string `json:"id_token"`
+	SamlResponse   string `json:"saml_response"`
+	Code           string `json:"code"`
+	Message        string `json:"message"`
+}
+
+// errStale is an output_file whose token has expired or that records a
+// failure: the program is run again.
+var errStale = errors.New("stale")
+
+func (s *subjectSupplier) executable(ctx context.Context, ec *externalaccount.ExecutableConfig) (string, error) {
+	where := strings.TrimSpace(ec.Command)
+	bad := func(why string, err error) error {
+		return &SourceError{Kind: "executable", Where: where, Why: why, Err: err}
+	}
+	if where == "" {
+		return "", bad("credential_source.executable has no command", nil)
+	}
+	limit := executableDefault
+	if ec.TimeoutMillis != nil {
+		limit = time.Duration(*ec.TimeoutMillis) * time.Millisecond
+		if limit < executableMinimum || limit > executableMaximum {
+			return "", bad("timeout_millis must be from 5000 to 120000", nil)
+		}
+	}
+	if ec.OutputFile != "" {
+		if tok, err := s.outputFile(ctx, ec.OutputFile); err == nil {
+			return tok, nil
+		} else if !errors.Is(err, errStale) {
+			return "", err
+		}
+	}
+	if os.Getenv(AllowExecutables) != "1" {
+		return "", bad("programs are run only when "+AllowExecutables+"=1 is set", nil)
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	args := strings.Fields(where)
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), s.executableEnv(ec)...)
+	cmd.WaitDelay = executableWaitDelay
+	var stdout, stderr capped
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		return "", bad(fmt.Sprintf("it did not finish before the deadline (its timeout_millis is %d)", limit.Milliseconds()), context.DeadlineExceeded)
+	case errors.As(err, &exit):
+		return "", bad(fmt.Sprintf("it exited with status %d", exit.ExitCode()), nil)
+	case err != nil && !errors.Is(err, exec.ErrWaitDelay):
+		return "", bad("it could not be run: "+runErr(err), nil)
+	case stdout.over || stderr.over:
+		return "", bad("it printed more than "+transport.Size(MaxSubjectToken), nil)
+	}
+	out := bytes.TrimSpace(stdout.b.Bytes())
+	if len(out) == 0 {
+		out = bytes.TrimSpace(stderr.b.Bytes())
+	}
+	tok, why := parseExecutable(out, ec.OutputFile != "")
+	if why != "" {
+		return "", bad("its output "+why, nil)
+	}
+	return tok, nil
+}
+
+// runErr says why a program could not be started, without its output.
+func runErr(err error) string {
+	var ee *exec.Error
+	var pe *os.PathError
+	switch {
+	case errors.As(err, &ee):
+		return ee.Err.Error()
+	case errors.As(err, &pe):
+		return pe.Err.Error()
+	}
+	return "start failed"
+}
+
+// outputFile reads the token a program left in its output_file, as
+// Google's libraries do: a file that does not exist, is empty, has expired
+// or records a failure is errStale.
+func (s *subjectSupplier) outputFile(ctx context.Context, path string) (string, error) {
+	deadline, _ := ctx.Deadline()
+	b, err := regfile.Read(path, MaxSubjectToken, deadline)
+	var irregular *regfile.NotRegularError
+	switch {
+	case errors.As(err, &irregular) || errors.Is(err, context.DeadlineExceeded):
+		return "", &SourceError{Kind: "executable", Where: path, Why: "its output_file " + fileErr(err), Err: err}
+	case err != nil || len(bytes.TrimSpace(b)) == 0:
+		return "", errStale
+	}
+	var r executableResponse
+	if json.Unmarshal(b, &r) == nil && r.Success != nil && (!*r.Success || r.ExpirationTime != 0 && r.ExpirationTime < time.Now().Unix()) {
+		return "", errStale
+	}
+	tok, why := parseExecutable(bytes.TrimSpace(b), true)
+	if why != "" {
+		return "", &SourceError{Kind: "executable", Where: path, Why: "its output_file " + why}
+	}
+	return tok, nil
+}
+
+// executableEnv is what Google's libraries tell a credential program.
+func (s *subjectSupplier) executableEnv(ec *externalaccount.ExecutableConfig) []string {
+	env := []string{
+		"GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE=" + s.f.Audience,
+		"GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE=" + s.f.SubjectTokenType,
+		"GOOGLE_EXTERNAL_ACCOUNT_INTERACTIVE=0",
+	}
+	if u := s.f.ServiceAccountImpersonationURL; strings.HasPrefix(u, "https://iamcredentials.") {
+		if e := impersonatedEmail(u); e != "" {
+			env = append(env, "GOOGLE_EXTERNAL_ACCOUNT_IMPERSONATED_EMAIL="+e)
+		}
+	}
+	if ec.OutputFile != "" {
+		env = append(env, "GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE="+ec.OutputFile)
+	}
+	return env
+}
+
+// parseExecutable takes the token out of a program's response (version,
+// success, token_type, id_token or saml_response, expiration_time, or
+// code and message on failure). why says what is wrong, quoting nothing
+// but a failure's own code and message, which the program writes for
+// people.
+func parseExecutable(b []byte, needExpiry bool) (tok, why string) {
+	var r executableResponse
+	switch {
+	case json.Unmarshal(b, &r) != nil:
+		return "", "is not a JSON response"
+	case r.Version == 0:
+		return "", "has no version"
+	case r.Success == nil:
+		return "", "has no success field"
+	case !*r.Success && (r.Code == "" || r.Message == ""):
+		return "", "reports a failure without a code and message"
+	case !*r.Success:
+		return "", fmt.Sprintf("reports a failure: %s: %s", r.Code, r.Message)
+	case r.Version > executableMaxVersn || r.Version < 0:
+		return "", fmt.Sprintf("has version %d; version 1 is supported", r.Version)
+	case needExpiry && r.ExpirationTime == 0:
+		return "", "has no expiration_time, which an output_file needs"
+	case r.TokenType == "":
+		return "", "has no token_type"
+	case r.ExpirationTime != 0 && r.ExpirationTime < time.Now().Unix():
+		return "", "holds a token that has expired"
+	}
+	switch r.TokenType {
+	case "urn:ietf:params:oauth:token-type:jwt", "urn:ietf:params:oauth:token-type:id_token":
+		tok = r.IDToken
+		if tok == "" {
+			return "", "has no id_token"
+		}
+	case "urn:ietf:params:oauth:token-type:saml2":
+		tok = r.SamlResponse
+		if tok == "" {
+			return "", "has no saml_response"
+		}
+	default:
+		return "", "has an unsupported token_type"
+	}
+	return tok, ""
+}
+
+// capped keeps the first MaxSubjectToken bytes written to it and counts
+// the rest away, so a program that prints without end neither fills the
+// memory nor blocks on a full pipe.
+type capped struct {
+	b    bytes.Buffer
+	over bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := MaxSubjectToken - c.b.Len(); len(p) > room {
+		c.b.Write(p[:max(room, 0)])
+		c.over = true
+		return len(p), nil
+	}
+	return c.b.Write(p)
+}
