@@ -269,4 +269,3 @@ func impersonatedEmail(u string) string {
 	}
 	return ""
 }
-

@@ -152,7 +152,6 @@ func oauth(body []byte) (code, desc, subtype string) {
 	return fail.Flatten(api.Status, 60), fail.Flatten(api.Message, 200), ""
 }
 
-
 // fileErr says what went wrong with a file, without the path that the
 // message already names.
 func fileErr(err error) string {
@@ -171,4 +170,3 @@ func fileErr(err error) string {
 	}
 	return err.Error()
 }
-

@@ -127,8 +127,8 @@ func TestTokenEndpointEchoesSecrets(t *testing.T) {
 func TestLinkLocalOnlyForSources(t *testing.T) {
 	const ll = "http://169.254.169.254/token"
 	for name, adc := range map[string]string{
-		"token_uri": `{"type":"authorized_user","client_id":"c","client_secret":"link-local-client-secret","refresh_token":"1//link-local-refresh","token_uri":"` + ll + `"}`,
-		"token_url": `{"type":"external_account","audience":"//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x","subject_token_type":"urn:ietf:params:oauth:token-type:jwt","token_url":"` + ll + `","credential_source":{"file":"SUBJECT"}}`,
+		"token_uri":                         `{"type":"authorized_user","client_id":"c","client_secret":"link-local-client-secret","refresh_token":"1//link-local-refresh","token_uri":"` + ll + `"}`,
+		"token_url":                         `{"type":"external_account","audience":"//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x","subject_token_type":"urn:ietf:params:oauth:token-type:jwt","token_url":"` + ll + `","credential_source":{"file":"SUBJECT"}}`,
 		"service_account_impersonation_url": `{"type":"impersonated_service_account","service_account_impersonation_url":"http://169.254.169.254/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken","source_credentials":{"type":"authorized_user","client_id":"c","client_secret":"s","refresh_token":"r","token_uri":"TOKEN"}}`,
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -72,20 +72,20 @@ func (e *SourceError) Unwrap() error { return e.Err }
 // externalFile is the part of an external_account file x/oauth2's Config
 // takes.
 type externalFile struct {
-	Audience                       string                           `json:"audience"`
-	SubjectTokenType               string                           `json:"subject_token_type"`
-	TokenURL                       string                           `json:"token_url"`
-	TokenInfoURL                   string                           `json:"token_info_url"`
-	ServiceAccountImpersonationURL string                           `json:"service_account_impersonation_url"`
+	Audience                       string `json:"audience"`
+	SubjectTokenType               string `json:"subject_token_type"`
+	TokenURL                       string `json:"token_url"`
+	TokenInfoURL                   string `json:"token_info_url"`
+	ServiceAccountImpersonationURL string `json:"service_account_impersonation_url"`
 	ServiceAccountImpersonation    struct {
 		TokenLifetimeSeconds int `json:"token_lifetime_seconds"`
 	} `json:"service_account_impersonation"`
-	ClientID                       string                           `json:"client_id"`
-	ClientSecret                   string                           `json:"client_secret"`
-	CredentialSource               externalaccount.CredentialSource `json:"credential_source"`
-	QuotaProjectID                 string                           `json:"quota_project_id"`
-	WorkforcePoolUserProject       string                           `json:"workforce_pool_user_project"`
-	UniverseDomain                 string                           `json:"universe_domain"`
+	ClientID                 string                           `json:"client_id"`
+	ClientSecret             string                           `json:"client_secret"`
+	CredentialSource         externalaccount.CredentialSource `json:"credential_source"`
+	QuotaProjectID           string                           `json:"quota_project_id"`
+	WorkforcePoolUserProject string                           `json:"workforce_pool_user_project"`
+	UniverseDomain           string                           `json:"universe_domain"`
 }
 
 // supplied reports whether the file's credential source is one that
