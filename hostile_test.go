@@ -57,6 +57,7 @@ func TestHostile(t *testing.T) {
 			"clock":          cmdClock,
 			"fake-sts":       cmdFakeSTS,
 			"platform":       cmdPlatform,
+			"fake-google":    cmdFakeGoogle,
 		},
 	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,6 +26,10 @@ import (
 //	fake-google expire [rapt]         make the user's login answer invalid_grant
 //	fake-google idtokens N            assert N ID tokens minted since the last count
 //	fake-google no-secrets FILE       assert FILE holds none of its secrets
+//	fake-google source KIND VALUE [OUTPUT_FILE]
+//	                                  give $WORK/external_account.json the
+//	                                  credential_source KIND (file, url,
+//	                                  executable) with VALUE
 func cmdFakeGoogle(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
 		ts.Fatalf("usage: fake-google adc|revoke|fail|expire|idtokens|no-secrets ...")
@@ -63,6 +68,27 @@ func cmdFakeGoogle(ts *testscript.TestScript, neg bool, args []string) {
 		if (got == want) == neg {
 			ts.Fatalf("ID tokens minted since the last count: got %d, want %d", got, want)
 		}
+	case "source":
+		p := ts.MkAbs("external_account.json")
+		var v map[string]any
+		ts.Check(json.Unmarshal([]byte(ts.ReadFile(p)), &v))
+		var src map[string]any
+		switch args[1] {
+		case "file", "url":
+			src = map[string]any{args[1]: args[2]}
+		case "executable":
+			ex := map[string]any{"command": args[2], "timeout_millis": 5000}
+			if len(args) > 3 {
+				ex["output_file"] = ts.MkAbs(args[3])
+			}
+			src = map[string]any{"executable": ex}
+		default:
+			ts.Fatalf("unknown source kind %q", args[1])
+		}
+		v["credential_source"] = src
+		b, err := json.Marshal(v)
+		ts.Check(err)
+		ts.Check(os.WriteFile(p, b, 0o600))
 	case "no-secrets":
 		text := ts.ReadFile(args[1])
 		for _, s := range g.Secrets() {

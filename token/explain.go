@@ -24,13 +24,22 @@ import (
 // the endpoint's last error answer, if there was one.
 func (a *ADC) explain(ctx context.Context, err error, answer *transport.Answer) error {
 	var tooLarge *transport.TooLargeError
+	var source *SourceError
 	where := shownURL(a.TokenURL)
 	switch {
+	case errors.As(err, &source):
+		// Never x/oauth2's text here: it would quote what the source gave.
+		e := fail.Errorf(source, "cannot get a subject token for the Application Default Credentials in %s: %v", a.File, source).
+			Hint("check credential_source in " + a.File + ": the " + source.Kind + " it names must give a fresh token")
+		if errors.Is(source, context.DeadlineExceeded) {
+			e.Hint(transport.DeadlineHint(ctx))
+		}
+		return e
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		return fail.Errorf(err, "no access token from %s before the deadline", where).
-			Hint("the whole run is bounded by --timeout (default 30s)")
+			Hint(transport.DeadlineHint(ctx))
 	case answer != nil && answer.Err != nil:
-		return a.unreachable(answer)
+		return a.unreachable(ctx, answer)
 	case errors.As(err, &tooLarge):
 		return fail.Errorf(err, "the token endpoint %s answered more than %s", where, transport.Size(tooLarge.Limit)).
 			Hint("check token_uri or token_url in " + a.File)
@@ -60,7 +69,7 @@ func (a *ADC) explain(ctx context.Context, err error, answer *transport.Answer) 
 }
 
 // unreachable explains a request to a token endpoint that got no answer.
-func (a *ADC) unreachable(answer *transport.Answer) error {
+func (a *ADC) unreachable(ctx context.Context, answer *transport.Answer) error {
 	err := answer.Err
 	where := shownURL(answer.URL)
 	var tooLarge *transport.TooLargeError
@@ -69,7 +78,7 @@ func (a *ADC) unreachable(answer *transport.Answer) error {
 	switch {
 	case errors.As(err, &cleartext):
 		return fail.Errorf(err, "refusing to send the credentials of %s to %s: %v", a.File, where, cleartext).
-			Hint("token_uri and token_url must be https:// URLs; http:// is accepted only on loopback, for emulators, and for a link-local metadata service")
+			Hint("token_uri, token_url and service_account_impersonation_url must be https:// URLs; http:// is accepted only on loopback, for emulators")
 	case errors.As(err, &notLoopback):
 		return fail.Errorf(err, "refusing to send the credentials of %s to %s: %v", a.File, where, notLoopback).
 			Hint("token_uri and token_url must be https:// URLs; http:// is accepted only on loopback, for emulators")
@@ -78,7 +87,7 @@ func (a *ADC) unreachable(answer *transport.Answer) error {
 			Hint("check token_uri or token_url in " + a.File)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fail.Errorf(err, "no answer from the token endpoint %s before the deadline", where).
-			Hint("the whole run is bounded by --timeout (default 30s)")
+			Hint(transport.DeadlineHint(ctx))
 	}
 	return fail.Errorf(err, "cannot reach the token endpoint %s for the Application Default Credentials in %s: %s", where, a.File, fail.Flatten(fail.Cause(err), 200)).
 		Hint("check the network and any proxy (HTTPS_PROXY, NO_PROXY), and token_uri or token_url in " + a.File)
