@@ -84,6 +84,8 @@ func TestImpersonateEachADCType(t *testing.T) {
 				fakes.ExternalAccount:            fakes.PoolMember,
 				fakes.ImpersonatedServiceAccount: "serviceAccount:" + fakes.DelegateEmail,
 				MetadataAccount:                  "serviceAccount:" + fakes.DefaultEmail,
+				// The file does not say who logged in.
+				fakes.ExternalAccountAuthorizedUser: "",
 			}[kind]
 			if a.Member != wantMember {
 				t.Errorf("Member = %q, want %q", a.Member, wantMember)
@@ -104,6 +106,41 @@ func TestImpersonateEachADCType(t *testing.T) {
 				t.Errorf("generateIdToken body = %v", got)
 			}
 		})
+	}
+}
+
+// TestWellKnownFileSucceeds: with GOOGLE_APPLICATION_CREDENTIALS unset,
+// gcloud's well-known file is the source, and the token comes from it
+// (issue 24: no test had it succeed).
+func TestWellKnownFileSucceeds(t *testing.T) {
+	s := startGoogle(t)
+	b, err := s.Google.ADCFile(fakes.AuthorizedUser, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wk := WellKnownFile()
+	if err := os.MkdirAll(filepath.Dir(wk), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wk, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	src := iamSource(s)
+	a, err := src.FindADC(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.From != FromWellKnown || a.File != wk || a.Type != AuthorizedUser {
+		t.Errorf("ADC = %s from %s (%s), want authorized_user from %s (%s)", a.Type, a.From, a.File, FromWellKnown, wk)
+	}
+	tok, err := src.Token(ctx)
+	if err != nil {
+		t.Fatalf("Token: %v (hints %q)", err, fail.Hints(err))
+	}
+	if j, err := Decode(tok); err != nil || j.Claims.Email != fakes.TargetEmail {
+		t.Errorf("token: %v, %+v", err, j)
 	}
 }
 

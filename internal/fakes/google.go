@@ -46,6 +46,11 @@ const (
 	SubjectMember = "principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/ci-pool/subject/repo:demo/app"
 	// RefreshToken is the authorized_user file's refresh token.
 	RefreshToken = "1//fake-refresh-token-of-alice"
+	// WorkforceRefreshToken is the external_account_authorized_user file's
+	// refresh token (a workforce identity federation login from gcloud),
+	// and WorkforceMember the IAM member it stands for.
+	WorkforceRefreshToken = "1//fake-workforce-refresh-token-of-bob"
+	WorkforceMember       = "principal://iam.googleapis.com/locations/global/workforcePools/staff/subject/bob@example.com"
 )
 
 // IAM roles the fake checks, as Google names them.
@@ -110,11 +115,11 @@ func NewGoogle(key *rsa.PrivateKey) (*Google, error) {
 		accounts: map[string]string{TargetEmail: TargetUniqueID, DelegateEmail: DelegateUniqueID, DefaultEmail: DefaultUniqueID, KeyEmail: "110000000000000000001"},
 		bindings: map[string]map[string][]string{},
 		keys:     map[string]*rsa.PublicKey{},
-		refresh:  map[string]string{RefreshToken: "user:" + UserEmail},
+		refresh:  map[string]string{RefreshToken: "user:" + UserEmail, WorkforceRefreshToken: WorkforceMember},
 		subjects: map[string]string{SubjectToken: SubjectMember},
 		access:   map[string]string{},
 	}
-	for _, m := range []string{"user:" + UserEmail, "serviceAccount:" + KeyEmail, PoolMember, "serviceAccount:" + DefaultEmail, "serviceAccount:" + DelegateEmail} {
+	for _, m := range []string{"user:" + UserEmail, "serviceAccount:" + KeyEmail, PoolMember, WorkforceMember, "serviceAccount:" + DefaultEmail, "serviceAccount:" + DelegateEmail} {
 		g.Grant(TargetEmail, m, RoleOpenIDTokenCreator)
 	}
 	// The impersonated_service_account file acts as DelegateEmail on
@@ -198,7 +203,7 @@ func (g *Google) Grants() []string {
 func (g *Google) Secrets() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	s := []string{RefreshToken, SubjectToken, "fake-client-secret"}
+	s := []string{RefreshToken, SubjectToken, "fake-client-secret", WorkforceRefreshToken, "fake-workforce-client-secret"}
 	for tok := range g.access {
 		s = append(s, tok)
 	}
@@ -228,10 +233,13 @@ const (
 	ServiceAccountKey          = "service_account"
 	ExternalAccount            = "external_account"
 	ImpersonatedServiceAccount = "impersonated_service_account"
+	// ExternalAccountAuthorizedUser is gcloud's login with workforce
+	// identity federation: a refresh token for Google's STS.
+	ExternalAccountAuthorizedUser = "external_account_authorized_user"
 )
 
 // ADCKinds lists the kinds of ADCFile.
-var ADCKinds = []string{AuthorizedUser, ServiceAccountKey, ExternalAccount, ImpersonatedServiceAccount}
+var ADCKinds = []string{AuthorizedUser, ServiceAccountKey, ExternalAccount, ImpersonatedServiceAccount, ExternalAccountAuthorizedUser}
 
 // ADCFile is the JSON of an Application Default Credentials file of kind
 // whose endpoints are this fake's. An external_account file reads its
@@ -273,6 +281,15 @@ func (g *Google) ADCFile(kind, subjectFile string) ([]byte, error) {
 			"subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
 			"token_url":          g.URL + "/sts",
 			"credential_source":  map[string]any{"file": subjectFile},
+		}
+	case ExternalAccountAuthorizedUser:
+		v = map[string]any{
+			"type":          ExternalAccountAuthorizedUser,
+			"audience":      "//iam.googleapis.com/locations/global/workforcePools/staff/providers/okta",
+			"client_id":     "fake-workforce-client",
+			"client_secret": "fake-workforce-client-secret",
+			"refresh_token": WorkforceRefreshToken,
+			"token_url":     g.URL + "/token",
 		}
 	case ImpersonatedServiceAccount:
 		v = map[string]any{
