@@ -192,7 +192,8 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 		a.TokenURL = orDefault(f.TokenURI, orDefault(f.TokenURL, google.Endpoint.TokenURL))
 	case ServiceAccountKey:
 		a.TokenURL = orDefault(f.TokenURI, google.Endpoint.TokenURL)
-		if f.ClientEmail != "" {
+		// client_email goes into hints' gcloud lines: only an email.
+		if ValidEmail(f.ClientEmail) {
 			a.Member = "serviceAccount:" + f.ClientEmail
 		}
 	case ExternalAccount:

@@ -58,10 +58,15 @@ func (a *ADC) explain(ctx context.Context, err error, answer *transport.Answer) 
 		e.Msg = fmt.Sprintf("your Google login in %s has expired or was revoked (invalid_grant at %s: %s)", a.File, where, orDefault(desc, "no description"))
 		return e.Hint("sign in again: gcloud auth application-default login")
 	case code == "invalid_grant" && a.Type == ServiceAccountKey:
-		return e.Hint("the key in "+a.File+" may have been deleted or disabled: gcloud iam service-accounts keys list --iam-account="+strings.TrimPrefix(a.Member, "serviceAccount:"),
+		return e.Hint("the key in "+a.File+" may have been deleted or disabled: gcloud iam service-accounts keys list --iam-account="+ShellQuote(strings.TrimPrefix(a.Member, "serviceAccount:")),
 			"or this machine's clock is off (the assertion is valid for one hour from now): check time sync")
 	case a.Type == ExternalAccount && (code == "invalid_grant" || code == "invalid_target" || code == "invalid_request"):
 		return e.Hint("Google's STS did not accept the subject token for the workload identity provider in the file's audience: check the provider's issuer, allowed audiences and attribute condition, and that the credential source in " + a.File + " holds a fresh token")
+	case answer.Status == 401 && strings.HasSuffix(answer.URL, ":generateAccessToken"):
+		// The source credentials' access token was refused, not the
+		// login: signing in again gives another token of the same kind.
+		return e.Hint("the IAM Credentials API did not accept the access token of the source credentials in "+a.File+": check that service_account_impersonation_url names the IAM Credentials API (https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken)",
+			"and that the source credentials were granted the cloud-platform scope (gcloud auth application-default login grants it)")
 	case answer.Status == 403 && a.Type == ImpersonatedServiceAccount:
 		return e.Hint("the source credentials need roles/iam.serviceAccountTokenCreator on " + strings.TrimPrefix(a.Member, "serviceAccount:"))
 	}
@@ -111,7 +116,7 @@ func (a *ADC) relogin() []string {
 	case AuthorizedUser, ExternalAccountAuthorizedUser, ImpersonatedServiceAccount:
 		return []string{"sign in again: gcloud auth application-default login"}
 	case ServiceAccountKey:
-		return []string{"check that the key in " + a.File + " is still valid: gcloud iam service-accounts keys list --iam-account=" + strings.TrimPrefix(a.Member, "serviceAccount:")}
+		return []string{"check that the key in " + a.File + " is still valid: gcloud iam service-accounts keys list --iam-account=" + ShellQuote(strings.TrimPrefix(a.Member, "serviceAccount:"))}
 	case ExternalAccount:
 		return []string{"check the Workload Identity Federation configuration in " + a.File + " and that its credential source holds a fresh token"}
 	}

@@ -21,6 +21,11 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
 
+// ErrThrottled is in the chain of an error from the IAM Credentials API
+// that was still throttling (429) or unavailable (503) after the retries:
+// a run should be tried again later, as when STS throttles.
+var ErrThrottled = errors.New("the IAM Credentials API is throttling requests")
+
 // DefaultIAMCredentialsEndpoint is the IAM Credentials API.
 const DefaultIAMCredentialsEndpoint = "https://iamcredentials.googleapis.com"
 
@@ -233,7 +238,7 @@ func (a *ADC) Caller() string {
 func (a *ADC) member() string {
 	switch {
 	case a.Member != "":
-		return a.Member
+		return ShellQuote(a.Member)
 	case a.Type == AuthorizedUser:
 		return "user:$(gcloud config get account)"
 	}
@@ -285,7 +290,13 @@ func (s *IAMSource) explain(ctx context.Context, a *ADC, status int, body []byte
 		if tries == 1 {
 			times = "and the deadline left no time to try again"
 		}
-		return fail.Errorf(nil, "the IAM Credentials API at %s answered %s, %s", ep, said, times).
+		var kind error
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+			// The same kind as STS's throttling, so the run exits 75
+			// (EX_TEMPFAIL) and a caller tries again later.
+			kind = ErrThrottled
+		}
+		return fail.Errorf(kind, "the IAM Credentials API at %s answered %s, %s", ep, said, times).
 			Hint("a transient fault at Google: try again in a minute")
 	case status == http.StatusBadRequest:
 		return fail.Errorf(nil, "the IAM Credentials API at %s refused the request for %s (%s)", ep, target, said).
@@ -299,7 +310,7 @@ func (s *IAMSource) explain(ctx context.Context, a *ADC, status int, body []byte
 // with the gcloud line that grants it.
 func (s *IAMSource) bindingHints(a *ADC) []string {
 	bind := func(on, member, role string) string {
-		return fmt.Sprintf("gcloud iam service-accounts add-iam-policy-binding %s --member=%s --role=%s", on, member, role)
+		return fmt.Sprintf("gcloud iam service-accounts add-iam-policy-binding %s --member=%s --role=%s", ShellQuote(on), member, role)
 	}
 	const openID, creator = "roles/iam.serviceAccountOpenIdTokenCreator", "roles/iam.serviceAccountTokenCreator"
 	if len(s.Delegates) == 0 {
@@ -313,11 +324,29 @@ func (s *IAMSource) bindingHints(a *ADC) []string {
 	member := a.member()
 	for _, d := range s.Delegates {
 		hints = append(hints, bind(d, member, creator))
-		member = "serviceAccount:" + d
+		member = ShellQuote("serviceAccount:" + d)
 	}
 	hints = append(hints, bind(s.Target, member, openID),
 		"Google answers the same when an account in the chain does not exist: check the emails")
 	return hints
+}
+
+// ShellQuote makes s one word for POSIX shells (sh, bash, zsh) when a
+// gcloud line of a hint is pasted: a value from an ADC file may hold
+// $(…), which would run, or a *, which zsh refuses as a glob that matches
+// nothing. Values of only safe characters are left as they are.
+func ShellQuote(s string) string {
+	safe := s != ""
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("@%+=:,./_-", c)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // projectOf is the project of a user-managed service account's email.

@@ -279,3 +279,37 @@ func TestImpersonateFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestHintsQuoteADCText: the gcloud lines of hints carry values from the
+// ADC file quoted for POSIX shells, so an audience holding $(…) does not
+// run when pasted, and principalSet://…/* is not a glob zsh rejects
+// (issue 23, item 8); client_email is taken only when it is an email.
+func TestHintsQuoteADCText(t *testing.T) {
+	a := &ADC{Type: ExternalAccount, File: "/adc.json", Member: poolMember("//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p$(touch pwned)/providers/x")}
+	s := &IAMSource{Target: fakes.TargetEmail}
+	got := strings.Join(s.bindingHints(a), "\n")
+	want := `--member='principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p$(touch pwned)/*'`
+	if !strings.Contains(got, want) {
+		t.Errorf("hints:\n%s\nwant %s", got, want)
+	}
+	for in, want := range map[string]string{
+		"serviceAccount:a@b.iam.gserviceaccount.com": "serviceAccount:a@b.iam.gserviceaccount.com",
+		"it's":  `'it'\''s'`,
+		"a b*":  "'a b*'",
+		"$(id)": "'$(id)'",
+	} {
+		if got := ShellQuote(in); got != want {
+			t.Errorf("ShellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "adc.json")
+	if err := os.WriteFile(p, []byte(`{"type":"service_account","client_email":"$(touch pwned)@x","private_key":"k"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", p)
+	adc, err := FindADC(context.Background(), nil, "default")
+	if err != nil || adc.Member != "" {
+		t.Errorf("client_email not an email: Member %q, %v", adc.Member, err)
+	}
+}

@@ -429,7 +429,7 @@ func ExitStatus(err error) int {
 	switch {
 	case errors.As(err, &exit):
 		return exit.ExitCode()
-	case errors.Is(err, sts.ErrThrottled):
+	case errors.Is(err, sts.ErrThrottled), errors.Is(err, token.ErrThrottled):
 		return ExitThrottled
 	}
 	return ExitFailure
