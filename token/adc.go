@@ -63,7 +63,8 @@ type ADC struct {
 	// (serviceAccount:EMAIL, principalSet://…), when the credentials say;
 	// empty for a user's login, whose email the file does not hold.
 	Member string
-	// TokenURL is where the access token is asked for.
+	// TokenURL is where the access token is asked for, as every URL is
+	// shown: scheme, host and path, without user:password@ or a query.
 	TokenURL string
 
 	json    []byte
@@ -211,6 +212,7 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 		return nil, fail.Errorf(nil, "the Application Default Credentials file %s (from %s) is of type %q, which --impersonate does not take", path, from, fail.Flatten(f.Type, 60)).
 			Hint("--impersonate takes ADC files of type authorized_user (gcloud auth application-default login), service_account (a key), external_account (Workload Identity Federation) and impersonated_service_account")
 	}
+	a.TokenURL = shownURL(a.TokenURL)
 	return a, nil
 }
 

@@ -54,7 +54,7 @@ func (a *ADC) explain(ctx context.Context, err error, answer *transport.Answer) 
 	case code == "invalid_grant" && subtype == "invalid_rapt":
 		e.Msg = fmt.Sprintf("your Google login in %s needs re-authentication (invalid_rapt at %s)", a.File, where)
 		return e.Hint("sign in again: gcloud auth application-default login")
-	case code == "invalid_grant" && (a.Type == AuthorizedUser || a.Type == ExternalAccountAuthorizedUser || a.Type == ImpersonatedServiceAccount && answer.URL == a.sourceTokenURL()):
+	case code == "invalid_grant" && (a.Type == AuthorizedUser || a.Type == ExternalAccountAuthorizedUser || a.Type == ImpersonatedServiceAccount && answer.URL == shownURL(a.sourceTokenURL())):
 		e.Msg = fmt.Sprintf("your Google login in %s has expired or was revoked (invalid_grant at %s: %s)", a.File, where, orDefault(desc, "no description"))
 		return e.Hint("sign in again: gcloud auth application-default login")
 	case code == "invalid_grant" && a.Type == ServiceAccountKey:

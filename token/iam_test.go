@@ -313,3 +313,20 @@ func TestHintsQuoteADCText(t *testing.T) {
 		t.Errorf("client_email not an email: Member %q, %v", adc.Member, err)
 	}
 }
+
+// TestTokenURLShown: doctor shows token_uri and token_url as every other
+// URL is shown, without user:password@ or the query (issue 23, item 7).
+func TestTokenURLShown(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "adc.json")
+	if err := os.WriteFile(p, []byte(`{"type":"authorized_user","client_id":"c","client_secret":"s","refresh_token":"r","token_uri":"https://user:hunter2-password@oauth2.example.com/token?key=query-secret"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", p)
+	a, err := FindADC(context.Background(), nil, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.TokenURL != "https://oauth2.example.com/token" {
+		t.Errorf("TokenURL = %q", a.TokenURL)
+	}
+}
