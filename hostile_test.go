@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -172,7 +173,11 @@ func (h *hostile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serveCreds answers credentials that no AWS STS would issue.
 func (h *hostile) serveCreds(w http.ResponseWriter, kind string) {
 	key, secretKey := "ASIAEXAMPLEKEYID0001", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-	session := "FwoGZXIvYXdzE" + strings.Repeat("Q", 700)
+	// A random session token per run: a fixed one had to be exempted from
+	// the leak check wherever it appeared, so its leak could not be seen.
+	b := make([]byte, 525)
+	_, _ = rand.Read(b)
+	session := "FwoGZXIvYXdzE" + base64.RawURLEncoding.EncodeToString(b)
 	exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	arn := "arn:aws:sts::123456789012:assumed-role/r/s1"
 	switch kind {
@@ -247,7 +252,7 @@ func cmdNoLeak(ts *testscript.TestScript, neg bool, args []string) {
 	h.mu.Unlock()
 	for _, s := range secrets {
 		for i := 0; i+16 <= len(s); i++ {
-			if strings.Contains(text, s[i:i+16]) && !strings.Contains("FwoGZXIvYXdzE"+strings.Repeat("Q", 700), s[i:i+16]) {
+			if strings.Contains(text, s[i:i+16]) {
 				ts.Fatalf("%s holds a piece of a secret: %q", args[0], s[i:i+16])
 			}
 		}
