@@ -3,11 +3,9 @@ package sts
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,7 +15,6 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -87,8 +84,6 @@ const (
 	// MaxCABundle is the largest CA bundle read; the system's is about
 	// 200 KB.
 	MaxCABundle = 4 << 20
-	// maxHeaders bounds an answer's headers.
-	maxHeaders = 64 << 10
 )
 
 // Client exchanges tokens at one STS endpoint.
@@ -135,27 +130,18 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The SDK's transport settings (proxy from the environment, dial and
-	// TLS timeouts), in a client of our own: the SDK's client follows 307
-	// and 308 redirects with the body, to any URL, and the body carries the
-	// token. STS never redirects, so nothing is followed.
-	base := newTransport(endpoint)
 	// The bundle only matters for TLS; reading and parsing it costs
 	// milliseconds that a loopback http:// endpoint never needs.
+	var pool *x509.CertPool
 	if cfg.CABundle != "" && strings.HasPrefix(endpoint, "https://") {
-		pool, err := loadCABundle(cfg.CABundle, cfg.Deadline, cfg.DeadlineHint)
-		if err != nil {
+		if pool, err = loadCABundle(cfg.CABundle, cfg.Deadline, cfg.DeadlineHint); err != nil {
 			return nil, err
 		}
-		if base.TLSClientConfig == nil {
-			base.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
-		base.TLSClientConfig.RootCAs = pool
 	}
-	httpClient := &http.Client{
-		Transport:     transport.Wrap(readOnlyBodies{base}, transport.Policy{Peer: "STS endpoint", MaxBody: MaxAnswer, Trace: cfg.Trace}),
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	// Our client, not the SDK's: the SDK's follows 307 and 308 redirects
+	// with the body, to any URL, and the body carries the token
+	// (transport.NewClient follows none).
+	httpClient := transport.NewClient(transport.Policy{Peer: "STS endpoint", MaxBody: MaxAnswer, Proxy: true, RootCAs: pool, Trace: cfg.Trace})
 	api := awssts.New(awssts.Options{
 		Region:       region,
 		BaseEndpoint: aws.String(endpoint),
@@ -172,46 +158,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{API: api, Endpoint: endpoint, EndpointFrom: from, Region: region, Proxy: proxyFor(endpoint)}, nil
 }
-
-// newTransport is the SDK's transport with a bound on headers and, for a
-// cleartext endpoint, a check of the address dialled.
-func newTransport(endpoint string) *http.Transport {
-	build := awshttp.NewBuildableClient()
-	base := build.GetTransport()
-	base.MaxResponseHeaderBytes = maxHeaders
-	if strings.HasPrefix(endpoint, "http://") {
-		// checkOverride let http:// through for a loopback host, but a name
-		// (localhost) resolves through /etc/hosts and DNS: the address
-		// actually dialled must be loopback too.
-		dialer := build.GetDialer()
-		dialer.Control = transport.LoopbackOnly
-		base.DialContext = dialer.DialContext
-	}
-	return base
-}
-
-// readOnlyBodies sends each request with a body that has only Read and
-// Close. The SDK's request body (smithy-go's safeWriteToReadCloser) returns
-// io.EOF from WriteTo once it is closed, and it is closed as soon as STS has
-// answered. net/http writes the body straight to the connection, then
-// copies through WriteTo to check that nothing is left past Content-Length;
-// when STS's answer came first, that io.EOF reads as a failed write and
-// net/http closes the connection under the answer still being read. The
-// SDK then retries a call STS had answered: a second exchange, seen about
-// once in forty runs over TLS. Read returns a clean io.EOF instead.
-type readOnlyBodies struct{ base http.RoundTripper }
-
-func (r readOnlyBodies) RoundTrip(req *http.Request) (*http.Response, error) {
-	if _, ok := req.Body.(io.WriterTo); ok {
-		// A RoundTripper must not change the caller's request.
-		req = req.Clone(req.Context())
-		req.Body = readOnly{req.Body}
-	}
-	return r.base.RoundTrip(req)
-}
-
-// readOnly is an io.ReadCloser and nothing more.
-type readOnly struct{ io.ReadCloser }
 
 // resolveEndpoint returns the STS URL for region: override when given (after
 // checking it is safe), else the partition's regional or FIPS endpoint.

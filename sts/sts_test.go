@@ -356,43 +356,6 @@ func TestCredentialsNeverPrintSecrets(t *testing.T) {
 	}
 }
 
-// TestRequestBodyReadOnly: the SDK's request body returns io.EOF from
-// WriteTo once closed, which net/http, copying through WriteTo after an
-// early answer, takes for a write error: it closes the connection under the
-// answer and the SDK sends the exchange again. The body net/http sees has
-// no WriteTo, and the caller's request is left as it was.
-func TestRequestBodyReadOnly(t *testing.T) {
-	var seen io.Reader
-	rt := readOnlyBodies{base: roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		seen = req.Body
-		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
-	})}
-	body := closedWriterTo{}
-	req, err := http.NewRequest(http.MethodPost, "https://sts.example/", body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rt.RoundTrip(req); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := seen.(io.WriterTo); ok {
-		t.Errorf("the transport saw a body with WriteTo (%T)", seen)
-	}
-	if n, err := io.Copy(io.Discard, seen); n != 0 || err != nil {
-		t.Errorf("copying the closed body: %d, %v; want 0, nil (a clean end)", n, err)
-	}
-	if _, ok := req.Body.(io.WriterTo); !ok {
-		t.Errorf("the caller's request was changed: its body is %T", req.Body)
-	}
-}
-
-// closedWriterTo behaves as smithy-go's request body once the SDK has
-// closed it.
-type closedWriterTo struct{}
-
-func (closedWriterTo) Read([]byte) (int, error)         { return 0, io.EOF }
-func (closedWriterTo) Close() error                     { return nil }
-func (closedWriterTo) WriteTo(io.Writer) (int64, error) { return 0, io.EOF }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 

@@ -49,17 +49,17 @@ func ValidEmail(s string) bool {
 // and returns it without a trailing slash. The caller's access token goes
 // there, so it must be https, or http on loopback for an emulator.
 func CheckIAMEndpoint(raw string) (string, error) {
-	u, err := url.Parse(raw)
+	u, problem := transport.CheckEndpoint(raw)
 	hint := "give the API's base URL, such as " + DefaultIAMCredentialsEndpoint + " or a Private Service Connect endpoint like https://iamcredentials-myendpoint.p.googleapis.com (from --iam-credentials-endpoint or GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT)"
-	switch {
-	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		return "", fail.Errorf(err, "IAM Credentials endpoint %q is not an http(s) URL", fail.Flatten(raw, 200)).Hint(hint)
-	case u.User != nil:
+	switch problem {
+	case transport.EndpointNotHTTP:
+		return "", fail.Errorf(nil, "IAM Credentials endpoint %q is not an http(s) URL", fail.Flatten(raw, 200)).Hint(hint)
+	case transport.EndpointUserInfo:
 		return "", fail.Errorf(nil, "IAM Credentials endpoint %s carries user information; refusing it", u.Scheme+"://"+u.Host).
 			Hint("remove user:password@ from the URL: it would end up in logs")
-	case u.RawQuery != "" || u.Fragment != "":
+	case transport.EndpointQuery:
 		return "", fail.Errorf(nil, "IAM Credentials endpoint %s has a query or fragment", shownURL(raw)).Hint(hint)
-	case u.Scheme == "http" && !transport.IsLoopback(u.Hostname()):
+	case transport.EndpointCleartext:
 		return "", fail.Errorf(nil, "refusing cleartext IAM Credentials endpoint %s: the caller's access token would cross the network unencrypted", shownURL(raw)).
 			Hint("use https://; http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost), for local emulators")
 	}

@@ -3,11 +3,15 @@ package transport
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -237,3 +241,129 @@ func TestSize(t *testing.T) {
 }
 
 var refusedErrno error = syscall.ECONNREFUSED
+
+// TestRequestBodyReadOnly: the SDK's request body returns io.EOF from
+// WriteTo once closed, which net/http, copying through WriteTo after an
+// early answer, takes for a write error: it closes the connection under the
+// answer and the SDK sends the exchange again. The body net/http sees has
+// no WriteTo, and the caller's request is left as it was.
+func TestRequestBodyReadOnly(t *testing.T) {
+	var seen io.Reader
+	rt := Wrap(roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		seen = req.Body
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
+	}), Policy{Peer: "STS endpoint"})
+	body := closedWriterTo{}
+	req, err := http.NewRequest(http.MethodPost, "https://sts.example/", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.RoundTrip(req); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := seen.(io.WriterTo); ok {
+		t.Errorf("the transport saw a body with WriteTo (%T)", seen)
+	}
+	if n, err := io.Copy(io.Discard, seen); n != 0 || err != nil {
+		t.Errorf("copying the closed body: %d, %v; want 0, nil (a clean end)", n, err)
+	}
+	if _, ok := req.Body.(io.WriterTo); !ok {
+		t.Errorf("the caller's request was changed: its body is %T", req.Body)
+	}
+}
+
+// closedWriterTo behaves as smithy-go's request body once the SDK has
+// closed it.
+type closedWriterTo struct{}
+
+func (closedWriterTo) Read([]byte) (int, error)         { return 0, io.EOF }
+func (closedWriterTo) Close() error                     { return nil }
+func (closedWriterTo) WriteTo(io.Writer) (int64, error) { return 0, io.EOF }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// TestCleartextRules: http:// only to loopback, and to a literal
+// link-local address only when the call allows that address
+// (AllowLinkLocal, for a credential source), never with user information;
+// refused before anything is sent (issue 23, item 6).
+func TestCleartextRules(t *testing.T) {
+	sent := 0
+	rt := Wrap(roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		sent++
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
+	}), Policy{Peer: "p"})
+	allowed := AllowLinkLocal(context.Background(), "http://169.254.169.254/latest/meta-data", "http://metadata.example/x", "https://169.254.170.2/")
+	for _, tc := range []struct {
+		ctx  context.Context
+		url  string
+		want bool
+	}{
+		{context.Background(), "http://127.0.0.1:8080/token", true},
+		{context.Background(), "http://localhost/token", true},
+		{context.Background(), "http://[::1]/token", true},
+		{context.Background(), "http://169.254.169.254/token", false},
+		{allowed, "http://169.254.169.254/latest/api/token", true},
+		{allowed, "http://169.254.170.2/token", false},
+		{context.Background(), "http://10.0.0.1/token", false},
+		{context.Background(), "http://oauth2.googleapis.com/token", false},
+		{context.Background(), "http://user:pw@127.0.0.1/token", false},
+		{context.Background(), "https://oauth2.googleapis.com/token", true},
+	} {
+		req, _ := http.NewRequestWithContext(tc.ctx, http.MethodPost, tc.url, strings.NewReader("x"))
+		before := sent
+		_, err := rt.RoundTrip(req)
+		var ce *CleartextError
+		if got := err == nil; got != tc.want || !tc.want && (!errors.As(err, &ce) || sent != before) {
+			t.Errorf("%s: err %v, sent %d, want allowed %v", tc.url, err, sent-before, tc.want)
+		}
+	}
+}
+
+// TestRegistersSecrets: every credential a request carries, and every
+// token of an answer, is remembered for redaction before the peer or the
+// caller sees it (issue 23, item 2).
+func TestRegistersSecrets(t *testing.T) {
+	bearer, user, pass := "ya29.bearer-"+unique(), "client-"+unique(), "client-secret-"+unique()
+	form := map[string]string{"subject_token": "subject-" + unique(), "refresh_token": "refresh-" + unique(), "assertion": "assertion-" + unique(), "client_secret": "form-secret-" + unique(), "actor_token": "actor-" + unique()}
+	answer := map[string]string{"access_token": "at-" + unique(), "accessToken": "iam-at-" + unique(), "id_token": "idt-" + unique(), "token": "tok-" + unique(), "SecretAccessKey": "aws-secret-" + unique()}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := json.Marshal(answer)
+		_, _ = w.Write(b)
+	}))
+	defer srv.Close()
+	c := NewClient(Policy{Peer: "p", Secrets: true, MaxBody: 1 << 20})
+	for _, auth := range []string{"Bearer " + bearer, "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))} {
+		v := url.Values{}
+		for k, s := range form {
+			v.Set(k, s)
+		}
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", auth)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), answer["token"]) {
+			t.Errorf("the answer did not reach the caller whole: %s", b)
+		}
+	}
+	all := []string{bearer, pass}
+	for _, s := range form {
+		all = append(all, s)
+	}
+	for _, s := range answer {
+		all = append(all, s)
+	}
+	for _, s := range all {
+		if got := secret.Redact("peer says " + s + " and " + base64.StdEncoding.EncodeToString([]byte(s))); strings.Contains(got, s) || strings.Contains(got, base64.StdEncoding.EncodeToString([]byte(s))[:16]) {
+			t.Errorf("not registered: %s", got)
+		}
+	}
+}
+
+func unique() string { return fmt.Sprint(time.Now().UnixNano()) + "-x" }
