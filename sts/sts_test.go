@@ -356,7 +356,6 @@ func TestCredentialsNeverPrintSecrets(t *testing.T) {
 	}
 }
 
-
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
