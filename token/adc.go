@@ -114,7 +114,7 @@ func WellKnownFile() string {
 // FindADC looks for Application Default Credentials as Google's client
 // libraries do: the file GOOGLE_APPLICATION_CREDENTIALS names, then gcloud's
 // well-known file, then the metadata server (account is the attached
-// account to use there, "default" unless --service-account says). It reads
+// account to use there, "default" unless the caller names another). It reads
 // the file itself, bounded and without blocking, and asks the metadata
 // server through md, which is bounded, rather than through x/oauth2's
 // unbounded package-level metadata client.
@@ -136,7 +136,7 @@ func FindADC(ctx context.Context, md *metadata.Client, account string) (*ADC, er
 	email, err := md.EmailWithContext(ctx, account)
 	if err != nil {
 		// A metadata server that answered is there: its answer is the
-		// problem (an unknown --service-account, say), not a lack of ADC.
+		// problem (an unknown attached account, say), not a lack of ADC.
 		var answered *metadata.Error
 		var notDefined metadata.NotDefinedError
 		if ctx.Err() != nil || errors.As(err, &answered) || errors.As(err, &notDefined) {
@@ -209,8 +209,8 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 			a.Member = "serviceAccount:" + e
 		}
 	default:
-		return nil, fail.Errorf(nil, "the Application Default Credentials file %s (from %s) is of type %q, which --impersonate does not take", path, from, fail.Flatten(f.Type, 60)).
-			Hint("--impersonate takes ADC files of type authorized_user (gcloud auth application-default login), service_account (a key), external_account (Workload Identity Federation) and impersonated_service_account")
+		return nil, fail.Errorf(nil, "the Application Default Credentials file %s (from %s) is of type %q, %s", path, from, fail.Flatten(f.Type, 60), fail.NotForImpersonate).
+			Hint(fail.HintADCTypes)
 	}
 	a.TokenURL = shownURL(a.TokenURL)
 	return a, nil

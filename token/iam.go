@@ -45,12 +45,12 @@ func ValidEmail(s string) bool {
 	return true
 }
 
-// CheckIAMEndpoint checks an --iam-credentials-endpoint before any request
+// CheckIAMEndpoint checks an IAM Credentials endpoint URL before any request
 // and returns it without a trailing slash. The caller's access token goes
 // there, so it must be https, or http on loopback for an emulator.
 func CheckIAMEndpoint(raw string) (string, error) {
 	u, problem := transport.CheckEndpoint(raw)
-	hint := "give the API's base URL, such as " + DefaultIAMCredentialsEndpoint + " or a Private Service Connect endpoint like https://iamcredentials-myendpoint.p.googleapis.com (from --iam-credentials-endpoint or GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT)"
+	hint := "give the API's base URL, such as " + DefaultIAMCredentialsEndpoint + fail.HintIAMEndpointBase
 	switch problem {
 	case transport.EndpointNotHTTP:
 		return "", fail.Errorf(nil, "IAM Credentials endpoint %q is not an http(s) URL", fail.Flatten(raw, 200)).Hint(hint)
@@ -175,16 +175,16 @@ func (s *IAMSource) IDToken(ctx context.Context, a *ADC, at secret.String) (secr
 	}
 	if err := json.Unmarshal(answer, &out); err != nil || out.Token == "" {
 		return secret.String{}, fail.Errorf(err, "the IAM Credentials API at %s answered HTTP 200 without a token", s.endpoint()).
-			Hint("check --iam-credentials-endpoint (or GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT): it must name the IAM Credentials API")
+			Hint(fail.HintIAMEndpointAPI)
 	}
 	tok := secret.New(strings.TrimSpace(out.Token))
 	if n := len(tok.Reveal()); n > MaxTokenLen {
 		return secret.String{}, fail.Errorf(nil, "the IAM Credentials API at %s answered a token of %d characters; STS accepts at most %d, so it was not sent", s.endpoint(), n, MaxTokenLen).
-			Hint("a Google ID token is about 1 KB: check --iam-credentials-endpoint")
+			Hint(fail.HintIDTokenSize)
 	}
 	if _, err := Decode(tok); err != nil {
 		return secret.String{}, fail.Errorf(err, "the IAM Credentials API at %s answered something that is not an ID token: %v", s.endpoint(), err).
-			Hint("check --iam-credentials-endpoint (or GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT): it must name the IAM Credentials API")
+			Hint(fail.HintIAMEndpointAPI)
 	}
 	return tok, nil
 }
@@ -259,13 +259,13 @@ func (s *IAMSource) explain(ctx context.Context, a *ADC, status int, body []byte
 		return fail.Errorf(err, "interrupted while waiting for the IAM Credentials API at %s", ep)
 	case errors.As(err, &tooLarge):
 		return fail.Errorf(err, "the IAM Credentials API at %s answered more than %s; an ID token is about 1 KB", ep, transport.Size(tooLarge.Limit)).
-			Hint("check --iam-credentials-endpoint (or GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT)")
+			Hint(fail.HintIAMEndpoint)
 	case errors.As(err, &cleartext), errors.As(err, &notLoopback):
 		return fail.Errorf(err, "refusing to send the access token to %s: %v", ep, errors.Unwrap(err)).
 			Hint("use https://; http:// is accepted only on loopback, for emulators")
 	case err != nil:
 		return fail.Errorf(err, "cannot reach the IAM Credentials API at %s: %s", ep, fail.Flatten(fail.Cause(err), 200)).
-			Hint("check the network and any proxy (HTTPS_PROXY, NO_PROXY); behind Private Service Connect, pass --iam-credentials-endpoint")
+			Hint(fail.HintIAMUnreachable)
 	}
 	code, msg, _ := oauth(body)
 	said := fmt.Sprintf("HTTP %d %s", status, oauthText(code, msg, ""))
@@ -280,7 +280,7 @@ func (s *IAMSource) explain(ctx context.Context, a *ADC, status int, body []byte
 			Hint(s.bindingHints(a)...)
 	case status == http.StatusNotFound:
 		return fail.Errorf(nil, "the IAM Credentials API at %s does not know service account %s (%s)", ep, target, said).
-			Hint("--impersonate takes the email of the service account to act as, like NAME@PROJECT.iam.gserviceaccount.com: check its spelling and project",
+			Hint(fail.HintImpersonateEmail,
 				"list the project's accounts: gcloud iam service-accounts list --project="+projectOf(target))
 	case status == http.StatusUnauthorized:
 		return fail.Errorf(nil, "the IAM Credentials API at %s did not accept the access token of %s (%s)", ep, a.Caller(), said).
@@ -300,10 +300,10 @@ func (s *IAMSource) explain(ctx context.Context, a *ADC, status int, body []byte
 			Hint("a transient fault at Google: try again in a minute")
 	case status == http.StatusBadRequest:
 		return fail.Errorf(nil, "the IAM Credentials API at %s refused the request for %s (%s)", ep, target, said).
-			Hint("check --audience and the emails in --impersonate")
+			Hint(fail.HintIAMBadRequest)
 	}
 	return fail.Errorf(nil, "the IAM Credentials API at %s answered %s for %s", ep, said, target).
-		Hint("check --iam-credentials-endpoint (or GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT)")
+		Hint(fail.HintIAMEndpoint)
 }
 
 // bindingHints say which role each link of the chain needs on the next,

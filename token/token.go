@@ -66,10 +66,10 @@ const (
 	// RequestLimit bounds each request to the metadata server, as the
 	// metadata package's own client does: a metadata server answers in
 	// milliseconds, so one that has not answered in five seconds will not.
-	// It is reported as this limit, not as --timeout, and not retried.
+	// It is reported as this limit, not as the run's deadline, and not retried.
 	RequestLimit = 5 * time.Second
 	// RefusedFor is how long refused connections are tried again (within
-	// --timeout): GKE's metadata server refuses them for a few seconds
+	// the run's deadline): GKE's metadata server refuses them for a few seconds
 	// after a pod starts.
 	RefusedFor = 5 * time.Second
 )
@@ -291,7 +291,7 @@ func explain(ctx context.Context, err error, sa string) error {
 	case errors.As(err, &perRequest):
 		return fail.Errorf(err, "the metadata server at %s did not answer within %s, the limit for one request", host, perRequest.Limit).
 			Hint("a metadata server answers in milliseconds; one that accepts the connection and then says nothing is not a working metadata server (a proxy, a sidecar, or GCE_METADATA_HOST naming something else)").
-			Hint(fmt.Sprintf("each request to the metadata server may take %s and is not tried again; --timeout bounds the whole run", perRequest.Limit))
+			Hint(fmt.Sprintf(fail.HintMetadataRequestLimit, perRequest.Limit))
 	case errors.As(err, &tooLarge):
 		return fail.Errorf(err, "the metadata server at %s answered more than %s; an ID token is about 1 KB", host, transport.Size(tooLarge.Limit)).
 			Hint("something other than a metadata server answered: check GCE_METADATA_HOST (if set), and any proxy or sidecar in front of 169.254.169.254")
@@ -301,7 +301,7 @@ func explain(ctx context.Context, err error, sa string) error {
 			Hint(notOnGoogleCloud...)
 	case errors.As(err, &notDefined):
 		return fail.Errorf(err, "the metadata server at %s does not know service account %q (HTTP 404)", host, sa).
-			Hint("--service-account takes \"default\" or the email of a service account attached to this VM, or bound to this pod's Kubernetes service account with Workload Identity",
+			Hint(fail.HintServiceAccount,
 				"list the accounts the metadata server knows: curl -H 'Metadata-Flavor: Google' 'http://"+host+"/computeMetadata/v1/instance/service-accounts/'")
 	case errors.As(err, &merr) && merr.Code < 500 && markup(merr.Message):
 		// A metadata server answers errors in plain text; an XML or HTML
