@@ -49,7 +49,8 @@ func (a *ADC) explain(ctx context.Context, err error, answer *transport.Answer) 
 	}
 	code, desc, subtype := oauth(answer.Body)
 	where = shownURL(answer.URL)
-	e := fail.Errorf(err, "the token endpoint %s refused the Application Default Credentials in %s (%s): HTTP %d %s", where, a.File, a.Type, answer.Status, oauthText(code, desc, subtype))
+	refused := &TokenEndpointError{File: a.File, Type: a.Type, URL: where, Status: answer.Status, Code: code, Description: desc, Subtype: subtype, Err: err}
+	e := fail.Errorf(refused, "%v", refused)
 	switch {
 	case code == "invalid_grant" && subtype == "invalid_rapt":
 		e.Msg = fmt.Sprintf("your Google login in %s needs re-authentication (invalid_rapt at %s)", a.File, where)

@@ -270,39 +270,36 @@ func (s *IAMSource) explain(ctx context.Context, a *ADC, status int, body []byte
 	code, msg, _ := oauth(body)
 	said := fmt.Sprintf("HTTP %d %s", status, oauthText(code, msg, ""))
 	target := s.Target
+	answer := &IAMError{Endpoint: ep, Target: target, Delegates: s.Delegates, Status: status, Code: code, Message: msg, Tries: tries}
 	switch {
 	case status == http.StatusForbidden:
 		if len(s.Delegates) > 0 {
-			return fail.Errorf(nil, "%s, or a delegate after it, lacks the permission to act as the next account in the chain to %s (%s)", a.Caller(), target, said).
+			return fail.Errorf(answer, "%s, or a delegate after it, lacks the permission to act as the next account in the chain to %s (%s)", a.Caller(), target, said).
 				Hint(s.bindingHints(a)...)
 		}
-		return fail.Errorf(nil, "%s lacks iam.serviceAccounts.getOpenIdToken on %s (%s)", a.Caller(), target, said).
+		return fail.Errorf(answer, "%s lacks iam.serviceAccounts.getOpenIdToken on %s (%s)", a.Caller(), target, said).
 			Hint(s.bindingHints(a)...)
 	case status == http.StatusNotFound:
-		return fail.Errorf(nil, "the IAM Credentials API at %s does not know service account %s (%s)", ep, target, said).
+		return fail.Errorf(answer, "the IAM Credentials API at %s does not know service account %s (%s)", ep, target, said).
 			Hint(fail.HintImpersonateEmail,
 				"list the project's accounts: gcloud iam service-accounts list --project="+projectOf(target))
 	case status == http.StatusUnauthorized:
-		return fail.Errorf(nil, "the IAM Credentials API at %s did not accept the access token of %s (%s)", ep, a.Caller(), said).
+		return fail.Errorf(answer, "the IAM Credentials API at %s did not accept the access token of %s (%s)", ep, a.Caller(), said).
 			Hint(a.relogin()...)
 	case status == http.StatusTooManyRequests || status >= 500:
 		times := fmt.Sprintf("%d times", tries)
 		if tries == 1 {
 			times = "and the deadline left no time to try again"
 		}
-		var kind error
-		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-			// The same kind as STS's throttling, so the run exits 75
-			// (EX_TEMPFAIL) and a caller tries again later.
-			kind = ErrThrottled
-		}
-		return fail.Errorf(kind, "the IAM Credentials API at %s answered %s, %s", ep, said, times).
+		// 429 and 503 are ErrThrottled (IAMError.Unwrap), as STS's
+		// throttling, so the run exits 75 (EX_TEMPFAIL).
+		return fail.Errorf(answer, "the IAM Credentials API at %s answered %s, %s", ep, said, times).
 			Hint("a transient fault at Google: try again in a minute")
 	case status == http.StatusBadRequest:
-		return fail.Errorf(nil, "the IAM Credentials API at %s refused the request for %s (%s)", ep, target, said).
+		return fail.Errorf(answer, "the IAM Credentials API at %s refused the request for %s (%s)", ep, target, said).
 			Hint(fail.HintIAMBadRequest)
 	}
-	return fail.Errorf(nil, "the IAM Credentials API at %s answered %s for %s", ep, said, target).
+	return fail.Errorf(answer, "the IAM Credentials API at %s answered %s for %s", ep, said, target).
 		Hint(fail.HintIAMEndpoint)
 }
 

@@ -300,16 +300,16 @@ func explain(ctx context.Context, err error, sa string) error {
 			Hint(fmt.Sprintf("it refused connections for %s (%d tries); on GKE the metadata server may take a few seconds to start in a new pod", refused.For, refused.Tries)).
 			Hint(notOnGoogleCloud...)
 	case errors.As(err, &notDefined):
-		return fail.Errorf(err, "the metadata server at %s does not know service account %q (HTTP 404)", host, sa).
+		return fail.Errorf(&MetadataError{Host: host, Account: sa, Status: http.StatusNotFound, Err: err}, "the metadata server at %s does not know service account %q (HTTP 404)", host, sa).
 			Hint(fail.HintServiceAccount,
 				"list the accounts the metadata server knows: curl -H 'Metadata-Flavor: Google' 'http://"+host+"/computeMetadata/v1/instance/service-accounts/'")
 	case errors.As(err, &merr) && merr.Code < 500 && markup(merr.Message):
 		// A metadata server answers errors in plain text; an XML or HTML
 		// page is some other server (an AWS endpoint, a web server).
-		return fail.Errorf(err, "the server at %s answered HTTP %d with an XML or HTML page: it is not a metadata server", host, merr.Code).
+		return fail.Errorf(&MetadataError{Host: host, Account: sa, Status: merr.Code, Body: excerpt(merr.Message), Err: err}, "the server at %s answered HTTP %d with an XML or HTML page: it is not a metadata server", host, merr.Code).
 			Hint("GCE_METADATA_HOST must name a metadata server as host:port, without a scheme: 169.254.169.254, or 127.0.0.1:8080 for an emulator; on Google Cloud, leave it unset")
 	case errors.As(err, &merr):
-		e := fail.Errorf(err, "the metadata server at %s answered HTTP %d: %s", host, merr.Code, excerpt(merr.Message))
+		e := fail.Errorf(&MetadataError{Host: host, Account: sa, Status: merr.Code, Body: excerpt(merr.Message), Err: err}, "the metadata server at %s answered HTTP %d: %s", host, merr.Code, excerpt(merr.Message))
 		switch {
 		case merr.Code == 403:
 			e.Hint("the server refused a request that carried Metadata-Flavor: Google; a proxy or sidecar between this process and the metadata server may be blocking identity tokens")

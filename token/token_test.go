@@ -219,3 +219,29 @@ func TestDialTimeoutIsFinal(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// TestErrorsCarryData: the errors of the metadata source, generateIdToken
+// and the token endpoints carry what the peer answered as data (issue 24).
+func TestErrorsCarryData(t *testing.T) {
+	s := startGoogle(t)
+	s.Metadata.FailNext(403, 403, 403)
+	_, err := (&MetadataSource{ServiceAccount: "default", Audience: "a"}).Token(context.Background())
+	var me *MetadataError
+	if !errors.As(err, &me) || me.Status != 403 || me.Host != s.MetadataHost || me.Account != "default" {
+		t.Errorf("metadata: %#v from %v", me, err)
+	}
+	s.Google.FailNext(fakes.GoogleFault{Status: 429, Message: "Quota exceeded"}, fakes.GoogleFault{Status: 429, Message: "Quota exceeded"}, fakes.GoogleFault{Status: 429, Message: "Quota exceeded"})
+	writeADC(t, s.Google, fakes.ServiceAccountKey)
+	_, err = iamSource(s).Token(context.Background())
+	var ie *IAMError
+	if !errors.As(err, &ie) || ie.Status != 429 || ie.Tries != 3 || ie.Target != fakes.TargetEmail || !errors.Is(err, ErrThrottled) {
+		t.Errorf("IAM: %#v from %v", ie, err)
+	}
+	s.Google.ExpireLogin(false)
+	writeADC(t, s.Google, fakes.AuthorizedUser)
+	_, err = iamSource(s).Token(context.Background())
+	var te *TokenEndpointError
+	if !errors.As(err, &te) || te.Status != 400 || te.Code != "invalid_grant" || te.Type != AuthorizedUser {
+		t.Errorf("token endpoint: %#v from %v", te, err)
+	}
+}
