@@ -7,17 +7,20 @@
 // no redirects, secrets remembered for redaction, and the --verbose trace.
 // policy.go holds the rules an auditor reads.
 //
-// Retries, per peer:
+// Retries, per peer (tries in all, the first included):
 //
-//	peer                  what is retried                      tries        waits                     by
-//	metadata server       refused connections                  for 5s       100ms doubling to 1s      this package (RetryRefused)
-//	metadata server       5xx, resets (not timeouts)           up to 6      the metadata package's    cloud.google.com/go/compute/metadata
-//	metadata server       a silent server (5s per request)     never        -                         -
-//	metadata server       a dial timeout (2s)                  never        -                         FinalDialTimeout
-//	STS                   throttling, 5xx, IDP errors, resets  3            Backoff(250ms, 2s)        the SDK's retryer
-//	IAM Credentials API   429, 5xx, resets                     3            Backoff(250ms, 2s)        Retry
-//	Google token endpoint none (x/oauth2 does not retry)       1            -                         -
-//	serve's first fetch   STS throttling                       until Timeout Backoff(1s, 10s)         serve, with Backoff
+//	peer                   what is retried                       tries          waits                                by
+//	metadata server        refused connections                   for 5s         100ms doubling to 1s                 this package (RetryRefused)
+//	metadata server        5xx, resets (not timeouts)            6              full jitter below 100ms doubling      cloud.google.com/go/compute/metadata
+//	metadata server        a silent server (5s per request)      1              -                                    PerRequest (not temporary)
+//	metadata server        a dial timeout (2s)                   1              -                                    FinalDialTimeout
+//	STS                    throttling, 5xx, IDP errors, resets   3              Backoff(250ms, 2s)                   the SDK's retryer
+//	IAM Credentials API    429, 5xx, resets                      3              Backoff(250ms, 2s)                   Retry
+//	Google token endpoints none (x/oauth2 does not retry)        1              -                                    -
+//	serve's first exchange STS throttling                        until Timeout  Backoff(1s, 10s)                     serve
+//
+// Every wait ends at the caller's deadline: none is started that would
+// end after it.
 //
 // Both libraries read answers with io.ReadAll or a streaming decoder, so a
 // peer that sends without end would otherwise take all the memory there is.
