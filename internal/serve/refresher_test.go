@@ -667,3 +667,49 @@ func TestTimeoutClamped(t *testing.T) {
 		t.Errorf("%v, timeout %s", err, r.timeout)
 	}
 }
+
+// TestHungFetchFailsThenRecovers: a fetch that never returns, whatever its
+// context says (a FIFO as credential_source.file, an executable that does
+// not exit), kept its refresh in flight for good: no log line, no retry,
+// and once the credentials reached the floor every request waited and got
+// 503, even after the source was back. Past its deadline and hangMargin it
+// now counts as failed: logged once, retried on schedule, and the first
+// retry after the source recovers serves fresh credentials.
+func TestHungFetchFailsThenRecovers(t *testing.T) {
+	bubble(t, func(t *testing.T, t0 time.Time) {
+		log := &syncBuffer{}
+		r, f := startRefresher(t, time.Hour, RefresherOptions{Log: NewLogger(log, LogPlain, false), Timeout: 3 * time.Second})
+		first, _ := r.Current()
+		hang := make(chan struct{})
+		defer close(hang) // the hung calls end with the test
+		f.set(func(f *fakeFetch) { f.block, f.blockAt, f.deaf = hang, 2, true })
+		advance(time.Hour) // past the refresh window, the floor and the expiry
+		out := log.String()
+		if n := strings.Count(out, "has not ended within its deadline (3s) and 2s more; it is left to end on its own"); n != 1 {
+			t.Fatalf("the hung exchange logged %d times, want once:\n%s", n, out)
+		}
+		if !strings.Contains(out, "gcp-aws-cred: hint: a credential source that never answers holds it") {
+			t.Errorf("no hint:\n%s", out)
+		}
+		hung := f.count() - 1
+		if s := r.Stats(); hung < 5 || s.Hung != int64(hung) || s.Failures != int64(hung) {
+			t.Errorf("%d hung calls, stats %+v: want retries on schedule, each counted as failed", hung, s)
+		}
+		if r.NextRefresh().IsZero() {
+			t.Error("no retry scheduled")
+		}
+		if _, err := r.Credentials(context.Background()); err == nil || r.Healthy() {
+			t.Fatalf("past the expiry with every refresh hung: %v", err)
+		}
+
+		f.set(func(f *fakeFetch) { f.block = nil }) // the source answers again
+		advance(3 * time.Minute)
+		c, err := r.Credentials(context.Background())
+		if err != nil || c.AccessKeyID == first.AccessKeyID || !r.Healthy() {
+			t.Fatalf("after the source recovered: %v, %v", c, err)
+		}
+		if !strings.Contains(log.String(), "refreshed the credentials after "+strconv.Itoa(hung)+" failed attempts") {
+			t.Errorf("recovery not logged:\n%s", log.String()[len(out):])
+		}
+	})
+}
