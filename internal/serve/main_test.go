@@ -38,8 +38,6 @@ func TestMain(m *testing.M) {
 		os.Exit(helperBind(os.Args[1]))
 	case "activated":
 		os.Exit(helperActivated())
-	case "fdlimit":
-		os.Exit(helperFDLimit())
 	}
 	os.Exit(99)
 }

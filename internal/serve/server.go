@@ -44,20 +44,26 @@ const (
 )
 
 // Request handling limits. A local client that misbehaves, or a thousand
-// of them, must not exhaust the server or delay another client: net/http
-// serves each connection on its own goroutine, with no cap on their number
-// for idle or stalled strangers to fill; slow ones time out; and only a
-// client with the token keeps its connection once answered.
+// of them, must not exhaust the server or delay another client: the
+// connections without the token are capped (maxStrangers) and their
+// headers small and quick; slow ones time out; and only a client with the
+// token keeps its connection once answered.
 const (
 	// maxHeaderBytes is the largest request header answered with anything
 	// but 431: a token is a header value, and the SDKs send a handful of
 	// short headers besides.
 	maxHeaderBytes = 8 << 10
-	// httpMaxHeaderBytes is net/http's own bound, above maxHeaderBytes so
-	// that a header between the two still gets serve's JSON 431; beyond it
-	// net/http answers 431 itself, in plain text, without reading on.
-	httpMaxHeaderBytes = 64 << 10
-	readHeaderTimeout  = 10 * time.Second // for a request's header, from the connection's start or its first byte
+	// httpMaxHeaderBytes is net/http's own bound. net/http reads 4 KiB
+	// past it, so a header a little over maxHeaderBytes still gets serve's
+	// JSON 431; beyond that net/http answers 431 itself, in plain text,
+	// without reading on. It was 64 KiB: a header of that many tiny lines
+	// held about 650 KB of parsed lines per connection.
+	httpMaxHeaderBytes = maxHeaderBytes
+	// readHeaderTimeout is for a request's header, from the connection's
+	// start or its first byte: the SDKs send theirs in one write, so a
+	// few seconds leave room for a loaded machine and none for a stranger
+	// holding a half-sent header.
+	readHeaderTimeout = 3 * time.Second
 	readTimeout        = 10 * time.Second
 	writeTimeout       = 10 * time.Second
 	idleTimeout        = 60 * time.Second // between requests on a kept-alive connection
@@ -188,7 +194,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	go func() {
 		defer close(s.done)
-		_ = s.http.Serve(shedListener{ln, s.strangers})
+		_ = s.http.Serve(ln)
 	}()
 	c, _ := ref.Current()
 	log.Info(fmt.Sprintf("serving %s as session %s at %s; the credentials expire at %s, next refresh at %s",
@@ -276,8 +282,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// what follows it is not a request.
 	if resp.status != http.StatusOK || r.URL.Path != CredentialsPath || r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
 		h["Connection"] = closeConn
-	} else {
-		s.strangers.keep(r.Context())
 	}
 	w.WriteHeader(resp.status)
 	if r.Method != http.MethodHead {
@@ -310,6 +314,9 @@ func (s *Server) credentials(r *http.Request) response {
 		return errorResponse(http.StatusUnauthorized, "Unauthorized",
 			"the Authorization header must carry the token given in "+TokenEnv)
 	}
+	// From here the connection is a client's: the cap on strangers must not
+	// close it while the request waits for a refresh.
+	s.strangers.keep(r.Context())
 	if r.Method != http.MethodGet {
 		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET is served")
 		resp.allow = http.MethodGet
