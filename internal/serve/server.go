@@ -64,9 +64,9 @@ const (
 	// few seconds leave room for a loaded machine and none for a stranger
 	// holding a half-sent header.
 	readHeaderTimeout = 3 * time.Second
-	readTimeout        = 10 * time.Second
-	writeTimeout       = 10 * time.Second
-	idleTimeout        = 60 * time.Second // between requests on a kept-alive connection
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 10 * time.Second
+	idleTimeout       = 60 * time.Second // between requests on a kept-alive connection
 	// refreshWait bounds a request's wait for a refresh in flight, well
 	// inside writeTimeout: past it the 503 could not be written, and the
 	// client would get an empty reply instead of the error SDKs show.
