@@ -168,6 +168,47 @@ func TestSocketActivation(t *testing.T) {
 	}
 }
 
+// TestSocketActivationRefusesNonListening: a connected socket (what a
+// .socket unit with Accept=yes passes) or one bound but not listening was
+// taken as a listener: serve logged "serving" and answered nothing. Both
+// are refused, with the error and a hint, and exit non-zero.
+func TestSocketActivationRefusesNonListening(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	connected, err := conn.(*net.TCPConn).File()
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer connected.Close()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	bound := os.NewFile(uintptr(fd), "bound")
+	defer bound.Close()
+	for name, f := range map[string]*os.File{"connected": connected, "bound": bound} {
+		cmd, out, stderr := helper(t, "activated", []*os.File{f})
+		if code, _ := waitExit(t, cmd, 5*time.Second); code != 1 {
+			line, _ := out.ReadString('\n')
+			t.Errorf("%s: exit %d, printed %q", name, code, line)
+		}
+		if !strings.Contains(stderr.String(), "helper: the descriptor systemd passed (LISTEN_FDS) is not listening: it is connected (what Accept=yes passes) or bound but not listening") {
+			t.Errorf("%s: stderr: %s", name, stderr)
+		}
+	}
+}
+
 // TestTokenFileHygiene: a FIFO is refused at once rather than blocking
 // start-up; a file others can read is used, with a warning.
 func TestTokenFileHygiene(t *testing.T) {

@@ -139,7 +139,13 @@ func Run(ctx context.Context, rc RunConfig) error {
 			Hint("without them no client can find the server; check that stdout is writable")
 	}
 
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err := <-srv.Failed():
+		shutdown(srv)
+		return fail.Errorf(err, "stopped serving: %v", err).
+			Hint("the listening socket failed; with socket activation, check the .socket unit (ListenStream=127.0.0.1:PORT, Accept=no)")
+	}
 	<-stopped
 	reason := "the context ended"
 	if got != nil {

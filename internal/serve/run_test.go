@@ -3,11 +3,15 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
@@ -186,5 +190,40 @@ func TestVerboseTraceInLogFormat(t *testing.T) {
 	}
 	if strings.Contains(log.String(), testToken) || strings.Contains(log.String(), "\x1b") {
 		t.Errorf("the trace was not cleaned:\n%s", log)
+	}
+}
+
+// brokenListener is a loopback listener whose Accept fails for good after
+// the first call, as a socket closed under the server would.
+type brokenListener struct{ net.Listener }
+
+func (l brokenListener) Accept() (net.Conn, error) {
+	return nil, errors.New("accept: the socket broke")
+}
+
+// TestRunServeErrorIsFatal: an error from http.Server.Serve was dropped,
+// and serve went on running, answering nothing. It now ends Run with the
+// error, so the process exits non-zero and its manager restarts it.
+func TestRunServeErrorIsFatal(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	f := newFakeFetch(realClock{}, time.Hour)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), RunConfig{
+			Config: Config{Fetch: f.fetch, Role: testRole, Listener: brokenListener{ln}, Log: io.Discard},
+			Stdout: io.Discard, Getenv: func(string) string { return "" },
+		})
+	}()
+	select {
+	case err := <-done:
+		if err == nil || err.Error() != "stopped serving: accept: the socket broke" || len(fail.Hints(err)) != 1 {
+			t.Errorf("Run returned %v, hints %q", err, fail.Hints(err))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run still running after Serve failed")
 	}
 }

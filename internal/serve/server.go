@@ -116,6 +116,7 @@ type Server struct {
 	ctx    context.Context // cancelled by Shutdown, ending requests' waits
 	cancel context.CancelFunc
 	done   chan struct{} // closed when http.Server.Serve returns
+	failed chan error    // Serve's error, unless the server was shut down
 	once   sync.Once
 
 	refused   refusals
@@ -167,13 +168,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		ref:   ref,
-		token: cfg.Token,
-		hosts: hosts(bound),
-		log:   log,
-		ln:    ln,
-		url:   "http://" + bound.String() + CredentialsPath,
-		done:  make(chan struct{}),
+		ref:    ref,
+		token:  cfg.Token,
+		hosts:  hosts(bound),
+		log:    log,
+		ln:     ln,
+		url:    "http://" + bound.String() + CredentialsPath,
+		done:   make(chan struct{}),
+		failed: make(chan error, 1),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.strangers = &strangers{log: log, conns: map[net.Conn]time.Time{}}
@@ -194,7 +196,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	go func() {
 		defer close(s.done)
-		_ = s.http.Serve(ln)
+		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.failed <- err
+		}
 	}()
 	c, _ := ref.Current()
 	log.Info(fmt.Sprintf("serving %s as session %s at %s; the credentials expire at %s, next refresh at %s",
@@ -218,6 +222,12 @@ func (s *Server) URL() string { return s.url }
 
 // Addr is the address listened on, host:port.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Failed receives the error that stopped the server from accepting
+// connections (a listener closed under it, or failing for good), which
+// leaves it answering nothing: the caller must stop. Nothing is sent after
+// Shutdown.
+func (s *Server) Failed() <-chan error { return s.failed }
 
 // Refresher is the server's credentials holder, for its counts and
 // schedule.
