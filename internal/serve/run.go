@@ -75,6 +75,12 @@ func Run(ctx context.Context, rc RunConfig) error {
 		return err
 	}
 	rc.Token = tok
+	if from == TokenFromEnv && rc.Getenv == nil {
+		// The token is held now; the variable would pass it on to every
+		// process serve starts: an executable credential source, or the
+		// helpers that process runs. Those need no token of ours.
+		_ = os.Unsetenv(TokenEnv)
+	}
 	switch {
 	case from == TokenFromEnv && rc.TokenFile != "":
 		log.Warn(fmt.Sprintf("using the token from %s; --auth-token-file %s is ignored", TokenEnv, rc.TokenFile), keyEvent, "token_source")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -225,5 +226,42 @@ func TestRunServeErrorIsFatal(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run still running after Serve failed")
+	}
+}
+
+// TestTokenFromEnvironmentNotInherited: with the token in serve's
+// environment, an executable credential source (which x/oauth2 runs with
+// serve's environment) received it too. Once read, it is removed from the
+// process environment, before the first exchange.
+func TestTokenFromEnvironmentNotInherited(t *testing.T) {
+	t.Setenv(TokenEnv, testToken)
+	f := newFakeFetch(realClock{}, time.Hour)
+	var seen []string
+	fetch := func(ctx context.Context) (awscred.Credentials, error) {
+		out, err := exec.CommandContext(ctx, "sh", "-c", `printf %s "${`+TokenEnv+`-unset}"`).Output()
+		if err != nil {
+			return awscred.Credentials{}, err
+		}
+		seen = append(seen, string(out))
+		return f.fetch(ctx)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, RunConfig{Config: Config{Fetch: fetch, Role: testRole, Log: io.Discard}, Stdout: stdout})
+	}()
+	for end := time.Now().Add(5 * time.Second); stdout.String() == "" && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0] != "unset" {
+		t.Errorf("the credential source's process saw %s=%q", TokenEnv, seen)
+	}
+	if strings.Contains(stdout.String(), testToken) {
+		t.Error("the token from the environment was printed")
 	}
 }
