@@ -45,11 +45,10 @@ type fakeFetch struct {
 	issued  []string
 }
 
-// realClock is what the exec tests hand newFakeFetch; the fake reads
-// time.Now whatever it is given.
-type realClock struct{}
-
-func newFakeFetch(_ realClock, life time.Duration) *fakeFetch {
+// newFakeFetch returns a fake issuing credentials that live life. It
+// reads time.Now: the bubble's clock inside a synctest bubble, the real one
+// elsewhere.
+func newFakeFetch(life time.Duration) *fakeFetch {
 	return &fakeFetch{life: life}
 }
 

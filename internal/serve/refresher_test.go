@@ -22,7 +22,7 @@ import (
 // synctest bubble, whose clock the refresher's timers then run on.
 func startRefresher(t *testing.T, life time.Duration, o RefresherOptions) (*Refresher, *fakeFetch) {
 	t.Helper()
-	f := newFakeFetch(realClock{}, life)
+	f := newFakeFetch(life)
 	o.Fetch = f.fetch
 	if o.Rand == nil {
 		o.Rand = seeded(1)
@@ -102,7 +102,7 @@ func TestSchedulersStartedTogetherDrift(t *testing.T) {
 		var rs []*Refresher
 		var fs []*fakeFetch
 		for range 2 {
-			f := newFakeFetch(realClock{}, time.Hour)
+			f := newFakeFetch(time.Hour)
 			r := NewRefresher(RefresherOptions{Fetch: f.fetch}) // Rand: the default
 			if err := r.Start(context.Background()); err != nil {
 				t.Fatal(err)
@@ -138,7 +138,7 @@ func TestThrottledStartRetriesWithJitter(t *testing.T) {
 	gaps := map[uint64][]time.Duration{}
 	for _, seed := range []uint64{1, 2} {
 		synctest.Test(t, func(t *testing.T) {
-			f := newFakeFetch(realClock{}, time.Hour)
+			f := newFakeFetch(time.Hour)
 			f.fail(throttled(t), throttled(t))
 			log := &syncBuffer{}
 			r := NewRefresher(RefresherOptions{Fetch: f.fetch, Rand: seeded(seed), Timeout: 30 * time.Second, Log: NewLogger(log, LogPlain, false)})
@@ -172,7 +172,7 @@ func TestThrottledStartRetriesWithJitter(t *testing.T) {
 
 func TestThrottledStartGivesUpAtTimeout(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
-		f := newFakeFetch(realClock{}, time.Hour)
+		f := newFakeFetch(time.Hour)
 		f.failAlways(throttled(t))
 		r := NewRefresher(RefresherOptions{Fetch: f.fetch, Rand: fixed(0.999999), Timeout: 5 * time.Second})
 		defer r.Close()
@@ -195,7 +195,7 @@ func TestThrottledStartGivesUpAtTimeout(t *testing.T) {
 // status tells fleet tooling to slow down.
 func TestThrottledStartDeadlineDuringRetry(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
-		f := newFakeFetch(realClock{}, time.Hour)
+		f := newFakeFetch(time.Hour)
 		f.fail(throttled(t))
 		// The retry, the second call, hangs until the deadline.
 		f.set(func(f *fakeFetch) { f.block, f.blockAt = make(chan struct{}), 2 })
@@ -211,7 +211,7 @@ func TestThrottledStartDeadlineDuringRetry(t *testing.T) {
 }
 
 func TestStartFailsAtOnceUnlessThrottled(t *testing.T) {
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	denied := stsError(t, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")
 	f.fail(denied)
 	r := NewRefresher(RefresherOptions{Fetch: f.fetch})
@@ -225,7 +225,7 @@ func TestStartFailsAtOnceUnlessThrottled(t *testing.T) {
 }
 
 func TestStartRefusesExpiredCredentials(t *testing.T) {
-	f := newFakeFetch(realClock{}, -time.Minute) // this machine's clock is ahead of STS's
+	f := newFakeFetch(-time.Minute) // this machine's clock is ahead of STS's
 	r := NewRefresher(RefresherOptions{Fetch: f.fetch})
 	defer r.Close()
 	err := r.Start(context.Background())
@@ -534,7 +534,7 @@ func TestRefreshesAtMostOncePerSecond(t *testing.T) {
 // 1h55m past their real end as when Expiration was read on the local clock.
 func TestIssuerClockGovernsLifetime(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
-		f := newFakeFetch(realClock{}, time.Hour)
+		f := newFakeFetch(time.Hour)
 		f.issuerAhead = 2 * time.Hour
 		r := NewRefresher(RefresherOptions{Fetch: f.fetch, Rand: seeded(1)})
 		defer r.Close()
@@ -646,7 +646,7 @@ func TestLogFields(t *testing.T) {
 // TestDeadlineHintPerExchange: in serve, the hint about a deadline says
 // that --timeout bounds each exchange, with the value in force.
 func TestDeadlineHintPerExchange(t *testing.T) {
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	f.fail(fail.Errorf(context.DeadlineExceeded, "no answer from STS before the deadline").Hint("the whole run is bounded by --timeout (default 30s)", "check the network"))
 	r := NewRefresher(RefresherOptions{Fetch: f.fetch, Timeout: 7 * time.Second})
 	defer r.Close()
@@ -660,7 +660,7 @@ func TestDeadlineHintPerExchange(t *testing.T) {
 
 // TestTimeoutClamped: a huge --timeout cannot overflow a deadline.
 func TestTimeoutClamped(t *testing.T) {
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	r := NewRefresher(RefresherOptions{Fetch: f.fetch, Timeout: time.Duration(math.MaxInt64)})
 	defer r.Close()
 	if err := r.Start(context.Background()); err != nil || r.timeout != maxTimeout {

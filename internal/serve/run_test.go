@@ -22,7 +22,7 @@ import (
 // returns what it printed and logged.
 func runServe(t *testing.T, rc RunConfig) (string, string, error) {
 	t.Helper()
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	stdout, log := &syncBuffer{}, &syncBuffer{}
 	rc.Fetch, rc.Role, rc.Log, rc.Stdout = f.fetch, testRole, log, stdout
 	ctx, cancel := context.WithCancel(context.Background())
@@ -114,7 +114,7 @@ func TestRunWarnsWhenTokenFileIgnored(t *testing.T) {
 }
 
 func TestRunFailsBeforeListening(t *testing.T) {
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	f.failAlways(stsError(t, "AccessDenied", "Not authorized"))
 	out := &syncBuffer{}
 	err := Run(context.Background(), RunConfig{Config: Config{Fetch: f.fetch, Role: testRole}, Stdout: out, Getenv: func(string) string { return "" }})
@@ -159,7 +159,7 @@ func TestVerboseTraceInLogFormat(t *testing.T) {
 	rc := RunConfig{Getenv: func(string) string { return "" }}
 	rc.Logger = NewLogger(log, LogJSON, false)
 	tr := transport.NewTracer(TraceWriter(rc.Logger))
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	rc.Fetch = func(ctx context.Context) (awscred.Credentials, error) {
 		tr.Printf("STS: POST https://sts.example/ \x1b[2J%s", testToken)
 		return f.fetch(ctx)
@@ -211,7 +211,7 @@ func TestRunServeErrorIsFatal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(context.Background(), RunConfig{
@@ -235,7 +235,7 @@ func TestRunServeErrorIsFatal(t *testing.T) {
 // process environment, before the first exchange.
 func TestTokenFromEnvironmentNotInherited(t *testing.T) {
 	t.Setenv(TokenEnv, testToken)
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	var seen []string
 	fetch := func(ctx context.Context) (awscred.Credentials, error) {
 		out, err := exec.CommandContext(ctx, "sh", "-c", `printf %s "${`+TokenEnv+`-unset}"`).Output()
