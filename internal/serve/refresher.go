@@ -66,6 +66,9 @@ type Refresher struct {
 	gap      time.Duration // least time between two refreshes' starts
 	short    time.Time     // since when STS has issued too short lifetimes
 
+	lastOK   time.Time // when credentials were last stored, for the metrics
+	outcomes outcomes  // exchanges by result, for the metrics
+
 	calls, refreshes, failed, hung atomic.Int64
 }
 
@@ -126,6 +129,7 @@ func (r *Refresher) Start(ctx context.Context) error {
 		if err == nil {
 			err = check(creds, now)
 		}
+		r.outcomes.note(err)
 		if err == nil {
 			r.mu.Lock()
 			emit := r.store(creds, now)
@@ -286,6 +290,7 @@ func (r *Refresher) store(c awscred.Credentials, now time.Time) func() {
 		AccountID:       c.AccountID,
 	})
 	r.cur = &held{creds: c, plan: p, body: body}
+	r.lastOK = now
 	r.refreshes.Add(1)
 	r.schedule(p.refreshAt(r.rand).Sub(now))
 	return emit
@@ -360,6 +365,7 @@ func (r *Refresher) run(done chan struct{}) {
 	if err == nil {
 		err = check(creds, now)
 	}
+	r.outcomes.note(err)
 
 	r.mu.Lock()
 	var emit func()

@@ -121,6 +121,7 @@ type Server struct {
 
 	refused   refusals
 	strangers *strangers
+	answered  statuses
 }
 
 // Start checks cfg, binds the address, makes the first exchange, then
@@ -269,6 +270,7 @@ var (
 type response struct {
 	status int
 	allow  string // the Allow header of a 405
+	ctype  string // Content-Type when not JSON
 	body   []byte
 }
 
@@ -283,6 +285,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The keys are in canonical form already and the values are never
 	// changed by net/http, so they are set without Set's copying.
 	h["Content-Type"] = jsonType
+	if resp.ctype != "" {
+		h["Content-Type"] = []string{resp.ctype}
+	}
 	h["Cache-Control"] = noStore
 	h["Content-Length"] = []string{strconv.Itoa(len(resp.body))}
 	if resp.allow != "" {
@@ -293,6 +298,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if resp.status != http.StatusOK || r.URL.Path != CredentialsPath || r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
 		h["Connection"] = closeConn
 	}
+	s.answered.note(resp.status)
 	w.WriteHeader(resp.status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(resp.body)
@@ -314,6 +320,8 @@ func (s *Server) answer(r *http.Request) response {
 		return s.credentials(r)
 	case HealthPath:
 		return s.health(r)
+	case MetricsPath:
+		return s.metrics(r)
 	}
 	return errorResponse(http.StatusNotFound, "NotFound", "no such path; credentials are served at "+CredentialsPath)
 }
