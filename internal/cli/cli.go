@@ -259,6 +259,7 @@ type ServeCmd struct {
 	LogFormat     string `name:"log-format" help:"Log format on stderr: plain or json." enum:"plain,json" default:"plain"`
 	Output        string `short:"o" help:"How the variables for clients are printed: env, env-no-export, fish, powershell, windows-cmd." default:"env" placeholder:"FORMAT"`
 	CheckHealth   bool   `name:"check" help:"Instead of serving, ask the server at --listen whether it holds credentials: exit 0 if so, 1 if not. For exec probes."`
+	IMDS          bool   `name:"imds" help:"Also answer the EC2 instance metadata protocol (IMDSv2) on --listen and print AWS_EC2_METADATA_SERVICE_ENDPOINT, for clients that read no other. It has no token: any local process that reaches the port gets the credentials."`
 }
 
 // Help is the worked example under `serve --help`.
@@ -297,7 +298,7 @@ func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer) error {
 	return serve.Run(context.WithoutCancel(ctx), serve.RunConfig{
 		Config: serve.Config{
 			Fetch: flow.Credentials, Role: c.Role, Timeout: c.Timeout,
-			Listen: c.Listen, Logger: log,
+			Listen: c.Listen, Logger: log, IMDS: c.IMDS,
 		},
 		TokenFile: c.AuthTokenFile,
 		Region:    c.Region,

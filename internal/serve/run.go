@@ -132,6 +132,9 @@ func Run(ctx context.Context, rc RunConfig) error {
 	if from == TokenFromGenerator {
 		vars = append(vars, output.Var{Name: TokenEnv, Value: tok.Reveal()})
 	}
+	if e := srv.IMDSEndpoint(); e != "" {
+		vars = append(vars, output.Var{Name: IMDSEndpointEnv, Value: e})
+	}
 	if rc.Region != "" {
 		vars = append(vars, output.Var{Name: "AWS_REGION", Value: rc.Region}, output.Var{Name: "AWS_DEFAULT_REGION", Value: rc.Region})
 	}

@@ -31,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
@@ -101,6 +102,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Rand draws the refresh times; nil means the runtime's generator.
 	Rand Rand
+	// IMDS adds the EC2 instance metadata protocol (IMDSv2) on the same
+	// listener, for clients that read no other (--imds). It has no shared
+	// secret: any local process that reaches the port gets credentials.
+	IMDS bool
 }
 
 // Server is a running credentials endpoint.
@@ -122,6 +127,8 @@ type Server struct {
 	refused   refusals
 	strangers *strangers
 	answered  statuses
+	imds      *imds  // nil unless Config.IMDS
+	base      string // http://ADDR/
 }
 
 // Start checks cfg, binds the address, makes the first exchange, then
@@ -175,10 +182,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		log:    log,
 		ln:     ln,
 		url:    "http://" + bound.String() + CredentialsPath,
+		base:   "http://" + bound.String() + "/",
 		done:   make(chan struct{}),
 		failed: make(chan error, 1),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.IMDS {
+		s.imds = newIMDS(cfg.Role)
+		log.Warn(fmt.Sprintf("--imds: any local process that can reach %s gets the credentials over the EC2 metadata protocol, which has no shared secret; clients that can, should use %s with its token", bound, URIEnv),
+			keyEvent, "imds")
+	}
 	s.strangers = &strangers{log: log, conns: map[net.Conn]time.Time{}}
 	s.http = &http.Server{
 		ConnState:         s.strangers.track,
@@ -220,6 +233,16 @@ func sessionOf(arn string) string {
 // URL is the credentials endpoint, the value of
 // AWS_CONTAINER_CREDENTIALS_FULL_URI.
 func (s *Server) URL() string { return s.url }
+
+// IMDSEndpoint is the value of AWS_EC2_METADATA_SERVICE_ENDPOINT with
+// Config.IMDS, else "". It ends in a slash: Debian's AWS CLI v2 (2.9)
+// appends "latest/api/token" to it without one.
+func (s *Server) IMDSEndpoint() string {
+	if s.imds == nil {
+		return ""
+	}
+	return s.base
+}
 
 // Addr is the address listened on, host:port.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
@@ -271,6 +294,7 @@ type response struct {
 	status int
 	allow  string // the Allow header of a 405
 	ctype  string // Content-Type when not JSON
+	ttl    string // an IMDS session token's X-aws-ec2-metadata-token-ttl-seconds
 	body   []byte
 }
 
@@ -293,6 +317,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if resp.allow != "" {
 		h["Allow"] = []string{resp.allow}
 	}
+	if resp.ttl != "" {
+		h[imdsTTLHeader] = []string{resp.ttl}
+	}
 	// A body is never read, so a request with one ends the connection too:
 	// what follows it is not a request.
 	if resp.status != http.StatusOK || r.URL.Path != CredentialsPath || r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
@@ -314,6 +341,9 @@ func (s *Server) answer(r *http.Request) response {
 	if len(r.Header["Host"]) > 1 || !hostAllowed(s.hosts, r.Host) {
 		return errorResponse(http.StatusForbidden, "Forbidden",
 			"the Host header must name this server's loopback address (127.0.0.1, [::1] or localhost with its port)")
+	}
+	if s.imds != nil && strings.HasPrefix(r.URL.Path, "/latest/") {
+		return s.imdsAnswer(r)
 	}
 	switch r.URL.Path {
 	case CredentialsPath:
@@ -340,18 +370,29 @@ func (s *Server) credentials(r *http.Request) response {
 		resp.allow = http.MethodGet
 		return resp
 	}
+	_, body, failed := s.served(r)
+	if failed != nil {
+		return *failed
+	}
+	return response{status: http.StatusOK, body: body}
+}
+
+// served returns the credentials to answer r with and their container
+// document, or the 503 to answer instead.
+func (s *Server) served(r *http.Request) (awscred.Credentials, []byte, *response) {
 	// The request's context ends with the client's connection, and with
 	// the shutdown (it derives from s.ctx).
 	ctx, cancel := context.WithTimeout(r.Context(), refreshWait)
 	defer cancel()
-	_, body, err := s.ref.current(ctx)
+	c, body, err := s.ref.current(ctx)
 	if err != nil {
 		if ctx.Err() != nil && r.Context().Err() == nil {
 			err = fmt.Errorf("no valid credentials: the refresh under way has not ended within %s; try again shortly", refreshWait)
 		}
-		return errorResponse(http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
+		resp := errorResponse(http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
+		return c, nil, &resp
 	}
-	return response{status: http.StatusOK, body: body}
+	return c, body, nil
 }
 
 func (s *Server) health(r *http.Request) response {
