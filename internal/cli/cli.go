@@ -203,6 +203,7 @@ type ExecCmd struct {
 	cred.Options `embed:""`
 
 	Serve   bool     `help:"Serve credentials from memory on a loopback port instead of setting keys, so COMMAND can outlive them; gcp-aws-cred stays its parent."`
+	IMDS    bool     `name:"imds" help:"With --serve: also answer the EC2 instance metadata protocol (IMDSv2) and set AWS_EC2_METADATA_SERVICE_ENDPOINT for COMMAND, for programs that read no other. It has no token: any local process that reaches the port gets the credentials."`
 	Command []string `arg:"" optional:"" passthrough:"partial" help:"Command and arguments; put -- before it." placeholder:"COMMAND"`
 }
 
@@ -235,6 +236,10 @@ func (c *ExecCmd) Run(ctx context.Context) error {
 	if len(argv) > 0 && argv[0] == "--" {
 		argv = argv[1:]
 	}
+	if c.IMDS && !c.Serve {
+		return fail.Errorf(nil, "--imds needs --serve").
+			Hint("without --serve, exec sets keys in COMMAND's environment, which every client reads: gcp-aws-cred exec --serve --imds … -- COMMAND")
+	}
 	if !c.Serve {
 		return ops.Exec(ctx, &c.Options, argv)
 	}
@@ -244,7 +249,7 @@ func (c *ExecCmd) Run(ctx context.Context) error {
 	}
 	// --timeout bounds each exchange, not the life of the command.
 	return serve.Exec(context.WithoutCancel(ctx), serve.ExecConfig{
-		Config: serve.Config{Fetch: flow.Credentials, Role: c.Role, Timeout: c.Timeout, Log: os.Stderr, Quiet: true},
+		Config: serve.Config{Fetch: flow.Credentials, Role: c.Role, Timeout: c.Timeout, Log: os.Stderr, Quiet: true, IMDS: c.IMDS},
 		Region: c.Region,
 		Argv:   argv,
 	})
