@@ -46,6 +46,9 @@ func TestStrangersHeaderLinesBoundMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 500 connections")
 	}
+	if raceEnabled {
+		t.Skip("the race detector multiplies memory use")
+	}
 	cmd, out, stderr := startHelper(t, "serve")
 	uri := strings.TrimPrefix(readLine(t, out), "export "+URIEnv+"=")
 	tok := strings.TrimPrefix(readLine(t, out), "export "+TokenEnv+"=")
