@@ -52,7 +52,12 @@ func fetcherWith(srv *Server, token string) func() (time.Duration, error) {
 // token pipeline requests and never read the answers, reconnecting all
 // along, while a real client fetches credentials every 0.3 s. Each
 // stranger gets one 401 with Connection: close, and nothing it sends
-// after it is read; no connection slot exists for it to pin.
+// after it is read; no connection slot exists for it to pin. The flood
+// opens connections faster than the cap on strangers (maxStrangers) turns
+// over, so a client's new connection, a stranger's until its header is
+// read, may be among the oldest closed: the client retries, as every SDK
+// does on a reset connection (botocore's container provider and the Go
+// SDK's both try 3 times), and the time counted is the whole fetch.
 func TestStrangersWhoNeverReadCannotStarveClients(t *testing.T) {
 	srv, _ := startServer(t, Config{}, time.Hour)
 	ctx, stop := context.WithCancel(context.Background())
@@ -81,10 +86,21 @@ func TestStrangersWhoNeverReadCannotStarveClients(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // the flood is on
 	fetch := fetcher(srv)
 	var took []time.Duration
+	var retries int
 	for range 20 {
-		d, err := fetch()
+		var d time.Duration
+		var err error
+		for try := 1; try <= 3; try++ {
+			var one time.Duration
+			one, err = fetch()
+			d += one
+			if err == nil {
+				break
+			}
+			retries++
+		}
 		if err != nil {
-			t.Errorf("fetch %d failed after %s: %v", len(took)+1, d, err)
+			t.Errorf("fetch %d failed 3 times, after %s: %v", len(took)+1, d, err)
 		}
 		took = append(took, d)
 		time.Sleep(300 * time.Millisecond)
@@ -93,7 +109,7 @@ func TestStrangersWhoNeverReadCannotStarveClients(t *testing.T) {
 	wg.Wait()
 	slices.Sort(took)
 	median, most := took[len(took)/2], took[len(took)-1]
-	t.Logf("%d stranger connections; %d fetches: median %s, max %s", conns.Load(), len(took), median, most)
+	t.Logf("%d stranger connections; %d fetches (%d retried): median %s, max %s", conns.Load(), len(took), retries, median, most)
 	if median >= 500*time.Millisecond || most >= 3*time.Second {
 		t.Errorf("fetches took median %s, max %s; want under 0.5 s and 3 s", median, most)
 	}
