@@ -251,6 +251,12 @@ type served struct {
 // variables it printed, as a client would eval them, and the process.
 func startServe(t *testing.T, env []string, args ...string) (vars map[string]string, cmd *exec.Cmd, stderr *syncBuffer) {
 	t.Helper()
+	return startServeN(t, 2, env, args...)
+}
+
+// startServeN is startServe for a serve that prints n variables.
+func startServeN(t *testing.T, n int, env []string, args ...string) (vars map[string]string, cmd *exec.Cmd, stderr *syncBuffer) {
+	t.Helper()
 	cmd = exec.Command(binPath, append([]string{"serve"}, args...)...)
 	cmd.Env = env
 	cmd.SysProcAttr = orphanProof()
@@ -271,7 +277,7 @@ func startServe(t *testing.T, env []string, args ...string) (vars map[string]str
 	})
 	vars = map[string]string{}
 	sc := bufio.NewScanner(stdout)
-	for len(vars) < 2 && sc.Scan() {
+	for len(vars) < n && sc.Scan() {
 		k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
 		if !ok {
 			t.Fatalf("serve printed %q, want NAME=value lines", sc.Text())
@@ -281,7 +287,7 @@ func startServe(t *testing.T, env []string, args ...string) (vars map[string]str
 		}
 		vars[k] = strings.Trim(v, "'")
 	}
-	if len(vars) < 2 {
+	if len(vars) < n {
 		t.Fatalf("serve printed %v and stopped; stderr:\n%s", vars, stderr.String())
 	}
 	return vars, cmd, stderr

@@ -203,6 +203,7 @@ type ExecCmd struct {
 	cred.Options `embed:""`
 
 	Serve   bool     `help:"Serve credentials from memory on a loopback port instead of setting keys, so COMMAND can outlive them; gcp-aws-cred stays its parent."`
+	IMDS    bool     `name:"imds" help:"With --serve: also answer the EC2 instance metadata protocol (IMDSv2) and set AWS_EC2_METADATA_SERVICE_ENDPOINT for COMMAND, for programs that read no other. It has no token: any local process that reaches the port gets the credentials."`
 	Command []string `arg:"" optional:"" passthrough:"partial" help:"Command and arguments; put -- before it." placeholder:"COMMAND"`
 }
 
@@ -235,6 +236,10 @@ func (c *ExecCmd) Run(ctx context.Context) error {
 	if len(argv) > 0 && argv[0] == "--" {
 		argv = argv[1:]
 	}
+	if c.IMDS && !c.Serve {
+		return fail.Errorf(nil, "--imds needs --serve").
+			Hint("without --serve, exec sets keys in COMMAND's environment, which every client reads: gcp-aws-cred exec --serve --imds … -- COMMAND")
+	}
 	if !c.Serve {
 		return ops.Exec(ctx, &c.Options, argv)
 	}
@@ -244,7 +249,7 @@ func (c *ExecCmd) Run(ctx context.Context) error {
 	}
 	// --timeout bounds each exchange, not the life of the command.
 	return serve.Exec(context.WithoutCancel(ctx), serve.ExecConfig{
-		Config: serve.Config{Fetch: flow.Credentials, Role: c.Role, Timeout: c.Timeout, Log: os.Stderr, Quiet: true},
+		Config: serve.Config{Fetch: flow.Credentials, Role: c.Role, Timeout: c.Timeout, Log: os.Stderr, Quiet: true, IMDS: c.IMDS},
 		Region: c.Region,
 		Argv:   argv,
 	})
@@ -259,6 +264,7 @@ type ServeCmd struct {
 	LogFormat     string `name:"log-format" help:"Log format on stderr: plain or json." enum:"plain,json" default:"plain"`
 	Output        string `short:"o" help:"How the variables for clients are printed: env, env-no-export, fish, powershell, windows-cmd." default:"env" placeholder:"FORMAT"`
 	CheckHealth   bool   `name:"check" help:"Instead of serving, ask the server at --listen whether it holds credentials: exit 0 if so, 1 if not. For exec probes."`
+	IMDS          bool   `name:"imds" help:"Also answer the EC2 instance metadata protocol (IMDSv2) on --listen and print AWS_EC2_METADATA_SERVICE_ENDPOINT, for clients that read no other. It has no token: any local process that reaches the port gets the credentials."`
 }
 
 // Help is the worked example under `serve --help`.
@@ -297,7 +303,7 @@ func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer) error {
 	return serve.Run(context.WithoutCancel(ctx), serve.RunConfig{
 		Config: serve.Config{
 			Fetch: flow.Credentials, Role: c.Role, Timeout: c.Timeout,
-			Listen: c.Listen, Logger: log,
+			Listen: c.Listen, Logger: log, IMDS: c.IMDS,
 		},
 		TokenFile: c.AuthTokenFile,
 		Region:    c.Region,

@@ -51,7 +51,7 @@ func TestOptionsStarGetsNoConnection(t *testing.T) {
 // clock that is ahead; the shorter reading is right in both cases.
 func TestDateInThePastNeverStretchesLifetime(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
-		f := newFakeFetch(realClock{}, time.Hour)
+		f := newFakeFetch(time.Hour)
 		f.dated = true
 		fetch := func(ctx context.Context) (awscred.Credentials, error) {
 			c, err := f.fetch(ctx)

@@ -37,7 +37,7 @@ func helperBind(addr string) int {
 // process once it runs.
 func helperActivated() int {
 	os.Setenv("LISTEN_PID", strconv.Itoa(os.Getpid()))
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	err := Run(context.Background(), RunConfig{
 		Config: Config{Fetch: f.fetch, Role: testRole, Log: os.Stderr, Listen: "127.0.0.1:1"},
 		Output: output.Env, Stdout: os.Stdout,
@@ -76,7 +76,7 @@ func freePort(t *testing.T) string {
 // connecting meanwhile waits and is answered once credentials are in hand.
 func TestFixedPortHeldDuringSlowExchange(t *testing.T) {
 	addr := freePort(t)
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	release := make(chan struct{})
 	f.set(func(f *fakeFetch) { f.block, f.entered = release, make(chan struct{}, 1) })
 	started := make(chan *Server, 1)
@@ -97,8 +97,15 @@ func TestFixedPortHeldDuringSlowExchange(t *testing.T) {
 	if !strings.Contains(string(out), "address already in use") {
 		t.Errorf("the other process: %s", out)
 	}
-	answered := make(chan answer, 1)
-	go func() { answered <- get(t, "GET", "http://"+addr+CredentialsPath, []string{testToken}, "") }()
+	type result struct {
+		a   answer
+		err error
+	}
+	answered := make(chan result, 1)
+	go func() { // tryGet, not get: t.Fatal must not be called from here
+		a, err := tryGet("GET", "http://"+addr+CredentialsPath, []string{testToken}, "")
+		answered <- result{a, err}
+	}()
 	time.Sleep(200 * time.Millisecond)
 	close(release)
 	srv := <-started
@@ -106,8 +113,8 @@ func TestFixedPortHeldDuringSlowExchange(t *testing.T) {
 		t.FailNow()
 	}
 	defer shutdown(srv)
-	if a := <-answered; a.status != 200 {
-		t.Errorf("the client that connected during the exchange: %d %s", a.status, a.body)
+	if r := <-answered; r.err != nil || r.a.status != 200 {
+		t.Errorf("the client that connected during the exchange: %v %d %s", r.err, r.a.status, r.a.body)
 	}
 }
 
@@ -165,6 +172,47 @@ func TestSocketActivation(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "listening on the socket systemd passed, "+ln.Addr().String()) {
 		t.Errorf("stderr: %s", stderr)
+	}
+}
+
+// TestSocketActivationRefusesNonListening: a connected socket (what a
+// .socket unit with Accept=yes passes) or one bound but not listening was
+// taken as a listener: serve logged "serving" and answered nothing. Both
+// are refused, with the error and a hint, and exit non-zero.
+func TestSocketActivationRefusesNonListening(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	connected, err := conn.(*net.TCPConn).File()
+	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer connected.Close()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	bound := os.NewFile(uintptr(fd), "bound")
+	defer bound.Close()
+	for name, f := range map[string]*os.File{"connected": connected, "bound": bound} {
+		cmd, out, stderr := helper(t, "activated", []*os.File{f})
+		if code, _ := waitExit(t, cmd, 5*time.Second); code != 1 {
+			line, _ := out.ReadString('\n')
+			t.Errorf("%s: exit %d, printed %q", name, code, line)
+		}
+		if !strings.Contains(stderr.String(), "helper: the descriptor systemd passed (LISTEN_FDS) is not listening: it is connected (what Accept=yes passes) or bound but not listening") {
+			t.Errorf("%s: stderr: %s", name, stderr)
+		}
 	}
 }
 

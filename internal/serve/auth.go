@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
@@ -222,6 +223,7 @@ func hostAllowed(ok map[string]bool, host string) bool {
 // process flood the log, and none at all would hide a client with a stale
 // token or a process probing for credentials.
 type refusals struct {
+	total  atomic.Int64 // every refusal, for the metrics
 	mu     sync.Mutex
 	last   time.Time // when a line was last written
 	since  int       // refusals not yet logged
@@ -232,6 +234,7 @@ type refusals struct {
 const refusalInterval = time.Minute
 
 func (f *refusals) note(log *slog.Logger, r *http.Request) {
+	f.total.Add(1)
 	f.mu.Lock()
 	f.since++
 	now := time.Now()

@@ -13,13 +13,19 @@ func TestChildEnv(t *testing.T) {
 		// to: left in place, a Go child used these stale keys rather than
 		// the server's.
 		"AWS_ACCESS_KEY=AKIASTALE", "AWS_SECRET_KEY=stale",
-	}, "http://127.0.0.1:1/credentials", "new-token-0000000000", "us-west-2")
+	}, "http://127.0.0.1:1/credentials", "new-token-0000000000", "", "us-west-2")
 	want := []string{"PATH=/bin", "A=2", URIEnv + "=http://127.0.0.1:1/credentials", TokenEnv + "=new-token-0000000000", "AWS_REGION=us-west-2", "AWS_DEFAULT_REGION=us-west-2"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
-	got = childEnv([]string{"AWS_DEFAULT_REGION=eu-north-1"}, "u", "t", "us-west-2")
+	got = childEnv([]string{"AWS_DEFAULT_REGION=eu-north-1"}, "u", "t", "", "us-west-2")
 	if want := []string{"AWS_DEFAULT_REGION=eu-north-1", URIEnv + "=u", TokenEnv + "=t"}; !slices.Equal(got, want) {
 		t.Errorf("a region in the environment: got %q", got)
+	}
+	// exec --serve --imds: the command gets the IMDS endpoint, and a
+	// disabled IMDS or another endpoint from the parent goes.
+	got = childEnv([]string{"AWS_EC2_METADATA_DISABLED=true", IMDSEndpointEnv + "=http://169.254.169.254/", "A=1"}, "u", "t", "http://127.0.0.1:1/", "")
+	if want := []string{"A=1", URIEnv + "=u", TokenEnv + "=t", IMDSEndpointEnv + "=http://127.0.0.1:1/"}; !slices.Equal(got, want) {
+		t.Errorf("with IMDS: got %q", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"slices"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/child"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
@@ -11,7 +12,8 @@ import (
 
 // ExecConfig is `exec --serve`.
 type ExecConfig struct {
-	// Config is the server's; Listen and Token are chosen by Exec.
+	// Config is the server's; Listen and Token are chosen by Exec. With
+	// IMDS the command gets AWS_EC2_METADATA_SERVICE_ENDPOINT too.
 	Config
 	// Region, when not empty, is set as AWS_REGION and AWS_DEFAULT_REGION
 	// in the command's environment unless it has a non-empty one already;
@@ -44,9 +46,16 @@ var hidden = []string{
 }
 
 // childEnv is environ without the hidden variables, with the endpoint and
-// token, and with the region when given and not set already.
-func childEnv(environ []string, url, token, region string) []string {
-	return child.Env(environ, hidden, []string{URIEnv + "=" + url, TokenEnv + "=" + token}, region)
+// token, with the IMDS endpoint when imds is not empty (its variables the
+// parent had removed: a disabled IMDS, or another endpoint), and with the
+// region when given and not set already.
+func childEnv(environ []string, url, token, imds, region string) []string {
+	hide, set := hidden, []string{URIEnv + "=" + url, TokenEnv + "=" + token}
+	if imds != "" {
+		hide = append(slices.Clip(hidden), IMDSEndpointEnv, "AWS_EC2_METADATA_DISABLED", "AWS_EC2_METADATA_V1_DISABLED")
+		set = append(set, IMDSEndpointEnv+"="+imds)
+	}
+	return child.Env(environ, hide, set, region)
 }
 
 // Exec is `exec --serve`: it starts a server on an ephemeral loopback port
@@ -83,7 +92,7 @@ func Exec(ctx context.Context, ec ExecConfig) error {
 	cmd := &exec.Cmd{
 		Path:   path,
 		Args:   ec.Argv,
-		Env:    childEnv(environ, srv.URL(), tok.Reveal(), ec.Region),
+		Env:    childEnv(environ, srv.URL(), tok.Reveal(), srv.IMDSEndpoint(), ec.Region),
 		Stdin:  orElse(ec.Stdin, os.Stdin),
 		Stdout: orElse(ec.Stdout, os.Stdout),
 		Stderr: orElse(ec.Stderr, os.Stderr),

@@ -20,7 +20,7 @@ import (
 
 func execHelper(t *testing.T, argv []string, environ []string, region string) (string, error) {
 	t.Helper()
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	out, stdout := capture(t)
 	errOut, stderr := capture(t)
 	log := &syncBuffer{}
@@ -136,7 +136,7 @@ func TestExecServeCommandErrors(t *testing.T) {
 	if err := os.WriteFile(garbage, []byte{0x7f, 'E', 'L', 'F', 0, 0}, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	for argv, want := range map[string]string{
 		"":                    "exec --serve needs a command to run",
 		"no-such-command-xyz": `command "no-such-command-xyz" not found in PATH`,
@@ -159,13 +159,13 @@ func TestExecServeCommandErrors(t *testing.T) {
 	if f.count() != 1 { // the garbage executable's, known only once started
 		t.Errorf("%d STS calls for commands that cannot run", f.count())
 	}
-	f = newFakeFetch(realClock{}, time.Hour)
+	f = newFakeFetch(time.Hour)
 	// Found but not runnable: known only once started.
 	err := Exec(context.Background(), ExecConfig{Config: Config{Fetch: f.fetch}, Argv: []string{garbage}})
 	if err == nil || !strings.Contains(err.Error(), "cannot run "+garbage+": exec format error") {
 		t.Errorf("garbage executable: %v", err)
 	}
-	denied := newFakeFetch(realClock{}, time.Hour)
+	denied := newFakeFetch(time.Hour)
 	denied.failAlways(stsError(t, "AccessDenied", "Not authorized"))
 	err = Exec(context.Background(), ExecConfig{Config: Config{Fetch: denied.fetch}, Argv: []string{"true"}})
 	if err == nil || !strings.Contains(err.Error(), "STS refused to let this workload assume") {

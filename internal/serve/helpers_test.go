@@ -40,15 +40,15 @@ type fakeFetch struct {
 	always  error         // when set, every call fails with it
 	block   chan struct{} // when set, calls wait for it to close
 	blockAt int           // calls before this one do not wait for block
+	deaf    bool          // when set, a call waiting for block ignores its context, as a hung source does
 	entered chan struct{} // when set, gets a value as each call starts
 	issued  []string
 }
 
-// realClock is what the exec tests hand newFakeFetch; the fake reads
-// time.Now whatever it is given.
-type realClock struct{}
-
-func newFakeFetch(_ realClock, life time.Duration) *fakeFetch {
+// newFakeFetch returns a fake issuing credentials that live life. It
+// reads time.Now: the bubble's clock inside a synctest bubble, the real one
+// elsewhere.
+func newFakeFetch(life time.Duration) *fakeFetch {
 	return &fakeFetch{life: life}
 }
 
@@ -57,7 +57,7 @@ func (f *fakeFetch) fetch(ctx context.Context) (awscred.Credentials, error) {
 	now := time.Now()
 	f.calls = append(f.calls, now)
 	n := len(f.calls)
-	block, entered := f.block, f.entered
+	block, entered, deaf := f.block, f.entered, f.deaf
 	if n < f.blockAt {
 		block = nil
 	}
@@ -72,7 +72,9 @@ func (f *fakeFetch) fetch(ctx context.Context) (awscred.Credentials, error) {
 	if entered != nil {
 		entered <- struct{}{}
 	}
-	if block != nil {
+	if block != nil && deaf {
+		<-block
+	} else if block != nil {
 		select {
 		case <-block:
 		case <-ctx.Done():

@@ -34,6 +34,14 @@ func Activated(getenv func(string) string) (net.Listener, error) {
 	}
 	f := os.NewFile(listenFDsStart, "systemd-socket")
 	defer f.Close()
+	if ok, err := listening(f.Fd()); err != nil || !ok {
+		why := "is not listening: it is connected (what Accept=yes passes) or bound but not listening"
+		if err != nil {
+			why = "is not a socket: " + err.Error()
+		}
+		return nil, fail.Errorf(err, "the descriptor systemd passed (LISTEN_FDS) %s", why).
+			Hint("the .socket unit needs ListenStream=127.0.0.1:PORT and Accept=no (the default): serve accepts the connections itself")
+	}
 	ln, err := net.FileListener(f)
 	if err != nil {
 		return nil, fail.Errorf(err, "the socket systemd passed is not a listening TCP socket: %v", err).

@@ -38,15 +38,13 @@ func TestMain(m *testing.M) {
 		os.Exit(helperBind(os.Args[1]))
 	case "activated":
 		os.Exit(helperActivated())
-	case "fdlimit":
-		os.Exit(helperFDLimit())
 	}
 	os.Exit(99)
 }
 
 // helperServe is `gcp-aws-cred serve` with a fake exchange.
 func helperServe() int {
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	err := Run(context.Background(), RunConfig{
 		Config: Config{Fetch: f.fetch, Role: testRole, Log: os.Stderr},
 		Output: output.Env, Stdout: os.Stdout,
@@ -61,7 +59,7 @@ func helperServe() int {
 // helperExec is `gcp-aws-cred exec --serve -- argv` with a fake exchange;
 // it exits with the status the real command would.
 func helperExec(argv []string) int {
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	err := Exec(context.Background(), ExecConfig{
 		Config:  Config{Fetch: f.fetch, Role: testRole, Log: os.Stderr, Quiet: true},
 		Argv:    argv,

@@ -66,7 +66,10 @@ type Refresher struct {
 	gap      time.Duration // least time between two refreshes' starts
 	short    time.Time     // since when STS has issued too short lifetimes
 
-	calls, refreshes, failed atomic.Int64
+	lastOK   time.Time // when credentials were last stored, for the metrics
+	outcomes outcomes  // exchanges by result, for the metrics
+
+	calls, refreshes, failed, hung atomic.Int64
 }
 
 // held is one set of credentials with its schedule and its response body,
@@ -87,6 +90,9 @@ type Stats struct {
 	Refreshes int64
 	// Failures is how many calls failed.
 	Failures int64
+	// Hung is how many of the failures were calls still running past
+	// their deadline and hangMargin.
+	Hung int64
 }
 
 // NewRefresher returns a refresher with no credentials; Start fetches the
@@ -118,12 +124,12 @@ func (r *Refresher) Start(ctx context.Context) error {
 		r.mu.Lock()
 		r.started = time.Now()
 		r.mu.Unlock()
-		creds, err := r.fetch(ctx)
-		err = r.perExchange(err)
+		creds, err := r.call(ctx)
 		now := time.Now()
 		if err == nil {
 			err = check(creds, now)
 		}
+		r.outcomes.note(err)
 		if err == nil {
 			r.mu.Lock()
 			emit := r.store(creds, now)
@@ -154,6 +160,50 @@ func (r *Refresher) Start(ctx context.Context) error {
 		}
 	}
 }
+
+// hangMargin is how long past its deadline a fetch may run before it
+// counts as failed. A fetch must honour its context, but one may not: a
+// credential source that is a FIFO, a file on a hung network mount, an
+// executable whose child holds its output open. Without the bound such a
+// fetch kept its refresh in flight for good: no log line, no retry, and
+// every request waiting on it.
+const hangMargin = 2 * time.Second
+
+// call runs fetch under ctx and waits for it until ctx's deadline and
+// hangMargin more. A fetch still running then is failed with an error
+// that says so, and left to end on its own: its goroutine cannot be
+// stopped from here, and its result, if it ever comes, is dropped. The
+// refresh it held is no longer in flight, so the retry is scheduled and
+// logged as for any failure.
+func (r *Refresher) call(ctx context.Context) (awscred.Credentials, error) {
+	type result struct {
+		creds awscred.Credentials
+		err   error
+	}
+	done := make(chan result, 1) // buffered: a late fetch must not block
+	go func() {
+		c, err := r.fetch(ctx)
+		done <- result{c, err}
+	}()
+	wait := r.timeout + hangMargin
+	if d, ok := ctx.Deadline(); ok {
+		wait = time.Until(d) + hangMargin
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case res := <-done:
+		return res.creds, r.perExchange(res.err)
+	case <-t.C:
+		r.hung.Add(1)
+		return awscred.Credentials{}, fail.Errorf(errHung,
+			"the exchange has not ended within its deadline (%s) and %s more; it is left to end on its own", r.timeout, hangMargin).
+			Hint("a credential source that never answers holds it: a FIFO or a file on a hung network mount as credential_source.file, or an executable that does not exit; once the source answers again, the next retry succeeds")
+	}
+}
+
+// errHung marks a fetch that outlived its deadline.
+var errHung = errors.New("the exchange hangs")
 
 // check refuses credentials that must not be served whatever the
 // schedule: incomplete, not UTF-8 (a JSON encoder would alter them), or
@@ -240,6 +290,7 @@ func (r *Refresher) store(c awscred.Credentials, now time.Time) func() {
 		AccountID:       c.AccountID,
 	})
 	r.cur = &held{creds: c, plan: p, body: body}
+	r.lastOK = now
 	r.refreshes.Add(1)
 	r.schedule(p.refreshAt(r.rand).Sub(now))
 	return emit
@@ -308,13 +359,13 @@ func (r *Refresher) begin() chan struct{} {
 func (r *Refresher) run(done chan struct{}) {
 	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
 	r.calls.Add(1)
-	creds, err := r.fetch(ctx)
+	creds, err := r.call(ctx)
 	cancel()
-	err = r.perExchange(err)
 	now := time.Now()
 	if err == nil {
 		err = check(creds, now)
 	}
+	r.outcomes.note(err)
 
 	r.mu.Lock()
 	var emit func()
@@ -470,10 +521,10 @@ func (r *Refresher) current(ctx context.Context) (awscred.Credentials, []byte, e
 }
 
 // await waits for the refresh in flight to end, for ctx, or for the
-// refresh's own timeout and a second more, should the fetch not honour its
-// context.
+// refresh's own timeout and hangMargin more, by which time call has
+// given up on a fetch that does not honour its context.
 func (r *Refresher) await(ctx context.Context, done <-chan struct{}) error {
-	t := time.NewTimer(r.timeout + time.Second)
+	t := time.NewTimer(r.timeout + hangMargin)
 	defer t.Stop()
 	select {
 	case <-done:
@@ -526,7 +577,7 @@ func (r *Refresher) Current() (awscred.Credentials, bool) {
 
 // Stats returns the counts so far.
 func (r *Refresher) Stats() Stats {
-	return Stats{Calls: r.calls.Load(), Refreshes: r.refreshes.Load(), Failures: r.failed.Load()}
+	return Stats{Calls: r.calls.Load(), Refreshes: r.refreshes.Load(), Failures: r.failed.Load(), Hung: r.hung.Load()}
 }
 
 // Close stops the refreshes and aborts one in flight. The credentials held

@@ -22,7 +22,7 @@ import (
 // synctest bubble, whose clock the refresher's timers then run on.
 func startRefresher(t *testing.T, life time.Duration, o RefresherOptions) (*Refresher, *fakeFetch) {
 	t.Helper()
-	f := newFakeFetch(realClock{}, life)
+	f := newFakeFetch(life)
 	o.Fetch = f.fetch
 	if o.Rand == nil {
 		o.Rand = seeded(1)
@@ -102,7 +102,7 @@ func TestSchedulersStartedTogetherDrift(t *testing.T) {
 		var rs []*Refresher
 		var fs []*fakeFetch
 		for range 2 {
-			f := newFakeFetch(realClock{}, time.Hour)
+			f := newFakeFetch(time.Hour)
 			r := NewRefresher(RefresherOptions{Fetch: f.fetch}) // Rand: the default
 			if err := r.Start(context.Background()); err != nil {
 				t.Fatal(err)
@@ -138,7 +138,7 @@ func TestThrottledStartRetriesWithJitter(t *testing.T) {
 	gaps := map[uint64][]time.Duration{}
 	for _, seed := range []uint64{1, 2} {
 		synctest.Test(t, func(t *testing.T) {
-			f := newFakeFetch(realClock{}, time.Hour)
+			f := newFakeFetch(time.Hour)
 			f.fail(throttled(t), throttled(t))
 			log := &syncBuffer{}
 			r := NewRefresher(RefresherOptions{Fetch: f.fetch, Rand: seeded(seed), Timeout: 30 * time.Second, Log: NewLogger(log, LogPlain, false)})
@@ -172,7 +172,7 @@ func TestThrottledStartRetriesWithJitter(t *testing.T) {
 
 func TestThrottledStartGivesUpAtTimeout(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
-		f := newFakeFetch(realClock{}, time.Hour)
+		f := newFakeFetch(time.Hour)
 		f.failAlways(throttled(t))
 		r := NewRefresher(RefresherOptions{Fetch: f.fetch, Rand: fixed(0.999999), Timeout: 5 * time.Second})
 		defer r.Close()
@@ -195,7 +195,7 @@ func TestThrottledStartGivesUpAtTimeout(t *testing.T) {
 // status tells fleet tooling to slow down.
 func TestThrottledStartDeadlineDuringRetry(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
-		f := newFakeFetch(realClock{}, time.Hour)
+		f := newFakeFetch(time.Hour)
 		f.fail(throttled(t))
 		// The retry, the second call, hangs until the deadline.
 		f.set(func(f *fakeFetch) { f.block, f.blockAt = make(chan struct{}), 2 })
@@ -211,7 +211,7 @@ func TestThrottledStartDeadlineDuringRetry(t *testing.T) {
 }
 
 func TestStartFailsAtOnceUnlessThrottled(t *testing.T) {
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	denied := stsError(t, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")
 	f.fail(denied)
 	r := NewRefresher(RefresherOptions{Fetch: f.fetch})
@@ -225,7 +225,7 @@ func TestStartFailsAtOnceUnlessThrottled(t *testing.T) {
 }
 
 func TestStartRefusesExpiredCredentials(t *testing.T) {
-	f := newFakeFetch(realClock{}, -time.Minute) // this machine's clock is ahead of STS's
+	f := newFakeFetch(-time.Minute) // this machine's clock is ahead of STS's
 	r := NewRefresher(RefresherOptions{Fetch: f.fetch})
 	defer r.Close()
 	err := r.Start(context.Background())
@@ -534,7 +534,7 @@ func TestRefreshesAtMostOncePerSecond(t *testing.T) {
 // 1h55m past their real end as when Expiration was read on the local clock.
 func TestIssuerClockGovernsLifetime(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
-		f := newFakeFetch(realClock{}, time.Hour)
+		f := newFakeFetch(time.Hour)
 		f.issuerAhead = 2 * time.Hour
 		r := NewRefresher(RefresherOptions{Fetch: f.fetch, Rand: seeded(1)})
 		defer r.Close()
@@ -646,7 +646,7 @@ func TestLogFields(t *testing.T) {
 // TestDeadlineHintPerExchange: in serve, the hint about a deadline says
 // that --timeout bounds each exchange, with the value in force.
 func TestDeadlineHintPerExchange(t *testing.T) {
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	f.fail(fail.Errorf(context.DeadlineExceeded, "no answer from STS before the deadline").Hint("the whole run is bounded by --timeout (default 30s)", "check the network"))
 	r := NewRefresher(RefresherOptions{Fetch: f.fetch, Timeout: 7 * time.Second})
 	defer r.Close()
@@ -660,10 +660,56 @@ func TestDeadlineHintPerExchange(t *testing.T) {
 
 // TestTimeoutClamped: a huge --timeout cannot overflow a deadline.
 func TestTimeoutClamped(t *testing.T) {
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	r := NewRefresher(RefresherOptions{Fetch: f.fetch, Timeout: time.Duration(math.MaxInt64)})
 	defer r.Close()
 	if err := r.Start(context.Background()); err != nil || r.timeout != maxTimeout {
 		t.Errorf("%v, timeout %s", err, r.timeout)
 	}
+}
+
+// TestHungFetchFailsThenRecovers: a fetch that never returns, whatever its
+// context says (a FIFO as credential_source.file, an executable that does
+// not exit), kept its refresh in flight for good: no log line, no retry,
+// and once the credentials reached the floor every request waited and got
+// 503, even after the source was back. Past its deadline and hangMargin it
+// now counts as failed: logged once, retried on schedule, and the first
+// retry after the source recovers serves fresh credentials.
+func TestHungFetchFailsThenRecovers(t *testing.T) {
+	bubble(t, func(t *testing.T, t0 time.Time) {
+		log := &syncBuffer{}
+		r, f := startRefresher(t, time.Hour, RefresherOptions{Log: NewLogger(log, LogPlain, false), Timeout: 3 * time.Second})
+		first, _ := r.Current()
+		hang := make(chan struct{})
+		defer close(hang) // the hung calls end with the test
+		f.set(func(f *fakeFetch) { f.block, f.blockAt, f.deaf = hang, 2, true })
+		advance(time.Hour) // past the refresh window, the floor and the expiry
+		out := log.String()
+		if n := strings.Count(out, "has not ended within its deadline (3s) and 2s more; it is left to end on its own"); n != 1 {
+			t.Fatalf("the hung exchange logged %d times, want once:\n%s", n, out)
+		}
+		if !strings.Contains(out, "gcp-aws-cred: hint: a credential source that never answers holds it") {
+			t.Errorf("no hint:\n%s", out)
+		}
+		hung := f.count() - 1
+		if s := r.Stats(); hung < 5 || s.Hung != int64(hung) || s.Failures != int64(hung) {
+			t.Errorf("%d hung calls, stats %+v: want retries on schedule, each counted as failed", hung, s)
+		}
+		if r.NextRefresh().IsZero() {
+			t.Error("no retry scheduled")
+		}
+		if _, err := r.Credentials(context.Background()); err == nil || r.Healthy() {
+			t.Fatalf("past the expiry with every refresh hung: %v", err)
+		}
+
+		f.set(func(f *fakeFetch) { f.block = nil }) // the source answers again
+		advance(3 * time.Minute)
+		c, err := r.Credentials(context.Background())
+		if err != nil || c.AccessKeyID == first.AccessKeyID || !r.Healthy() {
+			t.Fatalf("after the source recovered: %v, %v", c, err)
+		}
+		if !strings.Contains(log.String(), "refreshed the credentials after "+strconv.Itoa(hung)+" failed attempts") {
+			t.Errorf("recovery not logged:\n%s", log.String()[len(out):])
+		}
+	})
 }

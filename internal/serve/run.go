@@ -75,6 +75,12 @@ func Run(ctx context.Context, rc RunConfig) error {
 		return err
 	}
 	rc.Token = tok
+	if from == TokenFromEnv && rc.Getenv == nil {
+		// The token is held now; the variable would pass it on to every
+		// process serve starts: an executable credential source, or the
+		// helpers that process runs. Those need no token of ours.
+		_ = os.Unsetenv(TokenEnv)
+	}
 	switch {
 	case from == TokenFromEnv && rc.TokenFile != "":
 		log.Warn(fmt.Sprintf("using the token from %s; --auth-token-file %s is ignored", TokenEnv, rc.TokenFile), keyEvent, "token_source")
@@ -126,6 +132,9 @@ func Run(ctx context.Context, rc RunConfig) error {
 	if from == TokenFromGenerator {
 		vars = append(vars, output.Var{Name: TokenEnv, Value: tok.Reveal()})
 	}
+	if e := srv.IMDSEndpoint(); e != "" {
+		vars = append(vars, output.Var{Name: IMDSEndpointEnv, Value: e})
+	}
 	if rc.Region != "" {
 		vars = append(vars, output.Var{Name: "AWS_REGION", Value: rc.Region}, output.Var{Name: "AWS_DEFAULT_REGION", Value: rc.Region})
 	}
@@ -139,7 +148,13 @@ func Run(ctx context.Context, rc RunConfig) error {
 			Hint("without them no client can find the server; check that stdout is writable")
 	}
 
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err := <-srv.Failed():
+		shutdown(srv)
+		return fail.Errorf(err, "stopped serving: %v", err).
+			Hint("the listening socket failed; with socket activation, check the .socket unit (ListenStream=127.0.0.1:PORT, Accept=no)")
+	}
 	<-stopped
 	reason := "the context ended"
 	if got != nil {

@@ -3,11 +3,16 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
@@ -17,7 +22,7 @@ import (
 // returns what it printed and logged.
 func runServe(t *testing.T, rc RunConfig) (string, string, error) {
 	t.Helper()
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	stdout, log := &syncBuffer{}, &syncBuffer{}
 	rc.Fetch, rc.Role, rc.Log, rc.Stdout = f.fetch, testRole, log, stdout
 	ctx, cancel := context.WithCancel(context.Background())
@@ -109,7 +114,7 @@ func TestRunWarnsWhenTokenFileIgnored(t *testing.T) {
 }
 
 func TestRunFailsBeforeListening(t *testing.T) {
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	f.failAlways(stsError(t, "AccessDenied", "Not authorized"))
 	out := &syncBuffer{}
 	err := Run(context.Background(), RunConfig{Config: Config{Fetch: f.fetch, Role: testRole}, Stdout: out, Getenv: func(string) string { return "" }})
@@ -154,7 +159,7 @@ func TestVerboseTraceInLogFormat(t *testing.T) {
 	rc := RunConfig{Getenv: func(string) string { return "" }}
 	rc.Logger = NewLogger(log, LogJSON, false)
 	tr := transport.NewTracer(TraceWriter(rc.Logger))
-	f := newFakeFetch(realClock{}, time.Hour)
+	f := newFakeFetch(time.Hour)
 	rc.Fetch = func(ctx context.Context) (awscred.Credentials, error) {
 		tr.Printf("STS: POST https://sts.example/ \x1b[2J%s", testToken)
 		return f.fetch(ctx)
@@ -186,5 +191,77 @@ func TestVerboseTraceInLogFormat(t *testing.T) {
 	}
 	if strings.Contains(log.String(), testToken) || strings.Contains(log.String(), "\x1b") {
 		t.Errorf("the trace was not cleaned:\n%s", log)
+	}
+}
+
+// brokenListener is a loopback listener whose Accept fails for good after
+// the first call, as a socket closed under the server would.
+type brokenListener struct{ net.Listener }
+
+func (l brokenListener) Accept() (net.Conn, error) {
+	return nil, errors.New("accept: the socket broke")
+}
+
+// TestRunServeErrorIsFatal: an error from http.Server.Serve was dropped,
+// and serve went on running, answering nothing. It now ends Run with the
+// error, so the process exits non-zero and its manager restarts it.
+func TestRunServeErrorIsFatal(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	f := newFakeFetch(time.Hour)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), RunConfig{
+			Config: Config{Fetch: f.fetch, Role: testRole, Listener: brokenListener{ln}, Log: io.Discard},
+			Stdout: io.Discard, Getenv: func(string) string { return "" },
+		})
+	}()
+	select {
+	case err := <-done:
+		if err == nil || err.Error() != "stopped serving: accept: the socket broke" || len(fail.Hints(err)) != 1 {
+			t.Errorf("Run returned %v, hints %q", err, fail.Hints(err))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run still running after Serve failed")
+	}
+}
+
+// TestTokenFromEnvironmentNotInherited: with the token in serve's
+// environment, an executable credential source (which x/oauth2 runs with
+// serve's environment) received it too. Once read, it is removed from the
+// process environment, before the first exchange.
+func TestTokenFromEnvironmentNotInherited(t *testing.T) {
+	t.Setenv(TokenEnv, testToken)
+	f := newFakeFetch(time.Hour)
+	var seen []string
+	fetch := func(ctx context.Context) (awscred.Credentials, error) {
+		out, err := exec.CommandContext(ctx, "sh", "-c", `printf %s "${`+TokenEnv+`-unset}"`).Output()
+		if err != nil {
+			return awscred.Credentials{}, err
+		}
+		seen = append(seen, string(out))
+		return f.fetch(ctx)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, RunConfig{Config: Config{Fetch: fetch, Role: testRole, Log: io.Discard}, Stdout: stdout})
+	}()
+	for end := time.Now().Add(5 * time.Second); stdout.String() == "" && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0] != "unset" {
+		t.Errorf("the credential source's process saw %s=%q", TokenEnv, seen)
+	}
+	if strings.Contains(stdout.String(), testToken) {
+		t.Error("the token from the environment was printed")
 	}
 }

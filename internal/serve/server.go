@@ -31,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
@@ -44,23 +45,29 @@ const (
 )
 
 // Request handling limits. A local client that misbehaves, or a thousand
-// of them, must not exhaust the server or delay another client: net/http
-// serves each connection on its own goroutine, with no cap on their number
-// for idle or stalled strangers to fill; slow ones time out; and only a
-// client with the token keeps its connection once answered.
+// of them, must not exhaust the server or delay another client: the
+// connections without the token are capped (maxStrangers) and their
+// headers small and quick; slow ones time out; and only a client with the
+// token keeps its connection once answered.
 const (
 	// maxHeaderBytes is the largest request header answered with anything
 	// but 431: a token is a header value, and the SDKs send a handful of
 	// short headers besides.
 	maxHeaderBytes = 8 << 10
-	// httpMaxHeaderBytes is net/http's own bound, above maxHeaderBytes so
-	// that a header between the two still gets serve's JSON 431; beyond it
-	// net/http answers 431 itself, in plain text, without reading on.
-	httpMaxHeaderBytes = 64 << 10
-	readHeaderTimeout  = 10 * time.Second // for a request's header, from the connection's start or its first byte
-	readTimeout        = 10 * time.Second
-	writeTimeout       = 10 * time.Second
-	idleTimeout        = 60 * time.Second // between requests on a kept-alive connection
+	// httpMaxHeaderBytes is net/http's own bound. net/http reads 4 KiB
+	// past it, so a header a little over maxHeaderBytes still gets serve's
+	// JSON 431; beyond that net/http answers 431 itself, in plain text,
+	// without reading on. It was 64 KiB: a header of that many tiny lines
+	// held about 650 KB of parsed lines per connection.
+	httpMaxHeaderBytes = maxHeaderBytes
+	// readHeaderTimeout is for a request's header, from the connection's
+	// start or its first byte: the SDKs send theirs in one write, so a
+	// few seconds leave room for a loaded machine and none for a stranger
+	// holding a half-sent header.
+	readHeaderTimeout = 3 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 10 * time.Second
+	idleTimeout       = 60 * time.Second // between requests on a kept-alive connection
 	// refreshWait bounds a request's wait for a refresh in flight, well
 	// inside writeTimeout: past it the 503 could not be written, and the
 	// client would get an empty reply instead of the error SDKs show.
@@ -95,6 +102,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Rand draws the refresh times; nil means the runtime's generator.
 	Rand Rand
+	// IMDS adds the EC2 instance metadata protocol (IMDSv2) on the same
+	// listener, for clients that read no other (--imds). It has no shared
+	// secret: any local process that reaches the port gets credentials.
+	IMDS bool
 }
 
 // Server is a running credentials endpoint.
@@ -110,10 +121,14 @@ type Server struct {
 	ctx    context.Context // cancelled by Shutdown, ending requests' waits
 	cancel context.CancelFunc
 	done   chan struct{} // closed when http.Server.Serve returns
+	failed chan error    // Serve's error, unless the server was shut down
 	once   sync.Once
 
 	refused   refusals
 	strangers *strangers
+	answered  statuses
+	imds      *imds  // nil unless Config.IMDS
+	base      string // http://ADDR/
 }
 
 // Start checks cfg, binds the address, makes the first exchange, then
@@ -161,15 +176,22 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		ref:   ref,
-		token: cfg.Token,
-		hosts: hosts(bound),
-		log:   log,
-		ln:    ln,
-		url:   "http://" + bound.String() + CredentialsPath,
-		done:  make(chan struct{}),
+		ref:    ref,
+		token:  cfg.Token,
+		hosts:  hosts(bound),
+		log:    log,
+		ln:     ln,
+		url:    "http://" + bound.String() + CredentialsPath,
+		base:   "http://" + bound.String() + "/",
+		done:   make(chan struct{}),
+		failed: make(chan error, 1),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.IMDS {
+		s.imds = newIMDS(cfg.Role)
+		log.Warn(fmt.Sprintf("--imds: any local process that can reach %s gets the credentials over the EC2 metadata protocol, which has no shared secret; clients that can, should use %s with its token", bound, URIEnv),
+			keyEvent, "imds")
+	}
 	s.strangers = &strangers{log: log, conns: map[net.Conn]time.Time{}}
 	s.http = &http.Server{
 		ConnState:         s.strangers.track,
@@ -188,7 +210,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	go func() {
 		defer close(s.done)
-		_ = s.http.Serve(shedListener{ln, s.strangers})
+		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.failed <- err
+		}
 	}()
 	c, _ := ref.Current()
 	log.Info(fmt.Sprintf("serving %s as session %s at %s; the credentials expire at %s, next refresh at %s",
@@ -210,8 +234,24 @@ func sessionOf(arn string) string {
 // AWS_CONTAINER_CREDENTIALS_FULL_URI.
 func (s *Server) URL() string { return s.url }
 
+// IMDSEndpoint is the value of AWS_EC2_METADATA_SERVICE_ENDPOINT with
+// Config.IMDS, else "". It ends in a slash: Debian's AWS CLI v2 (2.9)
+// appends "latest/api/token" to it without one.
+func (s *Server) IMDSEndpoint() string {
+	if s.imds == nil {
+		return ""
+	}
+	return s.base
+}
+
 // Addr is the address listened on, host:port.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Failed receives the error that stopped the server from accepting
+// connections (a listener closed under it, or failing for good), which
+// leaves it answering nothing: the caller must stop. Nothing is sent after
+// Shutdown.
+func (s *Server) Failed() <-chan error { return s.failed }
 
 // Refresher is the server's credentials holder, for its counts and
 // schedule.
@@ -253,6 +293,8 @@ var (
 type response struct {
 	status int
 	allow  string // the Allow header of a 405
+	ctype  string // Content-Type when not JSON
+	ttl    string // an IMDS session token's X-aws-ec2-metadata-token-ttl-seconds
 	body   []byte
 }
 
@@ -267,18 +309,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The keys are in canonical form already and the values are never
 	// changed by net/http, so they are set without Set's copying.
 	h["Content-Type"] = jsonType
+	if resp.ctype != "" {
+		h["Content-Type"] = []string{resp.ctype}
+	}
 	h["Cache-Control"] = noStore
 	h["Content-Length"] = []string{strconv.Itoa(len(resp.body))}
 	if resp.allow != "" {
 		h["Allow"] = []string{resp.allow}
 	}
+	if resp.ttl != "" {
+		h[imdsTTLHeader] = []string{resp.ttl}
+	}
 	// A body is never read, so a request with one ends the connection too:
 	// what follows it is not a request.
 	if resp.status != http.StatusOK || r.URL.Path != CredentialsPath || r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
 		h["Connection"] = closeConn
-	} else {
-		s.strangers.keep(r.Context())
 	}
+	s.answered.note(resp.status)
 	w.WriteHeader(resp.status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(resp.body)
@@ -295,11 +342,16 @@ func (s *Server) answer(r *http.Request) response {
 		return errorResponse(http.StatusForbidden, "Forbidden",
 			"the Host header must name this server's loopback address (127.0.0.1, [::1] or localhost with its port)")
 	}
+	if s.imds != nil && strings.HasPrefix(r.URL.Path, "/latest/") {
+		return s.imdsAnswer(r)
+	}
 	switch r.URL.Path {
 	case CredentialsPath:
 		return s.credentials(r)
 	case HealthPath:
 		return s.health(r)
+	case MetricsPath:
+		return s.metrics(r)
 	}
 	return errorResponse(http.StatusNotFound, "NotFound", "no such path; credentials are served at "+CredentialsPath)
 }
@@ -310,23 +362,37 @@ func (s *Server) credentials(r *http.Request) response {
 		return errorResponse(http.StatusUnauthorized, "Unauthorized",
 			"the Authorization header must carry the token given in "+TokenEnv)
 	}
+	// From here the connection is a client's: the cap on strangers must not
+	// close it while the request waits for a refresh.
+	s.strangers.keep(r.Context())
 	if r.Method != http.MethodGet {
 		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET is served")
 		resp.allow = http.MethodGet
 		return resp
 	}
+	_, body, failed := s.served(r)
+	if failed != nil {
+		return *failed
+	}
+	return response{status: http.StatusOK, body: body}
+}
+
+// served returns the credentials to answer r with and their container
+// document, or the 503 to answer instead.
+func (s *Server) served(r *http.Request) (awscred.Credentials, []byte, *response) {
 	// The request's context ends with the client's connection, and with
 	// the shutdown (it derives from s.ctx).
 	ctx, cancel := context.WithTimeout(r.Context(), refreshWait)
 	defer cancel()
-	_, body, err := s.ref.current(ctx)
+	c, body, err := s.ref.current(ctx)
 	if err != nil {
 		if ctx.Err() != nil && r.Context().Err() == nil {
 			err = fmt.Errorf("no valid credentials: the refresh under way has not ended within %s; try again shortly", refreshWait)
 		}
-		return errorResponse(http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
+		resp := errorResponse(http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
+		return c, nil, &resp
 	}
-	return response{status: http.StatusOK, body: body}
+	return c, body, nil
 }
 
 func (s *Server) health(r *http.Request) response {

@@ -152,7 +152,7 @@ func Page(app *kong.Application, version, date string) []byte {
 
 	m.section("FILES")
 	m.para(name + " writes no file: credentials, tokens and keys live in memory only. It reads the files named by --ca-bundle and --auth-token-file, and ~/.aws/config is read by the AWS tools that run it, not by " + name + ".")
-	m.printf(".TP\n.I /usr/lib/systemd/system/%[1]s.service\nThe unit of the OS packages for serve, installed but not enabled.\n"+
+	m.printf(".TP\n.I /usr/lib/systemd/system/%[1]s.service\n.TQ\n.I /usr/lib/systemd/system/%[1]s.socket\nThe units of the OS packages for serve, installed but not enabled; the socket unit holds the port across the service's restarts.\n"+
 		".TP\n.I /etc/default/%[1]s\n.TQ\n.I /etc/sysconfig/%[1]s\nIts settings (Debian and Alpine; RPM), kept on upgrade.\n", name)
 
 	m.section("EXAMPLES")
@@ -187,7 +187,7 @@ var examples = [][2]string{
 	{"Check the whole chain, and explain the step that fails:", "gcp-aws-cred doctor --role arn:aws:iam::123456789012:role/aws-allow-gcp-access"},
 	{"Print the trust policy for this workload and create the role with it:", "gcp-aws-cred trust-policy > trust.json\naws iam create-role --role-name aws-allow-gcp-access --assume-role-policy-document file://trust.json"},
 	{"Run a script of many aws commands with one STS call:", "gcp-aws-cred exec --role arn:aws:iam::123456789012:role/etl -- ./nightly-sync.sh"},
-	{"Serve credentials from memory to the processes of a VM, through the packaged unit:", "sudoedit /etc/default/gcp-aws-cred     # GCP_AWS_CRED_ROLE=arn:aws:iam::...\nsudo systemctl enable --now gcp-aws-cred"},
+	{"Serve credentials from memory to the processes of a VM, through the packaged unit:", "sudo install -d -m 0755 /etc/gcp-aws-cred\n(umask 027; head -c 32 /dev/urandom | base64 | tr -d '\\n' | sudo tee /etc/gcp-aws-cred/token >/dev/null)\nsudoedit /etc/default/gcp-aws-cred     # GCP_AWS_CRED_ROLE=arn:aws:iam::...\nsudo systemctl enable --now gcp-aws-cred.socket gcp-aws-cred"},
 	{"Install completions by hand:", "gcp-aws-cred completion bash > /etc/bash_completion.d/gcp-aws-cred"},
 }
 
