@@ -148,6 +148,7 @@ var stsFaults = map[string]fakes.Fault{
 //	fake-sts fail NAME...                      answer these faults first (see stsFaults)
 //	fake-sts delay DURATION                    hold answers back
 //	fake-sts role ARN MAX [AUD OAUD SUB]       know only these roles, with this trust ("-": unchecked)
+//	fake-sts chain-role ARN MAX PRINCIPAL [ID] a role for AssumeRole, trusting PRINCIPAL's sessions, with sts:ExternalId ID
 //	fake-sts requests N                        assert N requests since the last count
 //	fake-sts form KEY [VALUE]                  assert the last request's form (with !: KEY absent)
 //	fake-sts unsigned                          assert no request carried Authorization
@@ -178,6 +179,15 @@ func cmdFakeSTS(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) == 6 {
 			dash := func(v string) string { return strings.TrimPrefix(v, "-") }
 			r.Trust = &fakes.Trust{Aud: dash(args[3]), Oaud: dash(args[4]), Sub: dash(args[5])}
+		}
+		s.Roles[args[1]] = r
+	case "chain-role":
+		if s.Roles == nil {
+			s.Roles = map[string]fakes.Role{}
+		}
+		r := fakes.Role{MaxSessionDuration: duration(ts, args[2]), AssumedBy: []string{args[3]}}
+		if len(args) > 4 {
+			r.ExternalID = args[4]
 		}
 		s.Roles[args[1]] = r
 	case "requests":
