@@ -31,7 +31,7 @@ func TestChainEveryFetch(t *testing.T) {
 	o := &Options{
 		Role: hub, ChainRoles: []string{target}, ExternalID: "ext-9", SessionName: "svc-1",
 		Duration: 45 * time.Minute, Policy: `{"Version":"2012-10-17"}`, PolicyARNs: []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"},
-		STSEndpoint: srv.STSURL,
+		STSEndpoint:  srv.STSURL,
 		TokenOptions: TokenOptions{Audience: "sts.amazonaws.com", ServiceAccount: "default", Timeout: 10 * time.Second},
 	}
 	flow, err := New(o)
