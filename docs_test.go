@@ -86,6 +86,8 @@ func checkDocCommand(t *testing.T, c docCommand) {
 		if len(parsed.Exec.Command) == 0 {
 			t.Errorf("%s: exec without a command", c.where)
 		}
+	case "console":
+		check, cfg = parsed.Console.Check, parsed.Console.STSConfig
 	case "serve":
 		if !parsed.Serve.CheckHealth {
 			check, cfg = parsed.Serve.Check, parsed.Serve.STSConfig

@@ -27,6 +27,7 @@ func TestDoctorJSONSchema(t *testing.T) {
 	srv.STS.Roles = map[string]fakes.Role{
 		"arn:aws:iam::123456789012:role/r":     {MaxSessionDuration: 12 * time.Hour},
 		"arn:aws:iam::123456789012:role/short": {MaxSessionDuration: 2 * time.Hour},
+		"arn:aws:iam::123456789012:role/next":  {MaxSessionDuration: time.Hour, AssumedBy: []string{"arn:aws:iam::123456789012:role/r"}},
 	}
 	t.Setenv("GCE_METADATA_HOST", srv.MetadataHost)
 	t.Setenv("AWS_ENDPOINT_URL_STS", srv.STSURL)
@@ -39,6 +40,7 @@ func TestDoctorJSONSchema(t *testing.T) {
 	}{
 		{[]string{"doctor", "--json", "--role", "arn:aws:iam::123456789012:role/r"}, 0},
 		{[]string{"doctor", "--json", "--role", "arn:aws:iam::123456789012:role/short", "--duration", "12h"}, 1},
+		{[]string{"doctor", "--json", "--role", "arn:aws:iam::123456789012:role/r", "--chain-role", "arn:aws:iam::123456789012:role/next"}, 0},
 	} {
 		var stdout, stderr bytes.Buffer
 		if got := run(tc.args, &stdout, &stderr); got != tc.status {

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,13 +41,14 @@ func TestScripts(t *testing.T) {
 			return err
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"fake-metadata":  cmdFakeMetadata,
-			"fake-sts":       cmdFakeSTS,
-			"no-secrets":     cmdNoSecrets,
-			"credential-doc": cmdCredentialDoc,
-			"free-port":      cmdFreePort,
-			"wait-healthy":   cmdWaitHealthy,
-			"fake-google":    cmdFakeGoogle,
+			"fake-metadata":   cmdFakeMetadata,
+			"fake-sts":        cmdFakeSTS,
+			"no-secrets":      cmdNoSecrets,
+			"credential-doc":  cmdCredentialDoc,
+			"free-port":       cmdFreePort,
+			"wait-healthy":    cmdWaitHealthy,
+			"fake-google":     cmdFakeGoogle,
+			"fake-federation": cmdFakeFederation,
 		},
 	})
 }
@@ -58,6 +62,7 @@ func setupFakes(e *testscript.Env) (*fakes.Servers, error) {
 	}
 	e.Defer(srv.Close)
 	e.Values["fakes"] = srv
+	e.Values["federation"] = &federation{}
 	e.Setenv("GCE_METADATA_HOST", srv.MetadataHost)
 	e.Setenv("AWS_ENDPOINT_URL_STS", srv.STSURL)
 	e.Setenv("STS_URL", srv.STSURL)
@@ -148,6 +153,7 @@ var stsFaults = map[string]fakes.Fault{
 //	fake-sts fail NAME...                      answer these faults first (see stsFaults)
 //	fake-sts delay DURATION                    hold answers back
 //	fake-sts role ARN MAX [AUD OAUD SUB]       know only these roles, with this trust ("-": unchecked)
+//	fake-sts chain-role ARN MAX PRINCIPAL [ID] a role for AssumeRole, trusting PRINCIPAL's sessions, with sts:ExternalId ID
 //	fake-sts requests N                        assert N requests since the last count
 //	fake-sts form KEY [VALUE]                  assert the last request's form (with !: KEY absent)
 //	fake-sts unsigned                          assert no request carried Authorization
@@ -178,6 +184,15 @@ func cmdFakeSTS(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) == 6 {
 			dash := func(v string) string { return strings.TrimPrefix(v, "-") }
 			r.Trust = &fakes.Trust{Aud: dash(args[3]), Oaud: dash(args[4]), Sub: dash(args[5])}
+		}
+		s.Roles[args[1]] = r
+	case "chain-role":
+		if s.Roles == nil {
+			s.Roles = map[string]fakes.Role{}
+		}
+		r := fakes.Role{MaxSessionDuration: duration(ts, args[2]), AssumedBy: []string{args[3]}}
+		if len(args) > 4 {
+			r.ExternalID = args[4]
 		}
 		s.Roles[args[1]] = r
 	case "requests":
@@ -357,4 +372,76 @@ func cmdWaitHealthy(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("no healthy server at %s after 10s", args[0])
+}
+
+// federation is a script's fake sign-in federation endpoint, once started.
+type federation struct {
+	fed *fakes.Federation
+	url string
+}
+
+// cmdFakeFederation steers a fake AWS sign-in federation endpoint that
+// accepts the keys the script's fake STS issued:
+//
+//	fake-federation start        serve it; its URL is $FEDERATION_URL
+//	fake-federation fail NAME    answer the next getSigninToken with Refused, NotJSON or NoToken
+//	fake-federation link         assert stdout is one login link carrying a sign-in token it issued
+//	fake-federation hidden FILE  assert FILE (stdout, stderr) holds no sign-in token it issued
+func cmdFakeFederation(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: fake-federation start|fail|link|hidden ...")
+	}
+	f := ts.Value("federation").(*federation)
+	if args[0] != "start" && f.fed == nil {
+		ts.Fatalf("fake-federation start first")
+	}
+	switch args[0] {
+	case "start":
+		f.fed = &fakes.Federation{STS: servers(ts).STS}
+		srv := httptest.NewServer(f.fed)
+		ts.Defer(srv.Close)
+		f.url = srv.URL + "/federation"
+		ts.Setenv("FEDERATION_URL", f.url)
+	case "fail":
+		faults := map[string]fakes.FederationFault{"Refused": fakes.FederationRefused, "NotJSON": fakes.FederationNotJSON, "NoToken": fakes.FederationNoToken}
+		fault, ok := faults[args[1]]
+		if !ok {
+			ts.Fatalf("unknown federation fault %q", args[1])
+		}
+		f.fed.FailNext(fault)
+	case "link":
+		out := ts.ReadFile("stdout")
+		if strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") {
+			ts.Fatalf("stdout is not one line (%d bytes)", len(out))
+		}
+		u, err := url.Parse(strings.TrimSuffix(out, "\n"))
+		ts.Check(err)
+		q := u.Query()
+		tok := q.Get("SigninToken")
+		if u.Scheme+"://"+u.Host+u.Path != f.url || q.Get("Action") != "login" || tok == "" || !slices.Contains(f.fed.Tokens(), tok) {
+			ts.Fatalf("stdout is not a login link of %s carrying a token it issued", f.url)
+		}
+		if len(args) > 1 && q.Get("Destination") != args[1] {
+			ts.Fatalf("the link's Destination is %q, want %q", q.Get("Destination"), args[1])
+		}
+		// The link works: the endpoint redirects to the destination.
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Get(u.String())
+		ts.Check(err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != q.Get("Destination") {
+			ts.Fatalf("the link answers HTTP %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	case "hidden":
+		text := ts.ReadFile(args[1])
+		for _, tok := range f.fed.Tokens() {
+			for _, piece := range []string{tok, url.QueryEscape(tok), tok[:len(tok)/2], tok[len(tok)/2:]} {
+				if strings.Contains(text, piece) {
+					ts.Fatalf("%s holds a sign-in token (%d bytes of it)", args[1], len(piece))
+				}
+			}
+		}
+	default:
+		ts.Fatalf("unknown fake-federation command %q", args[0])
+	}
 }

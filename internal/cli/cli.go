@@ -64,6 +64,7 @@ type CLI struct {
 	Doctor      DoctorCmd      `cmd:"" set:"role_note= (optional: without it, doctor checks every step but the exchange)" help:"Run the chain step by step and explain the step that fails."`
 	Exec        ExecCmd        `cmd:"" help:"Get credentials once and run COMMAND with them in its environment."`
 	Serve       ServeCmd       `cmd:"" help:"Serve credentials from memory to local processes, refreshed before they expire (the AWS container credentials protocol)."`
+	Console     ConsoleCmd     `cmd:"" help:"Open the AWS console signed in as the role (a sign-in link from the federation endpoint)."`
 	Completion  CompletionCmd  `cmd:"" help:"Print the shell completion script for bash, zsh or fish."`
 }
 

@@ -95,6 +95,9 @@ type Options struct {
 	CABundle    string        `name:"ca-bundle" help:"PEM file of CA certificates to trust instead of the system's, for TLS-inspecting proxies." env:"AWS_CA_BUNDLE" placeholder:"FILE"`
 	Policy      string        `help:"Inline session policy (JSON) that narrows the role's permissions." placeholder:"JSON"`
 	PolicyARNs  []string      `name:"policy-arn" help:"Managed session policy ARN; repeat for up to 10." placeholder:"ARN" sep:"none"`
+	// Role chaining (chain.go): after the exchange, AssumeRole into each.
+	ChainRoles []string `name:"chain-role" help:"After --role, assume this role with AssumeRole, signed with the previous role's keys; repeat to chain further. A chained session lasts at most 1h; --policy and --policy-arn apply to the last role." placeholder:"ARN" sep:"none"`
+	ExternalID string   `name:"external-id" help:"ExternalId sent with every --chain-role hop, for trust policies with an sts:ExternalId condition." env:"GCP_AWS_CRED_EXTERNAL_ID" placeholder:"ID"`
 
 	TokenOptions `embed:""`
 }
@@ -175,6 +178,9 @@ func (o *Options) check(needRole bool) error {
 		validate = req.ValidateParams
 	}
 	if err := validate(); err != nil {
+		return err
+	}
+	if err := o.checkChain(); err != nil {
 		return err
 	}
 	// After the role: the default region depends on its partition.
@@ -380,7 +386,12 @@ func (f *Flow) Credentials(ctx context.Context) (awscred.Credentials, error) {
 	if err != nil {
 		return awscred.Credentials{}, err
 	}
-	return f.Exchange(ctx, tok, j.Claims, f.Request(j.Claims))
+	req := f.Request(j.Claims)
+	creds, err := f.Exchange(ctx, tok, j.Claims, f.FirstHop(req))
+	if err != nil {
+		return awscred.Credentials{}, err
+	}
+	return f.Chain(ctx, creds, req)
 }
 
 // defaultSessionName names the session after the workload, so CloudTrail

@@ -548,7 +548,7 @@ func TestSTSOtherCalls(t *testing.T) {
 	}{
 		{"S3 ListBuckets", "GET", "", "only the STS actions AssumeRoleWithWebIdentity and GetCallerIdentity"},
 		{"JSON protocol", "POST", `{"TableName":"t"}`, "only the STS actions AssumeRoleWithWebIdentity and GetCallerIdentity"},
-		{"another STS action", "POST", url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}}.Encode(), "Could not find operation AssumeRole for version 2011-06-15"},
+		{"another STS action", "POST", url.Values{"Action": {"GetSessionToken"}, "Version": {"2011-06-15"}}.Encode(), "Could not find operation GetSessionToken for version 2011-06-15"},
 	} {
 		req, _ := http.NewRequest(tc.method, srv.STSURL+"/", strings.NewReader(tc.body))
 		if tc.method == "POST" && strings.HasPrefix(tc.body, "Action") {

@@ -35,6 +35,13 @@ type Role struct {
 	MaxSessionDuration time.Duration
 	// Trust, when nil, trusts any valid Google token.
 	Trust *Trust
+	// AssumedBy lists the role ARNs whose sessions may assume this role with
+	// AssumeRole (a trust policy's {"AWS": ARN} principals); empty admits
+	// none, unless Roles is nil, when every role's session may.
+	AssumedBy []string
+	// ExternalID, when set, is the sts:ExternalId condition AssumeRole must
+	// meet.
+	ExternalID string
 }
 
 // Received is one request as the fake STS parsed it.
@@ -194,6 +201,9 @@ func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	switch a := f.Get("Action"); a {
 	case "AssumeRoleWithWebIdentity":
+	case "AssumeRole":
+		s.assumeRole(w, r, body)
+		return
 	case "GetCallerIdentity":
 		s.callerIdentity(w, r, body)
 		return

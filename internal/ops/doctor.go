@@ -218,7 +218,10 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 				"no role yet? `gcp-aws-cred trust-policy` prints the trust policy that admits this workload, to create one with"))
 		return r
 	}
-	creds, err := flow.Exchange(ctx, tok, c, req)
+	creds, err := flow.Exchange(ctx, tok, c, flow.FirstHop(req))
+	if err == nil {
+		creds, err = chainHops(ctx, s, flow, creds, req)
+	}
 	if err != nil {
 		s.fail(err)
 		if errors.Is(err, sts.ErrDurationTooLong) {

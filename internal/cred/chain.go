@@ -1,0 +1,128 @@
+package cred
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
+)
+
+// The rules of role chaining, in one place (docs/chaining.md says them to
+// users):
+//
+//   - hop 1 is the web-identity exchange into --role; each --chain-role is
+//     then assumed in order with AssumeRole, signed with the previous hop's
+//     keys, through the same endpoint, region, FIPS setting, CA bundle and
+//     retry policy;
+//   - every hop uses the same session name, so CloudTrail ties them together;
+//   - --external-id goes with every AssumeRole hop (never the exchange,
+//     which takes none): STS ignores an ExternalId a trust policy does not
+//     ask for, so one value serves a chain whose roles share it or where
+//     only one role asks for it;
+//   - --policy and --policy-arn narrow the last hop only, the credentials
+//     handed out: narrowing an earlier hop would also have to allow the
+//     sts:AssumeRole of the next one, and its keys are never handed out;
+//   - the last hop lasts --duration, at most an hour (STS's limit for role
+//     chaining, refused before any call); the hops before it ask for the
+//     minimum, 15 minutes, since their keys sign one call and are dropped.
+
+// intermediate is the duration asked for a hop whose keys only sign the
+// next hop's call.
+const intermediate = sts.MinDuration
+
+// Chained reports whether --chain-role names any role.
+func (o *Options) Chained() bool { return len(o.ChainRoles) > 0 }
+
+// checkChain checks --chain-role and --external-id before any call.
+func (o *Options) checkChain() error {
+	if !o.Chained() {
+		if o.ExternalID != "" {
+			return fail.Errorf(nil, "--external-id is given without --chain-role").
+				Hint("the external ID goes with the AssumeRole hops that --chain-role adds; the web-identity exchange into --role takes none",
+					"add --chain-role ARN for the role whose trust policy asks for sts:ExternalId, or leave --external-id (and GCP_AWS_CRED_EXTERNAL_ID) out")
+		}
+		return nil
+	}
+	first, _, _ := strings.Cut(strings.TrimPrefix(o.Role, "arn:"), ":")
+	for _, arn := range o.ChainRoles {
+		if _, _, err := sts.ParseRoleARN(arn); err != nil {
+			return fail.Errorf(nil, "--chain-role %q is not an IAM role ARN", arn).
+				Hint("a role ARN looks like arn:aws:iam::123456789012:role/NAME (or arn:aws-cn:…, arn:aws-us-gov:…, with an optional path: role/PATH/NAME)")
+		}
+		if p, _, _ := strings.Cut(strings.TrimPrefix(arn, "arn:"), ":"); o.Role != "" && p != first {
+			return fail.Errorf(nil, "--chain-role %s is in partition %s, --role %s in %s: a role chain stays in one partition", arn, p, o.Role, first).
+				Hint("AWS partitions (aws, aws-cn, aws-us-gov) have separate IAM and STS; a role can only assume roles of its own partition")
+		}
+	}
+	if o.Duration > sts.ChainMaxDuration {
+		return fail.ChainTooLong(o.quote("duration", o.Duration), sts.ChainMaxDuration)
+	}
+	if o.ExternalID != "" && !sts.ValidExternalID(o.ExternalID) {
+		return fail.Errorf(nil, "--external-id %q is not an external ID STS accepts", o.ExternalID).
+			Hint("an external ID has 2 to 1224 characters from letters, digits and _+=,.@:/-; copy it from the role's sts:ExternalId condition")
+	}
+	return nil
+}
+
+// FirstHop is the exchange's request when req is the whole run's: with
+// --chain-role, the session policies go with the last hop, and the
+// exchange's keys only sign the next call, so it asks for the minimum.
+func (f *Flow) FirstHop(req sts.Request) sts.Request {
+	if !f.Opts.Chained() {
+		return req
+	}
+	req.Policy, req.PolicyARNs = "", nil
+	req.Duration, req.DurationAs = intermediate, ""
+	return req
+}
+
+// HopRequest is the AssumeRole request of chained hop i (0 for the first
+// --chain-role), given the whole run's request.
+func (f *Flow) HopRequest(i int, req sts.Request) sts.Request {
+	req.RoleARN = f.Opts.ChainRoles[i]
+	if i < len(f.Opts.ChainRoles)-1 {
+		req.Policy, req.PolicyARNs = "", nil
+		req.Duration, req.DurationAs = intermediate, ""
+	}
+	return req
+}
+
+// HopInfo describes chained hop i for messages.
+func (f *Flow) HopInfo(i int) fail.Hop {
+	prev := f.Opts.Role
+	if i > 0 {
+		prev = f.Opts.ChainRoles[i-1]
+	}
+	return fail.Hop{N: i + 2, Of: len(f.Opts.ChainRoles) + 1, Role: f.Opts.ChainRoles[i], Previous: prev, ExternalID: f.Opts.ExternalID}
+}
+
+// Hop assumes chained hop i with the keys of the hop before it.
+func (f *Flow) Hop(ctx context.Context, i int, from awscred.Credentials, req sts.Request) (awscred.Credentials, error) {
+	hreq := f.HopRequest(i, req)
+	h := f.HopInfo(i)
+	start := time.Now()
+	creds, err := f.STS.AssumeRole(ctx, from, hreq, f.Opts.ExternalID)
+	if err != nil {
+		f.Trace.Printf("hop %d (AssumeRole %s): failed after %s (%s)", h.N, h.Role, transport.Duration(time.Since(start)), orNone(sts.ErrorCode(err)))
+		return awscred.Credentials{}, fail.HopFailed(h, errors.Is(err, sts.ErrAccessDenied), err)
+	}
+	f.Trace.Printf("hop %d (AssumeRole %s): session %s, %s until %s, after %s", h.N, h.Role, hreq.SessionName, creds.AssumedRoleARN, creds.Expiration.Format(time.RFC3339), transport.Duration(time.Since(start)))
+	return creds, nil
+}
+
+// Chain assumes every --chain-role in turn, starting from the exchange's
+// credentials; without --chain-role it returns them as they are.
+func (f *Flow) Chain(ctx context.Context, creds awscred.Credentials, req sts.Request) (awscred.Credentials, error) {
+	for i := range f.Opts.ChainRoles {
+		var err error
+		if creds, err = f.Hop(ctx, i, creds, req); err != nil {
+			return awscred.Credentials{}, err
+		}
+	}
+	return creds, nil
+}

@@ -1,0 +1,72 @@
+package fail
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Hop is one AssumeRole hop of a role chain (--chain-role), as data, for
+// the messages about it. Hop 1 is the web-identity exchange (--role), so
+// chained hops are numbered from 2.
+type Hop struct {
+	// N is this hop's number and Of the number of hops, the exchange
+	// included.
+	N, Of int
+	// Role is the ARN of the role this hop assumes.
+	Role string
+	// Previous is the ARN of the role whose session signs the call (a role
+	// ARN, not the assumed-role ARN of its session).
+	Previous string
+	// ExternalID is what was sent as ExternalId, or "".
+	ExternalID string
+}
+
+// HopFailed words a failed hop. denied says STS refused it (AccessDenied),
+// when the hint is the trust-policy statement the role needs; any other
+// failure keeps the cause's own message and hints, prefixed with the hop.
+func HopFailed(h Hop, denied bool, cause error) *Error {
+	where := fmt.Sprintf("hop %d of %d (--chain-role %s)", h.N, h.Of, h.Role)
+	if !denied {
+		return Errorf(cause, "%s: %s", where, cause.Error())
+	}
+	e := Errorf(cause, "%s: STS refused to let a session of %s assume it (%s)", where, h.Previous, cause.Error())
+	name := h.Role[strings.LastIndexByte(h.Role, '/')+1:]
+	e.Hint(fmt.Sprintf("the trust policy of %s must admit %s; add this statement to it (aws iam get-role --role-name %s shows the policy; aws iam update-assume-role-policy replaces it):\n%s",
+		h.Role, h.Previous, name, TrustStatement(h.Previous, h.ExternalID)))
+	e.Hint(fmt.Sprintf("%s also needs permission to call sts:AssumeRole on %s in its own permissions policy, unless both are in the same account and the trust policy names the role", h.Previous, h.Role))
+	if h.ExternalID != "" {
+		e.Hint("the external ID sent was --external-id " + h.ExternalID + ": it must equal the role's sts:ExternalId condition exactly")
+	} else {
+		e.Hint("if the role's trust policy has an sts:ExternalId condition, pass its value with --external-id")
+	}
+	return e
+}
+
+// TrustStatement is the statement of a role's trust policy that lets
+// sessions of previous assume it, with the sts:ExternalId condition when
+// externalID is set.
+func TrustStatement(previous, externalID string) string {
+	type statement struct {
+		Effect    string
+		Principal map[string]string
+		Action    string
+		Condition map[string]map[string]string `json:",omitempty"`
+	}
+	st := statement{Effect: "Allow", Principal: map[string]string{"AWS": previous}, Action: "sts:AssumeRole"}
+	if externalID != "" {
+		st.Condition = map[string]map[string]string{"StringEquals": {"sts:ExternalId": externalID}}
+	}
+	b, _ := json.MarshalIndent(st, "", "  ")
+	return string(b)
+}
+
+// ChainTooLong words a --duration (as the user wrote it) that a chained
+// session cannot have.
+func ChainTooLong(durationAs string, limit time.Duration) *Error {
+	short := strings.TrimSuffix(strings.TrimSuffix(limit.String(), "0s"), "0m") // 1h, not 1h0m0s
+	return Errorf(nil, "%s is longer than a chained session may last: STS limits sessions made with --chain-role to %s, whatever the role's maximum session duration", durationAs, short).
+		Hint(fmt.Sprintf("pass --duration %s or less (the default, 1h, is the most), or leave --chain-role out to get up to the role's maximum", short),
+			"serve and exec --serve refresh the chain before it expires, so a long-running command needs no longer session")
+}

@@ -1,0 +1,312 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+)
+
+// The console sign-in link follows AWS's "custom identity broker" flow: the
+// credentials go to the partition's federation endpoint, which answers a
+// sign-in token; the link is the endpoint's login action with that token
+// and the page to land on. The token and the link are bearer secrets for
+// their lifetime: they are registered for redaction the moment they exist,
+// never traced (the trace leaves queries out) and never written to a file.
+//
+// SessionDuration is never sent. AWS's page says the console session of
+// credentials from AssumeRole* lasts as long as those credentials (set with
+// DurationSeconds, here --duration), and the federation endpoint refuses
+// SessionDuration for credentials a role session obtained (role chaining).
+
+// federationEndpoints are the sign-in federation endpoints by partition.
+var federationEndpoints = map[string]string{
+	"aws":        "https://signin.aws.amazon.com/federation",
+	"aws-us-gov": "https://signin.amazonaws-us-gov.com/federation",
+	"aws-cn":     "https://signin.amazonaws.cn/federation",
+}
+
+// consoleHosts are the consoles' home pages by partition, REGION to fill.
+var consoleHosts = map[string]string{
+	"aws":        "https://REGION.console.aws.amazon.com/console/home?region=REGION",
+	"aws-us-gov": "https://console.amazonaws-us-gov.com/console/home?region=REGION",
+	"aws-cn":     "https://console.amazonaws.cn/console/home?region=REGION",
+}
+
+// MaxSigninAnswer bounds the federation endpoint's answer: a sign-in token
+// is about 1 KB.
+const MaxSigninAnswer = 64 << 10
+
+// Console says where the sign-in link leads.
+type Console struct {
+	// Endpoint overrides the partition's federation endpoint (whole URL).
+	Endpoint string
+	// Destination is the console page to land on; empty: the region's home.
+	Destination string
+}
+
+// partition is the partition of the role the credentials belong to (the
+// last of the chain; a chain stays in one partition).
+func partition(o *cred.Options) string {
+	p, _, _ := strings.Cut(strings.TrimPrefix(o.Role, "arn:"), ":")
+	return p
+}
+
+// Check checks the endpoint and destination before any call, for the
+// options o and the STS region.
+func (c *Console) Check(o *cred.Options, region string) (endpoint, destination string, err error) {
+	p := partition(o)
+	endpoint = c.Endpoint
+	if endpoint == "" {
+		if endpoint = federationEndpoints[p]; endpoint == "" {
+			return "", "", fail.Errorf(nil, "no sign-in federation endpoint is known for the %s partition of %s", p, o.Role).
+				Hint("pass the whole URL of its endpoint with --federation-endpoint")
+		}
+	} else if endpoint, err = checkFederationEndpoint(endpoint); err != nil {
+		return "", "", err
+	}
+	destination = c.Destination
+	if destination == "" {
+		home := consoleHosts[p]
+		if home == "" {
+			return "", "", fail.Errorf(nil, "no console home page is known for the %s partition of %s", p, o.Role).
+				Hint("pass the page to land on with --destination URL")
+		}
+		return endpoint, strings.ReplaceAll(home, "REGION", region), nil
+	}
+	if u, perr := url.Parse(destination); perr != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return "", "", fail.Errorf(perr, "--destination %q is not an https:// URL", destination).
+			Hint("give the console page to land on, like https://us-east-1.console.aws.amazon.com/s3/home?region=us-east-1")
+	}
+	return endpoint, destination, nil
+}
+
+// checkFederationEndpoint refuses an override that would send the
+// credentials in cleartext beyond this machine, as the STS and IAM
+// Credentials endpoint overrides do.
+func checkFederationEndpoint(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" {
+		return "", fail.Errorf(err, "--federation-endpoint %q is not an http(s) URL without a query", raw).
+			Hint("give the whole URL of the endpoint, like https://signin.aws.amazon.com/federation")
+	}
+	if u.User != nil {
+		return "", fail.Errorf(nil, "--federation-endpoint %s carries user information; refusing it", u.Scheme+"://"+u.Host).
+			Hint("remove user:password@ from the URL")
+	}
+	if u.Scheme == "http" && !transport.IsLoopback(u.Hostname()) {
+		return "", fail.Errorf(nil, "refusing cleartext federation endpoint %s: the credentials and the sign-in token would cross the network unencrypted", raw).
+			Hint("use https://; http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost), for tests")
+	}
+	return u.String(), nil
+}
+
+// SigninLink gets a sign-in token for creds at endpoint and returns the
+// link that signs in and lands on destination. trace gets the requests,
+// without their query.
+func SigninLink(ctx context.Context, creds awscred.Credentials, endpoint, destination string, trace *transport.Tracer) (secret.String, error) {
+	session, _ := json.Marshal(map[string]string{
+		"sessionId":    creds.AccessKeyID,
+		"sessionKey":   creds.SecretAccessKey.Reveal(),
+		"sessionToken": creds.SessionToken.Reveal(),
+	})
+	q := url.Values{"Action": {"getSigninToken"}, "Session": {string(session)}}.Encode()
+	// The request's URL carries the keys: registered, so that no message
+	// that quotes it can show them.
+	secret.New(string(session))
+	secret.New(q)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"?"+q, nil)
+	if err != nil {
+		return secret.String{}, fail.Errorf(nil, "cannot build the sign-in request for %s", endpoint)
+	}
+	req.Header.Set("Accept", "application/json")
+	start := time.Now()
+	resp, err := federationClient(endpoint, trace).Do(req)
+	if err != nil {
+		// A *url.Error quotes the whole URL, keys included: only its cause
+		// is shown.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		var tooLarge *transport.TooLargeError
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			return secret.String{}, fail.Errorf(err, "no answer from the federation endpoint %s before the deadline", endpoint).
+				Hint(transport.DeadlineHint(ctx))
+		case errors.As(err, &tooLarge):
+			return secret.String{}, fail.Errorf(err, "the answer from the federation endpoint %s is larger than %s; a sign-in token is about 1 KB", endpoint, transport.Size(MaxSigninAnswer))
+		}
+		return secret.String{}, fail.Errorf(err, "cannot reach the federation endpoint %s: %s", endpoint, fail.Flatten(fail.Cause(err), 200)).
+			Hint("check that this machine can reach it (firewall, proxy: HTTPS_PROXY), or give another with --federation-endpoint")
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return secret.String{}, fail.Errorf(err, "cannot read the answer of the federation endpoint %s: %s", endpoint, fail.Flatten(fail.Cause(err), 200))
+	}
+	ctype := fail.Flatten(resp.Header.Get("Content-Type"), 100)
+	if ctype == "" {
+		ctype = "no content type"
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := fail.Errorf(nil, "the federation endpoint %s refused the sign-in request (HTTP %d, %s): %s", endpoint, resp.StatusCode, ctype, fail.Flatten(secret.Redact(text(body)), 200))
+		if resp.StatusCode == http.StatusBadRequest {
+			return secret.String{}, e.Hint("AWS answers \"Invalid credentials parameter\" for credentials it does not accept: credentials of an expired session, or from an endpoint that is not AWS STS (check --sts-endpoint, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL)")
+		}
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			return secret.String{}, e.Hint("the federation endpoint does not redirect: a proxy or captive portal answered; the request carries the credentials, so it is not followed")
+		}
+		return secret.String{}, e
+	}
+	var answer struct{ SigninToken string }
+	if err := json.Unmarshal(body, &answer); err != nil || answer.SigninToken == "" {
+		what := "is not JSON"
+		if err == nil {
+			what = "has no SigninToken"
+		}
+		return secret.String{}, fail.Errorf(err, "the answer from the federation endpoint %s (HTTP 200, %s) %s", endpoint, ctype, what).
+			Hint("AWS answers {\"SigninToken\": …}; something else answered: a captive portal or proxy page, or an endpoint given by --federation-endpoint that is not AWS's")
+	}
+	token := secret.New(answer.SigninToken)
+	secret.New(url.QueryEscape(answer.SigninToken))
+	trace.Printf("federation endpoint: sign-in token of %d characters, after %s", len(token.Reveal()), transport.Duration(time.Since(start)))
+	link := endpoint + "?" + url.Values{"Action": {"login"}, "Destination": {destination}, "SigninToken": {token.Reveal()}}.Encode()
+	return secret.New(link), nil
+}
+
+// text is a peer's body for a message: the start of it, HTML tags dropped.
+func text(b []byte) string {
+	if len(b) > 4096 {
+		b = b[:4096]
+	}
+	var out strings.Builder
+	in := false
+	for _, r := range string(b) {
+		switch {
+		case r == '<':
+			in = true
+			out.WriteByte(' ')
+		case r == '>':
+			in = false
+		case !in:
+			out.WriteRune(r)
+		}
+	}
+	if s := strings.TrimSpace(out.String()); s != "" {
+		return s
+	}
+	return "(no text)"
+}
+
+// federationClient is an HTTP client for the federation endpoint: the
+// environment's proxy, no redirect followed, the answer capped, and for a
+// cleartext endpoint the address dialled checked to be loopback.
+func federationClient(endpoint string, trace *transport.Tracer) *http.Client {
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.MaxResponseHeaderBytes = 64 << 10
+	if strings.HasPrefix(endpoint, "http://") {
+		// A name like localhost resolves through /etc/hosts and DNS: the
+		// address actually dialled must be loopback too.
+		d := &net.Dialer{Timeout: 10 * time.Second, Control: transport.LoopbackOnly}
+		base.DialContext = d.DialContext
+	}
+	return &http.Client{
+		Transport:     transport.Wrap(base, transport.Config{Peer: "federation endpoint", MaxBody: MaxSigninAnswer, Trace: trace}),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// NoDisplay reports whether no browser can be shown here: on Linux and the
+// BSDs, neither DISPLAY nor WAYLAND_DISPLAY is set (an SSH session, a
+// container, a server).
+func NoDisplay() bool {
+	switch runtime.GOOS {
+	case "darwin", "windows":
+		return false
+	}
+	return os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == ""
+}
+
+// opener is the platform's command that opens a URL in the browser.
+func opener() (string, []string) {
+	switch runtime.GOOS {
+	case "darwin":
+		return "open", nil
+	case "windows":
+		return "rundll32", []string{"url.dll,FileProtocolHandler"}
+	}
+	return "xdg-open", nil
+}
+
+// OpenBrowser opens link with the platform's opener and waits for it (an
+// opener hands the link to the browser and exits). The link is an argument
+// of the opener while it runs: visible to local users in the process list,
+// which docs/console.md says, with --stdout for shared hosts.
+func OpenBrowser(ctx context.Context, link secret.String) error {
+	name, args := opener()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return fail.Errorf(err, "cannot open a browser: %s is not on PATH", name).
+			Hint("pass --stdout to print the sign-in link instead, and open it yourself")
+	}
+	// Not tied to ctx: the browser it may start must outlive this run.
+	cmd := exec.Command(path, append(args, link.Reveal())...)
+	// The opener's own output is no document: stdout stays empty.
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+	if err := cmd.Start(); err != nil {
+		return fail.Errorf(nil, "cannot run %s to open the sign-in link: %s", name, fail.Flatten(fail.Cause(err), 100)).
+			Hint("pass --stdout to print the sign-in link instead, and open it yourself")
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// Openers hand the link over and exit; some wait for a browser they
+	// started. A failure shows within seconds; after that it is left to run.
+	select {
+	case err := <-done:
+		if err != nil {
+			// An *exec.ExitError's text holds no argument; the command line
+			// is never quoted.
+			return fail.Errorf(nil, "%s could not open the sign-in link: %s", name, fail.Flatten(fail.Cause(err), 100)).
+				Hint("pass --stdout to print the sign-in link instead, and open it yourself")
+		}
+	case <-time.After(openerGrace):
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// openerGrace is how long OpenBrowser waits for the opener to fail.
+const openerGrace = 3 * time.Second
+
+// ConsoleLink runs the credential pipeline of o (exchange and chain) and
+// returns the sign-in link.
+func ConsoleLink(ctx context.Context, o *cred.Options, c Console) (secret.String, error) {
+	flow, err := cred.New(o)
+	if err != nil {
+		return secret.String{}, err
+	}
+	endpoint, destination, err := c.Check(o, flow.STS.Region)
+	if err != nil {
+		return secret.String{}, err
+	}
+	creds, err := flow.Credentials(ctx)
+	if err != nil {
+		return secret.String{}, err
+	}
+	return SigninLink(ctx, creds, endpoint, destination, flow.Trace)
+}
