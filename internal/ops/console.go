@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -135,7 +134,7 @@ func SigninLink(ctx context.Context, creds awscred.Credentials, endpoint, destin
 	}
 	req.Header.Set("Accept", "application/json")
 	start := time.Now()
-	resp, err := federationClient(endpoint, trace).Do(req)
+	resp, err := federationClient(trace).Do(req)
 	if err != nil {
 		// A *url.Error quotes the whole URL, keys included: only its cause
 		// is shown.
@@ -213,22 +212,17 @@ func text(b []byte) string {
 	return "(no text)"
 }
 
-// federationClient is an HTTP client for the federation endpoint: the
-// environment's proxy, no redirect followed, the answer capped, and for a
-// cleartext endpoint the address dialled checked to be loopback.
-func federationClient(endpoint string, trace *transport.Tracer) *http.Client {
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.MaxResponseHeaderBytes = 64 << 10
-	if strings.HasPrefix(endpoint, "http://") {
-		// A name like localhost resolves through /etc/hosts and DNS: the
-		// address actually dialled must be loopback too.
-		d := &net.Dialer{Timeout: 10 * time.Second, Control: transport.LoopbackOnly}
-		base.DialContext = d.DialContext
-	}
-	return &http.Client{
-		Transport:     transport.Wrap(base, transport.Config{Peer: "federation endpoint", MaxBody: MaxSigninAnswer, Trace: trace}),
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+// federationClient is an HTTP client for the federation endpoint, from the
+// one transport policy: the environment's proxy, no redirect followed, the
+// answer capped, and cleartext only to this machine.
+func federationClient(trace *transport.Tracer) *http.Client {
+	return transport.NewClient(transport.Policy{
+		Peer:      "federation endpoint",
+		MaxBody:   MaxSigninAnswer,
+		Cleartext: transport.CleartextLoopback,
+		Proxy:     true,
+		Trace:     trace,
+	})
 }
 
 // NoDisplay reports whether no browser can be shown here: on Linux and the
