@@ -137,6 +137,9 @@ func (e *Error) AtDeadline() *Error {
 // PerExchange gives a deadline error of serve's its hint: there the
 // deadline, timeout, bounds each exchange, not the life of the server.
 func PerExchange(err error, timeout time.Duration) error {
+	// What serve's tests and callers fetch without the command line is
+	// worded too; words already chosen are kept.
+	err = (&Given{}).Explain(err)
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
