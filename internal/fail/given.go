@@ -121,6 +121,11 @@ func (g *Given) Explain(err error) error {
 		return errors.Join(errs...)
 	}
 	if e := g.explainSTS(err); e != nil {
+		if e.atDeadline {
+			e.Hint(g.runDeadline())
+			e.atDeadline = false
+		}
+		e.Hints = slices.DeleteFunc(e.Hints, func(h string) bool { return h == "" })
 		e.worded = true
 		return e
 	}

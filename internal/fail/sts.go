@@ -118,26 +118,21 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 		}
 		return x
 	}
-	var tooLarge *transport.TooLargeError
-	if errors.As(err, &tooLarge) {
-		return Errorf(e, "the answer from STS at %s is larger than %s; AWS STS answers in a few KB", e.Endpoint, transport.Size(tooLarge.Limit)).
-			Hint("something other than AWS STS answered: check " + g.suspects(e)).
-			Hint(proxyHint(e)...)
-	}
-	var notLoopback *transport.NotLoopbackError
-	if errors.As(err, &notLoopback) {
-		return Errorf(e, "refusing cleartext STS endpoint %s: its host name resolved to %s, which is not a loopback address, and the ID token is a bearer credential", e.Endpoint, notLoopback.Addr).
-			Hint("use https://, or a loopback address such as http://127.0.0.1:PORT: a name like localhost is only as trustworthy as /etc/hosts and DNS")
+	if x := Common(err, Peer{
+		Name: "STS at " + e.Endpoint, Kind: "STS endpoint", URL: e.Endpoint,
+		Normal: "AWS STS answers in a few KB", Other: "something other than AWS STS answered: check " + g.suspects(e),
+		Network: g.networkHints(e), Bearer: "the ID token",
+	}); x != nil {
+		// A proxy answering in STS's place is one suspect; naming it does
+		// not help a peer that refused or went silent.
+		if errors.As(err, new(*transport.TooLargeError)) {
+			x.Hint(proxyHint(e)...)
+		}
+		return x
 	}
 	var deser *smithy.DeserializationError
 	var resp *awshttp.ResponseError
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return Errorf(e, "no answer from STS at %s before the deadline", e.Endpoint).
-			Hint(g.networkHints(e)...).
-			Hint(g.runDeadline())
-	case errors.Is(err, context.Canceled):
-		return Errorf(e, "interrupted while waiting for STS at %s", e.Endpoint)
 	case errors.As(err, &deser):
 		status, ctype, location := 0, "", ""
 		if errors.As(err, &resp) && resp.Response != nil {
