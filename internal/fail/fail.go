@@ -1,18 +1,24 @@
-// Package fail carries errors written for the person reading stderr, and
-// makes any text safe to print there.
+// Package fail is the one place that speaks to the person reading stderr:
+// it turns the typed errors of the packages below the command line into a
+// message and hints, prints them, and makes any text safe to print.
 //
-// Each package returns a *fail.Error whose message names what failed and the
-// value that matters (host, endpoint, role), plus hints when a fix is known.
-// The wrapped cause stays reachable for errors.Is and errors.As but is never
-// printed on its own, because a cause from deep in a library may quote
-// things we do not control.
+// Packages such as sts return errors that carry data (an STS error code and
+// request ID, the endpoint, the role, which value is malformed) and name no
+// flag. Given describes the command line that ran (how each value was
+// typed, where the STS endpoint came from, the run's deadline, the
+// arguments that decide the token), and Given.Explain words those errors
+// for it: this package is the only code that knows flag names and how a
+// value was typed. Errors already written for a person are *fail.Error
+// values; their cause stays reachable for errors.Is and errors.As but is
+// never printed on its own, because a cause from deep in a library may
+// quote things we do not control.
 //
 // Messages still carry text from peers (an STS error message, a metadata
 // server's body, a token's claims), so everything printed goes through Clean
-// or CleanBlock first: secrets are removed, control characters escaped, and
-// our own line prefix cannot be forged. Print does it for errors; anything
-// else that prints what a peer said (doctor's report, the --verbose trace,
-// serve's log) must call them too.
+// or CleanBlock (package clean) first: secrets are removed, control
+// characters escaped, and our own line prefix cannot be forged. Print does
+// it for errors; anything else that prints what a peer said (doctor's
+// report, the --verbose trace, serve's log) must call them too.
 package fail
 
 import (
