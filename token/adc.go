@@ -331,7 +331,7 @@ func (a *ADC) explain(ctx context.Context, err error, answer *errorAnswer) error
 	switch {
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		return fail.Errorf(err, "no access token from %s before the deadline", where).
-			Hint("the whole run is bounded by --timeout (default 30s)")
+			AtDeadline()
 	case answer != nil && answer.err != nil:
 		return a.unreachable(answer)
 	case errors.As(err, &tooLarge):
@@ -381,7 +381,7 @@ func (a *ADC) unreachable(answer *errorAnswer) error {
 			Hint("check token_uri or token_url in " + a.File)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fail.Errorf(err, "no answer from the token endpoint %s before the deadline", where).
-			Hint("the whole run is bounded by --timeout (default 30s)")
+			AtDeadline()
 	}
 	return fail.Errorf(err, "cannot reach the token endpoint %s for the Application Default Credentials in %s: %s", where, a.File, fail.Flatten(fail.Cause(err), 200)).
 		Hint("check the network and any proxy (HTTPS_PROXY, NO_PROXY), and token_uri or token_url in " + a.File)
