@@ -396,3 +396,48 @@ func (closedWriterTo) WriteTo(io.Writer) (int64, error) { return 0, io.EOF }
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// TestNewRemembersAnOverride: the client says whether its endpoint was
+// given, so that the words for a failure can point at what gave it.
+func TestNewRemembersAnOverride(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want bool
+	}{
+		{Config{Region: "eu-west-1"}, false},
+		{Config{Endpoint: "https://vpce-1.sts.eu-west-1.vpce.amazonaws.com"}, true},
+	} {
+		c, err := New(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Override != tc.want {
+			t.Errorf("New(%+v).Override = %v, want %v", tc.cfg, c.Override, tc.want)
+		}
+	}
+}
+
+// TestParseRoleARNSaysWhichPart: a role ARN pasted wrong says which part
+// is wrong, and an assumed-role ARN or one with white space around it
+// names the role meant (issue 23, item 16).
+func TestParseRoleARNSaysWhichPart(t *testing.T) {
+	for _, tc := range []struct{ arn, part, want string }{
+		{"arn:aws:iam::123456789012:role/r ", "white space", "arn:aws:iam::123456789012:role/r"},
+		{"arn:aws:iam::12345678901:role/r", `the account ID "12345678901" has 11 characters`, ""},
+		{"arn:aws:sts::123456789012:assumed-role/deploy/i-0abc", "assumed-role", "arn:aws:iam::123456789012:role/deploy"},
+		{"arn:aws-cn:sts::123456789012:assumed-role/deploy/s", "assumed-role", "arn:aws-cn:iam::123456789012:role/deploy"},
+		{"arn:aws:iam::123456789012:user/alice", "does not start with role/", ""},
+		{"arn:aws:iam:us-east-1:123456789012:role/r", "no region", ""},
+		{"arn:aws:s3:::bucket", `service is "s3"`, ""},
+		{"aws-allow-gcp-access", "six parts", ""},
+	} {
+		_, _, err := ParseRoleARN(tc.arn)
+		pe, ok := errors.AsType[*ParamError](err)
+		if !ok || pe.Param != RoleArn || pe.Problem != Malformed || !strings.Contains(pe.Part, tc.part) || pe.Want != tc.want {
+			t.Errorf("ParseRoleARN(%q) = %#v", tc.arn, err)
+		}
+	}
+	if account, name, err := ParseRoleARN("arn:aws:iam::123456789012:role/path/to/r"); err != nil || account != "123456789012" || name != "r" {
+		t.Errorf("a role with a path: %q %q %v", account, name, err)
+	}
+}
