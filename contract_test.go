@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os/exec"
 	"strings"
@@ -54,12 +55,24 @@ func TestProcessCredsContract(t *testing.T) {
 		t.Errorf("the SDK did not get the keys STS issued")
 	}
 
-	// A failure reaches the SDK as an error that carries our message, and
-	// not a byte of stdout: there is none.
+	// A failure reaches the SDK as an error (the exit status: the SDK
+	// passes our stderr through to the person, it does not carry it), with
+	// not a byte on stdout, and our message on stderr.
 	srv.StopMetadata()
-	_, err = processcreds.NewProvider(bin + " --role arn:aws:iam::123456789012:role/r --timeout 2s").Retrieve(context.Background())
+	var stdout, stderr bytes.Buffer
+	_, err = processcreds.NewProviderCommand(processcreds.NewCommandBuilderFunc(func(ctx context.Context) (*exec.Cmd, error) {
+		cmd := exec.CommandContext(ctx, bin, "--role", "arn:aws:iam::123456789012:role/r", "--timeout", "2s")
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr // the SDK adds its own reader of stdout
+		return cmd, nil
+	})).Retrieve(context.Background())
 	if err == nil {
 		t.Fatal("no error with the metadata server stopped")
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout on failure: %q", stdout.String())
+	}
+	if !strings.HasPrefix(stderr.String(), "gcp-aws-cred: error: ") || !strings.Contains(stderr.String(), "metadata server") {
+		t.Errorf("stderr on failure: %q", stderr.String())
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
 
@@ -101,12 +100,12 @@ func (c *Client) AssumeRole(ctx context.Context, from awscred.Credentials, req R
 		if errors.As(err, &api) && api.ErrorCode() == "AccessDenied" {
 			return awscred.Credentials{}, &DeniedError{
 				RoleARN: req.RoleARN,
-				Code:    fail.Flatten(secret.Redact(api.ErrorCode()), 64),
-				Message: fail.Flatten(secret.Redact(api.ErrorMessage()), 300),
+				Code:    flatten(secret.Redact(api.ErrorCode())),
+				Message: flatten(secret.Redact(api.ErrorMessage())),
 				Err:     errors.Join(ErrAccessDenied, err),
 			}
 		}
-		return awscred.Credentials{}, c.explain(ctx, err, req)
+		return awscred.Credentials{}, c.newError(err, req)
 	}
 	return c.credentials(&awssts.AssumeRoleWithWebIdentityOutput{
 		Credentials:     out.Credentials,

@@ -3,6 +3,7 @@ package sts
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -20,14 +21,13 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/regfile"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
 
-// DefaultRegion is used when neither --region nor AWS_REGION nor
-// AWS_DEFAULT_REGION says otherwise, as the AWS CLI does for STS.
+// DefaultRegion is used when no region is given, as the AWS CLI does for
+// STS.
 const DefaultRegion = "us-east-1"
 
 // API is the one STS call we make; *awssts.Client satisfies it and tests can
@@ -51,9 +51,6 @@ type Config struct {
 	// Endpoint overrides the resolved endpoint (a VPC interface endpoint, a
 	// test fake). It must be https, or http on a loopback address.
 	Endpoint string
-	// EndpointFrom names the flag or variable Endpoint came from, for
-	// messages: hints must not tell a user to pass what they passed.
-	EndpointFrom string
 	// FIPS selects the FIPS endpoint of Region.
 	FIPS bool
 	// CABundle is a PEM file whose certificates replace the system roots, as
@@ -68,9 +65,6 @@ type Config struct {
 	// Deadline is when New must have read CABundle by (the run's deadline;
 	// New has no context, as it makes no request). Zero: no limit.
 	Deadline time.Time
-	// DeadlineHint says what set Deadline, with its value as the user gave
-	// it, for the message when the CA bundle is not read by then.
-	DeadlineHint string
 	// Trace, when not nil, gets a line for every request.
 	Trace *transport.Tracer
 }
@@ -92,9 +86,8 @@ type Client struct {
 	API API
 	// Endpoint is the URL requests go to, for messages.
 	Endpoint string
-	// EndpointFrom is the flag or variable that overrode the endpoint, or
-	// "" for STS's own endpoint of Region, for messages.
-	EndpointFrom string
+	// Override says Endpoint was given, not resolved from Region.
+	Override bool
 	// Region is the region the endpoint belongs to, for messages.
 	Region string
 	// Proxy is the proxy requests to Endpoint go through, or "", for
@@ -123,8 +116,7 @@ func New(cfg Config) (*Client, error) {
 		region = DefaultRegion
 	}
 	if !validRegion(region) {
-		return nil, fail.Errorf(nil, "--region %q is not an AWS region", region).
-			Hint("regions look like us-east-1, eu-west-3, ap-northeast-1, cn-north-1, us-gov-west-1")
+		return nil, &ParamError{Param: Region, Problem: Malformed, Value: region}
 	}
 	endpoint, err := resolveEndpoint(region, cfg.Endpoint, cfg.FIPS)
 	if err != nil {
@@ -134,7 +126,7 @@ func New(cfg Config) (*Client, error) {
 	// milliseconds that a loopback http:// endpoint never needs.
 	var pool *x509.CertPool
 	if cfg.CABundle != "" && strings.HasPrefix(endpoint, "https://") {
-		if pool, err = loadCABundle(cfg.CABundle, cfg.Deadline, cfg.DeadlineHint); err != nil {
+		if pool, err = loadCABundle(cfg.CABundle, cfg.Deadline); err != nil {
 			return nil, err
 		}
 	}
@@ -152,11 +144,7 @@ func New(cfg Config) (*Client, error) {
 		HTTPClient:  httpClient,
 		Retryer:     newRetryer(cfg),
 	})
-	from := ""
-	if cfg.Endpoint != "" {
-		from = cmp.Or(cfg.EndpointFrom, "an endpoint override")
-	}
-	return &Client{API: api, Endpoint: endpoint, EndpointFrom: from, Region: region, Proxy: proxyFor(endpoint)}, nil
+	return &Client{API: api, Endpoint: endpoint, Override: cfg.Endpoint != "", Region: region, Proxy: proxyFor(endpoint)}, nil
 }
 
 // resolveEndpoint returns the STS URL for region: override when given (after
@@ -172,8 +160,7 @@ func resolveEndpoint(region, override string, fips bool) (string, error) {
 		UseGlobalEndpoint: aws.Bool(false),
 	})
 	if err != nil {
-		return "", fail.Errorf(err, "no STS endpoint for region %q: %v", region, err).
-			Hint("check --region (or AWS_REGION), or give the endpoint with --sts-endpoint")
+		return "", &ParamError{Param: Region, Problem: Unresolved, Value: region, Err: err}
 	}
 	return r.URI.String(), nil
 }
@@ -183,17 +170,13 @@ func resolveEndpoint(region, override string, fips bool) (string, error) {
 func checkOverride(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return "", fail.Errorf(err, "STS endpoint %q is not an http(s) URL", raw).
-			Hint("give a full URL, such as https://vpce-0123-abcd.sts.us-east-1.vpce.amazonaws.com (from --sts-endpoint, AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL)")
+		return "", &ParamError{Param: Endpoint, Problem: Malformed, Value: raw, Err: err}
 	}
 	if u.User != nil {
-		return "", fail.Errorf(nil, "STS endpoint %s carries user information; refusing it", u.Scheme+"://"+u.Host).
-			Hint("remove user:password@ from the URL: STS takes no credentials in the URL, and they would end up in logs")
+		return "", &ParamError{Param: Endpoint, Problem: UserInfo, Value: u.Scheme + "://" + u.Host}
 	}
 	if u.Scheme == "http" && !transport.IsLoopback(u.Hostname()) {
-		return "", fail.Errorf(nil, "refusing cleartext STS endpoint %s: the ID token is a bearer credential and would cross the network unencrypted", raw).
-			Hint("use https://; http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost), for local emulators",
-				"the endpoint came from --sts-endpoint, else AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL")
+		return "", &ParamError{Param: Endpoint, Problem: Cleartext, Value: raw}
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }
@@ -201,34 +184,15 @@ func checkOverride(raw string) (string, error) {
 // loadCABundle reads a PEM bundle: only a regular file no larger than
 // MaxCABundle, and not past deadline. A FIFO would block the open forever,
 // /dev/zero would fill the memory, and a hung network file system would
-// outlast --timeout.
-func loadCABundle(path string, deadline time.Time, deadlineHint string) (*x509.CertPool, error) {
-	hint := "AWS_CA_BUNDLE (or --ca-bundle) must name a readable PEM file"
+// outlast the run's deadline.
+func loadCABundle(path string, deadline time.Time) (*x509.CertPool, error) {
 	pem, err := regfile.Read(path, MaxCABundle, deadline)
-	var big *regfile.TooLargeError
-	var irregular *regfile.NotRegularError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return nil, fail.Errorf(context.DeadlineExceeded, "reading CA bundle %s did not finish before the deadline", path).
-			Hint(hint + ", on a file system that answers").Hint(cmp.Or(deadlineHint, "the run's deadline is set by --timeout"))
-	case errors.As(err, &big):
-		return nil, fail.Errorf(err, "CA bundle %s is larger than %s", path, transport.Size(MaxCABundle)).
-			Hint("a bundle of every public CA is about 200 KB; check that AWS_CA_BUNDLE (or --ca-bundle) names the PEM file meant")
-	case errors.As(err, &irregular):
-		return nil, fail.Errorf(err, "CA bundle %s is not a regular file (it is %s)", path, irregular.Kind).
-			Hint(hint)
-	case err != nil:
-		cause := errors.Unwrap(err)
-		if cause == nil {
-			cause = err
-		}
-		return nil, fail.Errorf(err, "cannot read CA bundle %s: %v", path, cause).
-			Hint(hint)
+	if err != nil {
+		return nil, &CABundleError{Path: path, Err: err}
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fail.Errorf(nil, "CA bundle %s holds no PEM certificate", path).
-			Hint("the file must contain one or more -----BEGIN CERTIFICATE----- blocks")
+		return nil, &CABundleError{Path: path, Err: ErrNoCertificate}
 	}
 	return pool, nil
 }
@@ -278,7 +242,7 @@ func newRetryer(cfg Config) aws.Retryer {
 var final = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
 	var tooLarge *transport.TooLargeError
 	var notLoopback *transport.NotLoopbackError
-	if tlsCause(err) != "" || errors.As(err, &tooLarge) || errors.As(err, &notLoopback) {
+	if tlsFailed(err) || errors.As(err, &tooLarge) || errors.As(err, &notLoopback) {
 		return aws.FalseTernary
 	}
 	return aws.UnknownTernary
@@ -296,8 +260,7 @@ func (b jitterBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error)
 // duration to STS (one hour); the command line never sends zero.
 func (c *Client) Exchange(ctx context.Context, tok secret.String, req Request) (awscred.Credentials, error) {
 	if n := len(tok.Reveal()); n > MaxTokenLen {
-		return awscred.Credentials{}, fail.Errorf(nil, "the token is %d characters; STS accepts at most %d, so it was not sent", n, MaxTokenLen).
-			Hint("a Google ID token is about 1 KB; check where the token came from")
+		return awscred.Credentials{}, &ParamError{Param: WebIdentityToken, Problem: TooLong, N: n, Max: MaxTokenLen}
 	}
 	in := &awssts.AssumeRoleWithWebIdentityInput{
 		RoleArn:          aws.String(req.RoleARN),
@@ -315,7 +278,7 @@ func (c *Client) Exchange(ctx context.Context, tok secret.String, req Request) (
 	}
 	out, err := c.API.AssumeRoleWithWebIdentity(ctx, in)
 	if err != nil {
-		return awscred.Credentials{}, c.explain(ctx, err, req)
+		return awscred.Credentials{}, c.newError(err, req)
 	}
 	return c.credentials(out, req)
 }
@@ -337,8 +300,7 @@ const (
 func (c *Client) credentials(out *awssts.AssumeRoleWithWebIdentityOutput, req Request) (awscred.Credentials, error) {
 	cr := out.Credentials
 	if cr == nil || cr.AccessKeyId == nil || cr.SecretAccessKey == nil || cr.SessionToken == nil || cr.Expiration == nil {
-		return awscred.Credentials{}, fail.Errorf(nil, "the answer from STS at %s has no complete credentials", c.Endpoint).
-			Hint("the endpoint may not be AWS STS: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL")
+		return awscred.Credentials{}, c.newError(&AnswerError{Incomplete: true}, req)
 	}
 	// Remembered as secrets before anything else, so that no message about
 	// them can show them.
@@ -371,12 +333,11 @@ func (c *Client) credentials(out *awssts.AssumeRoleWithWebIdentityOutput, req Re
 
 // plausible refuses credentials no AWS STS issues: fields of the wrong size
 // or with characters AWS never uses (a line break in a secret key would
-// become a second command for a shell reading --output env line by line),
+// become a second command for a shell reading an env file line by line),
 // or an Expiration in the past or later than the duration asked for.
 func (c *Client) plausible(creds awscred.Credentials, req Request) error {
-	implausible := func(format string, args ...any) *fail.Error {
-		return fail.Errorf(nil, "the answer from STS at %s is not plausible: %s", c.Endpoint, fmt.Sprintf(format, args...)).
-			Hint("AWS STS issues access key IDs of 16 to 128 letters and digits, 40-character secret keys, session tokens of a few KB, and an Expiration the duration asked for from now; this answer came from something else: check " + c.suspects())
+	implausible := func(format string, args ...any) *Error {
+		return c.newError(&AnswerError{Detail: fmt.Sprintf(format, args...)}, req)
 	}
 	word := func(c byte) bool { return sessionChar(c) && strings.IndexByte("+=,.@-", c) < 0 }
 	for _, f := range []struct {
@@ -404,11 +365,25 @@ func (c *Client) plausible(creds awscred.Credentials, req Request) error {
 	now := time.Now()
 	switch exp := creds.Expiration; {
 	case !exp.After(now):
-		return implausible("the credentials expire at %s, which is not in the future", exp.Format(time.RFC3339)).
-			Hint("if this machine's clock is far ahead, fix time sync (timedatectl, chronyc tracking)")
+		e := implausible("the credentials expire at %s, which is not in the future", exp.Format(time.RFC3339))
+		e.Err.(*AnswerError).ClockAhead = true
+		return e
 	case exp.Sub(now) > asked+clockSkew:
-		return implausible("the credentials expire at %s, later than the %s asked for allows", exp.Format(time.RFC3339), asked).
-			Hint("if this machine's clock is far behind, fix time sync (timedatectl, chronyc tracking)")
+		e := implausible("the credentials expire at %s, later than the %s asked for allows", exp.Format(time.RFC3339), asked)
+		e.Err.(*AnswerError).ClockBehind = true
+		return e
 	}
 	return nil
+}
+
+// tlsFailed reports whether err is a TLS failure no retry can fix: a
+// certificate that does not verify, or a peer that does not speak TLS.
+func tlsFailed(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	var record tls.RecordHeaderError
+	return errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid) || errors.As(err, &verify) ||
+		errors.As(err, &record) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }

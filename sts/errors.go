@@ -2,13 +2,19 @@ package sts
 
 import (
 	"errors"
+	"fmt"
+	"strings"
+	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
 
-// Kinds of failure a caller may branch on with errors.Is. Exchange wraps
-// them into the errors it returns, next to the SDK's error, so callers
-// neither import the SDK's error types nor re-read STS's messages.
+// Kinds of failure a caller may branch on with errors.Is. An *Error is
+// each of them when its code says so, so callers neither import the SDK's
+// error types nor re-read STS's messages.
 var (
 	// ErrAccessDenied: the role's trust policy did not admit the token
 	// (AccessDenied, IDPRejectedClaim). Only the caller knows the token's
@@ -21,15 +27,95 @@ var (
 	ErrDurationTooLong = errors.New("the requested duration is longer than the role's maximum session duration")
 )
 
+// Error is a failed exchange: the call went to Endpoint for Role, and
+// failed. When STS answered with an error code, Code, Message and
+// RequestID are STS's (Message with every known secret taken out);
+// otherwise Code is empty and Err says what failed on the way: the
+// network, TLS, or an answer that is not STS's.
+type Error struct {
+	Code, Message, RequestID string
+	// Endpoint is the URL called; Override says it was given rather than
+	// resolved from Region.
+	Endpoint string
+	Override bool
+	Region   string
+	// Proxy is the proxy the call went through, or "".
+	Proxy string
+	// Role and Duration are what was asked for.
+	Role     string
+	Duration time.Duration
+	// Err is the cause: the SDK's error, or an *AnswerError.
+	Err error
+}
+
+// Error says what failed in the x/oauth2 way: the package, then the facts.
+func (e *Error) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("sts: AssumeRoleWithWebIdentity of %s at %s: %s: %s", e.Role, e.Endpoint, e.Code, e.Message)
+	}
+	return fmt.Sprintf("sts: AssumeRoleWithWebIdentity of %s at %s: %v", e.Role, e.Endpoint, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether STS's code makes e one of the kinds above.
+func (e *Error) Is(target error) bool {
+	return target != nil && target == kindOf(e.Code, e.Message)
+}
+
+// AnswerError is an answer that cannot have come from AWS STS: credentials
+// missing, of impossible sizes or characters, or expiring at a time the
+// request does not allow.
+type AnswerError struct {
+	// Incomplete: the answer has no complete credentials.
+	Incomplete bool
+	// Detail says what is implausible.
+	Detail string
+	// ClockAhead or ClockBehind: the Expiration would make sense if this
+	// machine's clock were that far off.
+	ClockAhead, ClockBehind bool
+}
+
+func (e *AnswerError) Error() string {
+	if e.Incomplete {
+		return "no complete credentials in the answer"
+	}
+	return "implausible answer: " + e.Detail
+}
+
 // ErrorCode returns the STS error code (AccessDenied, Throttling, …) found
 // anywhere in err's chain, or "" when STS did not answer with one.
 func ErrorCode(err error) string {
+	if e, ok := errors.AsType[*Error](err); ok && e.Code != "" {
+		return e.Code
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		return api.ErrorCode()
 	}
 	return ""
 }
+
+// newError records a failed call; an API error's code and message are
+// taken out of the SDK's error.
+func (c *Client) newError(err error, req Request) *Error {
+	e := &Error{Endpoint: c.Endpoint, Override: c.Override, Region: c.Region, Proxy: c.Proxy, Role: req.RoleARN, Duration: req.Duration, Err: err}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		// Both come from the peer, and a validation message can quote the
+		// token: secrets are taken out before anything else sees them.
+		e.Code, e.Message = flatten(secret.Redact(api.ErrorCode())), flatten(secret.Redact(api.ErrorMessage()))
+	}
+	var resp *awshttp.ResponseError
+	if errors.As(err, &resp) {
+		e.RequestID = resp.ServiceRequestID()
+	}
+	return e
+}
+
+// flatten puts s on one line.
+func flatten(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // kindOf classifies an STS error code and message.
 func kindOf(code, msg string) error {
@@ -39,9 +125,100 @@ func kindOf(code, msg string) error {
 	case "Throttling", "ThrottlingException", "RequestLimitExceeded":
 		return ErrThrottled
 	case "ValidationError":
-		if containsAny(msg, "MaxSessionDuration", "DurationSeconds exceeds") {
+		if strings.Contains(msg, "MaxSessionDuration") || strings.Contains(msg, "DurationSeconds exceeds") {
 			return ErrDurationTooLong
 		}
 	}
 	return nil
 }
+
+// Param names a value of the request or of the configuration.
+type Param int
+
+// The values a ParamError can be about, by their names in the API.
+const (
+	RoleArn Param = iota
+	RoleSessionName
+	DurationSeconds
+	Policy
+	PolicyArns
+	WebIdentityToken
+	Region
+	Endpoint
+)
+
+// Problem is what is wrong with a value.
+type Problem int
+
+// What a ParamError can say.
+const (
+	// Missing: no value, where one is needed.
+	Missing Problem = iota
+	// Malformed: not what the API takes; Part says which part is wrong.
+	Malformed
+	// TooShort and TooLong: N is the value's size, Max the limit.
+	TooShort
+	TooLong
+	// NotWholeSeconds: a duration with a fraction of a second.
+	NotWholeSeconds
+	// TooMany: N values where the API takes Max.
+	TooMany
+	// NotJSON: a policy that is not a JSON object.
+	NotJSON
+	// UserInfo: an endpoint with user:password@.
+	UserInfo
+	// Cleartext: an http:// endpoint that is not on loopback.
+	Cleartext
+	// Unresolved: no STS endpoint for the region; Err says why.
+	Unresolved
+)
+
+// ParamError is a value STS would refuse, or a configuration that cannot
+// work, found before anything is sent.
+type ParamError struct {
+	Param   Param
+	Problem Problem
+	// Value is the value as given; for a duration, its text.
+	Value string
+	// Duration is the value of a DurationSeconds.
+	Duration time.Duration
+	// N and Max are sizes or counts, where Problem has them.
+	N, Max int
+	// Part says which part of a malformed value is wrong, in words; Want
+	// is the value probably meant, when one can be told.
+	Part, Want string
+	Err        error
+}
+
+var paramNames = [...]string{"RoleArn", "RoleSessionName", "DurationSeconds", "Policy", "PolicyArns", "WebIdentityToken", "Region", "Endpoint"}
+
+func (p Param) String() string { return paramNames[p] }
+
+func (e *ParamError) Error() string {
+	what := map[Problem]string{Missing: "missing", Malformed: "malformed", TooShort: "too short", TooLong: "too long",
+		NotWholeSeconds: "not a whole number of seconds", TooMany: "too many values", NotJSON: "not a JSON object",
+		UserInfo: "carries user information", Cleartext: "cleartext beyond loopback", Unresolved: "no endpoint"}[e.Problem]
+	s := fmt.Sprintf("sts: %s %q: %s", e.Param, e.Value, what)
+	if e.Part != "" {
+		s += ": " + e.Part
+	}
+	return s
+}
+
+// Unwrap returns the cause, if any.
+func (e *ParamError) Unwrap() error { return e.Err }
+
+// CABundleError is a CA bundle that could not be used: Err is a regfile
+// error, context.DeadlineExceeded, or ErrNoCertificate.
+type CABundleError struct {
+	Path string
+	Err  error
+}
+
+// ErrNoCertificate: the CA bundle holds no PEM certificate.
+var ErrNoCertificate = errors.New("no PEM certificate")
+
+func (e *CABundleError) Error() string { return fmt.Sprintf("sts: CA bundle %s: %v", e.Path, e.Err) }
+
+// Unwrap returns the cause.
+func (e *CABundleError) Unwrap() error { return e.Err }

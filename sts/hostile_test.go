@@ -23,7 +23,6 @@ import (
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
@@ -62,7 +61,7 @@ func mint(t testing.TB) secret.String {
 // printed is what the user reads for err.
 func printed(err error) string {
 	var b bytes.Buffer
-	fail.Print(&b, "gcp-aws-cred", err)
+	Print(&b, err)
 	return b.String()
 }
 
@@ -138,10 +137,10 @@ func TestEndlessAnswers(t *testing.T) {
 				}
 			})
 			err := exchange(c, mint(t))
-			if err == nil || !strings.Contains(err.Error(), "is larger than 1 MiB; AWS STS answers in a few KB") {
+			if err == nil || !strings.Contains(Words(err), "is larger than 1 MiB; AWS STS answers in a few KB") {
 				t.Fatalf("err = %v", err)
 			}
-			if h := strings.Join(fail.Hints(err), "\n"); !strings.Contains(h, "something other than AWS STS answered") {
+			if h := strings.Join(Hints(err), "\n"); !strings.Contains(h, "something other than AWS STS answered") {
 				t.Errorf("hints %q", h)
 			}
 			if n.Load() != 1 {
@@ -251,10 +250,10 @@ func TestUnreadableSuccess(t *testing.T) {
 				_, _ = io.WriteString(w, body)
 			})
 			err := exchange(c, mint(t))
-			if err == nil || !strings.Contains(err.Error(), "(HTTP 200, text/xml) could not be read: ") || strings.Contains(err.Error(), "cannot reach") {
+			if err == nil || !strings.Contains(Words(err), "(HTTP 200, text/xml) could not be read: ") || strings.Contains(Words(err), "cannot reach") {
 				t.Fatalf("err = %v", err)
 			}
-			if h := strings.Join(fail.Hints(err), "\n"); strings.Contains(h, "firewall") || !strings.Contains(h, "AWS STS answers well-formed XML") {
+			if h := strings.Join(Hints(err), "\n"); strings.Contains(h, "firewall") || !strings.Contains(h, "AWS STS answers well-formed XML") {
 				t.Errorf("hints %q", h)
 			}
 			if n.Load() != 1 {
@@ -273,8 +272,8 @@ func TestServerErrorPages(t *testing.T) {
 		_, _ = io.WriteString(w, "<html><body>503 Service Temporarily Unavailable</body></html>")
 	})
 	err := exchange(c, mint(t))
-	h := strings.Join(fail.Hints(err), "\n")
-	if err == nil || !strings.Contains(err.Error(), "(HTTP 503, text/html) is not an STS response") || strings.Contains(h, "captive portal") || !strings.Contains(h, "a server error page (HTTP 503), also on retry") {
+	h := strings.Join(Hints(err), "\n")
+	if err == nil || !strings.Contains(Words(err), "(HTTP 503, text/html) is not an STS response") || strings.Contains(h, "captive portal") || !strings.Contains(h, "a server error page (HTTP 503), also on retry") {
 		t.Errorf("err = %v\nhints %q", err, h)
 	}
 	if n.Load() != 3 {
@@ -318,7 +317,7 @@ func TestImplausibleCredentials(t *testing.T) {
 				_, _ = io.WriteString(w, tc.body)
 			})
 			err := exchange(c, mint(t))
-			if err == nil || !strings.Contains(err.Error(), "is not plausible: "+tc.msg) && !strings.Contains(err.Error(), tc.msg) {
+			if err == nil || !strings.Contains(Words(err), "is not plausible: "+tc.msg) && !strings.Contains(Words(err), tc.msg) {
 				t.Fatalf("err = %v\nwant %q", err, tc.msg)
 			}
 			out := printed(err)
@@ -368,7 +367,7 @@ func TestAccountID(t *testing.T) {
 func TestTokenTooLongNotSent(t *testing.T) {
 	c, n := hostileSTS(t, func(w http.ResponseWriter, r *http.Request, _ string) {})
 	err := exchange(c, secret.New("eyJhbGciOiJSUzI1NiJ9.e30."+strings.Repeat("s", 20000)))
-	if err == nil || !strings.Contains(err.Error(), "the token is 20025 characters; STS accepts at most 20000, so it was not sent") || n.Load() != 0 {
+	if err == nil || !strings.Contains(Words(err), "the token is 20025 characters; STS accepts at most 20000, so it was not sent") || n.Load() != 0 {
 		t.Errorf("err = %v, %d requests", err, n.Load())
 	}
 }
@@ -393,8 +392,8 @@ func TestCleartextDialChecked(t *testing.T) {
 	if _, err := c.Exchange(context.Background(), e.token(t), Request{RoleARN: role, SessionName: "s1"}); err != nil {
 		t.Errorf("localhost, resolving to loopback, no longer works: %v", err)
 	}
-	err = c.explain(context.Background(), fmt.Errorf("send: %w", &transport.NotLoopbackError{Addr: "10.0.0.1"}), Request{})
-	if !strings.Contains(err.Error(), "refusing cleartext STS endpoint http://localhost:"+port+": its host name resolved to 10.0.0.1") {
+	err = c.newError(fmt.Errorf("send: %w", &transport.NotLoopbackError{Addr: "10.0.0.1"}), Request{})
+	if !strings.Contains(Words(err), "refusing cleartext STS endpoint http://localhost:"+port+": its host name resolved to 10.0.0.1") {
 		t.Errorf("err = %v", err)
 	}
 	if final.IsErrorRetryable(err) != aws.FalseTernary {
@@ -425,7 +424,7 @@ func TestCABundleBounded(t *testing.T) {
 	for path, want := range cases {
 		start := time.Now()
 		_, err := New(Config{Endpoint: "https://sts.example.com", CABundle: path, Deadline: time.Now().Add(5 * time.Second)})
-		if err == nil || !strings.Contains(err.Error(), want) {
+		if err == nil || !strings.Contains(Words(err), want) {
 			t.Errorf("%s: err = %v, want %q", path, err, want)
 		}
 		if d := time.Since(start); d > 3*time.Second {
@@ -433,14 +432,13 @@ func TestCABundleBounded(t *testing.T) {
 		}
 	}
 	// A bundle that cannot be read by the deadline is given up on then.
-	_, err := loadCABundle(big, time.Now().Add(-time.Second), "the whole run is bounded by --timeout 2s")
-	if err == nil || !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "larger") {
+	_, err := loadCABundle(big, time.Now().Add(-time.Second))
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(Words(err), "larger") {
 		t.Errorf("past deadline: %v", err)
 	}
 	// The deadline's hint quotes the --timeout in force, as given.
-	var fe *fail.Error
-	if errors.Is(err, context.DeadlineExceeded) && (!errors.As(err, &fe) || !slices.Contains(fe.Hints, "the whole run is bounded by --timeout 2s")) {
-		t.Errorf("past deadline: hints %q", fe.Hints)
+	if errors.Is(err, context.DeadlineExceeded) && !slices.Contains(Hints(err), "the whole run is bounded by --timeout 2s") {
+		t.Errorf("past deadline: hints %q", Hints(err))
 	}
 }
 
@@ -452,7 +450,7 @@ func TestPolicyCountsCharacters(t *testing.T) {
 		t.Errorf("2048 characters (%d bytes): %v", len(ok.Policy), err)
 	}
 	ok.Policy = policy(2049)
-	if err := ok.Validate(); err == nil || !strings.Contains(err.Error(), "--policy is 2049 characters; STS accepts at most 2048") {
+	if err := ok.Validate(); err == nil || !strings.Contains(Words(err), "--policy is 2049 characters; STS accepts at most 2048") {
 		t.Errorf("2049 characters: %v", err)
 	}
 }

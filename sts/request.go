@@ -7,17 +7,20 @@
 // It owns what can go wrong at STS: the request is checked against the API's
 // limits before anything is sent; the endpoint is resolved per partition and
 // refused if it would carry the token in cleartext; transient failures are
-// retried and nothing else is; and STS error codes become messages that name
-// the role and endpoint, with hints that spell out the IAM fix.
+// retried and nothing else is. Its errors carry data (an *Error with STS's
+// code, message and request ID, the endpoint and the role; a *ParamError;
+// a *CABundleError) and name no flag: internal/fail words them for the
+// person, with the command line's names.
 package sts
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // Limits of AssumeRoleWithWebIdentity.
@@ -40,10 +43,6 @@ type Request struct {
 	SessionName string
 	// Duration of the session; zero leaves STS's default of one hour.
 	Duration time.Duration
-	// DurationAs is how the user wrote Duration, with its flag or
-	// variable ("--duration 90", "GCP_AWS_CRED_DURATION=90"), for messages;
-	// empty quotes --duration and Duration's own form.
-	DurationAs string
 	// Policy is an inline session policy (JSON), optional.
 	Policy string
 	// PolicyARNs are managed session policies, optional.
@@ -83,49 +82,65 @@ func printable(c byte) bool { return 0x21 <= c && c <= 0x7e }
 
 // splitARN splits arn:PARTITION:SERVICE::ACCOUNT:RESOURCE, with an empty
 // region as IAM ARNs have.
-func splitARN(arn, service string) (partition, account, resource string, ok bool) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != service || parts[3] != "" {
+func splitARN(s, service string) (partition, account, resource string, ok bool) {
+	a, err := arn.Parse(s)
+	if err != nil || a.Service != service || a.Region != "" {
 		return "", "", "", false
 	}
-	return parts[1], parts[4], parts[5], true
+	return a.Partition, a.AccountID, a.Resource, true
 }
 
-// ParseRoleARN checks that arn names an IAM role and returns its account and
-// role name (without path).
-func ParseRoleARN(arn string) (account, name string, err error) {
-	partition, account, resource, ok := splitARN(arn, "iam")
-	path, ok2 := strings.CutPrefix(resource, "role/")
-	name = path[strings.LastIndexByte(path, '/')+1:]
-	if !ok || !ok2 || !partitions[partition] || len(account) != 12 || !digits(account) ||
-		!allBytes(path, printable) || len(name) < 1 || len(name) > 64 || !allBytes(name, sessionChar) ||
-		len(arn) < 20 || len(arn) > 2048 {
-		return "", "", fail.Errorf(nil, "--role %q is not an IAM role ARN", arn).
-			Hint("a role ARN looks like arn:aws:iam::123456789012:role/NAME (or arn:aws-cn:…, arn:aws-us-gov:…, with an optional path: role/PATH/NAME)",
-				"copy it from the role's summary page in the IAM console, or: aws iam get-role --role-name NAME --query Role.Arn")
+// ParseRoleARN checks that s names an IAM role and returns its account and
+// role name (without path). When it does not, the error says which part is
+// wrong, and names the role an assumed-role ARN (from get-caller-identity)
+// belongs to.
+func ParseRoleARN(s string) (account, name string, err error) {
+	bad := func(part, want string) (string, string, error) {
+		return "", "", &ParamError{Param: RoleArn, Problem: Malformed, Value: s, Part: part, Want: want}
 	}
-	return account, name, nil
+	if t := strings.TrimSpace(s); t != s {
+		if _, _, err := ParseRoleARN(t); err == nil {
+			return bad("it has white space at its start or end", t)
+		}
+		return bad("it has white space at its start or end", "")
+	}
+	a, err := arn.Parse(s)
+	switch {
+	case err != nil:
+		return bad("it does not have the six parts of an ARN, arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE", "")
+	case a.Service == "sts" && strings.HasPrefix(a.Resource, "assumed-role/"):
+		role, _, _ := strings.Cut(strings.TrimPrefix(a.Resource, "assumed-role/"), "/")
+		return bad("it names a session of the role (assumed-role/…), as get-caller-identity prints it, not the role", fmt.Sprintf("arn:%s:iam::%s:role/%s", a.Partition, a.AccountID, role))
+	case a.Service != "iam":
+		return bad(fmt.Sprintf("its service is %q, not iam", a.Service), "")
+	case !partitions[a.Partition]:
+		return bad(fmt.Sprintf("%q is not an AWS partition", a.Partition), "")
+	case a.Region != "":
+		return bad(fmt.Sprintf("IAM ARNs name no region, and it names %q", a.Region), "")
+	case len(a.AccountID) != 12 || !digits(a.AccountID):
+		return bad(fmt.Sprintf("the account ID %q has %d characters; an AWS account ID is 12 digits", a.AccountID, len(a.AccountID)), "")
+	}
+	path, ok := strings.CutPrefix(a.Resource, "role/")
+	name = path[strings.LastIndexByte(path, '/')+1:]
+	switch {
+	case !ok:
+		return bad(fmt.Sprintf("its resource %q does not start with role/", a.Resource), "")
+	case !allBytes(path, printable) || len(name) < 1 || len(name) > 64 || !allBytes(name, sessionChar) || len(s) > 2048:
+		return bad("a role name has 1 to 64 characters from letters, digits and _+=,.@-", "")
+	}
+	return a.AccountID, name, nil
 }
 
 // Validate checks r against the API's limits, so a mistake is reported
-// before a token is fetched, with the flag to change.
+// before a token is fetched.
 func (r Request) Validate() error {
 	if r.RoleARN == "" {
-		return fail.Errorf(nil, "no role to assume").
-			Hint("pass --role arn:aws:iam::ACCOUNT:role/NAME, or set GCP_AWS_CRED_ROLE")
+		return &ParamError{Param: RoleArn, Problem: Missing}
 	}
 	if _, _, err := ParseRoleARN(r.RoleARN); err != nil {
 		return err
 	}
 	return r.ValidateParams()
-}
-
-// durationAs is Duration as the user wrote it, with its flag or variable.
-func (r Request) durationAs() string {
-	if r.DurationAs != "" {
-		return r.DurationAs
-	}
-	return "--duration " + r.Duration.String()
 }
 
 // ValidateParams checks everything but the role, so that doctor can check
@@ -136,35 +151,30 @@ func (r Request) ValidateParams() error {
 			return err
 		}
 	}
-	if r.Duration != 0 && r.Duration < MinDuration {
-		return fail.Errorf(nil, "%s is out of range: STS issues sessions of 15m to 12h", r.durationAs()).
-			Hint("the default, 1h, suits credential_process: SDKs refresh 5 to 15 minutes before expiry, so a session of 15m makes them call gcp-aws-cred on nearly every request")
+	duration := func(p Problem) error {
+		return &ParamError{Param: DurationSeconds, Problem: p, Value: r.Duration.String(), Duration: r.Duration}
 	}
-	if r.Duration > MaxDuration {
-		return fail.Errorf(nil, "%s is out of range: STS issues sessions of 15m to 12h", r.durationAs()).
-			Hint("12h (43200 seconds) is the most STS issues, and only for a role whose maximum session duration is 12h; `gcp-aws-cred doctor --role … --duration 12h` finds the role's maximum")
-	}
-	if r.Duration%time.Second != 0 {
-		return fail.Errorf(nil, "%s is not a whole number of seconds", r.durationAs()).
-			Hint("STS takes whole seconds: write it like 90m, 1h30m or 5400s")
+	switch {
+	case r.Duration != 0 && r.Duration < MinDuration:
+		return duration(TooShort)
+	case r.Duration > MaxDuration:
+		return duration(TooLong)
+	case r.Duration%time.Second != 0:
+		return duration(NotWholeSeconds)
 	}
 	// STS counts characters, not bytes.
 	if n := utf8.RuneCountInString(r.Policy); n > MaxPolicyLen {
-		return fail.Errorf(nil, "--policy is %d characters; STS accepts at most %d", n, MaxPolicyLen).
-			Hint("move statements into a managed policy and pass it with --policy-arn")
+		return &ParamError{Param: Policy, Problem: TooLong, N: n, Max: MaxPolicyLen}
 	}
 	if r.Policy != "" && !jsonObject(r.Policy) {
-		return fail.Errorf(nil, "--policy is not a JSON policy document").
-			Hint(`a session policy looks like {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)
+		return &ParamError{Param: Policy, Problem: NotJSON}
 	}
 	if len(r.PolicyARNs) > MaxPolicyARNs {
-		return fail.Errorf(nil, "%d --policy-arn values; STS accepts at most %d", len(r.PolicyARNs), MaxPolicyARNs).
-			Hint("combine them into fewer managed policies, or narrow the role itself")
+		return &ParamError{Param: PolicyArns, Problem: TooMany, N: len(r.PolicyARNs), Max: MaxPolicyARNs}
 	}
 	for _, p := range r.PolicyARNs {
 		if !validPolicyARN(p) {
-			return fail.Errorf(nil, "--policy-arn %q is not an IAM policy ARN", p).
-				Hint("a managed policy ARN looks like arn:aws:iam::123456789012:policy/NAME or arn:aws:iam::aws:policy/ReadOnlyAccess")
+			return &ParamError{Param: PolicyArns, Problem: Malformed, Value: p}
 		}
 	}
 	return nil
@@ -181,8 +191,7 @@ func validPolicyARN(arn string) bool {
 // ValidateSessionName checks a RoleSessionName.
 func ValidateSessionName(s string) error {
 	if len(s) < 2 || len(s) > 64 || !allBytes(s, sessionChar) {
-		return fail.Errorf(nil, "--session-name %q is not a valid role session name", s).
-			Hint("use 2 to 64 characters from letters, digits and _+=,.@-")
+		return &ParamError{Param: RoleSessionName, Problem: Malformed, Value: s}
 	}
 	return nil
 }

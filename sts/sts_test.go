@@ -20,7 +20,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
@@ -145,16 +144,16 @@ func TestExchangeErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if !strings.Contains(err.Error(), tc.msg) {
+			if !strings.Contains(Words(err), tc.msg) {
 				t.Errorf("error %q\nwant it to contain %q", err, tc.msg)
 			}
-			hints := strings.Join(fail.Hints(err), "\n")
+			hints := strings.Join(Hints(err), "\n")
 			for _, h := range tc.hints {
 				if !strings.Contains(hints, h) {
 					t.Errorf("hints %q\nwant %q", hints, h)
 				}
 			}
-			if strings.Contains(err.Error()+hints, tok.Reveal()) || strings.Contains(err.Error()+hints, strings.Split(tok.Reveal(), ".")[2]) {
+			if strings.Contains(Words(err)+hints, tok.Reveal()) || strings.Contains(Words(err)+hints, strings.Split(tok.Reveal(), ".")[2]) {
 				t.Error("the token leaked into the message")
 			}
 			for _, k := range []error{ErrAccessDenied, ErrThrottled, ErrDurationTooLong} {
@@ -218,7 +217,7 @@ func TestTLSNotRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.Exchange(context.Background(), secret.New("a.b.c"), Request{RoleARN: role, SessionName: "s1"})
-	if err == nil || !strings.Contains(err.Error(), "the certificate is signed by an unknown authority") {
+	if err == nil || !strings.Contains(Words(err), "the certificate is signed by an unknown authority") {
 		t.Fatalf("err = %v", err)
 	}
 	if n := conns.Load(); n != 1 {
@@ -231,7 +230,7 @@ func TestIncompleteAnswer(t *testing.T) {
 		return &awssts.AssumeRoleWithWebIdentityOutput{Credentials: &types.Credentials{AccessKeyId: aws.String("A")}}, nil
 	})}
 	_, err := c.Exchange(context.Background(), secret.New("t"), Request{RoleARN: role})
-	if err == nil || !strings.Contains(err.Error(), "has no complete credentials") {
+	if err == nil || !strings.Contains(Words(err), "has no complete credentials") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -275,13 +274,13 @@ func TestResolveEndpoint(t *testing.T) {
 	} {
 		got, err := resolveEndpoint(tc.region, tc.override, tc.fips)
 		switch {
-		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+		case tc.err != "" && (err == nil || !strings.Contains(Words(err), tc.err)):
 			t.Errorf("resolveEndpoint(%q, %q) err = %v, want %q", tc.region, tc.override, err, tc.err)
 		case tc.err == "" && (err != nil || got != tc.want):
 			t.Errorf("resolveEndpoint(%q, %q, %v) = %q, %v; want %q", tc.region, tc.override, tc.fips, got, err, tc.want)
 		}
 	}
-	if _, err := New(Config{Region: "US_EAST"}); err == nil || !strings.Contains(err.Error(), `--region "US_EAST" is not an AWS region`) {
+	if _, err := New(Config{Region: "US_EAST"}); err == nil || !strings.Contains(Words(err), `--region "US_EAST" is not an AWS region`) {
 		t.Errorf("bad region: %v", err)
 	}
 	c, err := New(Config{})
@@ -321,7 +320,7 @@ func TestValidate(t *testing.T) {
 		r.PolicyARNs = nil
 		tc.mod(&r)
 		err := r.Validate()
-		if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+		if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(Words(err), tc.err)) {
 			t.Errorf("Validate(%+v) = %v, want %q", r, err, tc.err)
 		}
 	}
@@ -359,3 +358,48 @@ func TestCredentialsNeverPrintSecrets(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// TestNewRemembersAnOverride: the client says whether its endpoint was
+// given, so that the words for a failure can point at what gave it.
+func TestNewRemembersAnOverride(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want bool
+	}{
+		{Config{Region: "eu-west-1"}, false},
+		{Config{Endpoint: "https://vpce-1.sts.eu-west-1.vpce.amazonaws.com"}, true},
+	} {
+		c, err := New(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Override != tc.want {
+			t.Errorf("New(%+v).Override = %v, want %v", tc.cfg, c.Override, tc.want)
+		}
+	}
+}
+
+// TestParseRoleARNSaysWhichPart: a role ARN pasted wrong says which part
+// is wrong, and an assumed-role ARN or one with white space around it
+// names the role meant (issue 23, item 16).
+func TestParseRoleARNSaysWhichPart(t *testing.T) {
+	for _, tc := range []struct{ arn, part, want string }{
+		{"arn:aws:iam::123456789012:role/r ", "white space", "arn:aws:iam::123456789012:role/r"},
+		{"arn:aws:iam::12345678901:role/r", `the account ID "12345678901" has 11 characters`, ""},
+		{"arn:aws:sts::123456789012:assumed-role/deploy/i-0abc", "assumed-role", "arn:aws:iam::123456789012:role/deploy"},
+		{"arn:aws-cn:sts::123456789012:assumed-role/deploy/s", "assumed-role", "arn:aws-cn:iam::123456789012:role/deploy"},
+		{"arn:aws:iam::123456789012:user/alice", "does not start with role/", ""},
+		{"arn:aws:iam:us-east-1:123456789012:role/r", "no region", ""},
+		{"arn:aws:s3:::bucket", `service is "s3"`, ""},
+		{"aws-allow-gcp-access", "six parts", ""},
+	} {
+		_, _, err := ParseRoleARN(tc.arn)
+		pe, ok := errors.AsType[*ParamError](err)
+		if !ok || pe.Param != RoleArn || pe.Problem != Malformed || !strings.Contains(pe.Part, tc.part) || pe.Want != tc.want {
+			t.Errorf("ParseRoleARN(%q) = %#v", tc.arn, err)
+		}
+	}
+	if account, name, err := ParseRoleARN("arn:aws:iam::123456789012:role/path/to/r"); err != nil || account != "123456789012" || name != "r" {
+		t.Errorf("a role with a path: %q %q %v", account, name, err)
+	}
+}

@@ -32,12 +32,12 @@ func (a *ADC) explain(ctx context.Context, err error, answer *transport.Answer) 
 		e := fail.Errorf(source, "cannot get a subject token for the Application Default Credentials in %s: %v", a.File, source).
 			Hint("check credential_source in " + a.File + ": the " + source.Kind + " it names must give a fresh token")
 		if errors.Is(source, context.DeadlineExceeded) {
-			e.Hint(transport.DeadlineHint(ctx))
+			e.AtDeadline()
 		}
 		return e
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		return fail.Errorf(err, "no access token from %s before the deadline", where).
-			Hint(transport.DeadlineHint(ctx))
+			AtDeadline()
 	case answer != nil && answer.Err != nil:
 		return a.unreachable(ctx, answer)
 	case errors.As(err, &tooLarge):
@@ -93,7 +93,7 @@ func (a *ADC) unreachable(ctx context.Context, answer *transport.Answer) error {
 			Hint("check token_uri or token_url in " + a.File)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fail.Errorf(err, "no answer from the token endpoint %s before the deadline", where).
-			Hint(transport.DeadlineHint(ctx))
+			AtDeadline()
 	}
 	return fail.Errorf(err, "cannot reach the token endpoint %s for the Application Default Credentials in %s: %s", where, a.File, fail.Flatten(fail.Cause(err), 200)).
 		Hint("check the network and any proxy (HTTPS_PROXY, NO_PROXY), and token_uri or token_url in " + a.File)

@@ -104,7 +104,7 @@ func TestSilentServer(t *testing.T) {
 	}
 	// When --timeout is the shorter, it is what the message names, as the
 	// deadline's cause says it.
-	ctx, cancel = context.WithTimeoutCause(context.Background(), 100*time.Millisecond, &transport.DeadlineError{Hint: "the whole run is bounded by --timeout 100ms"})
+	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err = (&MetadataSource{ServiceAccount: "default", Audience: "a"}).Token(ctx)
 	checkErr(t, err, "before the deadline", "the whole run is bounded by --timeout 100ms")

@@ -254,7 +254,7 @@ func (s *IAMSource) explain(ctx context.Context, a *ADC, status int, body []byte
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || err != nil && ctx.Err() == context.DeadlineExceeded:
 		return fail.Errorf(err, "no answer from the IAM Credentials API at %s before the deadline", ep).
-			Hint(transport.DeadlineHint(ctx))
+			AtDeadline()
 	case errors.Is(err, context.Canceled):
 		return fail.Errorf(err, "interrupted while waiting for the IAM Credentials API at %s", ep)
 	case errors.As(err, &tooLarge):

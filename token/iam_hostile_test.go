@@ -82,7 +82,9 @@ func TestIAMDeadline(t *testing.T) {
 	src := &IAMSource{Target: fakes.TargetEmail, Audience: DefaultAudience, Endpoint: srv.URL}
 	start := time.Now()
 	_, err := src.IDToken(ctx, &ADC{Type: MetadataAccount, Member: "serviceAccount:x@p.iam.gserviceaccount.com"}, secret.New("ya29.x"))
-	assertFailure(t, err, "no answer from the IAM Credentials API at "+srv.URL+" before the deadline", "--timeout")
+	// What set the deadline is said where the command line is known.
+	err = (&fail.Given{Timeout: 300 * time.Millisecond, As: map[string]string{"timeout": "--timeout 300ms"}}).Explain(err)
+	assertFailure(t, err, "no answer from the IAM Credentials API at "+srv.URL+" before the deadline", "the whole run is bounded by --timeout 300ms")
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %s with a 300ms deadline", d)
 	}

@@ -285,7 +285,7 @@ func explain(ctx context.Context, err error, sa string) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return fail.Errorf(err, "no answer from the metadata server at %s before the deadline", host).
 			Hint(notOnGoogleCloud...).
-			Hint(transport.DeadlineHint(ctx))
+			AtDeadline()
 	case errors.Is(err, context.Canceled):
 		return fail.Errorf(err, "interrupted while waiting for the metadata server at %s", host)
 	case errors.As(err, &perRequest):

@@ -135,6 +135,8 @@ func checkErr(t *testing.T, err error, msg, hint string) {
 	if err == nil {
 		t.Fatal("no error")
 	}
+	// The run's deadline is worded where the command line is known.
+	err = (&fail.Given{Timeout: 100 * time.Millisecond, As: map[string]string{"timeout": "--timeout 100ms"}}).Explain(err)
 	if !strings.Contains(err.Error(), msg) {
 		t.Errorf("error %q does not contain %q", err, msg)
 	}

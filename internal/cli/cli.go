@@ -18,16 +18,16 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/ops"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/serve"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
 // Name is the command's name, as users type it and as messages begin.
-const Name = "gcp-aws-cred"
+const Name = fail.Name
 
 const name = Name
 
@@ -176,8 +176,8 @@ type DoctorCmd struct {
 }
 
 // Run prints the report to stdout and fails if the chain does.
-func (c *DoctorCmd) Run(ctx context.Context, stdout io.Writer) error {
-	r := ops.Doctor(ctx, &c.Options)
+func (c *DoctorCmd) Run(ctx context.Context, stdout io.Writer, given *fail.Given) error {
+	r := ops.Doctor(ctx, &c.Options, given)
 	write := r.WriteText
 	if c.JSON {
 		write = r.WriteJSON
@@ -232,7 +232,7 @@ with its status. --timeout then bounds each exchange.
 
 // Run replaces this process with the command where the platform allows;
 // with --serve it runs the command under a credentials server.
-func (c *ExecCmd) Run(ctx context.Context) error {
+func (c *ExecCmd) Run(ctx context.Context, given *fail.Given) error {
 	argv := c.Command
 	if len(argv) > 0 && argv[0] == "--" {
 		argv = argv[1:]
@@ -250,7 +250,7 @@ func (c *ExecCmd) Run(ctx context.Context) error {
 	}
 	// --timeout bounds each exchange, not the life of the command.
 	return serve.Exec(context.WithoutCancel(ctx), serve.ExecConfig{
-		Config: serve.Config{Fetch: flow.Credentials, Role: c.Role, Timeout: c.Timeout, Log: os.Stderr, Quiet: true, IMDS: c.IMDS},
+		Config: serve.Config{Fetch: explained(flow, given), Role: c.Role, Timeout: c.Timeout, Log: os.Stderr, Quiet: true, IMDS: c.IMDS},
 		Region: c.Region,
 		Argv:   argv,
 	})
@@ -290,7 +290,7 @@ For one long command, or an interactive shell, exec --serve is simpler:
 }
 
 // Run serves until SIGINT, SIGTERM or SIGHUP.
-func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer) error {
+func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer, given *fail.Given) error {
 	if c.CheckHealth {
 		return serve.Check(ctx, c.Listen, c.Timeout)
 	}
@@ -303,7 +303,7 @@ func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer) error {
 	// --timeout bounds each exchange, not the life of the server.
 	return serve.Run(context.WithoutCancel(ctx), serve.RunConfig{
 		Config: serve.Config{
-			Fetch: flow.Credentials, Role: c.Role, Timeout: c.Timeout,
+			Fetch: explained(flow, given), Role: c.Role, Timeout: c.Timeout,
 			Listen: c.Listen, Logger: log, IMDS: c.IMDS,
 		},
 		TokenFile: c.AuthTokenFile,
@@ -365,26 +365,36 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 	// SIGINT or SIGTERM the default, dying at once, is right. Nothing is on
 	// disk to clean up, and stdout is written in one write at the end, so a
 	// killed run leaves it empty.
-	timeout := 30 * time.Second
-	timeoutAs := ""
-	if o, ok := kctx.Selected().Target.Addr().Interface().(interface{ Tokens() *cred.TokenOptions }); ok {
-		timeout = o.Tokens().Timeout
-		o.Tokens().As = typedDurations(kctx, args)
-		timeoutAs = o.Tokens().As["timeout"]
+	given := &fail.Given{Timeout: 30 * time.Second}
+	target := kctx.Selected().Target.Addr().Interface()
+	if o, ok := target.(interface{ Tokens() *cred.TokenOptions }); ok {
+		given.Timeout = o.Tokens().Timeout
+		given.As = typedDurations(kctx, args)
+		given.TokenArgs = o.Tokens().TokenArgs()
 	}
-	if timeoutAs == "" {
-		timeoutAs = "--timeout " + timeout.String() + " (the default)"
+	if o, ok := target.(interface{ EndpointFrom() string }); ok {
+		given.EndpointFrom = o.EndpointFrom()
 	}
-	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout,
-		&transport.DeadlineError{Hint: "the whole run is bounded by " + timeoutAs})
+	ctx, cancel := context.WithTimeout(context.Background(), given.Timeout)
 	defer cancel()
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	kctx.BindTo(stdout, (*io.Writer)(nil))
+	kctx.Bind(given)
 	if err := kctx.Run(); err != nil {
-		fail.Print(stderr, name, err)
+		fail.Print(stderr, name, given.Explain(err))
 		return cred.ExitStatus(err)
 	}
 	return 0
+}
+
+// explained is flow's fetch for serve, its errors in the command line's
+// words; serve adds what its deadline bounds.
+func explained(flow *cred.Flow, given *fail.Given) func(context.Context) (awscred.Credentials, error) {
+	given = given.PerExchange()
+	return func(ctx context.Context) (awscred.Credentials, error) {
+		creds, err := flow.Credentials(ctx)
+		return creds, given.Explain(err)
+	}
 }
 
 // NewParser builds the parser of the whole command line into c, as the

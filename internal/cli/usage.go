@@ -114,7 +114,7 @@ func decodeDuration(ctx *kong.DecodeContext, target reflect.Value) error {
 }
 
 // typedDurations is how each duration flag of the selected command was
-// given, for cred.TokenOptions.As: the flag and its text as typed when it
+// given, for fail.Given.As: the flag and its text as typed when it
 // is on the command line (the last one wins, as in kong), else the
 // variable it came from. A default is left out: its own form is how the
 // help shows it.

@@ -60,7 +60,7 @@ func (o *Options) checkChain() error {
 		}
 	}
 	if o.Duration > sts.ChainMaxDuration {
-		return fail.ChainTooLong(o.quote("duration", o.Duration), sts.ChainMaxDuration)
+		return fail.ChainTooLong(o.Duration, sts.ChainMaxDuration)
 	}
 	if o.ExternalID != "" && !sts.ValidExternalID(o.ExternalID) {
 		return fail.Errorf(nil, "--external-id %q is not an external ID STS accepts", o.ExternalID).
@@ -77,7 +77,7 @@ func (f *Flow) FirstHop(req sts.Request) sts.Request {
 		return req
 	}
 	req.Policy, req.PolicyARNs = "", nil
-	req.Duration, req.DurationAs = intermediate, ""
+	req.Duration = intermediate
 	return req
 }
 
@@ -87,7 +87,7 @@ func (f *Flow) HopRequest(i int, req sts.Request) sts.Request {
 	req.RoleARN = f.Opts.ChainRoles[i]
 	if i < len(f.Opts.ChainRoles)-1 {
 		req.Policy, req.PolicyARNs = "", nil
-		req.Duration, req.DurationAs = intermediate, ""
+		req.Duration = intermediate
 	}
 	return req
 }

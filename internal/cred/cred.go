@@ -12,7 +12,6 @@ package cred
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -37,25 +36,33 @@ type TokenOptions struct {
 	Impersonate            []string `help:"Get the token of this service account through the IAM Credentials API, as the caller Application Default Credentials name (GOOGLE_APPLICATION_CREDENTIALS, else gcloud auth application-default login's file, else the metadata server); with several, the last is the target and those before it delegates." env:"GCP_AWS_CRED_IMPERSONATE" placeholder:"EMAIL"`
 	IAMCredentialsEndpoint string   `name:"iam-credentials-endpoint" help:"IAM Credentials API URL for --impersonate (Private Service Connect, emulator). http:// only on loopback." default:"https://iamcredentials.googleapis.com" env:"GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT" placeholder:"URL"`
 
-	// As is how the user wrote some values, by flag name, for the messages
-	// that quote them: "--duration 90", or the variable it came from,
-	// "GCP_AWS_CRED_DURATION=90". The command line fills it; a flag not
-	// here is quoted as --NAME and the value's own form.
-	As map[string]string `kong:"-"`
-
 	// TraceTo, when set, receives the --verbose trace instead of stderr:
 	// serve sends it through its log, in the log's format.
 	TraceTo io.Writer `kong:"-"`
 }
 
-// quote is the value of flag name as the user wrote it, with the flag or
-// the variable it came from.
-func (o *TokenOptions) quote(name string, v any) string {
-	if s, ok := o.As[name]; ok {
-		return s
+// TokenArgs are the arguments that decide which token these options get,
+// for a hint that names another command: it must look at the same token.
+// Values left at their defaults are left out.
+func (o *TokenOptions) TokenArgs() []string {
+	var args []string
+	for _, e := range o.Impersonate {
+		args = append(args, "--impersonate", e)
 	}
-	return fmt.Sprintf("--%s %v", name, v)
+	if o.ServiceAccount != "default" {
+		args = append(args, "--service-account", o.ServiceAccount)
+	}
+	if o.Audience != token.DefaultAudience {
+		args = append(args, "--audience", o.Audience)
+	}
+	if o.Impersonating() && o.IAMCredentialsEndpoint != defaultIAMEndpoint {
+		args = append(args, "--iam-credentials-endpoint", o.IAMCredentialsEndpoint)
+	}
+	return args
 }
+
+// defaultIAMEndpoint is --iam-credentials-endpoint's default.
+const defaultIAMEndpoint = "https://iamcredentials.googleapis.com"
 
 // Chain is --impersonate as target and delegates, or "" when not
 // impersonating.
@@ -128,7 +135,7 @@ func (o *TokenOptions) Check() error {
 			Hint("pass the email, like NAME@PROJECT.iam.gserviceaccount.com, or leave the default")
 	}
 	if o.Timeout <= 0 {
-		return fail.Errorf(nil, "%s must be positive", o.quote("timeout", o.Timeout)).
+		return fail.Quote("timeout", o.Timeout, "%s must be positive").
 			Hint("the Go SDK gives a credential process one minute; the default 30s leaves room")
 	}
 	if err := o.checkImpersonation(); err != nil {
@@ -167,8 +174,7 @@ func (o *Options) check(needRole bool) error {
 	// STS would take a missing duration as its default, one hour; an
 	// explicit zero is more likely a mistake than a wish for that.
 	if o.Duration == 0 {
-		return fail.Errorf(nil, "%s is out of range: STS issues sessions of 15m to 12h", o.quote("duration", o.Duration)).
-			Hint("leave --duration out for the default, 1h")
+		return &sts.ParamError{Param: sts.DurationSeconds, Problem: sts.TooShort}
 	}
 	// An empty session name passes: it is derived from the token later,
 	// always valid.
@@ -194,7 +200,6 @@ func (o *Options) request(session string) sts.Request {
 		RoleARN:     o.Role,
 		SessionName: session,
 		Duration:    o.Duration,
-		DurationAs:  o.As["duration"],
 		Policy:      o.Policy,
 		PolicyARNs:  o.PolicyARNs,
 	}
@@ -206,6 +211,12 @@ func (o *Options) request(session string) sts.Request {
 func (o *Options) Endpoint() string {
 	e, _ := o.endpoint()
 	return e
+}
+
+// EndpointFrom names the flag or variable that gave Endpoint, or "".
+func (o *Options) EndpointFrom() string {
+	_, from := o.endpoint()
+	return from
 }
 
 // endpoint is Endpoint and the flag or variable it came from.
@@ -319,9 +330,7 @@ func orNone(s string) string {
 // must be read within --timeout, which starts about now.
 func (o *Options) STSConfig() sts.Config {
 	region, _, _ := o.STSRegion()
-	endpoint, from := o.endpoint()
-	return sts.Config{Region: region, Endpoint: endpoint, EndpointFrom: from, FIPS: o.FIPS, CABundle: o.CABundle, Deadline: time.Now().Add(o.Timeout),
-		DeadlineHint: "the whole run is bounded by " + o.quote("timeout", o.Timeout)}
+	return sts.Config{Region: region, Endpoint: o.Endpoint(), FIPS: o.FIPS, CABundle: o.CABundle, Deadline: time.Now().Add(o.Timeout)}
 }
 
 // Email asks the metadata server for the service account's email, which
@@ -375,7 +384,7 @@ func (f *Flow) Exchange(ctx context.Context, tok secret.String, claims token.Cla
 		f.Trace.Printf("exchange: session %s, %s until %s, after %s", req.SessionName, creds.AssumedRoleARN, creds.Expiration.Format(time.RFC3339), transport.Duration(time.Since(start)))
 	}
 	if errors.Is(err, sts.ErrAccessDenied) {
-		err = fail.Errorf(err, "%s", err.Error()).Hint(trustHints(claims)...)
+		err = &fail.Error{Hints: trustHints(claims), Err: err}
 	}
 	return creds, err
 }
@@ -420,7 +429,7 @@ func defaultSessionName(c token.Claims, service, host string) string {
 			return s
 		}
 	}
-	return "gcp-aws-cred"
+	return fail.Name
 }
 
 // Exit statuses of a run. ExitThrottled lets fleet tooling tell "slow down"

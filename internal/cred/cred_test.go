@@ -127,6 +127,7 @@ func TestAccessDeniedExplained(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = flow.Credentials(context.Background())
+	err = (&fail.Given{}).Explain(err)
 	if !errors.Is(err, sts.ErrAccessDenied) || sts.ErrorCode(err) != "AccessDenied" {
 		t.Fatalf("err = %v (code %q)", err, sts.ErrorCode(err))
 	}
@@ -196,7 +197,7 @@ func TestCheck(t *testing.T) {
 // request. Both are refused before any network call.
 func TestCheckRefusesZeroDurationAndBadHost(t *testing.T) {
 	o := Options{Role: "arn:aws:iam::123456789012:role/r", TokenOptions: TokenOptions{Audience: "a", ServiceAccount: "default", Timeout: time.Second}}
-	if err := o.Check(); err == nil || err.Error() != "--duration 0s is out of range: STS issues sessions of 15m to 12h" ||
+	if err := (&fail.Given{}).Explain(o.Check()); err == nil || err.Error() != "--duration 0s is out of range: STS issues sessions of 15m to 12h" ||
 		!strings.Contains(strings.Join(fail.Hints(err), "\n"), "leave --duration out for the default, 1h") {
 		t.Errorf("--duration 0: %v", err)
 	}

@@ -27,9 +27,10 @@ type Hop struct {
 // when the hint is the trust-policy statement the role needs; any other
 // failure keeps the cause's own message and hints, prefixed with the hop.
 func HopFailed(h Hop, denied bool, cause error) *Error {
-	where := fmt.Sprintf("hop %d of %d (--chain-role %s)", h.N, h.Of, h.Role)
+	where := h.where()
 	if !denied {
-		return Errorf(cause, "%s: %s", where, cause.Error())
+		// The cause is worded when the command line is known (Explain).
+		return &Error{Err: &HopError{Hop: h, Err: cause}}
 	}
 	e := Errorf(cause, "%s: STS refused to let a session of %s assume it (%s)", where, h.Previous, cause.Error())
 	name := h.Role[strings.LastIndexByte(h.Role, '/')+1:]
@@ -42,6 +43,30 @@ func HopFailed(h Hop, denied bool, cause error) *Error {
 		e.Hint("if the role's trust policy has an sts:ExternalId condition, pass its value with --external-id")
 	}
 	return e
+}
+
+// where names the hop in a message.
+func (h Hop) where() string {
+	return fmt.Sprintf("hop %d of %d (--chain-role %s)", h.N, h.Of, h.Role)
+}
+
+// HopError is a hop that failed for a reason other than its trust policy:
+// Explain words the cause and names the hop before it.
+type HopError struct {
+	Hop
+	Err error
+}
+
+// Error names the hop and the cause as it is.
+func (e *HopError) Error() string { return e.where() + ": " + e.Err.Error() }
+
+// Unwrap gives the cause.
+func (e *HopError) Unwrap() error { return e.Err }
+
+// explain words the cause in g's words, after the hop's name.
+func (e *HopError) explain(g *Given) *Error {
+	inner := g.Explain(e.Err)
+	return &Error{Msg: e.where() + ": " + inner.Error(), Err: inner, worded: true}
 }
 
 // TrustStatement is the statement of a role's trust policy that lets
@@ -62,11 +87,11 @@ func TrustStatement(previous, externalID string) string {
 	return string(b)
 }
 
-// ChainTooLong words a --duration (as the user wrote it) that a chained
-// session cannot have.
-func ChainTooLong(durationAs string, limit time.Duration) *Error {
+// ChainTooLong words a --duration that a chained session cannot have; the
+// value is quoted as it was given.
+func ChainTooLong(d, limit time.Duration) *Error {
 	short := strings.TrimSuffix(strings.TrimSuffix(limit.String(), "0s"), "0m") // 1h, not 1h0m0s
-	return Errorf(nil, "%s is longer than a chained session may last: STS limits sessions made with --chain-role to %s, whatever the role's maximum session duration", durationAs, short).
+	return Quote("duration", d, "%s is longer than a chained session may last: STS limits sessions made with --chain-role to "+short+", whatever the role's maximum session duration").
 		Hint(fmt.Sprintf("pass --duration %s or less (the default, 1h, is the most), or leave --chain-role out to get up to the role's maximum", short),
 			"serve and exec --serve refresh the chain before it expires, so a long-running command needs no longer session")
 }

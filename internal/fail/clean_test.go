@@ -141,3 +141,8 @@ func TestEscapeBeyondBMP(t *testing.T) {
 		t.Errorf("CleanJSON(%s) = %s", raw, CleanJSON(raw))
 	}
 }
+
+// dangerous is what a terminal could act on, as clean.Line judges it.
+func dangerous(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError || r >= 0x80 && unicode.IsSpace(r)
+}

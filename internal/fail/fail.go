@@ -1,18 +1,24 @@
-// Package fail carries errors written for the person reading stderr, and
-// makes any text safe to print there.
+// Package fail is the one place that speaks to the person reading stderr:
+// it turns the typed errors of the packages below the command line into a
+// message and hints, prints them, and makes any text safe to print.
 //
-// Each package returns a *fail.Error whose message names what failed and the
-// value that matters (host, endpoint, role), plus hints when a fix is known.
-// The wrapped cause stays reachable for errors.Is and errors.As but is never
-// printed on its own, because a cause from deep in a library may quote
-// things we do not control.
+// Packages such as sts return errors that carry data (an STS error code and
+// request ID, the endpoint, the role, which value is malformed) and name no
+// flag. Given describes the command line that ran (how each value was
+// typed, where the STS endpoint came from, the run's deadline, the
+// arguments that decide the token), and Given.Explain words those errors
+// for it: this package is the only code that knows flag names and how a
+// value was typed. Errors already written for a person are *fail.Error
+// values; their cause stays reachable for errors.Is and errors.As but is
+// never printed on its own, because a cause from deep in a library may
+// quote things we do not control.
 //
 // Messages still carry text from peers (an STS error message, a metadata
 // server's body, a token's claims), so everything printed goes through Clean
-// or CleanBlock first: secrets are removed, control characters escaped, and
-// our own line prefix cannot be forged. Print does it for errors; anything
-// else that prints what a peer said (doctor's report, the --verbose trace,
-// serve's log) must call them too.
+// or CleanBlock (package clean) first: secrets are removed, control
+// characters escaped, and our own line prefix cannot be forged. Print does
+// it for errors; anything else that prints what a peer said (doctor's
+// report, the --verbose trace, serve's log) must call them too.
 package fail
 
 import (
@@ -20,11 +26,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
-	"unicode/utf16"
-	"unicode/utf8"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
 )
 
 // Error is a failure with a user-facing message and optional hints.
@@ -35,10 +38,24 @@ type Error struct {
 	Hints []string
 	// Err is the cause, kept for errors.Is and errors.As.
 	Err error
+
+	// worded: Explain made it, and has nothing more to do with it.
+	worded bool
+	// atDeadline: the run's deadline ended it (AtDeadline).
+	atDeadline bool
+	// flag, value and format: Msg quotes a flag's value (Quote).
+	flag, format string
+	value        any
 }
 
-// Error returns Msg alone; hints are printed separately by Print.
-func (e *Error) Error() string { return e.Msg }
+// Error returns Msg alone; hints are printed separately by Print. An Error
+// with no Msg only adds hints to its cause, and says what the cause says.
+func (e *Error) Error() string {
+	if e.Msg == "" && e.Err != nil {
+		return e.Err.Error()
+	}
+	return e.Msg
+}
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
@@ -110,181 +127,37 @@ func Hints(err error) []string {
 	return hints
 }
 
-// Cause returns the last part of a wrapped error's text, which for network
-// errors is the part a user can act on ("connection refused", "i/o
-// timeout") without the URL and operation that wrap it.
+// Cause is the innermost error of err's chain, which for network errors is
+// the part a user can act on ("connection refused", "i/o timeout") without
+// the URL and operation that wrap it.
 func Cause(err error) string {
-	s := err.Error()
-	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
-		return s[i+2:]
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
 	}
-	return s
 }
 
 // Flatten puts s on one line, folding every run of white space into one
-// space, and cuts it to max characters (0: no limit). A multi-line message
-// from a server would otherwise read like several errors, and a long one
-// would bury the line that matters.
-func Flatten(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if max > 0 {
-		s = cut(s, max)
-	}
-	return s
-}
+// space, and cuts it to max characters (0: no limit).
+func Flatten(s string, max int) string { return clean.Flatten(s, max) }
 
-// Name is the program's name, which starts every line it writes to stderr.
-// Text from elsewhere may not contain it followed by a colon, so that no
-// peer can make a line look like one of ours.
-const Name = "gcp-aws-cred"
+// Name is the program's name, which starts every line it writes to stderr:
+// the one constant for it.
+const Name = clean.Name
 
-// MaxLine is the most characters of one message or hint line printed: a
-// peer's text is cut to it, so no answer, however large, floods a terminal
-// or a log.
-const MaxLine = 4000
+// MaxLine is the most characters of one message or hint line printed.
+const MaxLine = clean.MaxLine
 
-// Clean makes s safe to print as one line of a terminal or a log: every
-// secret made in this process, and any recognisable fragment of one, is
-// replaced by [REDACTED] (even when a peer split it with white space); runs
-// of white space become one space; control, format (bidirectional) and
-// invalid characters are shown escaped, as \x1b or \u202e; the program's
-// line prefix is defused; and the result is cut to MaxLine characters.
-//
-// It is the one function for text that may hold anything a peer sent:
-// Print calls it on every error, doctor on its report, the trace on each
-// line, serve on its log lines.
-func Clean(s string) string {
-	// Cut again after escaping, which can make a line longer.
-	return cut(escape(Flatten(secret.Redact(bound(s)), MaxLine)), MaxLine)
-}
+// Clean makes s safe to print as one line of a terminal or a log (see
+// clean.Line): Print calls it on every error, doctor on its report, serve on
+// its log lines.
+func Clean(s string) string { return clean.Line(s) }
 
-// CleanBlock is Clean for text whose line breaks are meant, such as a hint
-// that shows a JSON policy: each line is cleaned on its own and keeps its
-// indentation.
-func CleanBlock(s string) string {
-	lines := strings.Split(secret.Redact(bound(s)), "\n")
-	for i, l := range lines {
-		indent := len(l) - len(strings.TrimLeft(l, " "))
-		lines[i] = l[:indent] + cut(escape(cut(strings.TrimRight(l[indent:], " "), MaxLine)), MaxLine)
-	}
-	return strings.Join(lines, "\n")
-}
+// CleanBlock is Clean for text whose line breaks are meant (clean.Block).
+func CleanBlock(s string) string { return clean.Block(s) }
 
-// CleanJSON makes JSON safe for a terminal: the characters encoding/json
-// leaves raw but a terminal acts on (DEL, the C1 controls, format
-// characters such as bidirectional overrides) are written as \u escapes, so
-// the JSON still decodes to the same values; and secrets are redacted, the
-// one change to what it decodes to.
-func CleanJSON(b []byte) []byte {
-	s := secret.Redact(string(b))
-	var out strings.Builder
-	for _, r := range s {
-		if r >= 0x7f && dangerous(r) {
-			if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
-				hexEscape(&out, 'u', r1, 4) // JSON writes the rest of Unicode as a surrogate pair
-				r = r2
-			}
-			hexEscape(&out, 'u', r, 4)
-			continue
-		}
-		out.WriteRune(r)
-	}
-	return []byte(out.String())
-}
-
-// dangerous reports whether a terminal could act on r, or hide text with it:
-// controls, format characters, invalid bytes, and white space other than
-// ASCII's (U+2028 ends a line for some readers).
-func dangerous(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError || r >= 0x80 && unicode.IsSpace(r)
-}
-
-// escape writes control, format and invalid characters as escapes, and
-// defuses the program's own prefix.
-func escape(s string) string {
-	clean := true
-	for _, r := range s {
-		if dangerous(r) {
-			clean = false
-			break
-		}
-	}
-	if clean && !strings.Contains(s, Name) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			hexEscape(&b, 'x', rune(s[i]), 2)
-		case r < 0x100 && dangerous(r):
-			hexEscape(&b, 'x', r, 2)
-		case r > 0xffff && dangerous(r):
-			hexEscape(&b, 'U', r, 8)
-		case dangerous(r):
-			hexEscape(&b, 'u', r, 4)
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return defuse(b.String())
-}
-
-// hexEscape writes r as a backslash, kind, and digits hex digits.
-func hexEscape(b *strings.Builder, kind byte, r rune, digits int) {
-	const hex = "0123456789abcdef"
-	b.WriteByte('\\')
-	b.WriteByte(kind)
-	for shift := 4 * (digits - 1); shift >= 0; shift -= 4 {
-		b.WriteByte(hex[r>>shift&0xf])
-	}
-}
-
-// defuse rewrites "gcp-aws-cred:" inside text as "gcp-aws-cred\x3a", so that
-// a message that quotes a peer cannot carry what looks like a line of ours,
-// such as a forged "gcp-aws-cred: error: …" after its line breaks were
-// collapsed.
-func defuse(s string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(s, Name)
-		if i < 0 {
-			break
-		}
-		k := i + len(Name)
-		for k < len(s) && s[k] == ' ' {
-			k++
-		}
-		b.WriteString(s[:k])
-		if k < len(s) && s[k] == ':' {
-			b.WriteString(`\x3a`)
-			k++
-		}
-		s = s[k:]
-	}
-	b.WriteString(s)
-	return b.String()
-}
-
-// bound cuts s to what the longest printable line could need, before any
-// work proportional to its length.
-func bound(s string) string {
-	const max = 4 * MaxLine // UTF-8 takes at most 4 bytes a character
-	if len(s) <= max {
-		return s
-	}
-	i := max
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
-}
-
-func cut(s string, max int) string {
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	return string([]rune(s)[:max]) + "…"
-}
+// CleanJSON makes JSON safe for a terminal (clean.JSON).
+func CleanJSON(b []byte) []byte { return clean.JSON(b) }

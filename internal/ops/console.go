@@ -146,7 +146,7 @@ func SigninLink(ctx context.Context, creds awscred.Credentials, endpoint, destin
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
 			return secret.String{}, fail.Errorf(err, "no answer from the federation endpoint %s before the deadline", endpoint).
-				Hint(transport.DeadlineHint(ctx))
+				AtDeadline()
 		case errors.As(err, &tooLarge):
 			return secret.String{}, fail.Errorf(err, "the answer from the federation endpoint %s is larger than %s; a sign-in token is about 1 KB", endpoint, transport.Size(MaxSigninAnswer))
 		}

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,8 @@ import (
 type Report struct {
 	OK    bool    `json:"ok"`
 	Steps []*Step `json:"steps"`
+
+	given *fail.Given
 }
 
 // Step is one link of the chain.
@@ -38,6 +41,8 @@ type Step struct {
 	Hints    []string `json:"hints,omitempty"`
 	// kind is the failure's kind that decides the exit status.
 	kind error
+	// given words its error.
+	given *fail.Given
 }
 
 // titles are the steps' names in the text report.
@@ -89,6 +94,7 @@ func (s *Step) factAs(key, label, value, text string) {
 // "slow down", not "misconfigured", and the run exits as the credential
 // process does then.
 func (s *Step) fail(err error) {
+	err = s.given.Explain(err)
 	s.Status = "fail"
 	if errors.Is(err, sts.ErrThrottled) {
 		s.Status, s.kind = "throttled", sts.ErrThrottled
@@ -104,7 +110,7 @@ func (s *Step) warn(format string, args ...any) {
 
 // step starts the next step.
 func (r *Report) step(name string) *Step {
-	s := &Step{Name: name, Status: "ok"}
+	s := &Step{Name: name, Status: "ok", given: r.given}
 	r.Steps = append(r.Steps, s)
 	return s
 }
@@ -113,8 +119,11 @@ func (r *Report) step(name string) *Step {
 // metadata server, token, STS endpoint, exchange. It stops at the first
 // failure, which it explains with the values it found. Without a role it
 // runs every step that needs none, then fails the exchange for want of one.
-func Doctor(ctx context.Context, o *cred.Options) *Report {
-	r := &Report{}
+//
+// given is how the command line was given, for the words of each step's
+// error.
+func Doctor(ctx context.Context, o *cred.Options, given *fail.Given) *Report {
+	r := &Report{given: given}
 	step := r.step
 	skipRest := func(names ...string) {
 		for _, n := range names {
@@ -123,7 +132,7 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	}
 
 	s := step("options")
-	s.factAs("role", "role", o.Role, orDefault(o.Role, "(none)"))
+	s.factAs("role", "role", o.Role, cmp.Or(o.Role, "(none)"))
 	s.factAs("duration_seconds", "duration", fmt.Sprint(int64(o.Duration/time.Second)), o.Duration.String())
 	s.fact("audience", o.Audience)
 	s.fact("service_account", o.ServiceAccount)
@@ -194,11 +203,11 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	client := flow.STS
 	s = step("sts_endpoint")
 	endpointFrom := "STS's endpoint for the region"
-	if client.EndpointFrom != "" {
-		endpointFrom = "from " + client.EndpointFrom
+	if from := o.EndpointFrom(); from != "" {
+		endpointFrom = "from " + from
 	}
 	s.factAs("endpoint", "endpoint", client.Endpoint, fmt.Sprintf("%s (%s)", client.Endpoint, endpointFrom))
-	s.factAs("endpoint_source", "", client.EndpointFrom, "")
+	s.factAs("endpoint_source", "", o.EndpointFrom(), "")
 	_, source, _ := o.STSRegion() // checked by NewWithoutRole
 	s.factAs("region", "region", client.Region, fmt.Sprintf("%s (%s)", client.Region, source.Describe(o.Role)))
 	s.factAs("region_source", "", string(source), "")
@@ -206,8 +215,8 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 		s.warn("%s", w)
 	}
 	s.factAs("fips", "", fmt.Sprint(o.FIPS), "")
-	s.factAs("proxy", "proxy", client.Proxy, orDefault(client.Proxy, "none"))
-	s.factAs("ca_bundle", "CA bundle", o.CABundle, orDefault(o.CABundle, "system roots"))
+	s.factAs("proxy", "proxy", client.Proxy, cmp.Or(client.Proxy, "none"))
+	s.factAs("ca_bundle", "CA bundle", o.CABundle, cmp.Or(o.CABundle, "system roots"))
 
 	s = step("exchange")
 	req := flow.Request(c)
@@ -215,7 +224,7 @@ func Doctor(ctx context.Context, o *cred.Options) *Report {
 	if o.Role == "" {
 		s.fail(fail.Errorf(nil, "no role to assume").
 			Hint("pass --role arn:aws:iam::ACCOUNT:role/NAME, or set GCP_AWS_CRED_ROLE",
-				"no role yet? `gcp-aws-cred trust-policy` prints the trust policy that admits this workload, to create one with"))
+				"no role yet? "+r.given.Command("trust-policy")+" prints the trust policy that admits this workload, to create one with"))
 		return r
 	}
 	creds, err := flow.Exchange(ctx, tok, c, flow.FirstHop(req))
@@ -278,13 +287,6 @@ func mask(id string) string {
 	return id[:4] + strings.Repeat("*", len(id)-8) + id[len(id)-4:]
 }
 
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
-}
-
 // Err is the error doctor exits with: nil when the chain works.
 func (r *Report) Err() error {
 	if r.OK {
@@ -305,7 +307,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, s := range r.Steps {
 		fmt.Fprintf(&b, "%-8s %s\n", "["+s.Status+"]", titles[s.Name])
 		for _, f := range s.Facts {
-			if text := orDefault(f.Text, f.Value); f.Label != "" && text != "" {
+			if text := cmp.Or(f.Text, f.Value); f.Label != "" && text != "" {
 				b.WriteString(fail.Indent("         "+f.Label+": ", "           ", text))
 			}
 		}

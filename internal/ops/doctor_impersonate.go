@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"cmp"
 	"context"
 	"strings"
 
@@ -28,7 +29,7 @@ func impersonationSteps(ctx context.Context, r *Report, flow *cred.Flow) bool {
 	s.fact("type", a.Type)
 	s.factAs("source", "found", a.From, a.From)
 	s.fact("file", a.File)
-	s.factAs("caller", "caller", a.Member, orDefault(a.Member, "(not named in the credentials; a user login names no email)"))
+	s.factAs("caller", "caller", a.Member, cmp.Or(a.Member, "(not named in the credentials; a user login names no email)"))
 
 	s = r.step("access_token")
 	s.factAs("token_url", "from", a.TokenURL, a.TokenURL)

@@ -57,6 +57,9 @@ type TokenInfo struct {
 	Header        token.Header        `json:"header"`
 	Claims        token.Claims        `json:"claims"`
 	ConditionKeys []cred.ConditionKey `json:"iam_condition_keys"`
+
+	// tokenArgs decide the token, for the command the text names next.
+	tokenArgs []string
 }
 
 // Token fetches a token and describes it.
@@ -68,6 +71,7 @@ func Token(ctx context.Context, o *cred.TokenOptions) (TokenInfo, error) {
 	info := TokenInfo{
 		MetadataHost: token.MetadataHost(), ServiceAccount: o.ServiceAccount,
 		Header: j.Header, Claims: j.Claims, ConditionKeys: cred.ConditionKeys(j.Claims),
+		tokenArgs: o.TokenArgs(),
 	}
 	info.Impersonated, info.Delegates = o.Chain()
 	return info, nil
@@ -131,7 +135,7 @@ func (t TokenInfo) Text(now time.Time) []byte {
 		}
 	}
 	tb.line("")
-	tb.line("run `gcp-aws-cred trust-policy` for the trust policy that admits exactly this token")
+	tb.line("run " + (&fail.Given{TokenArgs: t.tokenArgs}).Command("trust-policy") + " for the trust policy that admits exactly this token")
 	return tb.render()
 }
 

@@ -609,22 +609,10 @@ func requestID(err error) string {
 	return ""
 }
 
-// perExchange rewrites a deadline error's hints for serve, where --timeout
-// bounds each exchange rather than a whole run as in the credential
-// process: the hints about --timeout that the exchange gave are replaced
-// by one that says so, with the value in force.
+// perExchange gives a deadline error serve's words: --timeout bounds each
+// exchange here, not a whole run as in the credential process.
 func (r *Refresher) perExchange(err error) error {
-	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	var hints []string
-	for _, h := range fail.Hints(err) {
-		if !strings.Contains(h, "--timeout") {
-			hints = append(hints, h)
-		}
-	}
-	hints = append(hints, fmt.Sprintf("in serve, --timeout (%s) bounds each exchange, its retries included, not the life of the server; raise it if the metadata server or STS answers slowly", r.timeout))
-	return &fail.Error{Msg: err.Error(), Hints: hints, Err: context.DeadlineExceeded}
+	return fail.PerExchange(err, r.timeout)
 }
 
 // sleep waits for d, or until ctx is done.

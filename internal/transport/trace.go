@@ -6,12 +6,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
 )
 
 // Tracer writes the --verbose trace: one line per request and per decision
 // worth knowing in a support ticket (a retry, a fallback), each with the
-// time since the run started. Every line goes through fail.Clean, so it
+// time since the run started. Every line goes through clean.Line, so it
 // holds no secret and no control character; requests are shown without
 // their query strings, bodies or headers. A nil *Tracer writes nothing.
 type Tracer struct {
@@ -31,7 +31,7 @@ func (t *Tracer) Printf(format string, args ...any) {
 	if t == nil {
 		return
 	}
-	line := fmt.Sprintf("%s: debug: [+%s] %s\n", fail.Name, Duration(time.Since(t.start)), fail.Clean(fmt.Sprintf(format, args...)))
+	line := fmt.Sprintf("%s: debug: [+%s] %s\n", clean.Name, Duration(time.Since(t.start)), clean.Line(fmt.Sprintf(format, args...)))
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	_, _ = io.WriteString(t.w, line)

@@ -87,31 +87,6 @@ type RefusedError struct {
 // Error is what the system would have said; For and Tries tell the rest.
 func (e *RefusedError) Error() string { return "connection refused" }
 
-// DeadlineError is the cause of a caller's deadline (context.WithTimeoutCause):
-// what set it, in the user's words, so the message that reports it quotes
-// the value in force. It is a context.DeadlineExceeded.
-type DeadlineError struct {
-	// Hint says what bounds the work, with the value, like "the whole run
-	// is bounded by --timeout 2s".
-	Hint string
-}
-
-// Error is what context.DeadlineExceeded says.
-func (e *DeadlineError) Error() string { return context.DeadlineExceeded.Error() }
-
-// Unwrap makes it a context.DeadlineExceeded.
-func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
-
-// DeadlineHint says what bounded ctx: its DeadlineError's hint when its
-// deadline was set with one, else a hint that names --timeout alone.
-func DeadlineHint(ctx context.Context) string {
-	var de *DeadlineError
-	if ctx != nil && errors.As(context.Cause(ctx), &de) && de.Hint != "" {
-		return de.Hint
-	}
-	return "the deadline is set by --timeout"
-}
-
 type roundTripper struct {
 	base http.RoundTripper
 	c    Policy

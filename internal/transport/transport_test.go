@@ -176,24 +176,6 @@ func TestRefusedUnderShortDeadline(t *testing.T) {
 	}
 }
 
-func TestDeadlineHint(t *testing.T) {
-	ctx, cancel := context.WithTimeoutCause(context.Background(), time.Millisecond, &DeadlineError{Hint: "the whole run is bounded by --timeout 2s"})
-	defer cancel()
-	<-ctx.Done()
-	if got := DeadlineHint(ctx); got != "the whole run is bounded by --timeout 2s" {
-		t.Errorf("DeadlineHint = %q", got)
-	}
-	if !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-		t.Errorf("the cause %v is not a context.DeadlineExceeded", context.Cause(ctx))
-	}
-	plain, cancel2 := context.WithTimeout(context.Background(), time.Millisecond)
-	defer cancel2()
-	<-plain.Done()
-	if got := DeadlineHint(plain); strings.Contains(got, "default") || !strings.Contains(got, "--timeout") {
-		t.Errorf("DeadlineHint without a cause = %q", got)
-	}
-}
-
 func TestTraceNeverShowsSecrets(t *testing.T) {
 	tok := "eyJhbGciOiJSUzI1NiJ9." + strings.Repeat("Zm9vYmFy", 40) + ".c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJl"
 	secret.New(tok)

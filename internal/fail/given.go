@@ -1,0 +1,162 @@
+package fail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Given is what only the command line knows about a run: how the person
+// gave the values a message quotes. Explain uses it to turn the typed
+// errors of sts (and of the other packages below the command line) into
+// messages and hints, so that no package below names a flag.
+type Given struct {
+	// As maps a flag's name to how its value was given: "--duration 90",
+	// or the variable it came from, "GCP_AWS_CRED_DURATION=90". A flag not
+	// here is quoted as --NAME and the value's own form.
+	As map[string]string
+	// EndpointFrom names what gave the STS endpoint ("--sts-endpoint",
+	// "AWS_ENDPOINT_URL_STS"), or "" when none was given.
+	EndpointFrom string
+	// Timeout is the run's deadline, in a hint when the run ends there.
+	// Zero: the deadline bounds something else (serve's exchanges), and
+	// its caller says so (PerExchange).
+	Timeout time.Duration
+	// TokenArgs are the arguments that decide which token a run gets
+	// (--impersonate EMAIL, --audience …), repeated in a hint that names
+	// another command so that it looks at the same token.
+	TokenArgs []string
+}
+
+// PerExchange is g for the exchanges of serve, whose deadline is not the
+// run's.
+func (g *Given) PerExchange() *Given {
+	c := *g
+	c.Timeout = 0
+	return &c
+}
+
+// quote is flag name's value as given, or --NAME and v when not known.
+func (g *Given) quote(name string, v any) string {
+	if s, ok := g.As[name]; ok {
+		return s
+	}
+	return fmt.Sprintf("--%s %v", name, v)
+}
+
+// runDeadline is the hint for a run that ended at its deadline, or "".
+func (g *Given) runDeadline() string {
+	if g == nil || g.Timeout == 0 {
+		return ""
+	}
+	as, ok := g.As["timeout"]
+	if !ok {
+		as = "--timeout " + g.Timeout.String() + " (the default)"
+	}
+	return "the whole run is bounded by " + as
+}
+
+// Command is a command line of this program to run next, quoted for a
+// hint: the command words, then the arguments that decide the token, so
+// that it looks at the same token as the run that printed it.
+func (g *Given) Command(words ...string) string {
+	var args []string
+	if g != nil {
+		args = g.TokenArgs
+	}
+	return "`" + strings.Join(append(append([]string{Name}, words...), shellQuote(args)...), " ") + "`"
+}
+
+// shellQuote quotes each word that a shell would change.
+func shellQuote(words []string) []string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = w
+		if w == "" || strings.ContainsFunc(w, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("@%+=:,./_-", r))
+		}) {
+			out[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+		}
+	}
+	return out
+}
+
+// Explain turns the typed errors in err's chain into messages with hints,
+// in the words of the command line g describes. An *Error is kept, its
+// cause explained; what Explain does not know is returned as it is. It may
+// be called more than once on the same error.
+func (g *Given) Explain(err error) error {
+	if g == nil {
+		g = &Given{}
+	}
+	switch e := err.(type) {
+	case *HopError:
+		return e.explain(g)
+	case *Error:
+		if e.worded {
+			return e
+		}
+		c := *e
+		c.Err = g.Explain(e.Err)
+		if c.flag != "" {
+			c.Msg, c.flag = fmt.Sprintf(c.format, g.quote(c.flag, c.value)), ""
+		}
+		if c.atDeadline {
+			c.Hints = append(slices.Clip(c.Hints), g.runDeadline())
+			c.atDeadline = false
+		}
+		c.Hints = slices.DeleteFunc(slices.Clip(c.Hints), func(h string) bool { return h == "" })
+		return &c
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		// kong joins a command's error with its hooks'.
+		var errs []error
+		for _, e := range j.Unwrap() {
+			errs = append(errs, g.Explain(e))
+		}
+		if len(errs) == 1 {
+			return errs[0]
+		}
+		return errors.Join(errs...)
+	}
+	if e := g.explainSTS(err); e != nil {
+		if e.atDeadline {
+			e.Hint(g.runDeadline())
+			e.atDeadline = false
+		}
+		e.Hints = slices.DeleteFunc(e.Hints, func(h string) bool { return h == "" })
+		e.worded = true
+		return e
+	}
+	return err
+}
+
+// AtDeadline marks e as ended by the run's deadline: Explain adds what set
+// that deadline, as the person gave it.
+func (e *Error) AtDeadline() *Error {
+	e.atDeadline = true
+	return e
+}
+
+// PerExchange gives a deadline error of serve's its hint: there the
+// deadline, timeout, bounds each exchange, not the life of the server.
+func PerExchange(err error, timeout time.Duration) error {
+	// What serve's tests and callers fetch without the command line is
+	// worded too; words already chosen are kept.
+	err = (&Given{}).Explain(err)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	hints := append(Hints(err), fmt.Sprintf("in serve, --timeout (%s) bounds each exchange, its retries included, not the life of the server; raise it if the metadata server or STS answers slowly", timeout))
+	return &Error{Msg: err.Error(), Hints: hints, Err: context.DeadlineExceeded}
+}
+
+// Quote is an error whose message quotes the value of a flag: format has
+// one %s, which Explain fills with the value as it was given ("--timeout
+// 0", "GCP_AWS_CRED_TIMEOUT=0"); until then it reads --FLAG and v.
+func Quote(flag string, v any, format string) *Error {
+	return &Error{Msg: fmt.Sprintf(format, fmt.Sprintf("--%s %v", flag, v)), flag: flag, value: v, format: format}
+}
