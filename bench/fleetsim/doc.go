@@ -1,8 +1,8 @@
 // Fleetsim simulates the STS load of a fleet of `gcp-aws-cred serve`
 // processes deployed together, and prints it as a Markdown table:
 //
-//	go run ./bench/fleetsim                                  # the docs' table
-//	go run ./bench/fleetsim -n 5000 -duration 15m,2h,12h
+//	go test ./bench/fleetsim -run TestTable -v -table        # the docs' table
+//	go test ./bench/fleetsim -run TestTable -v -table -sizes 5000 -duration 15m,2h,12h
 //
 // N servers start at random moments within one minute (a rollout), each
 // asking STS for credentials of -duration D, and run for a day. Each one is
@@ -22,8 +22,8 @@
 // schedule, so the peak is reported for that minute and for the rest of
 // the day apart.
 //
-// It is a program, not a test: the table asserts nothing, and took 12 s
-// of every test run. testing/synctest's bubbles need a *testing.T, so it
-// runs the simulation through testing.MainStart. TestJitterSpreadsTheFleet
-// checks what the table shows.
-package main
+// The table is printed by TestTable only when -table is given: it asserts
+// nothing and takes seconds, so an ordinary test run skips it. The
+// simulation lives in test files because testing/synctest's bubbles need a
+// *testing.T. TestJitterSpreadsTheFleet checks what the table shows.
+package fleetsim
