@@ -337,8 +337,9 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 	if slices.Contains(args, "--version") {
 		vars["version"] = version()
 	}
+	var parser *kong.Kong
 	parse := func(cli any) (*kong.Context, error) {
-		parser := newParser(cli, vars, stdout, stderr)
+		parser = newParser(cli, vars, stdout, stderr)
 		unsetEmptyEnv(parser.Model)
 		return parser.Parse(args)
 	}
@@ -351,7 +352,11 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 		kctx, err = parse(&CLI{})
 	}
 	if err != nil {
-		fail.Print(stderr, name, usageError(err, args))
+		fail.Print(stderr, name, usageError(err, parser.Model, args))
+		return cred.ExitUsage
+	}
+	if err := emptyImpersonate(parser.Model, args); err != nil {
+		fail.Print(stderr, name, err)
 		return cred.ExitUsage
 	}
 	// The one deadline of a run, retries included. No signal handler: on
@@ -400,6 +405,7 @@ func newParser(cli any, vars kong.Vars, stdout, stderr io.Writer) *kong.Kong {
 		kong.Writers(stdout, stderr),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Help(printHelp),
+		kong.ValueFormatter(helpValue),
 		// Durations take a bare number of seconds too, as STS's
 		// DurationSeconds does and AWS users write them.
 		kong.TypeMapper(reflect.TypeFor[time.Duration](), kong.MapperFunc(decodeDuration)),
