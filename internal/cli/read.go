@@ -16,12 +16,12 @@ import (
 // reading is where a command line stands after some of its words.
 type reading struct {
 	app     *kong.Application
-	cmd     *kong.Node // the command word's node; nil before one
-	before  string     // the first flag of the credential process given before any word, as typed
-	pending *kong.Flag // the last word was this flag, still without its value
-	args    int        // positional arguments of cmd read so far
-	command int        // index of the word where exec's COMMAND begins; -1 before it
-	dashes  bool       // "--" was read
+	cmd     *kong.Node   // the command word's node; nil before one
+	before  string       // the first flag of the credential process given before any word, as typed
+	pending *kong.Flag   // the last word was this flag, still without its value
+	args    int          // positional arguments of cmd read so far
+	command int          // index of the word where exec's COMMAND begins; -1 before it
+	dashes  bool         // "--" was read
 	empty   []*kong.Flag // flags given an empty value
 }
 
