@@ -65,6 +65,7 @@ type CLI struct {
 	Exec        ExecCmd        `cmd:"" help:"Get credentials once and run COMMAND with them in its environment."`
 	Serve       ServeCmd       `cmd:"" help:"Serve credentials from memory to local processes, refreshed before they expire (the AWS container credentials protocol)."`
 	Completion  CompletionCmd  `cmd:"" help:"Print the shell completion script for bash, zsh or fish."`
+	Complete    CompleteCmd    `cmd:"" name:"__complete" hidden:"" help:"Complete a command line, for the completion scripts."`
 }
 
 // formats are the --output formats, named as the AWS CLI names them.
