@@ -87,7 +87,7 @@ func complete(app *kong.Application, shell string, words []string) []string {
 	if len(before) <= 1 && !strings.HasPrefix(cur, "-") && (len(before) == 0 || before[0] == "help") {
 		// A command word: after nothing, or after help.
 		var out []string
-		for _, c := range commands(app) {
+		for _, c := range Commands(app) {
 			out = appendMatch(out, cur, c.Name, firstSentence(c.Help))
 		}
 		if len(before) == 0 {

@@ -64,7 +64,7 @@ func usageError(err error, app *kong.Application, args []string) *fail.Error {
 // unknownCommand explains a word where the credential process takes none.
 func unknownCommand(err error, app *kong.Application, w string) *fail.Error {
 	e := fail.Errorf(err, "unknown command %q", w)
-	switch s := closest(w, commands(app)); {
+	switch s := closest(w, Commands(app)); {
 	case w == "version":
 		e.Hint("did you mean --version?")
 	case s != "":
@@ -73,7 +73,7 @@ func unknownCommand(err error, app *kong.Application, w string) *fail.Error {
 		e.Hint("for help: " + name + " --help, or " + name + " COMMAND --help")
 	}
 	var names []string
-	for _, c := range commands(app) {
+	for _, c := range Commands(app) {
 		names = append(names, c.Name)
 	}
 	return e.Hint(fmt.Sprintf("the commands are %s; with none, %s is the credential process, which takes no argument", strings.Join(names, ", "), name))
@@ -117,7 +117,7 @@ func unknownFlagError(err error, r *reading, typed string) *fail.Error {
 			// The token flags: those the credential process shares.
 			var names []string
 			for _, f := range n.Flags {
-				if !f.Hidden && flagNamed(processNode(app).Flags, f.Name) != nil {
+				if !f.Hidden && flagNamed(ProcessNode(app).Flags, f.Name) != nil {
 					names = append(names, "--"+f.Name)
 				}
 			}

@@ -54,7 +54,7 @@ func (r *reading) node() *kong.Node {
 	if r.cmd != nil {
 		return r.cmd
 	}
-	return processNode(r.app)
+	return ProcessNode(r.app)
 }
 
 // read reads words in order and stops at the first one kong would refuse.
@@ -173,8 +173,8 @@ func command(app *kong.Application, w string) *kong.Node {
 	return nil
 }
 
-// processNode is the credential process: the hidden default command.
-func processNode(app *kong.Application) *kong.Node {
+// ProcessNode is the credential process: the hidden default command.
+func ProcessNode(app *kong.Application) *kong.Node {
 	for _, c := range app.Children {
 		if c.Name == processName {
 			return c

@@ -13,6 +13,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 )
 
@@ -43,7 +44,7 @@ func printHelp(opts kong.HelpOptions, ctx *kong.Context) error {
 	}
 	var b strings.Builder
 	b.WriteString("\nCommands:\n")
-	cmds := commands(ctx.Model)
+	cmds := Commands(ctx.Model)
 	width := 0
 	for _, c := range cmds {
 		width = max(width, len(c.Name))
@@ -74,8 +75,9 @@ func wrap(text string, width int) string {
 	return b.String()
 }
 
-// commands are the command words a user can type.
-func commands(app *kong.Application) []*kong.Node {
+// Commands are the command words a user can type, in the model's order:
+// for the man page as for the help.
+func Commands(app *kong.Application) []*kong.Node {
 	var out []*kong.Node
 	for _, c := range app.Children {
 		if c.Type == kong.CommandNode && !c.Hidden {
@@ -173,4 +175,16 @@ func helpValue(v *kong.Value) string {
 		notes = append(notes, "$"+env)
 	}
 	return strings.TrimSuffix(v.Help, ".") + " (" + strings.Join(notes, ", ") + ")."
+}
+
+// ExitStatuses are the statuses a run of gcp-aws-cred exits with, for the
+// man page; exec's and serve's own are described there.
+var ExitStatuses = []struct {
+	Code    int
+	Meaning string
+}{
+	{0, "Credentials printed (doctor: the chain works; serve --check: the server holds credentials)."},
+	{cred.ExitFailure, "A failure that needs a fix: configuration, trust policy, network, a peer's answer. The hint: lines say what to do."},
+	{cred.ExitUsage, "The command line could not be parsed: an unknown command or flag, a missing value, a value of the wrong type."},
+	{cred.ExitThrottled, "STS was still throttling after the retries (EX_TEMPFAIL): try again later."},
 }

@@ -11,7 +11,7 @@ import (
 
 func TestClosestCommand(t *testing.T) {
 	var cli CLI
-	cmds := commands(newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Model)
+	cmds := Commands(newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Model)
 	for in, want := range map[string]string{
 		"docter": "doctor", "dcotor": "doctor", "exce": "exec", "tokn": "token", "trust": "trust-policy",
 		"trustpolicy": "trust-policy", "tok": "token", "get": "", "x": "", "frobnicate": "", "d": "",
