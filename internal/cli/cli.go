@@ -211,7 +211,7 @@ type ExecCmd struct {
 func (*ExecCmd) Help() string {
 	return `Gets credentials once and runs COMMAND with AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION set,
-AWS_REGION and AWS_DEFAULT_REGION too with --region (unless either is set),
+AWS_REGION and AWS_DEFAULT_REGION too with --region (replacing any set),
 and AWS_PROFILE/AWS_DEFAULT_PROFILE removed, so a script of many aws commands
 makes one STS call. gcp-aws-cred replaces itself with COMMAND: the exit status and
 signals are COMMAND's own. (On Windows, which cannot replace a process, it
