@@ -84,3 +84,24 @@ func TestPlainParserAgrees(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParsePlain is what the credential process's own model
+// (processCLI) saves a plain run: building the parser and parsing a
+// credential_process line, with that model and with the whole command
+// line's.
+func BenchmarkParsePlain(b *testing.B) {
+	args := []string{"--role", "arn:aws:iam::123456789012:role/r", "--region", "eu-west-1"}
+	vars := kong.Vars{"version": "v", "summary": summary}
+	for _, m := range []struct {
+		name string
+		cli  func() any
+	}{{"process", func() any { return &processCLI{} }}, {"full", func() any { return &CLI{} }}} {
+		b.Run(m.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := newParser(m.cli(), vars, io.Discard, io.Discard).Parse(args); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
