@@ -386,6 +386,37 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 	return 0
 }
 
+// Parse reads args as Run does for a command line with a command word, help
+// or a mistake, without running anything: for the checks of the command
+// lines the documentation shows, which must take the path a pasted line
+// takes (help serve is serve --help). It returns the command selected, or
+// nil for a request for help or the version, which kong would answer and
+// exit; an error is the one Run would print. Empty variables are unset, as
+// in Run.
+func Parse(args []string) (c *CLI, kctx *kong.Context, err error) {
+	args = helpArgs(args)
+	c = &CLI{}
+	parser := newParser(c, kong.Vars{"version": name, "summary": summary}, io.Discard, io.Discard)
+	unsetEmptyEnv(parser.Model)
+	type exited struct{}
+	parser.Exit = func(int) { panic(exited{}) }
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(exited); !ok {
+				panic(r)
+			}
+			kctx, err = nil, nil
+		}
+	}()
+	if kctx, err = parser.Parse(args); err != nil {
+		return c, nil, usageError(err, parser.Model, args)
+	}
+	if err := emptyImpersonate(parser.Model, args); err != nil {
+		return c, nil, err
+	}
+	return c, kctx, nil
+}
+
 // NewParser builds the parser of the whole command line into c, as the
 // binary builds it: for tests, and for the generators of the man page and
 // shell completions.
