@@ -54,7 +54,7 @@ func usageError(err error, app *kong.Application, args []string) *fail.Error {
 		return fail.Errorf(err, "%s comes before the command word %s", p.word, p.value).
 			Hint(fmt.Sprintf("put the command word first: %s %s %s …", name, p.value, p.word))
 	case extraArgument:
-		return fail.Errorf(err, "%s takes no argument %q", r.cmd.Name, p.word).Hint(help)
+		return fail.Errorf(err, "%s takes no argument %q", commandName(r.cmd), p.word).Hint(help)
 	case unknownWord:
 		return unknownCommand(err, app, p.word)
 	}
@@ -95,7 +95,7 @@ func unknownFlagError(err error, r *reading, typed string) *fail.Error {
 		}
 		return fail.Errorf(err, "unknown flag %s", typed).Hint(fmt.Sprintf("did you mean --%s? %s", f.Name, why))
 	}
-	if !strings.HasPrefix(typed, "--") {
+	if !strings.HasPrefix(typed, "--") && len(typed) >= 2 {
 		// Short flags cluster (-xyz is -x -y -z): kong stops at the first.
 		short := typed[:2]
 		e := fail.Errorf(err, "unknown flag %s", short)

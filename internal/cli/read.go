@@ -125,7 +125,7 @@ func (r *reading) flag(w string) *problem {
 	var f *kong.Flag
 	if long, ok := strings.CutPrefix(name, "--"); ok {
 		f = findFlag(r.node(), r.app, func(f *kong.Flag) bool { return f.Name == long })
-	} else {
+	} else if len(name) > 1 {
 		short := []rune(name[1:])[0]
 		f = findFlag(r.node(), r.app, func(f *kong.Flag) bool { return f.Short == short })
 		if f != nil && !f.IsBool() && len(name) > 2 {

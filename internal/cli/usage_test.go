@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"io"
 	"testing"
 	"time"
@@ -103,5 +104,23 @@ func BenchmarkParsePlain(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestOddWords: the reading of the words (parse errors, completion) takes
+// any words without a panic, whatever kong made of them.
+func TestOddWords(t *testing.T) {
+	var cli CLI
+	app := newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Model
+	words := []string{"", "-", "--", "-=", "--=", "-=x", "=", ":", "-o", "-oenv", "--role", "--role=", "-role", "--ROLE", "x", "help", "exec", "serve", "completion", "__complete", "-v", "--help", "--output=", "é", "-é"}
+	for _, a := range words {
+		for _, b := range words {
+			for _, shell := range []string{"bash", "zsh", "fish"} {
+				complete(app, shell, []string{a, b})
+			}
+			if e := usageError(errors.New("kong's error"), app, []string{a, b}); e == nil || e.Error() == "" {
+				t.Errorf("%q %q: no explanation", a, b)
+			}
+		}
 	}
 }
