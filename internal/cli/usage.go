@@ -170,7 +170,11 @@ func helpValue(v *kong.Value) string {
 	if v.Flag == nil || v.Flag.PlaceHolder == "" || !v.HasDefault || v.Default == "" || v.IsBool() {
 		return kong.DefaultHelpValueFormatter(v)
 	}
-	notes := []string{"default " + v.Default}
+	def := v.Default
+	if v.Target.Kind() == reflect.String {
+		def = strconv.Quote(def) // as kong shows --audience="sts.amazonaws.com"
+	}
+	notes := []string{"default " + def}
 	for _, env := range v.Tag.Envs {
 		notes = append(notes, "$"+env)
 	}

@@ -170,7 +170,7 @@ func Page(app *kong.Application, version, date string) []byte {
 
 // environment are the variables read other than as a flag's default.
 var environment = [][2]string{
-	{"AWS_REGION, AWS_DEFAULT_REGION", "The STS region when --region is not given, in this order; else the role's partition's region (us-east-1, cn-north-1, us-gov-west-1). exec sets both for COMMAND when --region is given and neither is set."},
+	{"AWS_REGION, AWS_DEFAULT_REGION", "The STS region when --region is not given, in this order; else the role's partition's region (us-east-1, cn-north-1, us-gov-west-1). exec and serve set both for their clients when --region is given."},
 	{"AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL", "The STS endpoint when --sts-endpoint is not given, in this order. http:// only on loopback."},
 	{"GCE_METADATA_HOST", "The metadata server's host:port, instead of 169.254.169.254: for emulators and tests. No scheme, path or user."},
 	{"AWS_CONTAINER_AUTHORIZATION_TOKEN", "serve: the token clients must send, when --auth-token-file is not given."},
