@@ -1,9 +1,10 @@
 // Package cli is gcp-aws-cred's command line: the model of every command
-// and flag, the help, and kong's errors rewritten in the tool's voice.
+// and flag, the help, parse errors explained from the model, and shell
+// completion answered from it.
 //
 // It is a package of its own, not part of main, because more than the
-// binary reads the model: the man page and shell completions are generated
-// from it, so they never drift from --help. The work of each command is in
+// binary reads the model: the man page is generated from it, so it never
+// drifts from --help. The work of each command is in
 // token, sts, output, internal/cred, internal/ops and internal/serve.
 package cli
 
@@ -418,8 +419,7 @@ func Parse(args []string) (c *CLI, kctx *kong.Context, err error) {
 }
 
 // NewParser builds the parser of the whole command line into c, as the
-// binary builds it: for tests, and for the generators of the man page and
-// shell completions.
+// binary builds it: for tests, and for the man page's generator.
 func NewParser(c *CLI, stdout, stderr io.Writer) *kong.Kong {
 	return newParser(c, kong.Vars{"version": name, "summary": summary}, stdout, stderr)
 }
