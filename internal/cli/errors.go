@@ -23,23 +23,23 @@ import (
 // usageError explains err, kong's refusal of args, for the command line
 // app.
 func usageError(err error, app *kong.Application, args []string) *fail.Error {
-	r := newReading(app)
-	p := r.read(args)
-	if e := badVariable(r.node(), args); e != nil {
-		return e
-	}
 	var ve *valueError
-	if errors.As(err, &ve) {
+	if errors.As(err, &ve) { // a value on the command line; kong stopped there
 		return fail.Errorf(ve, "--%s %q %s", ve.flag.Name, ve.value, ve.reason).Hint(flagHint(ve.flag)...)
 	}
-	if p == nil && r.pending != nil {
-		return fail.Errorf(err, "--%s needs a value", r.pending.Name).Hint(flagHint(r.pending)...)
-	}
+	r := newReading(app)
+	p := r.read(args)
 	help := "run " + name + " --help for usage"
 	if r.cmd != nil {
 		help = "run " + name + " " + r.cmd.Name + " --help for usage"
 	}
 	if p == nil {
+		if e := badVariable(r.node(), args); e != nil {
+			return e
+		}
+		if r.pending != nil {
+			return fail.Errorf(err, "--%s needs a value", r.pending.Name).Hint(flagHint(r.pending)...)
+		}
 		return fail.Errorf(err, "%s", err.Error()).Hint(help)
 	}
 	switch p.kind {
