@@ -2,15 +2,17 @@ package main
 
 import (
 	"bufio"
-	"io"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cli"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
@@ -54,23 +56,21 @@ func TestDocCommands(t *testing.T) {
 		t.Fatalf("found only %d gcp-aws-cred command lines in %v", len(cmds), pages)
 	}
 	for _, c := range cmds {
-		checkDocCommand(t, c)
+		if err := docCommandError(c); err != nil {
+			t.Errorf("%s: gcp-aws-cred %s: %v", c.where, strings.Join(c.args, " "), err)
+		}
 	}
 	t.Logf("checked %d command lines in %d pages", len(cmds), len(pages))
 }
 
-// checkDocCommand parses one command line as the binary would and makes
-// the checks its command makes before the network.
-func checkDocCommand(t *testing.T, c docCommand) {
-	t.Helper()
-	if len(c.args) > 0 && (c.args[0] == "--version" || c.args[0] == "--help") {
-		return // kong prints and exits; there is nothing more to check
-	}
-	var parsed cli.CLI
-	kctx, err := cli.NewParser(&parsed, io.Discard, io.Discard).Parse(c.args)
-	if err != nil {
-		t.Errorf("%s: gcp-aws-cred %s: %v", c.where, strings.Join(c.args, " "), err)
-		return
+// docCommandError parses one command line as a pasted line is parsed
+// (cli.Parse: help COMMAND, empty variables unset, the checks before the
+// parser returns) and makes the checks its command makes before the
+// network.
+func docCommandError(c docCommand) error {
+	parsed, kctx, err := cli.Parse(c.args)
+	if err != nil || kctx == nil {
+		return err // nil for help or --version: kong prints and exits
 	}
 	var check func() error
 	var cfg func() sts.Config
@@ -84,7 +84,7 @@ func checkDocCommand(t *testing.T, c docCommand) {
 	case "exec":
 		check, cfg = parsed.Exec.Check, parsed.Exec.STSConfig
 		if len(parsed.Exec.Command) == 0 {
-			t.Errorf("%s: exec without a command", c.where)
+			return errors.New("exec without a command")
 		}
 	case "console":
 		check, cfg = parsed.Console.Check, parsed.Console.STSConfig
@@ -94,15 +94,14 @@ func checkDocCommand(t *testing.T, c docCommand) {
 		}
 	}
 	if check == nil {
-		return
+		return nil
 	}
+	// Worded as a run would print them (fail.Given.Explain).
 	if err := check(); err != nil {
-		t.Errorf("%s: gcp-aws-cred %s: %v", c.where, strings.Join(c.args, " "), err)
-		return
+		return (&fail.Given{}).Explain(err)
 	}
-	if _, err := sts.New(cfg()); err != nil {
-		t.Errorf("%s: gcp-aws-cred %s: %v", c.where, strings.Join(c.args, " "), err)
-	}
+	_, err = sts.New(cfg())
+	return (&fail.Given{}).Explain(err)
 }
 
 // docCommands returns the gcp-aws-cred command lines in the sh, console
@@ -138,11 +137,14 @@ func docCommands(t *testing.T, page string) []docCommand {
 				continue
 			}
 		}
+		// A continued line is reported where it starts; the count of
+		// lines goes on.
+		at := n
 		if pending != "" {
-			text, n = pending+" "+text, pendingLine
+			text, at = pending+" "+text, pendingLine
 		}
 		if cont, ok := strings.CutSuffix(text, `\`); ok {
-			pending, pendingLine = cont, n
+			pending, pendingLine = cont, at
 			continue
 		}
 		pending = ""
@@ -150,10 +152,10 @@ func docCommands(t *testing.T, page string) []docCommand {
 			rest := shellWords(text[loc[1]:])
 			args, err := shellSplit(strings.ReplaceAll(rest, ":PORT", ":9"))
 			if err != nil {
-				t.Errorf("%s:%d: %v", page, n, err)
+				t.Errorf("%s:%d: %v", page, at, err)
 				continue
 			}
-			out = append(out, docCommand{where: page + ":" + strconv.Itoa(n), args: args})
+			out = append(out, docCommand{where: page + ":" + strconv.Itoa(at), args: args})
 		}
 	}
 	return out
@@ -179,4 +181,42 @@ func shellWords(s string) string {
 		}
 	}
 	return s
+}
+
+// TestDocChecker checks the checker: where it says a line is, and that it
+// takes a line as a pasted one is taken.
+func TestDocChecker(t *testing.T) {
+	page := filepath.Join(t.TempDir(), "page.md")
+	md := "# Page\n\n```sh\ngcp-aws-cred doctor \\\n  --role arn:aws:iam::123456789012:role/r\ngcp-aws-cred help serve\n```\n\n```console\n$ gcp-aws-cred token\nnot a command: gcp-aws-cred --rol\n```\n"
+	if err := os.WriteFile(page, []byte(md), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range docCommands(t, page) {
+		got = append(got, strings.TrimPrefix(c.where, page)+" "+strings.Join(c.args, " "))
+	}
+	want := []string{":4 doctor --role arn:aws:iam::123456789012:role/r", ":6 help serve", ":10 token"}
+	if !slices.Equal(got, want) {
+		t.Errorf("docCommands: got %q, want %q", got, want)
+	}
+
+	for _, args := range [][]string{{"help", "serve"}, {"help"}, {"--help"}, {"serve", "--help"}, {"--version"}, {"token", "--json"}} {
+		if err := docCommandError(docCommand{args: args}); err != nil {
+			t.Errorf("%q: %v, want it accepted", args, err)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rol", "x"}, "unknown flag --rol"},
+		{[]string{"help", "frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"token", "--impersonate", ""}, "--impersonate is empty"},
+		{[]string{"exec", "--role", "arn:aws:iam::123456789012:role/r"}, "exec without a command"},
+		{[]string{"--role", "arn:aws:iam::123456789012:role/r", "--duration", "5m"}, "out of range"},
+	} {
+		if err := docCommandError(docCommand{args: tc.args}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want an error saying %q", tc.args, err, tc.want)
+		}
+	}
 }

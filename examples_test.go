@@ -61,8 +61,12 @@ func TestExampleConfig(t *testing.T) {
 		if args[0] != "gcp-aws-cred" {
 			t.Errorf("%s does not run gcp-aws-cred", p.name)
 		}
-		var c cli.CLI
-		kctx, err := cli.NewParser(&c, io.Discard, io.Discard).Parse(args[1:])
+		// As a pasted line is parsed: cli.Parse is Run's path.
+		c, kctx, err := cli.Parse(args[1:])
+		if err == nil && kctx == nil {
+			t.Errorf("%s asks for help, not credentials", p.name)
+			continue
+		}
 		if err != nil {
 			t.Errorf("%s: %v", p.name, err)
 			continue
@@ -97,10 +101,9 @@ func parseServe(t *testing.T, where string, args []string) *cli.ServeCmd {
 	for _, env := range []string{"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONTAINER_AUTHORIZATION_TOKEN"} {
 		t.Setenv(env, "")
 	}
-	var c cli.CLI
-	kctx, err := cli.NewParser(&c, io.Discard, io.Discard).Parse(args)
-	if err != nil {
-		t.Errorf("%s: %v", where, err)
+	c, kctx, err := cli.Parse(args)
+	if err != nil || kctx == nil {
+		t.Errorf("%s: %v (or a request for help)", where, err)
 		return nil
 	}
 	if kctx.Selected().Name != "serve" {

@@ -90,12 +90,11 @@ func cause(err error) error {
 // keeps its last value, as os/exec would have it: syscall.Exec passes
 // duplicates on, and programs disagree on which one they read.
 //
-// A region already in environ (a non-empty AWS_REGION or
-// AWS_DEFAULT_REGION) is the user's choice and stays as it is. Otherwise
-// both are set to region, replacing any that is set but empty: a shell's
-// `AWS_REGION=` is how users clear one, yet an empty AWS_DEFAULT_REGION
-// left in place would leave botocore, which reads only that one, without
-// a region.
+// A region given (--region) sets both AWS_REGION and AWS_DEFAULT_REGION,
+// replacing any already in environ, as serve prints both: botocore (AWS
+// CLI v1, boto3) reads only AWS_DEFAULT_REGION and the other SDKs
+// AWS_REGION first, so setting one and keeping the other would leave one
+// client without a region, or with another.
 func Env(environ, hide, set []string, region string) []string {
 	drop := make(map[string]bool, len(hide)+len(set))
 	for _, k := range hide {
@@ -107,9 +106,8 @@ func Env(environ, hide, set []string, region string) []string {
 	}
 	seen := make(map[string]bool, len(environ))
 	env := make([]string, 0, len(environ)+len(set)+2)
-	userRegion := false
 	for _, kv := range slices.Backward(environ) {
-		k, v, _ := strings.Cut(kv, "=")
+		k, _, _ := strings.Cut(kv, "=")
 		upper := strings.ToUpper(k)
 		if runtime.GOOS == "windows" {
 			k = upper
@@ -118,18 +116,17 @@ func Env(environ, hide, set []string, region string) []string {
 			continue
 		}
 		seen[k] = true
-		userRegion = userRegion || isRegion(upper) && v != ""
 		env = append(env, kv)
 	}
 	slices.Reverse(env)
-	if region != "" && !userRegion {
+	if region != "" {
 		env = slices.DeleteFunc(env, func(kv string) bool {
 			k, _, _ := strings.Cut(kv, "=")
 			return isRegion(strings.ToUpper(k))
 		})
 	}
 	env = append(env, set...)
-	if region != "" && !userRegion {
+	if region != "" {
 		env = append(env, "AWS_REGION="+region, "AWS_DEFAULT_REGION="+region)
 	}
 	return env

@@ -26,13 +26,19 @@ func TestEnv(t *testing.T) {
 		environ: []string{"AWS_REGION=", "PATH=/bin", "AWS_DEFAULT_REGION="}, region: "eu-west-1",
 		want: []string{"PATH=/bin", "AWS_REGION=eu-west-1", "AWS_DEFAULT_REGION=eu-west-1"},
 	}, {
-		name:    "a user's region kept, AWS_DEFAULT_REGION alone",
-		environ: []string{"AWS_DEFAULT_REGION=ap-south-1"}, region: "eu-west-1",
-		want: []string{"AWS_DEFAULT_REGION=ap-south-1"},
+		// Issue 23 item 14: AWS_REGION set and --region given left
+		// AWS_DEFAULT_REGION unset, so AWS CLI v1 and boto3 had none.
+		name:    "--region replaces a region already set, and sets the other",
+		environ: []string{"AWS_REGION=ap-south-1", "PATH=/bin"}, region: "eu-west-1",
+		want: []string{"PATH=/bin", "AWS_REGION=eu-west-1", "AWS_DEFAULT_REGION=eu-west-1"},
 	}, {
-		name:    "a user's region kept, with an empty other one",
-		environ: []string{"AWS_REGION=ap-south-1", "AWS_DEFAULT_REGION="}, region: "eu-west-1",
-		want: []string{"AWS_REGION=ap-south-1", "AWS_DEFAULT_REGION="},
+		name:    "--region replaces AWS_DEFAULT_REGION alone too",
+		environ: []string{"AWS_DEFAULT_REGION=ap-south-1", "AWS_REGION="}, region: "eu-west-1",
+		want: []string{"AWS_REGION=eu-west-1", "AWS_DEFAULT_REGION=eu-west-1"},
+	}, {
+		name:    "a user's region kept without --region",
+		environ: []string{"AWS_REGION=ap-south-1"},
+		want:    []string{"AWS_REGION=ap-south-1"},
 	}, {
 		name:    "empty ones left alone without --region",
 		environ: []string{"AWS_REGION="},

@@ -1,9 +1,10 @@
 // Package cli is gcp-aws-cred's command line: the model of every command
-// and flag, the help, and kong's errors rewritten in the tool's voice.
+// and flag, the help, parse errors explained from the model, and shell
+// completion answered from it.
 //
 // It is a package of its own, not part of main, because more than the
-// binary reads the model: the man page and shell completions are generated
-// from it, so they never drift from --help. The work of each command is in
+// binary reads the model: the man page is generated from it, so it never
+// drifts from --help. The work of each command is in
 // token, sts, output, internal/cred, internal/ops and internal/serve.
 package cli
 
@@ -66,6 +67,7 @@ type CLI struct {
 	Serve       ServeCmd       `cmd:"" help:"Serve credentials from memory to local processes, refreshed before they expire (the AWS container credentials protocol)."`
 	Console     ConsoleCmd     `cmd:"" help:"Open the AWS console signed in as the role (a sign-in link from the federation endpoint)."`
 	Completion  CompletionCmd  `cmd:"" help:"Print the shell completion script for bash, zsh or fish."`
+	Complete    CompleteCmd    `cmd:"" name:"__complete" hidden:"" help:"Complete a command line, for the completion scripts."`
 }
 
 // formats are the --output formats, named as the AWS CLI names them.
@@ -212,7 +214,7 @@ type ExecCmd struct {
 func (*ExecCmd) Help() string {
 	return `Gets credentials once and runs COMMAND with AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION set,
-AWS_REGION and AWS_DEFAULT_REGION too with --region (unless either is set),
+AWS_REGION and AWS_DEFAULT_REGION too with --region (replacing any set),
 and AWS_PROFILE/AWS_DEFAULT_PROFILE removed, so a script of many aws commands
 makes one STS call. gcp-aws-cred replaces itself with COMMAND: the exit status and
 signals are COMMAND's own. (On Windows, which cannot replace a process, it
@@ -344,8 +346,9 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 	if slices.Contains(args, "--version") {
 		vars["version"] = version()
 	}
+	var parser *kong.Kong
 	parse := func(cli any) (*kong.Context, error) {
-		parser := newParser(cli, vars, stdout, stderr)
+		parser = newParser(cli, vars, stdout, stderr)
 		unsetEmptyEnv(parser.Model)
 		return parser.Parse(args)
 	}
@@ -358,7 +361,11 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 		kctx, err = parse(&CLI{})
 	}
 	if err != nil {
-		fail.Print(stderr, name, usageError(err, args))
+		fail.Print(stderr, name, usageError(err, parser.Model, args))
+		return cred.ExitUsage
+	}
+	if err := emptyImpersonate(parser.Model, args); err != nil {
+		fail.Print(stderr, name, err)
 		return cred.ExitUsage
 	}
 	// The one deadline of a run, retries included. No signal handler: on
@@ -397,9 +404,39 @@ func explained(flow *cred.Flow, given *fail.Given) func(context.Context) (awscre
 	}
 }
 
+// Parse reads args as Run does for a command line with a command word, help
+// or a mistake, without running anything: for the checks of the command
+// lines the documentation shows, which must take the path a pasted line
+// takes (help serve is serve --help). It returns the command selected, or
+// nil for a request for help or the version, which kong would answer and
+// exit; an error is the one Run would print. Empty variables are unset, as
+// in Run.
+func Parse(args []string) (c *CLI, kctx *kong.Context, err error) {
+	args = helpArgs(args)
+	c = &CLI{}
+	parser := newParser(c, kong.Vars{"version": name, "summary": summary}, io.Discard, io.Discard)
+	unsetEmptyEnv(parser.Model)
+	type exited struct{}
+	parser.Exit = func(int) { panic(exited{}) }
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(exited); !ok {
+				panic(r)
+			}
+			kctx, err = nil, nil
+		}
+	}()
+	if kctx, err = parser.Parse(args); err != nil {
+		return c, nil, usageError(err, parser.Model, args)
+	}
+	if err := emptyImpersonate(parser.Model, args); err != nil {
+		return c, nil, err
+	}
+	return c, kctx, nil
+}
+
 // NewParser builds the parser of the whole command line into c, as the
-// binary builds it: for tests, and for the generators of the man page and
-// shell completions.
+// binary builds it: for tests, and for the man page's generator.
 func NewParser(c *CLI, stdout, stderr io.Writer) *kong.Kong {
 	return newParser(c, kong.Vars{"version": name, "summary": summary}, stdout, stderr)
 }
@@ -417,6 +454,7 @@ func newParser(cli any, vars kong.Vars, stdout, stderr io.Writer) *kong.Kong {
 		kong.Writers(stdout, stderr),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Help(printHelp),
+		kong.ValueFormatter(helpValue),
 		// Durations take a bare number of seconds too, as STS's
 		// DurationSeconds does and AWS users write them.
 		kong.TypeMapper(reflect.TypeFor[time.Duration](), kong.MapperFunc(decodeDuration)),

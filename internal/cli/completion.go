@@ -11,11 +11,12 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
-// This file writes the shell completion scripts. They are generated from
-// the kong model when `gcp-aws-cred completion SHELL` runs, and complete
-// from word lists inside the script: the shell never runs gcp-aws-cred to
-// complete a word, and the credential process carries no completion code,
-// so its start-up pays nothing for them.
+// This file is shell completion, the cobra way: each shell's script is a
+// small stub that runs the hidden command `gcp-aws-cred __complete SHELL --
+// WORDS…` and shows what it prints. The words are read against the kong
+// model (read.go), so a command or flag added to the model completes with
+// no edit here. The credential process's own parser (processCLI) does not
+// hold these commands, so plain runs pay nothing for them.
 
 // CompletionCmd prints a shell completion script.
 type CompletionCmd struct {
@@ -34,119 +35,154 @@ of --output and --log-format. The OS packages and Homebrew install them; by hand
 }
 
 // Run writes the script to stdout.
-func (c *CompletionCmd) Run(kctx *kong.Context, stdout io.Writer) error {
-	return WriteCompletion(stdout, kctx.Model, c.Shell)
-}
-
-// WriteCompletion writes the completion script of shell (bash, zsh or
-// fish) for the command line app.
-func WriteCompletion(w io.Writer, app *kong.Application, shell string) error {
-	m := completionModel(app)
-	var b strings.Builder
-	switch shell {
-	case "bash":
-		m.bash(&b)
-	case "zsh":
-		m.zsh(&b)
-	case "fish":
-		m.fish(&b)
-	default:
-		return fmt.Errorf("no completion for the shell %q: bash, zsh or fish", shell)
-	}
-	_, err := io.WriteString(w, b.String())
+func (c *CompletionCmd) Run(stdout io.Writer) error {
+	_, err := io.WriteString(stdout, stubs[c.Shell])
 	return err
 }
 
-// compModel is what the scripts complete: the commands, each with the flags
-// it takes. The first command, named "", is the command line with no command
-// word: the credential process.
-type compModel struct {
-	cmds []compCmd
+// CompleteCmd answers a shell's stub: the candidates for the last word,
+// one a line, each with a tab and its description where it has one; or a
+// line that starts with a colon and tells the stub to complete something
+// else: ":files", or ":command N" for a command line that starts at the
+// shell's word N (exec's COMMAND).
+type CompleteCmd struct {
+	Shell string   `arg:"" enum:"bash,zsh,fish"`
+	Words []string `arg:"" optional:""`
 }
 
-type compCmd struct {
-	name, help string
-	flags      []compFlag
-	args       []string // the values of its first argument, if they are a fixed set
-	command    bool     // its arguments are a command line (exec)
+// Run prints the candidates.
+func (c *CompleteCmd) Run(kctx *kong.Context, stdout io.Writer) error {
+	var b strings.Builder
+	for _, l := range complete(kctx.Model, c.Shell, c.Words) {
+		b.WriteString(l + "\n")
+	}
+	_, err := io.WriteString(stdout, b.String())
+	return err
 }
 
-type compFlag struct {
-	long, help string
-	short      rune
-	value      bool     // takes a value
-	values     []string // the value's fixed set, if it has one
-	file       bool     // the value is a file name
-	repeat     bool
-}
-
-// completionModel reads the scripts' model from the command line's.
-func completionModel(app *kong.Application) compModel {
-	global := compFlags(app.Node, nil)
-	m := compModel{cmds: []compCmd{{}}}
-	for _, c := range app.Children {
-		if c.Type != kong.CommandNode {
+// complete is what the stub of shell shows for words, the words after the
+// program's name, the last being the one under the cursor.
+func complete(app *kong.Application, shell string, words []string) []string {
+	if len(words) == 0 {
+		words = []string{""}
+	}
+	// bash splits --flag=value into three words; put them together, and
+	// remember where each word began in the shell's count.
+	// bash splits words at = and : too (COMP_WORDBREAKS), so --output=env
+	// and arn:aws:iam::… come in pieces; put them together, and remember
+	// where each word began in the shell's count.
+	var args []string
+	var pos []int // pos[i] is args[i]'s index among the shell's words, 1 for the first after the name
+	joinNext := false
+	for i, w := range words {
+		breaks := w != "" && strings.Trim(w, "=:") == ""
+		if shell == "bash" && len(args) > 0 && (joinNext || breaks) {
+			args[len(args)-1] += w
+			joinNext = breaks
 			continue
 		}
-		if c.Name == processName {
-			m.cmds[0].flags = append(compFlags(c, nil), global...)
-			continue
+		args, pos, joinNext = append(args, w), append(pos, i+1), false
+	}
+	cur, before := args[len(args)-1], args[:len(args)-1]
+	if len(before) <= 1 && !strings.HasPrefix(cur, "-") && (len(before) == 0 || before[0] == "help") {
+		// A command word: after nothing, or after help.
+		var out []string
+		for _, c := range Commands(app) {
+			out = appendMatch(out, cur, c.Name, firstSentence(c.Help))
 		}
-		if c.Hidden {
-			continue
+		if len(before) == 0 {
+			out = appendMatch(out, cur, "help", "Show the help of the credential process, or of a command")
 		}
-		cc := compCmd{name: c.Name, help: firstSentence(c.Help), flags: append(compFlags(c, c), global...)}
-		if len(c.Positional) > 0 {
-			p := c.Positional[0]
-			if p.Enum != "" {
-				cc.args = p.EnumSlice()
+		return out
+	}
+	r := newReading(app)
+	if r.read(before) != nil {
+		return nil
+	}
+	n := r.node()
+	switch {
+	case r.command >= 0:
+		return []string{fmt.Sprintf(":command %d", pos[r.command])}
+	case r.pending != nil:
+		return values(r.pending, n, "", cur)
+	case r.dashes && hasCommand(n) && r.args == 0:
+		return []string{fmt.Sprintf(":command %d", pos[len(pos)-1])}
+	case strings.HasPrefix(cur, "-") && !r.dashes:
+		if flag, value, ok := strings.Cut(cur, "="); ok {
+			f := findFlag(n, app, func(f *kong.Flag) bool { return "--"+f.Name == flag })
+			if f == nil || f.IsBool() {
+				return nil
 			}
-			cc.command = p.PassthroughMode != kong.PassThroughModeNone
+			prefix := flag + "="
+			if shell == "bash" {
+				prefix = "" // bash replaces only what follows the "="
+			}
+			return values(f, n, prefix, value)
 		}
-		m.cmds = append(m.cmds, cc)
+		var out []string
+		for _, f := range visibleFlags(n, app) {
+			out = appendMatch(out, cur, "--"+f.Name, firstSentence(f.Help))
+		}
+		if hasCommand(n) && r.args == 0 {
+			out = appendMatch(out, cur, "--", "The command follows")
+		}
+		return out
+	case r.cmd != nil && r.args < len(n.Positional) && n.Positional[r.args].Enum != "":
+		var out []string
+		for _, v := range n.Positional[r.args].EnumSlice() {
+			out = appendMatch(out, cur, v, "")
+		}
+		return out
+	case r.cmd != nil && hasCommand(n) && r.args == 0:
+		return []string{fmt.Sprintf(":command %d", pos[len(pos)-1])}
 	}
-	if len(m.cmds[0].flags) == 0 {
-		m.cmds[0].flags = global
-	}
-	return m
+	return nil
 }
 
-// compFlags lists n's visible flags.
-func compFlags(n, cmd *kong.Node) []compFlag {
-	var out []compFlag
-	for _, f := range n.Flags {
-		if f.Hidden {
-			continue
-		}
-		cf := compFlag{long: f.Name, short: f.Short, help: firstSentence(f.Help), value: !f.IsBool(), repeat: f.IsSlice()}
-		switch {
-		case f.Enum != "":
-			cf.values = f.EnumSlice()
-		case f.Name == "output":
-			cf.values = outputFormats(cmd)
-		case f.PlaceHolder == "FILE":
-			cf.file = true
-		}
-		out = append(out, cf)
-	}
-	return out
+// hasCommand reports whether n's arguments are a command line (exec).
+func hasCommand(n *kong.Node) bool {
+	return len(n.Positional) > 0 && n.Positional[0].PassthroughMode != kong.PassThroughModeNone
 }
 
-// outputFormats are the --output values of a command: serve prints
-// variables for its clients, which the credential_process document is not.
-func outputFormats(cmd *kong.Node) []string {
+// values are the candidates for f's value in the command n: its fixed set,
+// or file names, or nothing (an ARN or a duration cannot be guessed).
+func values(f *kong.Flag, n *kong.Node, prefix, cur string) []string {
+	var set []string
+	switch {
+	case f.Enum != "":
+		set = f.EnumSlice()
+	case f.Name == "output":
+		// serve prints variables for its clients, which the
+		// credential_process document is not.
+		for _, o := range formats {
+			if n.Name != "serve" || o != output.Process {
+				set = append(set, string(o))
+			}
+		}
+	case f.PlaceHolder == "FILE":
+		return []string{":files"}
+	}
 	var out []string
-	for _, f := range formats {
-		if cmd != nil && cmd.Name == "serve" && f == output.Process {
-			continue
-		}
-		out = append(out, string(f))
+	for _, v := range set {
+		out = appendMatch(out, prefix+cur, prefix+v, "")
 	}
 	return out
+}
+
+// appendMatch appends the candidate word, with its description, if it
+// completes cur.
+func appendMatch(out []string, cur, word, desc string) []string {
+	if !strings.HasPrefix(word, cur) || slices.Contains(out, word) {
+		return out
+	}
+	if desc != "" {
+		word += "\t" + strings.ReplaceAll(desc, "\n", " ")
+	}
+	return append(out, word)
 }
 
 // firstSentence is the help up to its first full stop, for the one-line
-// descriptions shells show next to a candidate.
+// descriptions zsh and fish show next to a candidate.
 func firstSentence(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if i := strings.Index(s, ". "); i >= 0 {
@@ -155,284 +191,92 @@ func firstSentence(s string) string {
 	return strings.TrimSuffix(s, ".")
 }
 
-// words are the command words, in the model's order.
-func (m compModel) words() []string {
-	var out []string
-	for _, c := range m.cmds[1:] {
-		out = append(out, c.name)
-	}
-	return out
-}
-
-// valueFlags are the spellings of every flag that takes a value, in any
-// command, so the scripts can step over a flag's value when they look for
-// the command word.
-func (m compModel) valueFlags() []string {
-	var out []string
-	for _, c := range m.cmds {
-		for _, f := range c.flags {
-			if !f.value {
-				continue
-			}
-			for _, s := range f.spellings() {
-				if !slices.Contains(out, s) {
-					out = append(out, s)
-				}
-			}
-		}
-	}
-	return out
-}
-
-func (f compFlag) spellings() []string {
-	out := []string{"--" + f.long}
-	if f.short != 0 {
-		out = append(out, "-"+string(f.short))
-	}
-	return out
-}
-
-func (m compModel) bash(b *strings.Builder) {
-	fmt.Fprintf(b, `# bash completion for %[1]s                             -*- shell-script -*-
-# Generated from the command line by "%[1]s completion bash"; it never runs
-# %[1]s to complete a word.
+// stubs are the shells' scripts. Each runs the program as the user typed
+// its name, so a binary outside PATH completes too.
+var stubs = map[string]string{
+	"bash": `# bash completion for gcp-aws-cred                -*- shell-script -*-
+# "gcp-aws-cred completion bash" prints this; gcp-aws-cred __complete
+# answers each completion from its own command line model.
 
 _gcp_aws_cred() {
-    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local cmd= i w dashdash=
+    local cur=${COMP_WORDS[COMP_CWORD]} out line n
     COMPREPLY=()
-    # The command word is the first word that is neither a flag nor a
-    # flag's value.
-    for ((i = 1; i < COMP_CWORD; i++)); do
-        w=${COMP_WORDS[i]}
-        case $w in
-        --) dashdash=1; break ;;
-        %[2]s)
-            ((i++))
-            [[ ${COMP_WORDS[i]} == = ]] && ((i++)) ;;
-        -*) ;;
-        *) cmd=$w; break ;;
-        esac
-    done
-    if [[ -n $cmd ]]; then
-        for ((i++; i < COMP_CWORD; i++)); do
-            [[ ${COMP_WORDS[i]} == -- ]] && dashdash=1
-        done
-    fi
-    if [[ -n $dashdash ]]; then
-        # exec's COMMAND: whatever the shell would complete.
-        compopt -o default 2>/dev/null
-        return
-    fi
-
-    # A flag's value: after "--flag " or "--flag=".
-    local flag=$prev
-    [[ $prev == = && $COMP_CWORD -ge 2 ]] && flag=${COMP_WORDS[COMP_CWORD-2]}
-    [[ $cur == = ]] && { flag=$prev; cur=; }
-    case "$cmd $flag" in
-`, Name, strings.Join(m.valueFlags(), "|"))
-	// One branch per action, listing every "command flag" it serves.
-	var actions []string
-	pats := map[string][]string{}
-	for _, c := range m.cmds {
-		for _, f := range c.flags {
-			if !f.value {
-				continue
-			}
-			action := "return ;;" // a value the script cannot guess: offer nothing
-			switch {
-			case len(f.values) > 0:
-				action = fmt.Sprintf(`COMPREPLY=($(compgen -W %q -- "$cur")); return ;;`, strings.Join(f.values, " "))
-			case f.file:
-				action = `compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;`
-			}
-			if _, ok := pats[action]; !ok {
-				actions = append(actions, action)
-			}
-			for _, s := range f.spellings() {
-				pats[action] = append(pats[action], fmt.Sprintf("%q", c.name+" "+s))
-			}
-		}
-	}
-	for _, a := range actions {
-		fmt.Fprintf(b, "    %s)\n        %s\n", strings.Join(pats[a], "|"), a)
-	}
-	b.WriteString("    esac\n\n    case $cmd in\n")
-	for _, c := range m.cmds {
-		var flags []string
-		for _, f := range c.flags {
-			flags = append(flags, f.spellings()...)
-		}
-		var words string
-		switch {
-		case c.name == "":
-			words = strings.Join(m.words(), " ")
-		case len(c.args) > 0:
-			words = strings.Join(c.args, " ")
-		}
-		pat := c.name
-		if pat == "" {
-			pat = `""`
-		}
-		fmt.Fprintf(b, "    %s)\n", pat)
-		if words == "" {
-			fmt.Fprintf(b, "        COMPREPLY=($(compgen -W %q -- \"$cur\")) ;;\n", strings.Join(flags, " "))
-			continue
-		}
-		b.WriteString("        if [[ $cur == -* ]]; then\n")
-		fmt.Fprintf(b, "            COMPREPLY=($(compgen -W %q -- \"$cur\"))\n", strings.Join(flags, " "))
-		b.WriteString("        else\n")
-		fmt.Fprintf(b, "            COMPREPLY=($(compgen -W %q -- \"$cur\"))\n", words)
-		b.WriteString("        fi ;;\n")
-	}
-	fmt.Fprintf(b, "    esac\n}\n\ncomplete -F _gcp_aws_cred %s\n", Name)
+    out=$("${COMP_WORDS[0]}" __complete bash -- "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null) || return
+    [[ $cur == = ]] && cur=
+    case $out in
+    :files)
+        compopt -o filenames 2>/dev/null
+        COMPREPLY=($(compgen -f -- "$cur")) ;;
+    ":command "*)
+        n=${out#:command }
+        if declare -F _command_offset >/dev/null; then
+            _command_offset "$n"
+        elif ((COMP_CWORD == n)); then
+            COMPREPLY=($(compgen -c -- "$cur"))
+        else
+            compopt -o default 2>/dev/null
+        fi ;;
+    *)
+        while IFS= read -r line; do
+            [[ -n $line ]] && COMPREPLY+=("${line%%$'\t'*}")
+        done <<<"$out" ;;
+    esac
 }
 
-// zshQuote quotes s for a single-quoted zsh word.
-func zshQuote(s string) string { return strings.ReplaceAll(s, "'", `'\''`) }
-
-// zshDesc makes s safe inside the brackets of an _arguments spec.
-func zshDesc(s string) string {
-	return zshQuote(strings.NewReplacer(`\`, `\\`, "[", `\[`, "]", `\]`, ":", `\:`).Replace(s))
-}
-
-func (m compModel) zsh(b *strings.Builder) {
-	fmt.Fprintf(b, `#compdef %[1]s
-# zsh completion for %[1]s, generated from the command line by
-# "%[1]s completion zsh"; it never runs %[1]s to complete a word.
+complete -F _gcp_aws_cred gcp-aws-cred
+`,
+	"zsh": `#compdef gcp-aws-cred
+# zsh completion for gcp-aws-cred: "gcp-aws-cred completion zsh" prints
+# this; gcp-aws-cred __complete answers each completion from its own
+# command line model.
 
 _gcp-aws-cred() {
-    local cmd i
-    local -a commands
-    commands=(
-`, Name)
-	for _, c := range m.cmds[1:] {
-		fmt.Fprintf(b, "        '%s:%s'\n", c.name, zshQuote(c.help))
-	}
-	fmt.Fprintf(b, `    )
-    for ((i = 2; i < CURRENT; i++)); do
-        case ${words[i]} in
-        (--) break ;;
-        (%s) ((i++)) ;;
-        (-*) ;;
-        (*) cmd=${words[i]}; break ;;
-        esac
-    done
-    if [[ -n $cmd ]]; then
-        words=("${(@)words[i,-1]}")
-        ((CURRENT -= i - 1))
-    fi
-    case $cmd in
-`, strings.Join(m.valueFlags(), "|"))
-	for _, c := range m.cmds {
-		pat := c.name
-		if pat == "" {
-			pat = "''"
-		}
-		fmt.Fprintf(b, "    (%s)\n        _arguments -s -S", pat)
-		for _, f := range c.flags {
-			excl := ""
-			if f.short != 0 {
-				excl = fmt.Sprintf("(-%c --%s)", f.short, f.long)
-			}
-			if f.repeat {
-				excl = "*"
-			}
-			arg := ""
-			if f.value {
-				action := " "
-				switch {
-				case len(f.values) > 0:
-					action = "(" + strings.Join(f.values, " ") + ")"
-				case f.file:
-					action = "_files"
-				}
-				arg = ":" + zshQuote(strings.ToLower(f.long)) + ":" + action
-			}
-			for _, s := range f.spellings() {
-				sep := ""
-				if f.value {
-					sep = "="
-					if !strings.HasPrefix(s, "--") {
-						sep = "+"
-					}
-				}
-				fmt.Fprintf(b, " \\\n            '%s%s%s[%s]%s'", excl, s, sep, zshDesc(f.help), arg)
-			}
-		}
-		switch {
-		case c.name == "":
-			b.WriteString(" \\\n            '1: :{_describe command commands}'")
-		case len(c.args) > 0:
-			fmt.Fprintf(b, " \\\n            '1:%s:(%s)'", strings.ToLower(c.name), strings.Join(c.args, " "))
-		case c.command:
-			b.WriteString(" \\\n            '*:: :_normal'")
-		}
-		b.WriteString(" ;;\n")
-	}
-	b.WriteString("    esac\n}\n\nif [[ $zsh_eval_context[-1] == loadautofunc ]]; then\n    _gcp-aws-cred \"$@\"\nelse\n    compdef _gcp-aws-cred " + Name + "\nfi\n")
+    local -a out cands
+    local line n
+    out=("${(@f)$(${words[1]} __complete zsh -- "${(@)words[2,CURRENT]}" 2>/dev/null)}")
+    case $out[1] in
+    (:files) _files ;;
+    (:command\ *)
+        n=${out[1]#:command }
+        words=("${(@)words[n+1,-1]}")
+        ((CURRENT -= n))
+        _normal ;;
+    (*)
+        for line in $out; do
+            if [[ $line == *$'\t'* ]]; then
+                cands+=("${${line%%$'\t'*}//:/\\:}:${line#*$'\t'}")
+            elif [[ -n $line ]]; then
+                cands+=("${line//:/\\:}")
+            fi
+        done
+        _describe -t values gcp-aws-cred cands ;;
+    esac
 }
 
-// fishQuote quotes s as a single-quoted fish word.
-func fishQuote(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(s) + "'"
-}
+if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
+    _gcp-aws-cred "$@"
+else
+    compdef _gcp-aws-cred gcp-aws-cred
+fi
+`,
+	"fish": `# fish completion for gcp-aws-cred: "gcp-aws-cred completion fish" prints
+# this; gcp-aws-cred __complete answers each completion from its own
+# command line model.
 
-func (m compModel) fish(b *strings.Builder) {
-	fmt.Fprintf(b, `# fish completion for %[1]s, generated from the command line by
-# "%[1]s completion fish"; it never runs %[1]s to complete a word.
-
-# The command word: the first word that is neither a flag nor a flag's value.
-function __gcp_aws_cred_command
-    set -l words (commandline -opc)
-    set -e words[1]
-    while set -q words[1]
-        switch $words[1]
-            case --
-                return
-            case %[2]s
-                set -e words[1]
-            case '-*'
-            case '*'
-                echo $words[1]
-                return
-        end
-        set -e words[1]
+function __gcp_aws_cred_complete
+    set -l words (commandline -opc) (commandline -ct)
+    set -l out ($words[1] __complete fish -- $words[2..-1] 2>/dev/null)
+    switch "$out[1]"
+        case :files
+            __fish_complete_path (commandline -ct)
+        case ':command *'
+            set -l n (string split ' ' -- $out[1])[2]
+            complete -C (string join ' ' -- (string escape -- $words[(math $n + 1)..-1]))
+        case '*'
+            printf '%s\n' $out
     end
 end
 
-function __gcp_aws_cred_is
-    set -l cmd (__gcp_aws_cred_command)
-    test "$cmd" = "$argv[1]"
-end
-
-complete -c %[1]s -f
-`, Name, strings.Join(m.valueFlags(), " "))
-	for _, c := range m.cmds[1:] {
-		fmt.Fprintf(b, "complete -c %s -n '__gcp_aws_cred_is \"\"' -a %s -d %s\n", Name, c.name, fishQuote(c.help))
-	}
-	for _, c := range m.cmds {
-		cond := fishQuote("__gcp_aws_cred_is " + fmt.Sprintf("%q", c.name))
-		for _, f := range c.flags {
-			line := fmt.Sprintf("complete -c %s -n %s -l %s", Name, cond, f.long)
-			if f.short != 0 {
-				line += fmt.Sprintf(" -s %c", f.short)
-			}
-			switch {
-			case len(f.values) > 0:
-				line += " -x -a " + fishQuote(strings.Join(f.values, " "))
-			case f.file:
-				line += " -r -F"
-			case f.value:
-				line += " -x"
-			}
-			fmt.Fprintf(b, "%s -d %s\n", line, fishQuote(f.help))
-		}
-		if len(c.args) > 0 {
-			fmt.Fprintf(b, "complete -c %s -n %s -a %s\n", Name, cond, fishQuote(strings.Join(c.args, " ")))
-		}
-		if c.command {
-			fmt.Fprintf(b, "complete -c %s -n %s -F\n", Name, cond)
-		}
-	}
+complete -c gcp-aws-cred -f -a '(__gcp_aws_cred_complete)'
+`,
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"io"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 
 func TestClosestCommand(t *testing.T) {
 	var cli CLI
-	cmds := commands(newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Model)
+	cmds := Commands(newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Model)
 	for in, want := range map[string]string{
 		"docter": "doctor", "dcotor": "doctor", "exce": "exec", "tokn": "token", "trust": "trust-policy",
 		"trustpolicy": "trust-policy", "tok": "token", "get": "", "x": "", "frobnicate": "", "d": "",
@@ -81,6 +82,45 @@ func TestPlainParserAgrees(t *testing.T) {
 	for _, args := range [][]string{{"doctor"}, {"--role", "r", "--help"}, {"-h"}, {"get", "--role", "r"}} {
 		if plainRun(args) {
 			t.Errorf("%q: a plain run", args)
+		}
+	}
+}
+
+// BenchmarkParsePlain is what the credential process's own model
+// (processCLI) saves a plain run: building the parser and parsing a
+// credential_process line, with that model and with the whole command
+// line's.
+func BenchmarkParsePlain(b *testing.B) {
+	args := []string{"--role", "arn:aws:iam::123456789012:role/r", "--region", "eu-west-1"}
+	vars := kong.Vars{"version": "v", "summary": summary}
+	for _, m := range []struct {
+		name string
+		cli  func() any
+	}{{"process", func() any { return &processCLI{} }}, {"full", func() any { return &CLI{} }}} {
+		b.Run(m.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := newParser(m.cli(), vars, io.Discard, io.Discard).Parse(args); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestOddWords: the reading of the words (parse errors, completion) takes
+// any words without a panic, whatever kong made of them.
+func TestOddWords(t *testing.T) {
+	var cli CLI
+	app := newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Model
+	words := []string{"", "-", "--", "-=", "--=", "-=x", "=", ":", "-o", "-oenv", "--role", "--role=", "-role", "--ROLE", "x", "help", "exec", "serve", "completion", "__complete", "-v", "--help", "--output=", "é", "-é"}
+	for _, a := range words {
+		for _, b := range words {
+			for _, shell := range []string{"bash", "zsh", "fish"} {
+				complete(app, shell, []string{a, b})
+			}
+			if e := usageError(errors.New("kong's error"), app, []string{a, b}); e == nil || e.Error() == "" {
+				t.Errorf("%q %q: no explanation", a, b)
+			}
 		}
 	}
 }

@@ -26,10 +26,11 @@ func TestEnviron(t *testing.T) {
 	if diff := cmp.Diff(want, execEnv(in, creds, "eu-west-1")); diff != "" {
 		t.Errorf("execEnv (-want +got):\n%s", diff)
 	}
-	// A region already in the environment is the user's choice: left alone.
-	got := execEnv([]string{"AWS_REGION=us-west-2"}, creds, "eu-west-1")
-	if strings.Contains(strings.Join(got, " "), "eu-west-1") {
-		t.Errorf("overrode the environment's region: %v", got)
+	// --region sets both variables, whatever the environment held
+	// (issue 23 item 14: AWS_DEFAULT_REGION was left unset).
+	got := strings.Join(execEnv([]string{"AWS_REGION=us-west-2"}, creds, "eu-west-1"), " ")
+	if strings.Contains(got, "us-west-2") || !strings.Contains(got, "AWS_REGION=eu-west-1") || !strings.Contains(got, "AWS_DEFAULT_REGION=eu-west-1") {
+		t.Errorf("exec --region with AWS_REGION set: %v", got)
 	}
 }
 

@@ -18,8 +18,10 @@ func TestChildEnv(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
+	// --region sets both, replacing a region in the environment, as serve
+	// prints both (issue 23 item 14).
 	got = childEnv([]string{"AWS_DEFAULT_REGION=eu-north-1"}, "u", "t", "", "us-west-2")
-	if want := []string{"AWS_DEFAULT_REGION=eu-north-1", URIEnv + "=u", TokenEnv + "=t"}; !slices.Equal(got, want) {
+	if want := []string{URIEnv + "=u", TokenEnv + "=t", "AWS_REGION=us-west-2", "AWS_DEFAULT_REGION=us-west-2"}; !slices.Equal(got, want) {
 		t.Errorf("a region in the environment: got %q", got)
 	}
 	// exec --serve --imds: the command gets the IMDS endpoint, and a

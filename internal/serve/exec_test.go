@@ -97,10 +97,11 @@ func TestExecServeEnvironment(t *testing.T) {
 	if !strings.Contains(out, "env AWS_REGION=eu-west-1\n") || !strings.Contains(out, "env AWS_DEFAULT_REGION=eu-west-1\n") {
 		t.Errorf("empty region variables not replaced:\n%s", out)
 	}
-	// A region in the environment stays as it is.
+	// --region sets both, replacing a region in the environment (issue
+	// 23 item 14: AWS_DEFAULT_REGION was left unset for botocore).
 	out, _ = execHelper(t, []string{os.Args[0], "fetch"}, []string{"AWS_REGION=ap-northeast-1"}, "eu-west-1")
-	if !strings.Contains(out, "env AWS_REGION=ap-northeast-1\n") || strings.Contains(out, "eu-west-1") {
-		t.Errorf("region overridden:\n%s", out)
+	if !strings.Contains(out, "env AWS_REGION=eu-west-1\n") || !strings.Contains(out, "env AWS_DEFAULT_REGION=eu-west-1\n") || strings.Contains(out, "ap-northeast-1") {
+		t.Errorf("region not set for both:\n%s", out)
 	}
 }
 

@@ -40,7 +40,22 @@ func demo() error {
 
 	fmt.Println("# building gcp-aws-cred with go build (the first time, this downloads modules and may take a minute)")
 	start := time.Now()
+	// go build prints nothing while it compiles: say the demo is alive.
+	built := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(15 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-built:
+				return
+			case <-tick.C:
+				fmt.Printf("# still building (%s)\n", time.Since(start).Round(time.Second))
+			}
+		}
+	}()
 	bin, cleanup, err := testbin.Build()
+	close(built)
 	if err != nil {
 		return err
 	}

@@ -78,6 +78,9 @@ func start(t *testing.T, args ...string) *sandbox {
 		t.Skip("the sandbox's signal handling and shell output are for POSIX systems")
 	}
 	cmd := exec.Command(fakeservers, args...) // Stdin nil: /dev/null
+	// Its own temporary directory, to see that it leaves nothing there.
+	tmp := t.TempDir()
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +91,19 @@ func start(t *testing.T, args ...string) *sandbox {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-sb.exited
+		// Stopped as a user stops it, so it removes what it made (issue
+		// 23 item 16: killed, it left its ADC directory on every run).
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-sb.exited:
+		case <-time.After(10 * time.Second):
+			t.Errorf("fakeservers still running 10s after SIGTERM")
+			_ = cmd.Process.Kill()
+			<-sb.exited
+		}
+		if left, _ := os.ReadDir(tmp); len(left) > 0 {
+			t.Errorf("fakeservers left %s in its temporary directory", left[0].Name())
+		}
 	})
 	lines := make(chan string)
 	go func() {

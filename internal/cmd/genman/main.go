@@ -79,7 +79,7 @@ func Page(app *kong.Application, version, date string) []byte {
 
 	m.section("SYNOPSIS")
 	m.printf(".SY %s\n.B \\-\\-role\n.I ARN\n.RI [ flags ]\n.YS\n", name)
-	for _, c := range commands(app) {
+	for _, c := range cli.Commands(app) {
 		m.printf(".SY %s\n.B %s\n", name, esc(c.Name))
 		for _, p := range c.Positional {
 			m.printf(".I %s\n", esc(strings.ToUpper(p.Name)))
@@ -87,7 +87,7 @@ func Page(app *kong.Application, version, date string) []byte {
 		m.printf(".RI [ flags ]\n.YS\n")
 	}
 
-	process := processNode(app)
+	process := cli.ProcessNode(app)
 	m.section("DESCRIPTION")
 	m.text(process.Detail)
 	m.para("With no command word, " + name + " is the credential process that AWS tools run through credential_process: it prints the credential_process JSON document on stdout, in one write, and nothing on stderr. On failure stdout stays empty and stderr says \"" + name + ": error: ...\", then \"hint:\" lines where a fix is known.")
@@ -97,7 +97,7 @@ func Page(app *kong.Application, version, date string) []byte {
 	m.flags(append(append([]*kong.Flag{}, process.Flags...), app.Flags...))
 
 	m.section("COMMANDS")
-	for _, c := range commands(app) {
+	for _, c := range cli.Commands(app) {
 		m.printf(".SS %s\n", quoteArg(name+" "+c.Name))
 		m.para(c.Help)
 		m.text(c.Detail)
@@ -129,7 +129,7 @@ func Page(app *kong.Application, version, date string) []byte {
 	m.section("ENVIRONMENT")
 	m.para("A flag given on the command line wins over its variable. An empty variable counts as unset.")
 	seen := map[string]bool{}
-	for _, n := range append([]*kong.Node{process}, commands(app)...) {
+	for _, n := range append([]*kong.Node{process}, cli.Commands(app)...) {
 		for _, f := range n.Flags {
 			for _, env := range f.Envs {
 				if seen[env] {
@@ -145,13 +145,15 @@ func Page(app *kong.Application, version, date string) []byte {
 	}
 
 	m.section("EXIT STATUS")
-	for _, s := range exitStatuses {
-		m.printf(".TP\n.B %s\n%s\n", s[0], esc(s[1]))
+	for _, s := range cli.ExitStatuses {
+		m.printf(".TP\n.B %d\n%s\n", s.Code, esc(s.Meaning))
 	}
-	m.para("exec exits with COMMAND's own status; exec --serve with 128 plus the signal's number when COMMAND died of a signal. serve exits 0 when stopped by SIGINT or SIGTERM, and as the credential process does when its first exchange fails.")
+	m.para("exec exits with COMMAND's own status; exec --serve with 128 plus the signal's number when COMMAND died of a signal. serve exits 0 when stopped by SIGINT, SIGTERM or SIGHUP, and as the credential process does when its first exchange fails.")
 
 	m.section("FILES")
 	m.para(name + " writes no file: credentials, tokens and keys live in memory only. It reads the files named by --ca-bundle and --auth-token-file, and ~/.aws/config is read by the AWS tools that run it, not by " + name + ".")
+	m.printf(".TP\n.I %s\n%s\n", esc("~/.config/gcloud/application_default_credentials.json"),
+		esc("With --impersonate and no GOOGLE_APPLICATION_CREDENTIALS: the Application Default Credentials that gcloud auth application-default login writes (%APPDATA%\\gcloud\\application_default_credentials.json on Windows). Read, never written."))
 	m.printf(".TP\n.I /usr/lib/systemd/system/%[1]s.service\n.TQ\n.I /usr/lib/systemd/system/%[1]s.socket\nThe units of the OS packages for serve, installed but not enabled; the socket unit holds the port across the service's restarts.\n"+
 		".TP\n.I /etc/default/%[1]s\n.TQ\n.I /etc/sysconfig/%[1]s\nIts settings (Debian and Alpine; RPM), kept on upgrade.\n", name)
 
@@ -168,19 +170,14 @@ func Page(app *kong.Application, version, date string) []byte {
 
 // environment are the variables read other than as a flag's default.
 var environment = [][2]string{
-	{"AWS_REGION, AWS_DEFAULT_REGION", "The STS region when --region is not given, in this order; else the role's partition's region (us-east-1, cn-north-1, us-gov-west-1). exec sets both for COMMAND when --region is given and neither is set."},
+	{"AWS_REGION, AWS_DEFAULT_REGION", "The STS region when --region is not given, in this order; else the role's partition's region (us-east-1, cn-north-1, us-gov-west-1). exec and serve set both for their clients when --region is given."},
 	{"AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL", "The STS endpoint when --sts-endpoint is not given, in this order. http:// only on loopback."},
 	{"GCE_METADATA_HOST", "The metadata server's host:port, instead of 169.254.169.254: for emulators and tests. No scheme, path or user."},
 	{"AWS_CONTAINER_AUTHORIZATION_TOKEN", "serve: the token clients must send, when --auth-token-file is not given."},
 	{"K_SERVICE", "The default --session-name on Cloud Run and Cloud Functions, when the instance has no name."},
-}
-
-// exitStatuses mirror internal/cred's ExitStatus.
-var exitStatuses = [][2]string{
-	{"0", "Credentials printed (doctor: the chain works; serve --check: the server holds credentials)."},
-	{"1", "A failure that needs a fix: configuration, trust policy, network, a peer's answer. The hint: lines say what to do."},
-	{"2", "The command line could not be parsed: an unknown command or flag, a missing value, a value of the wrong type."},
-	{"75", "STS was still throttling after the retries (EX_TEMPFAIL): try again later."},
+	{"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "When true, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL are ignored, as the AWS tools ignore them."},
+	{"GOOGLE_APPLICATION_CREDENTIALS", "With --impersonate: the Application Default Credentials file that signs the calls to the IAM Credentials API; else gcloud's file (FILES), else the metadata server."},
+	{"HTTPS_PROXY, NO_PROXY", "The proxy for STS, and with --impersonate for Google's token and IAM Credentials endpoints, and the hosts that bypass it. The metadata server is never reached through a proxy."},
 }
 
 var examples = [][2]string{
@@ -189,27 +186,6 @@ var examples = [][2]string{
 	{"Run a script of many aws commands with one STS call:", "gcp-aws-cred exec --role arn:aws:iam::123456789012:role/etl -- ./nightly-sync.sh"},
 	{"Serve credentials from memory to the processes of a VM, through the packaged unit:", "sudo install -d -m 0755 /etc/gcp-aws-cred\n(umask 027; head -c 32 /dev/urandom | base64 | tr -d '\\n' | sudo tee /etc/gcp-aws-cred/token >/dev/null)\nsudoedit /etc/default/gcp-aws-cred     # GCP_AWS_CRED_ROLE=arn:aws:iam::...\nsudo systemctl enable --now gcp-aws-cred.socket gcp-aws-cred"},
 	{"Install completions by hand:", "gcp-aws-cred completion bash > /etc/bash_completion.d/gcp-aws-cred"},
-}
-
-// commands are the command words, in the model's order.
-func commands(app *kong.Application) []*kong.Node {
-	var out []*kong.Node
-	for _, c := range app.Children {
-		if c.Type == kong.CommandNode && !c.Hidden {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// processNode is the credential process: the hidden default command.
-func processNode(app *kong.Application) *kong.Node {
-	for _, c := range app.Children {
-		if c.Name == cli.ProcessName {
-			return c
-		}
-	}
-	panic("the command line has no credential process command " + cli.ProcessName)
 }
 
 func findFlag(flags []*kong.Flag, name string) *kong.Flag {

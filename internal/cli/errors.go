@@ -1,0 +1,276 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+)
+
+// This file explains a command line kong refused. It reads the words
+// against the model itself (read.go) rather than kong's English, and
+// explains the first word it can: a flag of another command, a long flag
+// with one dash, a flag before the command word, a near miss. Anything
+// else is kong's own message with a pointer to --help.
+
+// usageError explains err, kong's refusal of args, for the command line
+// app.
+func usageError(err error, app *kong.Application, args []string) *fail.Error {
+	var ve *valueError
+	if errors.As(err, &ve) { // a value on the command line; kong stopped there
+		return fail.Errorf(ve, "--%s %q %s", ve.flag.Name, ve.value, ve.reason).Hint(flagHint(ve.flag)...)
+	}
+	r := newReading(app)
+	p := r.read(args)
+	help := "run " + name + " --help for usage"
+	if r.cmd != nil {
+		help = "run " + name + " " + r.cmd.Name + " --help for usage"
+	}
+	if p == nil {
+		if e := badVariable(r.node(), args); e != nil {
+			return e
+		}
+		if r.pending != nil {
+			return fail.Errorf(err, "--%s needs a value", r.pending.Name).Hint(flagHint(r.pending)...)
+		}
+		return fail.Errorf(err, "%s", err.Error()).Hint(help)
+	}
+	switch p.kind {
+	case noValue:
+		return fail.Errorf(err, "--%s needs a value, but %s follows it", p.flag.Name, p.value).
+			Hint(flagHint(p.flag)...).
+			Hint(fmt.Sprintf("a value that starts with a dash goes after an equals sign: --%s=%s", p.flag.Name, p.value))
+	case notInEnum:
+		return fail.Errorf(err, "%s %q is not one of %s", p.word, p.value, strings.Join(p.flag.EnumSlice(), ", ")).
+			Hint(flagHint(p.flag)...)
+	case flagBefore:
+		return fail.Errorf(err, "%s comes before the command word %s", p.word, p.value).
+			Hint(fmt.Sprintf("put the command word first: %s %s %s …", name, p.value, p.word))
+	case extraArgument:
+		return fail.Errorf(err, "%s takes no argument %q", commandName(r.cmd), p.word).Hint(help)
+	case unknownWord:
+		return unknownCommand(err, app, p.word)
+	}
+	return unknownFlagError(err, r, p.word).Hint(help)
+}
+
+// unknownCommand explains a word where the credential process takes none.
+func unknownCommand(err error, app *kong.Application, w string) *fail.Error {
+	e := fail.Errorf(err, "unknown command %q", w)
+	switch s := closest(w, Commands(app)); {
+	case w == "version":
+		e.Hint("did you mean --version?")
+	case s != "":
+		e.Hint("did you mean " + s + "?")
+	case w == "help":
+		e.Hint("for help: " + name + " --help, or " + name + " COMMAND --help")
+	}
+	var names []string
+	for _, c := range Commands(app) {
+		names = append(names, c.Name)
+	}
+	return e.Hint(fmt.Sprintf("the commands are %s; with none, %s is the credential process, which takes no argument", strings.Join(names, ", "), name))
+}
+
+// unknownFlagError explains a flag the command does not take: a flag
+// written another way (-role, --ROLE), another command's flag, or a near
+// miss.
+func unknownFlagError(err error, r *reading, typed string) *fail.Error {
+	typed, _, _ = strings.Cut(typed, "=")
+	n, app := r.node(), r.app
+	where := commandName(r.cmd)
+	long := strings.TrimLeft(typed, "-")
+	visible := visibleFlags(n, app)
+	if f := flagNamed(visible, strings.ToLower(long)); f != nil && len(long) > 1 {
+		why := "long flags take two dashes"
+		if strings.HasPrefix(typed, "--") {
+			why = "flags are lower case"
+		}
+		return fail.Errorf(err, "unknown flag %s", typed).Hint(fmt.Sprintf("did you mean --%s? %s", f.Name, why))
+	}
+	if !strings.HasPrefix(typed, "--") && len(typed) >= 2 {
+		// Short flags cluster (-xyz is -x -y -z): kong stops at the first.
+		short := typed[:2]
+		e := fail.Errorf(err, "unknown flag %s", short)
+		var guess []string
+		for _, f := range visible {
+			if strings.HasPrefix(f.Name, short[1:]) {
+				guess = append(guess, "--"+f.Name)
+			}
+		}
+		if len(guess) > 0 && len(typed) == 2 {
+			e.Hint("did you mean " + orList(guess) + "?")
+		}
+		return e
+	}
+	if users := commandsWith(app, long); len(users) > 0 {
+		e := fail.Errorf(err, "%s takes no %s", where, typed).
+			Hint(fmt.Sprintf("%s is a flag of %s", typed, strings.Join(users, ", ")))
+		if tokenOnly(n) {
+			// The token flags: those the credential process shares.
+			var names []string
+			for _, f := range n.Flags {
+				if !f.Hidden && flagNamed(ProcessNode(app).Flags, f.Name) != nil {
+					names = append(names, "--"+f.Name)
+				}
+			}
+			e.Hint(where + " only fetches a token, so it takes only the token flags: " + strings.Join(names, ", "))
+		}
+		return e
+	}
+	e := fail.Errorf(err, "unknown flag %s", typed)
+	best, bestDist := "", 3
+	for _, f := range visible {
+		if d := cred.EditDistance(long, f.Name); d < bestDist {
+			best, bestDist = f.Name, d
+		}
+	}
+	if best != "" {
+		e.Hint("did you mean --" + best + "?")
+	}
+	return e
+}
+
+func flagNamed(flags []*kong.Flag, name string) *kong.Flag {
+	for _, f := range flags {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// orList joins words as "a, b or c".
+func orList(words []string) string {
+	if len(words) == 1 {
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
+// givenFlag reports whether f is on the command line, before any "--".
+func givenFlag(f *kong.Flag, args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		a, _, _ = strings.Cut(a, "=")
+		if a == "--"+f.Name || f.Short != 0 && strings.HasPrefix(a, "-"+string(f.Short)) && !strings.HasPrefix(a, "--") {
+			return true
+		}
+	}
+	return false
+}
+
+// valueError is a flag value that does not parse, from decodeDuration.
+type valueError struct {
+	flag          *kong.Flag
+	value, reason string
+}
+
+func (e *valueError) Error() string { return e.reason }
+
+// badVariable finds a variable that sets a flag of n to a value the flag
+// refuses, by decoding it as kong does (kong's own error has lost the
+// mapper's type). A flag on the command line wins over its variable.
+func badVariable(n *kong.Node, args []string) *fail.Error {
+	for _, f := range n.Flags {
+		if givenFlag(f, args) {
+			continue
+		}
+		for _, env := range f.Envs {
+			v, ok := os.LookupEnv(env)
+			if !ok {
+				continue
+			}
+			scan := kong.ScanFromTokens(kong.Token{Type: kong.FlagValueToken, Value: v})
+			err := f.Mapper.Decode(&kong.DecodeContext{Value: f.Value, Scan: scan}, reflect.New(f.Target.Type()).Elem())
+			var ve *valueError
+			switch {
+			case errors.As(err, &ve):
+				return fail.Errorf(err, "%s=%q %s", env, v, ve.reason).Hint(flagHint(f)...).Hint("an empty variable counts as unset")
+			case err != nil:
+				return fail.Errorf(err, "%s=%q: %v", env, v, err).Hint(flagHint(f)...).Hint("an empty variable counts as unset")
+			}
+			break // kong reads the first variable set
+		}
+	}
+	return nil
+}
+
+// flagHint shows how a flag is written and what it is for, from its own
+// help, so hints never drift from the flags.
+func flagHint(f *kong.Flag) []string {
+	form := "--" + f.Name
+	switch {
+	case f.Enum != "":
+		form += " " + strings.ReplaceAll(f.Enum, ",", "|")
+	case !f.IsBool():
+		form += " " + f.FormatPlaceHolder()
+	}
+	return []string{form + ": " + strings.TrimSuffix(f.Help, ".")}
+}
+
+// commandName names a command node for messages.
+func commandName(n *kong.Node) string {
+	if n == nil || n.Type != kong.CommandNode || n.Name == processName {
+		return "the credential process"
+	}
+	return n.Name
+}
+
+// commandsWith lists the commands that take the flag --name, for a flag
+// given to one that does not.
+func commandsWith(app *kong.Application, name string) []string {
+	var out []string
+	for _, c := range app.Children {
+		if c.Type == kong.CommandNode && (!c.Hidden || c.Name == processName) && flagNamed(c.Flags, name) != nil {
+			out = append(out, commandName(c))
+		}
+	}
+	return out
+}
+
+// tokenOnly reports whether a command takes only the token flags: none of
+// the credential process's exchange flags.
+func tokenOnly(n *kong.Node) bool {
+	return n != nil && n.Name != processName && flagNamed(n.Flags, "role") == nil && slices.ContainsFunc(n.Flags, func(f *kong.Flag) bool { return f.Name == "audience" })
+}
+
+// closest is the command word nearest to s, if one is near enough to be
+// what was meant: a prefix of it, or at most two edits away.
+func closest(s string, cmds []*kong.Node) string {
+	best, bestDist := "", 3
+	for _, c := range cmds {
+		d := cred.EditDistance(s, c.Name)
+		if strings.HasPrefix(c.Name, s) && len(s) >= 2 {
+			d = 0
+		}
+		if d < bestDist {
+			best, bestDist = c.Name, d
+		}
+	}
+	return best
+}
+
+// emptyImpersonate refuses an empty --impersonate on the command line: a
+// script whose variable is unset would otherwise run as the metadata
+// server's account without a word. An empty GCP_AWS_CRED_IMPERSONATE
+// counts as unset, as every empty variable does (unsetEmptyEnv).
+func emptyImpersonate(app *kong.Application, args []string) *fail.Error {
+	r := newReading(app)
+	r.read(args)
+	if !slices.ContainsFunc(r.empty, func(f *kong.Flag) bool { return f.Name == "impersonate" }) {
+		return nil
+	}
+	return fail.Errorf(nil, "--impersonate is empty").
+		Hint("it names the service account to impersonate; an unset shell variable expands to nothing").
+		Hint("to use the metadata server's own account, leave --impersonate out")
+}
