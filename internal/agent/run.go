@@ -139,4 +139,6 @@ func Check(ctx context.Context, socket string) error {
 }
 
 // String describes a Stats value for logs.
-func (s Stats) String() string { return fmt.Sprintf("%d entries, %d exchanges", s.Entries, s.Exchanges) }
+func (s Stats) String() string {
+	return fmt.Sprintf("%d entries, %d exchanges", s.Entries, s.Exchanges)
+}
