@@ -185,6 +185,9 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	}
 	_ = c.SetReadDeadline(time.Now().Add(readRequest))
 	req, err := readRequestLine(c)
+	if errors.Is(err, io.EOF) {
+		return // connected and closed: a probe, as systemd's or a script's
+	}
 	if err != nil {
 		s.cfg.Logger.Warn("refused a request: "+err.Error(), "event", "bad_request")
 		writeAnswer(c, answer{Status: stRefused, Reason: "bad request"})
@@ -217,6 +220,9 @@ func readRequestLine(c net.Conn) (*Request, error) {
 	buf, err := bufio.NewReader(io.LimitReader(c, MaxRequest+1)).ReadBytes('\n')
 	if len(buf) > MaxRequest {
 		return nil, fmt.Errorf("larger than %d bytes", MaxRequest)
+	}
+	if errors.Is(err, io.EOF) && len(buf) == 0 {
+		return nil, io.EOF
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading it: %v", err)
