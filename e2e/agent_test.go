@@ -141,7 +141,7 @@ func TestAgentAWSCLI(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := slices.Concat(w.env, []string{"AWS_CONFIG_FILE="+cfg})
+	env := slices.Concat(w.env, []string{"AWS_CONFIG_FILE=" + cfg})
 	w.startAgent(t, env)
 	runs := 100
 	aws := func(env []string) {
@@ -180,7 +180,7 @@ func TestAgent(t *testing.T) {
 	}
 	t.Cleanup(g.Close)
 	adc := writeADC(t, g, fakes.AuthorizedUser, t.TempDir())
-	impEnv := slices.Concat(w.env, []string{"GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT="+g.URL, "GOOGLE_APPLICATION_CREDENTIALS="+adc})
+	impEnv := slices.Concat(w.env, []string{"GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT=" + g.URL, "GOOGLE_APPLICATION_CREDENTIALS=" + adc})
 
 	// Each set of inputs gets its own entry: an exchange the first time,
 	// none the second, and keys no other set gets.
@@ -285,7 +285,7 @@ func TestAgent(t *testing.T) {
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
-			_, stderr = w.creds(t, slices.Concat(w.env, []string{"GCP_AWS_CRED_AGENT_SOCKET="+nbSock}), "--role", role, "--verbose")
+			_, stderr = w.creds(t, slices.Concat(w.env, []string{"GCP_AWS_CRED_AGENT_SOCKET=" + nbSock}), "--role", role, "--verbose")
 			if !strings.Contains(stderr, "is served by user 65534, not by you") {
 				t.Errorf("the client asked another user's agent:\n%s", stderr)
 			}
@@ -311,7 +311,7 @@ func TestAgent(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	_, stderr := w.creds(t, slices.Concat(w.env, []string{"GCP_AWS_CRED_AGENT_SOCKET="+silentSock}), "--role", role, "--verbose")
+	_, stderr := w.creds(t, slices.Concat(w.env, []string{"GCP_AWS_CRED_AGENT_SOCKET=" + silentSock}), "--role", role, "--verbose")
 	took := time.Since(start)
 	if !strings.Contains(stderr, "gave no answer within 1s") || took > 5*time.Second {
 		t.Errorf("a silent socket: %s\n%s", took, stderr)
