@@ -26,26 +26,28 @@ type AgentStatus struct {
 func (r *Report) AddAgent(a AgentStatus) {
 	s := r.step("agent")
 	s.fact("socket", a.Socket)
+	// Every key always, empty when it does not apply, so scripts find
+	// the same keys whether an agent answered or not.
+	answered, pid, entry, why := "no", "", "", a.Why
+	text := ""
 	switch {
 	case !a.Supported:
-		s.Status = "skipped"
-		s.fact("answered", "no")
-		s.factAs("why", "why", "peer credentials are not available on this platform", "")
-		return
-	case a.PID == 0:
-		s.Status = "skipped"
-		s.fact("answered", "no")
-		s.fact("why", a.Why)
-		return
-	}
-	s.fact("answered", "yes")
-	s.fact("pid", strconv.Itoa(a.PID))
-	held := "unknown"
-	if a.Asked {
-		held = "no (the next run exchanges in the agent and keeps the result)"
-		if a.Held {
-			held = "yes"
+		why = "peer credentials are not available on this platform"
+	case a.PID != 0:
+		answered, pid = "yes", strconv.Itoa(a.PID)
+		entry, text = "unknown", "unknown"
+		if a.Asked {
+			entry, text = "no", "no (the next run exchanges in the agent and keeps the result)"
+			if a.Held {
+				entry, text = "yes", "yes"
+			}
 		}
 	}
-	s.factAs("entry", "entry for these inputs", map[bool]string{true: "yes", false: "no"}[a.Held], held)
+	if answered == "no" {
+		s.Status = "skipped"
+	}
+	s.fact("answered", answered)
+	s.fact("pid", pid)
+	s.factAs("entry", "entry for these inputs", entry, text)
+	s.fact("why", why)
 }
