@@ -20,6 +20,9 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/testbin"
 )
 
+// FirstAnswerForTest is agent.FirstAnswer, the client's first wait.
+const FirstAnswerForTest = time.Second
+
 // agentWorld is the fakes, a HOME with a credential_process profile, a
 // private runtime directory, and a copy of the binary every user may run.
 type agentWorld struct {
@@ -229,6 +232,38 @@ func TestAgent(t *testing.T) {
 		}
 	}
 
+	// 100 runs with --impersonate: one generateIdToken call, one exchange.
+	before, minted := w.exchanges(), g.IDTokens()
+	for range 100 {
+		w.creds(t, impEnv, "--role", role, "--impersonate", fakes.TargetEmail, "--session-name", "hundred")
+	}
+	if n, m := w.exchanges()-before, g.IDTokens()-minted; n != 1 || m != 1 {
+		t.Errorf("100 runs with --impersonate: %d exchanges, %d generateIdToken calls; want 1 and 1", n, m)
+	}
+
+	// A first exchange slower than the client's first wait: the agent says
+	// it is working on it, the client waits, and STS is called once.
+	w.srv.STS.Delay(2 * FirstAnswerForTest)
+	before = w.exchanges()
+	_, stderr := w.creds(t, w.env, "--role", role, "--session-name", "slow", "--verbose")
+	w.srv.STS.Delay(0)
+	if n := w.exchanges() - before; n != 1 || !strings.Contains(stderr, "after an exchange with these inputs") {
+		t.Errorf("a slow first exchange: %d STS calls, want 1:\n%s", n, stderr)
+	}
+
+	// agent --check: 0 with an agent, 1 and a hint without.
+	check := exec.Command(w.bin, "agent", "--check")
+	check.Env = w.env
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("agent --check with an agent: %v\n%s", err, out)
+	}
+	check = exec.Command(w.bin, "agent", "--check", "--socket", filepath.Join(w.rundir, "none.sock"))
+	check.Env = w.env
+	out, err := check.CombinedOutput()
+	if check.ProcessState.ExitCode() != 1 || !strings.HasPrefix(string(out), "gcp-aws-cred: error: no agent answers at ") || !strings.Contains(string(out), "hint: start one with") {
+		t.Errorf("agent --check without an agent: %v\n%s", err, out)
+	}
+
 	// A failure in the agent reaches the caller as a direct run's.
 	w.srv.STS.FailNext(fakes.Throttled, fakes.Throttled, fakes.Throttled)
 	viaAgent := exec.Command(w.bin, "--role", role, "--session-name", "throttled")
@@ -317,7 +352,7 @@ func TestAgent(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	_, stderr := w.creds(t, slices.Concat(w.env, []string{"GCP_AWS_CRED_AGENT_SOCKET=" + silentSock}), "--role", role, "--verbose")
+	_, stderr = w.creds(t, slices.Concat(w.env, []string{"GCP_AWS_CRED_AGENT_SOCKET=" + silentSock}), "--role", role, "--verbose")
 	took := time.Since(start)
 	if !strings.Contains(stderr, "gave no answer within 1s") || took > 5*time.Second {
 		t.Errorf("a silent socket: %s\n%s", took, stderr)
