@@ -67,7 +67,7 @@ func req(args ...string) *Request {
 
 func get(t *testing.T, s *Server, r *Request) answer {
 	t.Helper()
-	a := s.get(context.Background(), r, func() {})
+	a := s.get(r, func() {})
 	if a.Status != stOK {
 		t.Fatalf("get: %+v", a)
 	}
@@ -194,7 +194,7 @@ func TestEntryCap(t *testing.T) {
 func TestFailureNotKept(t *testing.T) {
 	s, _, f := newTestServer(time.Hour)
 	f.err = &Failure{Exit: 75, Stderr: "gcp-aws-cred: error: STS is throttling\ngcp-aws-cred: hint: wait\n"}
-	a := s.get(context.Background(), req("--role", "a"), func() {})
+	a := s.get(req("--role", "a"), func() {})
 	if a.Status != stFailed || a.Exit != 75 || !strings.Contains(a.Stderr, "throttling") {
 		t.Errorf("answer %+v", a)
 	}
@@ -360,5 +360,42 @@ func TestPrepareDir(t *testing.T) {
 		if err := prepareDir(d); err == nil || !strings.Contains(err.Error(), "belongs to user 65534") {
 			t.Errorf("another user's directory: %v", err)
 		}
+	}
+}
+
+// TestDrain: a stop while an exchange is under way still answers the
+// request waiting for it, then removes the socket.
+func TestDrain(t *testing.T) {
+	if !Supported {
+		t.Skip("no peer credentials here")
+	}
+	sock := filepath.Join(t.TempDir(), "run", SocketName)
+	ln, _, err := Listen(sock, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, f := newTestServer(time.Hour)
+	f.gate = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Serve(ctx, ln) }()
+	got := make(chan error)
+	go func() {
+		_, err := Ask(context.Background(), sock, req("--role", "a"))
+		got <- err
+	}()
+	for f.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel() // SIGTERM, as Run sees it
+	time.Sleep(50 * time.Millisecond)
+	close(f.gate)
+	if err := <-got; err != nil {
+		t.Errorf("the request under way at the stop: %v", err)
+	}
+	<-done
+	ln.Close()
+	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
+		t.Errorf("the socket outlived the agent: %v", err)
 	}
 }

@@ -156,7 +156,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.conns.Add(1)
 		go func() {
 			defer func() { <-s.sem; s.conns.Done() }()
-			s.serveConn(ctx, uc)
+			s.serveConn(uc)
 		}()
 	}
 	done := make(chan struct{})
@@ -170,7 +170,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // serveConn answers one connection: the peer first, then one request.
-func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
+func (s *Server) serveConn(c *net.UnixConn) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(maxRequestTime))
 	uid, err := peerUID(c)
@@ -211,7 +211,7 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		writeAnswer(c, answer{Status: st})
 		return
 	}
-	writeAnswer(c, s.get(ctx, req, func() { writeAnswer(c, answer{Status: stPending}) }))
+	writeAnswer(c, s.get(req, func() { writeAnswer(c, answer{Status: stPending}) }))
 }
 
 // readRequestLine reads and decodes the request line, at most MaxRequest
@@ -276,7 +276,7 @@ func (s *Server) held(key string) bool {
 // get answers a request for credentials: from the entry if it holds
 // servable ones, else by an exchange with the request's inputs (joining
 // one under way), calling pending first.
-func (s *Server) get(ctx context.Context, req *Request, pending func()) answer {
+func (s *Server) get(req *Request, pending func()) answer {
 	key := req.key()
 	now := s.cfg.Now()
 	s.mu.Lock()
@@ -302,11 +302,9 @@ func (s *Server) get(ctx context.Context, req *Request, pending func()) answer {
 	}
 	s.mu.Unlock()
 	pending()
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		return answer{Status: stRefused, Reason: "stopping"}
-	}
+	// Not ctx: a stopping agent answers the requests under way (Serve
+	// waits for them, at most drainGrace); the exchange is bounded anyway.
+	<-f.done
 	var fl *Failure
 	switch {
 	case errors.As(f.err, &fl):
