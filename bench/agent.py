@@ -138,6 +138,8 @@ def main():
         print(f"  STS exchanges in part 1: {calls} (2 direct contenders x {args.warmup + args.runs} runs + 1 by the agent)")
 
         # Part 2.
+        if args.aws_runs == 0:
+            return
         if shutil.which("aws") is None:
             print("\nPart 2 skipped: no aws on PATH")
             return

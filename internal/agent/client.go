@@ -103,17 +103,58 @@ func unanswered(format string, a ...any) error {
 // waiting), another user's, silent for FirstAnswer, refusing, or saying
 // something that is not an answer.
 func Ask(ctx context.Context, socket string, req *Request) (*Answer, error) {
-	a, err := roundTrip(ctx, socket, req)
+	c, err := Dial(ctx, socket)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.Ask(ctx, req)
+}
+
+// Conn is a connection to an agent of this user, for one request.
+type Conn struct {
+	uc     *net.UnixConn
+	socket string
+}
+
+// Dial connects to the agent at socket and checks that it runs as this
+// user. With no agent it fails at once: one connect, no waiting. Dialing
+// before building the request keeps that case as cheap as it can be.
+func Dial(ctx context.Context, socket string) (*Conn, error) {
+	if !Supported {
+		return nil, unanswered("no agent on this platform")
+	}
+	c, err := (&net.Dialer{}).DialContext(ctx, "unix", socket)
+	if err != nil {
+		return nil, unanswered("no agent at %s (%v)", socket, errors.Unwrap(err))
+	}
+	uc := c.(*net.UnixConn)
+	// A socket another user planted at the path could answer credentials
+	// of its choosing: only our own user's agent is believed.
+	if uid, err := peerUID(uc); err != nil || uid != os.Getuid() {
+		uc.Close()
+		return nil, unanswered("the socket %s is served by user %d, not by you (user %d): not asked", socket, uid, os.Getuid())
+	}
+	return &Conn{uc: uc, socket: socket}, nil
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error { return c.uc.Close() }
+
+// Ask sends req for credentials; see the function Ask.
+func (c *Conn) Ask(ctx context.Context, req *Request) (*Answer, error) {
+	socket := c.socket
+	a, err := c.roundTrip(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	switch a.Status {
 	case stOK:
-		c := a.creds()
-		if c.AccessKeyID == "" || c.SecretAccessKey.Reveal() == "" || !c.Expiration.After(time.Now()) {
+		cr := a.creds()
+		if cr.AccessKeyID == "" || cr.SecretAccessKey.Reveal() == "" || !cr.Expiration.After(time.Now()) {
 			return nil, unanswered("the agent at %s answered credentials that are incomplete or expired", socket)
 		}
-		return &Answer{Creds: c, Fresh: a.Fresh}, nil
+		return &Answer{Creds: cr, Fresh: a.Fresh}, nil
 	case stFailed:
 		if a.Exit <= 0 || !strings.HasPrefix(a.Stderr, "gcp-aws-cred: error: ") && !strings.Contains(a.Stderr, "\ngcp-aws-cred: error: ") {
 			return nil, unanswered("the agent at %s answered a failure without a message", socket)
@@ -126,28 +167,25 @@ func Ask(ctx context.Context, socket string, req *Request) (*Answer, error) {
 	return nil, unanswered("the agent at %s answered %q, not an answer", socket, fail.Clean(a.Status))
 }
 
+// roundTrip dials and sends req, for Ping and Peek.
+func roundTrip(ctx context.Context, socket string, req *Request) (*answer, error) {
+	c, err := Dial(ctx, socket)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.roundTrip(ctx, req)
+}
+
 // roundTrip sends req and returns the final answer line: "pending" is
 // followed by a longer wait (the peer is known good by then), until two
 // thirds of the time left to the caller, so a direct exchange still fits
 // after it.
-func roundTrip(ctx context.Context, socket string, req *Request) (*answer, error) {
-	if !Supported {
-		return nil, unanswered("no agent on this platform")
-	}
+func (c *Conn) roundTrip(ctx context.Context, req *Request) (*answer, error) {
+	socket, uc := c.socket, c.uc
 	b, err := json.Marshal(req)
 	if err != nil || len(b) >= MaxRequest {
 		return nil, unanswered("the request would be %d bytes, more than the agent reads (%d)", len(b), MaxRequest)
-	}
-	c, err := (&net.Dialer{}).DialContext(ctx, "unix", socket)
-	if err != nil {
-		return nil, unanswered("no agent at %s (%v)", socket, errors.Unwrap(err))
-	}
-	defer c.Close()
-	uc := c.(*net.UnixConn)
-	// A socket another user planted at the path could answer credentials
-	// of its choosing: only our own user's agent is believed.
-	if uid, err := peerUID(uc); err != nil || uid != os.Getuid() {
-		return nil, unanswered("the socket %s is served by user %d, not by you (user %d): not asked", socket, uid, os.Getuid())
 	}
 	deadline := time.Now().Add(FirstAnswer)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {

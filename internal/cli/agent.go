@@ -83,22 +83,30 @@ func (c *ProcessCmd) fromAgent(ctx context.Context, kctx *kong.Context) (creds a
 	if c.NoAgent || !agent.Supported {
 		return creds, false, nil
 	}
-	// Mistakes in the options are reported here, as a direct run would,
-	// without a round trip.
-	if err := c.Options.Check(); err != nil {
-		return creds, false, err
-	}
 	var trace *transport.Tracer
 	if c.Verbose {
 		trace = transport.NewTracer(os.Stderr)
 	}
+	// Connect first: with no agent, that one failed connect is all this
+	// costs.
 	socket := agent.Socket("", os.Getenv)
+	conn, err := agent.Dial(ctx, socket)
+	if err != nil {
+		trace.Printf("agent: %v; exchanging directly", err)
+		return creds, false, nil
+	}
+	defer conn.Close()
+	// Mistakes in the options are reported here, as a direct run would,
+	// without making the agent run the pipeline to find them.
+	if err := c.Options.Check(); err != nil {
+		return creds, false, err
+	}
 	req, err := agent.NewRequest(kctx.Args, os.Environ(), []string{c.CABundle})
 	if err != nil {
 		trace.Printf("agent: not asked: %v; exchanging directly", err)
 		return creds, false, nil
 	}
-	ans, err := agent.Ask(ctx, socket, req)
+	ans, err := conn.Ask(ctx, req)
 	if err != nil {
 		trace.Printf("agent: %v; exchanging directly", err)
 		return creds, false, nil
