@@ -128,13 +128,16 @@ def main():
         stop_agent(agent)
         calls = stop_fakes(fk)
         med = {k: statistics.median(v) for k, v in times.items()}
-        print(f"\nPart 1: {args.runs} interleaved runs each (after {args.warmup} warm-up), median [p10–p90]")
+        p10 = {k: sorted(v)[len(v) // 10] for k, v in times.items()}
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"\nPart 1: {args.runs} interleaved runs each (after {args.warmup} warm-up), median [p10–p90], load average {load:.1f}")
         for k, v in times.items():
             v = sorted(v)
             print(f"  {k:34s} {fmt_ms(med[k]):>10s}  [{fmt_ms(v[len(v) // 10])} – {fmt_ms(v[len(v) * 9 // 10])}]")
-        print(f"  served / --version:               {med['served by the agent'] / med['--version']:.2f}x (goal ≤ 1.3x)")
-        print(f"  direct / served:                  {med['direct, no agent at the socket'] / med['served by the agent']:.2f}x")
-        print(f"  no agent at the socket / --no-agent: {med['direct, no agent at the socket'] / med['direct, --no-agent']:.3f}x")
+        for name, m in (("median", med), ("p10", p10)):
+            print(f"  {name}: served / --version {m['served by the agent'] / m['--version']:.2f}x (goal ≤ 1.3x), "
+                  f"direct / served {m['direct, no agent at the socket'] / m['served by the agent']:.2f}x, "
+                  f"no agent at the socket / --no-agent {m['direct, no agent at the socket'] / m['direct, --no-agent']:.3f}x")
         print(f"  STS exchanges in part 1: {calls} (2 direct contenders x {args.warmup + args.runs} runs + 1 by the agent)")
 
         # Part 2.
