@@ -53,7 +53,7 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{Name, "--output", ""}, "process env env-no-export fish powershell windows-cmd"},
 		{[]string{Name, "-o", "e"}, "env env-no-export"},
 		{[]string{Name, "--output", "=", "p"}, "process powershell"},
-		{[]string{Name, "--role", "arn:x", "--region", "us-east-1", ""}, "trust-policy token doctor exec serve completion"},
+		{[]string{Name, "--role", "arn:x", "--region", "us-east-1", ""}, "trust-policy token doctor exec serve agent completion"},
 		{[]string{Name, "--role", "=", "arn:x", "s"}, "serve"},
 		{[]string{Name, "serve", "--output", ""}, "env env-no-export fish powershell windows-cmd"},
 		{[]string{Name, "serve", "--log-format", ""}, "plain json"},
