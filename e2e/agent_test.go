@@ -433,3 +433,31 @@ func TestAgentWritesNothing(t *testing.T) {
 		t.Errorf("the socket directory holds %v after the stop", entries)
 	}
 }
+
+// TestAgentAWSCLIv2 runs AWS CLI v2 (Debian's, or E2E_AWS_V2) through the
+// same kind of profile: what it passes the credential process must not
+// differ from one command to the next, or every command would be a new
+// entry. 10 commands, one exchange.
+func TestAgentAWSCLIv2(t *testing.T) {
+	w := newAgentWorld(t)
+	aws := awsV2(t)
+	config := fmt.Sprintf("[profile gcp]\ncredential_process = %s --role %s --session-name %s\nregion = us-east-1\n", w.bin, role, session)
+	cfg := filepath.Join(w.home, "config")
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := slices.Concat(w.env, []string{"AWS_CONFIG_FILE=" + cfg})
+	w.startAgent(t, env)
+	for range 10 {
+		// v2 before 2.13 reads no endpoint variable: --endpoint-url.
+		cmd := exec.Command(aws, "--profile", "gcp", "sts", "get-caller-identity", "--output", "json", "--endpoint-url", w.srv.STSURL)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil || callerARN(t, string(out)) != wantARN {
+			t.Fatalf("aws v2: %v\n%s", err, out)
+		}
+	}
+	if n := w.exchanges(); n != 1 {
+		t.Errorf("10 AWS CLI v2 commands with an agent made %d exchanges, want 1", n)
+	}
+}
