@@ -399,3 +399,19 @@ func TestDrain(t *testing.T) {
 		t.Errorf("the socket outlived the agent: %v", err)
 	}
 }
+
+// TestCheckBeforeExchange: arguments the agent's Check refuses start no
+// exchange and leave no entry.
+func TestCheckBeforeExchange(t *testing.T) {
+	s, _, f := newTestServer(time.Hour)
+	s.cfg.Check = func(args []string) error {
+		if len(args) > 0 && args[0] == "exec" {
+			return errors.New("a command word")
+		}
+		return nil
+	}
+	a := s.get(req("exec", "--", "sh"), func() { t.Error("pending before a refusal") })
+	if a.Status != stRefused || f.calls.Load() != 0 || s.Stats().Entries != 0 {
+		t.Errorf("answer %+v, %d exchanges, %d entries", a, f.calls.Load(), s.Stats().Entries)
+	}
+}

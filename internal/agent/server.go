@@ -244,10 +244,18 @@ func (s *Server) admit(req *Request) error {
 		// (a container's own UTS namespace) would get another session.
 		return errors.New("the caller's host name is not the agent's")
 	}
-	if s.cfg.Check != nil {
-		if err := s.cfg.Check(req.Args); err != nil {
-			return fmt.Errorf("not a credential process run: %v", err)
-		}
+	return nil
+}
+
+// checkArgs refuses arguments that are not a credential process run,
+// before anything runs: only a request that would start an exchange pays
+// for it (parsing them costs about a millisecond).
+func (s *Server) checkArgs(req *Request) error {
+	if s.cfg.Check == nil {
+		return nil
+	}
+	if err := s.cfg.Check(req.Args); err != nil {
+		return fmt.Errorf("not a credential process run: %v", err)
 	}
 	return nil
 }
@@ -278,6 +286,13 @@ func (s *Server) held(key string) bool {
 // one under way), calling pending first.
 func (s *Server) get(req *Request, pending func()) answer {
 	key := req.key()
+	if a, ok := s.hit(key); ok {
+		return a
+	}
+	if err := s.checkArgs(req); err != nil {
+		s.cfg.Logger.Warn("refused a request: "+err.Error(), "event", "bad_request")
+		return answer{Status: stRefused, Reason: err.Error()}
+	}
 	now := s.cfg.Now()
 	s.mu.Lock()
 	e := s.entries[key]
@@ -315,6 +330,19 @@ func (s *Server) get(req *Request, pending func()) answer {
 	a := credsAnswer(f.creds)
 	a.Fresh = fresh
 	return a
+}
+
+// hit returns the credentials of key's entry if they may be handed out.
+func (s *Server) hit(key string) (answer, bool) {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.entries[key]
+	if e == nil || !e.servable(now) {
+		return answer{}, false
+	}
+	e.lastUsed = now
+	return credsAnswer(e.creds), true
 }
 
 // makeRoomLocked drops the least recently used entry with no exchange
