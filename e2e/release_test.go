@@ -329,6 +329,8 @@ var packageFiles = []string{
 	"/usr/share/fish/vendor_completions.d/gcp-aws-cred.fish",
 	"/usr/lib/systemd/system/gcp-aws-cred.service",
 	"/usr/lib/systemd/system/gcp-aws-cred.socket",
+	"/usr/lib/systemd/user/gcp-aws-cred-agent.socket",
+	"/usr/lib/systemd/user/gcp-aws-cred-agent.service",
 	"/usr/share/doc/gcp-aws-cred/LICENSE",
 	"/usr/share/doc/gcp-aws-cred/README.md",
 	"/usr/share/doc/gcp-aws-cred/CHANGELOG.md",

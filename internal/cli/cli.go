@@ -66,6 +66,7 @@ type CLI struct {
 	Exec        ExecCmd        `cmd:"" help:"Get credentials once and run COMMAND with them in its environment."`
 	Serve       ServeCmd       `cmd:"" help:"Serve credentials from memory to local processes, refreshed before they expire (the AWS container credentials protocol)."`
 	Console     ConsoleCmd     `cmd:"" help:"Open the AWS console signed in as the role (a sign-in link from the federation endpoint)."`
+	Agent       AgentCmd       `cmd:"" help:"Hold credentials in memory for your user and answer the credential process over a Unix socket (docs/agent.md)."`
 	Completion  CompletionCmd  `cmd:"" help:"Print the shell completion script for bash, zsh or fish."`
 	Complete    CompleteCmd    `cmd:"" name:"__complete" hidden:"" help:"Complete a command line, for the completion scripts."`
 }
@@ -78,13 +79,15 @@ type ProcessCmd struct {
 	cred.Options `embed:""`
 
 	Output string `short:"o" help:"Output format: process (the credential_process JSON document), env, env-no-export, fish, powershell, windows-cmd." default:"process" placeholder:"FORMAT"`
+
+	NoAgent bool `name:"no-agent" help:"Do not ask the credential agent (gcp-aws-cred agent); exchange directly." env:"GCP_AWS_CRED_NO_AGENT"`
 }
 
 // Help is the top of `gcp-aws-cred --help`.
 func (*ProcessCmd) Help() string { return description }
 
 // Run fetches credentials and writes them to stdout in one write.
-func (c *ProcessCmd) Run(ctx context.Context, stdout io.Writer) error {
+func (c *ProcessCmd) Run(ctx context.Context, stdout io.Writer, kctx *kong.Context) error {
 	if !slices.Contains(formats, output.Format(c.Output)) {
 		e := fail.Errorf(nil, "--output %q is not an output format", c.Output)
 		if strings.EqualFold(c.Output, "json") {
@@ -92,13 +95,18 @@ func (c *ProcessCmd) Run(ctx context.Context, stdout io.Writer) error {
 		}
 		return e.Hint("the formats: process (the credential_process JSON document, the default), env, env-no-export, fish, powershell, windows-cmd")
 	}
-	flow, err := cred.New(&c.Options)
+	creds, served, err := c.fromAgent(ctx, kctx)
 	if err != nil {
 		return err
 	}
-	creds, err := flow.Credentials(ctx)
-	if err != nil {
-		return err
+	if !served {
+		flow, err := cred.New(&c.Options)
+		if err != nil {
+			return err
+		}
+		if creds, err = flow.Credentials(ctx); err != nil {
+			return err
+		}
 	}
 	b, err := output.Encode(output.Format(c.Output), creds)
 	if err != nil {
@@ -178,8 +186,9 @@ type DoctorCmd struct {
 }
 
 // Run prints the report to stdout and fails if the chain does.
-func (c *DoctorCmd) Run(ctx context.Context, stdout io.Writer, given *fail.Given) error {
+func (c *DoctorCmd) Run(ctx context.Context, stdout io.Writer, given *fail.Given, kctx *kong.Context) error {
 	r := ops.Doctor(ctx, &c.Options, given)
+	addAgentStep(ctx, r, kctx)
 	write := r.WriteText
 	if c.JSON {
 		write = r.WriteJSON

@@ -71,7 +71,7 @@ var completionCases = []struct {
 	want, not []string
 }{
 	{[]string{"do"}, []string{"doctor"}, nil},
-	{[]string{""}, []string{"trust-policy", "token", "doctor", "exec", "serve", "console", "completion", "help"}, []string{"__complete", "get"}},
+	{[]string{""}, []string{"trust-policy", "token", "doctor", "exec", "serve", "console", "agent", "completion", "help"}, []string{"__complete", "get"}},
 	{[]string{"help", ""}, []string{"doctor", "serve"}, []string{"help"}},
 	{[]string{"--out"}, []string{"--output"}, nil},
 	{[]string{"--output", ""}, []string{"process", "env", "env-no-export", "fish", "powershell", "windows-cmd"}, nil},

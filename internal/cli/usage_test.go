@@ -15,7 +15,7 @@ func TestClosestCommand(t *testing.T) {
 	cmds := Commands(newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Model)
 	for in, want := range map[string]string{
 		"docter": "doctor", "dcotor": "doctor", "exce": "exec", "tokn": "token", "trust": "trust-policy",
-		"trustpolicy": "trust-policy", "tok": "token", "get": "", "x": "", "frobnicate": "", "d": "",
+		"trustpolicy": "trust-policy", "tok": "token", "gt": "", "x": "", "frobnicate": "", "d": "",
 	} {
 		if got := closest(in, cmds); got != want {
 			t.Errorf("closest(%q) = %q, want %q", in, got, want)

@@ -1,0 +1,287 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+)
+
+// ignoredEnv are variables left out of a request, hence out of the key and
+// out of the pipeline's environment in the agent: the agent's own, and
+// those a shell or terminal changes from one command to the next, which
+// nothing in the pipeline reads. Any other variable is part of the key, so
+// two callers that differ in one get separate entries, never each other's
+// credentials.
+var ignoredEnv = map[string]bool{
+	EnvSocket: true, EnvNoAgent: true,
+	"_": true, "PWD": true, "OLDPWD": true, "SHLVL": true, "COLUMNS": true, "LINES": true,
+	"TERM": true, "COLORTERM": true, "TERM_PROGRAM": true, "TERM_PROGRAM_VERSION": true, "TERM_SESSION_ID": true,
+	"WINDOWID": true, "VTE_VERSION": true, "ITERM_SESSION_ID": true, "TMUX": true, "TMUX_PANE": true, "STY": true,
+	"SSH_TTY": true, "SSH_CONNECTION": true, "SSH_CLIENT": true, "SSH_AUTH_SOCK": true, "SSH_AGENT_PID": true,
+	"PS1": true, "PS2": true, "PS3": true, "PS4": true, "PROMPT_COMMAND": true, "LS_COLORS": true, "LSCOLORS": true,
+	"DISPLAY": true, "WAYLAND_DISPLAY": true, "XAUTHORITY": true, "DBUS_SESSION_BUS_ADDRESS": true,
+	"INVOCATION_ID": true, "JOURNAL_STREAM": true, "OTEL_TRACE_ID": true, "GPG_TTY": true,
+}
+
+// pathEnv are the variables that hold paths the pipeline reads; when one
+// of them (or --ca-bundle) is relative, the working directory is part of
+// the request too.
+var pathEnv = []string{"AWS_CA_BUNDLE", "GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "SSL_CERT_FILE", "SSL_CERT_DIR", "HOME", "XDG_CONFIG_HOME", "APPDATA"}
+
+// NewRequest is the request of a credential process run with args (as the
+// user wrote them, without the program name) and environ (os.Environ());
+// paths are the flag values that name files (--ca-bundle).
+func NewRequest(args, environ, paths []string) (*Request, error) {
+	if len(args) > 0 && args[0] == "get" {
+		args = args[1:]
+	}
+	r := &Request{V: 1, Op: opGet, Args: slices.Clone(args)}
+	vars := map[string]string{}
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || ignoredEnv[k] {
+			continue
+		}
+		r.Env = append(r.Env, kv)
+		vars[k] = v
+	}
+	slices.Sort(r.Env)
+	for _, k := range pathEnv {
+		paths = append(paths, filepath.SplitList(vars[k])...)
+	}
+	for _, p := range paths {
+		if p != "" && !filepath.IsAbs(p) {
+			dir, err := os.Getwd()
+			if err != nil {
+				return nil, fmt.Errorf("a relative path (%s) and no working directory: %v", p, err)
+			}
+			r.Dir = dir
+			break
+		}
+	}
+	r.Host, _ = os.Hostname()
+	return r, nil
+}
+
+// Answer is what the agent gave: credentials, or the failure of the
+// exchange it made with the caller's inputs.
+type Answer struct {
+	Creds awscred.Credentials
+	// Fresh: this request's exchange made them (else from memory).
+	Fresh bool
+	// Err is the exchange's failure, as a direct run reports it, with its
+	// hints and exit status.
+	Err error
+	// Trace is the --verbose trace the exchange wrote before failing.
+	Trace string
+}
+
+// Unanswered is why the agent gave no usable answer: the caller exchanges
+// itself and says so under --verbose only.
+type Unanswered struct{ Why string }
+
+func (u *Unanswered) Error() string { return u.Why }
+
+func unanswered(format string, a ...any) error {
+	return &Unanswered{Why: fmt.Sprintf(format, a...)}
+}
+
+// Ask asks the agent at socket for credentials for req. An *Unanswered
+// error means no agent answered usably: absent (one failed connect, no
+// waiting), another user's, silent for FirstAnswer, refusing, or saying
+// something that is not an answer.
+func Ask(ctx context.Context, socket string, req *Request) (*Answer, error) {
+	c, err := Dial(ctx, socket)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.Ask(ctx, req)
+}
+
+// Conn is a connection to an agent of this user, for one request.
+type Conn struct {
+	uc     *net.UnixConn
+	socket string
+}
+
+// Dial connects to the agent at socket and checks that it runs as this
+// user. With no agent it fails at once: one connect, no waiting. Dialing
+// before building the request keeps that case as cheap as it can be.
+func Dial(ctx context.Context, socket string) (*Conn, error) {
+	if !Supported {
+		return nil, unanswered("no agent on this platform")
+	}
+	c, err := (&net.Dialer{}).DialContext(ctx, "unix", socket)
+	if err != nil {
+		return nil, unanswered("no agent at %s (%v)", socket, errors.Unwrap(err))
+	}
+	uc := c.(*net.UnixConn)
+	// A socket another user planted at the path could answer credentials
+	// of its choosing: only our own user's agent is believed.
+	if uid, err := peerUID(uc); err != nil || uid != os.Getuid() {
+		uc.Close()
+		return nil, unanswered("the socket %s is served by user %d, not by you (user %d): not asked", socket, uid, os.Getuid())
+	}
+	return &Conn{uc: uc, socket: socket}, nil
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error { return c.uc.Close() }
+
+// Ask sends req for credentials; see the function Ask.
+func (c *Conn) Ask(ctx context.Context, req *Request) (*Answer, error) {
+	socket := c.socket
+	a, err := c.roundTrip(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	switch a.Status {
+	case stOK:
+		cr := a.creds()
+		if cr.AccessKeyID == "" || cr.SecretAccessKey.Reveal() == "" || !cr.Expiration.After(time.Now()) {
+			return nil, unanswered("the agent at %s answered credentials that are incomplete or expired", socket)
+		}
+		return &Answer{Creds: cr, Fresh: a.Fresh}, nil
+	case stFailed:
+		if a.Exit <= 0 || !strings.HasPrefix(a.Stderr, "gcp-aws-cred: error: ") && !strings.Contains(a.Stderr, "\ngcp-aws-cred: error: ") {
+			return nil, unanswered("the agent at %s answered a failure without a message", socket)
+		}
+		trace, _, _ := strings.Cut(a.Stderr, "gcp-aws-cred: error: ")
+		return &Answer{Err: (&Failure{Exit: a.Exit, Stderr: a.Stderr}).Err(), Trace: trace}, nil
+	case stRefused:
+		return nil, unanswered("the agent at %s refused: %s", socket, fail.Clean(a.Reason))
+	}
+	return nil, unanswered("the agent at %s answered %q, not an answer", socket, fail.Clean(a.Status))
+}
+
+// roundTrip dials and sends req, for Ping and Peek.
+func roundTrip(ctx context.Context, socket string, req *Request) (*answer, error) {
+	c, err := Dial(ctx, socket)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.roundTrip(ctx, req)
+}
+
+// roundTrip sends req and returns the final answer line: "pending" is
+// followed by a longer wait (the peer is known good by then), until two
+// thirds of the time left to the caller, so a direct exchange still fits
+// after it.
+func (c *Conn) roundTrip(ctx context.Context, req *Request) (*answer, error) {
+	socket, uc := c.socket, c.uc
+	b, err := json.Marshal(req)
+	if err != nil || len(b) >= MaxRequest {
+		return nil, unanswered("the request would be %d bytes, more than the agent reads (%d)", len(b), MaxRequest)
+	}
+	deadline := time.Now().Add(FirstAnswer)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	_ = uc.SetDeadline(deadline)
+	if _, err := uc.Write(append(b, '\n')); err != nil {
+		return nil, unanswered("cannot send the request to the agent at %s: %v", socket, err)
+	}
+	r := bufio.NewReader(io.LimitReader(uc, maxAnswer))
+	a, err := readAnswer(r)
+	if err != nil {
+		return nil, unanswered("the agent at %s gave no answer within %s: %v", socket, FirstAnswer, err)
+	}
+	if a.Status != stPending {
+		return a, nil
+	}
+	wait := 20 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		wait = time.Until(d) * 2 / 3
+	}
+	_ = uc.SetDeadline(time.Now().Add(wait))
+	if a, err = readAnswer(r); err != nil {
+		return nil, unanswered("the agent at %s was exchanging but gave no answer within %s: %v", socket, wait.Round(time.Millisecond), err)
+	}
+	return a, nil
+}
+
+func readAnswer(r *bufio.Reader) (*answer, error) {
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return nil, err
+	}
+	var a answer
+	if err := json.Unmarshal(line, &a); err != nil {
+		return nil, errors.New("not JSON")
+	}
+	return &a, nil
+}
+
+// Err turns a direct run's stderr back into the error it printed, so the
+// caller prints the same lines and exits with the same status.
+func (f *Failure) Err() error {
+	var msg []string
+	var hints []string
+	for _, line := range strings.Split(strings.TrimRight(f.Stderr, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(line, "gcp-aws-cred: error: "):
+			msg = append(msg, strings.TrimPrefix(line, "gcp-aws-cred: error: "))
+		case strings.HasPrefix(line, "gcp-aws-cred: hint: "):
+			hints = append(hints, strings.TrimPrefix(line, "gcp-aws-cred: hint: "))
+		case len(hints) > 0 && strings.HasPrefix(line, "    "):
+			hints[len(hints)-1] += "\n" + strings.TrimPrefix(line, "    ")
+		case len(hints) == 0 && len(msg) > 0:
+			msg = append(msg, line)
+		}
+	}
+	return fail.Errorf(exitStatus(f.Exit), "%s", strings.Join(msg, "\n")).Hint(hints...)
+}
+
+// exitStatus carries a direct run's exit status through the error chain.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// ExitCode is the status to exit with.
+func (e exitStatus) ExitCode() int { return int(e) }
+
+// Ping asks whether an agent of this user answers at socket.
+func Ping(ctx context.Context, socket string) (pid int, err error) {
+	a, err := roundTrip(ctx, socket, &Request{V: 1, Op: opPing})
+	if err != nil {
+		return 0, err
+	}
+	if a.Status != stOK || a.PID <= 0 {
+		return 0, unanswered("the agent at %s answered %q to a ping", socket, fail.Clean(a.Status))
+	}
+	return a.PID, nil
+}
+
+// Peek asks whether the agent at socket holds credentials for req's inputs
+// that it would hand out now.
+func Peek(ctx context.Context, socket string, req *Request) (bool, error) {
+	r := *req
+	r.Op = opPeek
+	a, err := roundTrip(ctx, socket, &r)
+	if err != nil {
+		return false, err
+	}
+	switch a.Status {
+	case stHeld:
+		return true, nil
+	case stNone:
+		return false, nil
+	case stRefused:
+		return false, unanswered("the agent at %s refused: %s", socket, fail.Clean(a.Reason))
+	}
+	return false, unanswered("the agent at %s answered %q", socket, fail.Clean(a.Status))
+}

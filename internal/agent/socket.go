@@ -1,0 +1,76 @@
+package agent
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// Variables both sides read.
+const (
+	// EnvSocket names the socket, for the agent and the credential process.
+	EnvSocket = "GCP_AWS_CRED_AGENT_SOCKET"
+	// EnvNoAgent=1 makes the credential process skip the agent.
+	EnvNoAgent = "GCP_AWS_CRED_NO_AGENT"
+)
+
+// SocketName is the socket's name in its directory.
+const SocketName = "agent.sock"
+
+// DefaultSocket is where the agent listens and the credential process asks
+// when neither --socket nor GCP_AWS_CRED_AGENT_SOCKET says otherwise:
+// $XDG_RUNTIME_DIR/gcp-aws-cred/agent.sock (a per-user tmpfs on systemd
+// machines, removed at logout, as ssh-agent and gpg-agent use), else a
+// per-user directory under the temporary directory,
+// gcp-aws-cred-UID/agent.sock, which the agent creates 0700 and refuses if
+// another user owns it.
+func DefaultSocket(getenv func(string) string) string {
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "gcp-aws-cred", SocketName)
+	}
+	tmp := getenv("TMPDIR")
+	if tmp == "" || !filepath.IsAbs(tmp) {
+		tmp = "/tmp"
+	}
+	return filepath.Join(tmp, "gcp-aws-cred-"+strconv.Itoa(os.Getuid()), SocketName)
+}
+
+// Socket is the socket to use: flag, else GCP_AWS_CRED_AGENT_SOCKET, else
+// DefaultSocket.
+func Socket(flag string, getenv func(string) string) string {
+	if flag != "" {
+		return flag
+	}
+	if s := getenv(EnvSocket); s != "" {
+		return s
+	}
+	return DefaultSocket(getenv)
+}
+
+// prepareDir makes sure the socket's directory exists, is a directory (not
+// a link to one), belongs to this user and cannot be written by anyone
+// else, creating it 0700 if it is missing: the ssh-agent rule, so another
+// user cannot plant or replace the socket.
+func prepareDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	if os.IsNotExist(err) {
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return fmt.Errorf("cannot create the socket directory %s: %w", dir, err)
+		}
+		fi, err = os.Lstat(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot use the socket directory %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("the socket directory %s is not a directory (%s)", dir, fi.Mode().Type())
+	}
+	if uid := ownerOf(fi); uid != os.Getuid() {
+		return fmt.Errorf("the socket directory %s belongs to user %d, not to you (user %d)", dir, uid, os.Getuid())
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("the socket directory %s can be written by others (mode %04o)", dir, fi.Mode().Perm())
+	}
+	return nil
+}
