@@ -168,7 +168,6 @@ func setupWine(t *testing.T) *wine {
 		k.Env = w.env
 		_ = k.Run()
 	})
-
 	step := func(name string, f func() error) {
 		t.Helper()
 		start := time.Now()
@@ -186,6 +185,22 @@ func setupWine(t *testing.T) *wine {
 		return nil
 	}
 	step("fresh prefix (wineboot)", func() error { return run(dir, w.env, "wineboot", "--init") })
+	// One Windows program alive for the whole run: when the last one exits,
+	// Wine stops its services, and starting them again costs each program
+	// seconds. cmd.exe waits on a pipe that closes when the test ends.
+	keep := exec.Command("wine", "cmd")
+	keep.Env = w.env
+	stdin, err := keep.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		_ = keep.Wait()
+	})
 	step("Windows 10", func() error {
 		return run(dir, w.env, "wine", "reg", "add", `HKCU\Software\Wine`, "/v", "Version", "/t", "REG_SZ", "/d", "win10", "/f")
 	})
@@ -250,8 +265,17 @@ func TestWindowsUnderWine(t *testing.T) {
 				}
 				vars := parseVars(t, format, r.stdout)
 				checkVars(t, w, vars)
-				if format == "windows-cmd" {
+				switch format {
+				case "windows-cmd":
 					checkThroughCmd(t, w, r.stdout, vars)
+				case "env", "env-no-export":
+					// For Git Bash, MSYS2 or WSL: read back by a POSIX sh
+					// (this machine's).
+					checkThroughShell(t, "sh", r.stdout, vars)
+				case "fish":
+					checkThroughShell(t, "fish", r.stdout, vars)
+				case "powershell":
+					t.Log("no PowerShell under Wine: the lines are checked as text only")
 				}
 			})
 		}
@@ -474,6 +498,34 @@ func checkThroughCmd(t *testing.T, w *wine, out string, want map[string]string) 
 	for _, name := range varNames {
 		if got[name] != want[name] {
 			t.Errorf("cmd.exe read %s differently from what was printed", name)
+		}
+	}
+}
+
+// checkThroughShell has a Unix shell evaluate the lines and print the
+// variables back. fish is optional here, as in the Linux tests.
+func checkThroughShell(t *testing.T, shell, out string, want map[string]string) {
+	t.Helper()
+	if _, err := exec.LookPath(shell); err != nil {
+		t.Logf("%s is not installed: the lines are checked as text only", shell)
+		return
+	}
+	script := out
+	for _, name := range varNames {
+		script += fmt.Sprintf("printf '%%s=%%s\\n' %s \"$%s\"\n", name, name)
+	}
+	b, err := exec.Command(shell, "-c", script).Output()
+	if err != nil {
+		t.Fatalf("%s -c: %v", shell, err)
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		name, value, _ := strings.Cut(l, "=")
+		got[name] = value
+	}
+	for _, name := range varNames {
+		if got[name] != want[name] {
+			t.Errorf("%s read %s differently from what was printed", shell, name)
 		}
 	}
 }
