@@ -67,6 +67,12 @@ func (w *wine) write(t *testing.T, win string, b []byte) {
 	}
 }
 
+// waitDelay bounds how long Wait waits for a Wine program's output pipes
+// after it exits. Wine's own processes (wineserver, services.exe) can
+// inherit them from the program that started them and hold them open; a
+// run once hung ten minutes in wineboot's output that way.
+const waitDelay = 10 * time.Second
+
 // result is one Windows process's outcome.
 type result struct {
 	stdout, stderr string
@@ -85,6 +91,7 @@ func (w *wine) run(t *testing.T, extra []string, program string, args ...string)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "wine", append([]string{program}, args...)...)
 	cmd.Env = withEnv(w.env, extra...)
+	cmd.WaitDelay = waitDelay
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -93,6 +100,8 @@ func (w *wine) run(t *testing.T, extra []string, program string, args ...string)
 	switch {
 	case errors.As(err, &exit):
 		r.status = exit.ExitCode()
+	case errors.Is(err, exec.ErrWaitDelay):
+		// It exited 0; something it started still holds the pipes.
 	case err != nil:
 		t.Fatalf("wine %s: %v", program, err)
 	}
@@ -177,13 +186,29 @@ func setupWine(t *testing.T) *wine {
 		t.Logf("%s: %.1f s", name, time.Since(start).Seconds())
 	}
 	run := func(dir string, env []string, name string, args ...string) error {
-		cmd := exec.Command(name, args...)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, name, args...)
 		cmd.Dir, cmd.Env = dir, env
-		if b, err := cmd.CombinedOutput(); err != nil {
+		cmd.WaitDelay = waitDelay
+		if b, err := cmd.CombinedOutput(); err != nil && !errors.Is(err, exec.ErrWaitDelay) {
 			return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, b)
 		}
 		return nil
 	}
+	// The cross-builds run while Wine makes the prefix, into a directory
+	// of their own; they are moved into C:\ once both are done.
+	bin := filepath.Join(dir, "bin")
+	built := make(chan error, 1)
+	go func() {
+		cross := append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOWORK=off")
+		err := run(root, cross, "go", "build", "-trimpath", "-tags", "nethttpomithttp2", "-o", filepath.Join(bin, "gcp-aws-cred.exe"), ".")
+		if err == nil {
+			// Its own module: the SDK's config package stays out of go.mod.
+			err = run(filepath.Join(root, "e2e", "windows", "sdkclient"), cross, "go", "build", "-o", filepath.Join(bin, "sdkclient.exe"), ".")
+		}
+		built <- err
+	}()
 	step("fresh prefix (wineboot)", func() error { return run(dir, w.env, "wineboot", "--init") })
 	// One Windows program alive for the whole run: when the last one exits,
 	// Wine stops its services, and starting them again costs each program
@@ -211,17 +236,19 @@ func setupWine(t *testing.T) *wine {
 		}
 		return run(dir, os.Environ(), "x86_64-w64-mingw32-gcc", "-shared", "-O2", "-o", w.unix(`C:\windows\system32\bcryptprimitives.dll`), src, "-lbcrypt")
 	})
-	cross := append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOWORK=off")
-	for _, p := range []string{exeWin, sdkWin} {
-		if err := os.MkdirAll(filepath.Dir(w.unix(p)), 0o755); err != nil {
-			t.Fatal(err)
+	step("go build gcp-aws-cred.exe and sdkclient.exe (windows/amd64), started before wineboot", func() error {
+		if err := <-built; err != nil {
+			return err
 		}
-	}
-	step("go build gcp-aws-cred.exe (windows/amd64)", func() error {
-		return run(root, cross, "go", "build", "-trimpath", "-tags", "nethttpomithttp2", "-o", w.unix(exeWin), ".")
-	})
-	step("go build sdkclient.exe (windows/amd64, its own module)", func() error {
-		return run(filepath.Join(root, "e2e", "windows", "sdkclient"), cross, "go", "build", "-o", w.unix(sdkWin), ".")
+		for _, p := range []string{exeWin, sdkWin} {
+			if err := os.MkdirAll(filepath.Dir(w.unix(p)), 0o755); err != nil {
+				return err
+			}
+			if err := os.Rename(filepath.Join(bin, filepath.Base(w.unix(p))), w.unix(p)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 
 	srv, err := fakes.Start()
@@ -566,6 +593,7 @@ func checkServe(t *testing.T, w *wine) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, "wine", exeWin, "serve", "--role", role, "--session-name", session, "--listen", addr, "--output", "windows-cmd")
 	cmd.Env = withEnv(w.env, "AWS_CONTAINER_AUTHORIZATION_TOKEN="+token)
+	cmd.WaitDelay = waitDelay
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
