@@ -199,8 +199,12 @@ func setupWine(t *testing.T) *wine {
 	// The cross-builds run while Wine makes the prefix, into a directory
 	// of their own; they are moved into C:\ once both are done.
 	bin := filepath.Join(dir, "bin")
-	built := make(chan error, 1)
+	built, buildDone := make(chan error, 1), make(chan struct{})
+	// A setup step that fails first must not let the builds write into a
+	// directory being removed.
+	t.Cleanup(func() { <-buildDone })
 	go func() {
+		defer close(buildDone)
 		cross := append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOWORK=off")
 		err := run(root, cross, "go", "build", "-trimpath", "-tags", "nethttpomithttp2", "-o", filepath.Join(bin, "gcp-aws-cred.exe"), ".")
 		if err == nil {
@@ -214,7 +218,7 @@ func setupWine(t *testing.T) *wine {
 	// Wine stops its services, and starting them again costs each program
 	// seconds. cmd.exe waits on a pipe that closes when the test ends.
 	keep := exec.Command("wine", "cmd")
-	keep.Env = w.env
+	keep.Env, keep.WaitDelay = w.env, waitDelay
 	stdin, err := keep.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
