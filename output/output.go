@@ -126,8 +126,16 @@ func encodeProcess(c awscred.Credentials) ([]byte, error) {
 	if err := enc.Encode(doc); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	// On Windows the Go SDK rewrites every \" in the output to " before
+	// parsing it (aws-sdk-go-v2 processcreds), which would end a string
+	// early or unbalance it at a value's " or final \. The same characters
+	// written as \u escapes mean the same to every JSON reader and contain
+	// no \". Every \ in encoding/json's output begins an escape, and the
+	// replacer takes them pairwise from the left, so \\\" is two escapes.
+	return []byte(windowsSafe.Replace(buf.String())), nil
 }
+
+var windowsSafe = strings.NewReplacer(`\\`, `\u005c`, `\"`, `\u0022`)
 
 func lines(vars []Var, prefix, sep string, quote func(string) (string, error), eol string) ([]byte, error) {
 	var b strings.Builder
