@@ -67,7 +67,15 @@ func checkProcessArgs(args []string) error {
 		return errors.New("--help, --version, --no-agent or --")
 	}
 	parser := newParser(&processCLI{}, kong.Vars{"version": name, "summary": summary}, discard{}, discard{})
+	// Help and the version may hide in a cluster of short flags ("-ho env"),
+	// which the word checks above do not see; kong would print them and
+	// call os.Exit, ending the agent. Any exit kong asks for refuses.
+	exited := false
+	parser.Exit = func(int) { exited = true }
 	_, err := parser.Parse(append([]string{"get"}, args...))
+	if err == nil && exited {
+		err = errors.New("a request for help or the version")
+	}
 	return err
 }
 

@@ -23,6 +23,9 @@ func TestCheckProcessArgs(t *testing.T) {
 		{"--role", "x", "--no-agent"},
 		{"--role", "x", "--bogus"},
 		{"--role", "x", "sh", "-c", "true"},
+		// help in a cluster of short flags: kong would print it and exit
+		// the agent's process.
+		{"--role", "x", "-ho", "env"},
 	} {
 		if err := checkProcessArgs(args); err == nil {
 			t.Errorf("%q accepted", args)
