@@ -237,6 +237,49 @@ func TestKey(t *testing.T) {
 	}
 }
 
+// TestKeyADCContents: the Application Default Credentials file rewritten at
+// the same path (gcloud auth application-default login as another account)
+// makes another entry, so the agent never hands out the keys the previous
+// account got.
+func TestKeyADCContents(t *testing.T) {
+	home := t.TempDir()
+	wk := filepath.Join(home, ".config", "gcloud", "application_default_credentials.json")
+	named := filepath.Join(home, "adc.json")
+	for _, c := range []struct {
+		env  []string
+		file string
+	}{
+		{[]string{"HOME=" + home}, wk},
+		{[]string{"HOME=" + home, "GOOGLE_APPLICATION_CREDENTIALS=" + named}, named},
+	} {
+		key := func() string {
+			t.Helper()
+			r, err := NewRequest([]string{"--role", "a", "--impersonate", "sa@p.iam.gserviceaccount.com"}, c.env, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.key()
+		}
+		absent := key()
+		if err := os.MkdirAll(filepath.Dir(c.file), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(c.file, []byte(`{"type":"authorized_user","refresh_token":"alice"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		alice := key()
+		if alice == absent || key() != alice {
+			t.Errorf("%s: the file appearing did not change the key, or reading it twice did", c.file)
+		}
+		if err := os.WriteFile(c.file, []byte(`{"type":"authorized_user","refresh_token":"bob"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if key() == alice {
+			t.Errorf("%s rewritten for another account, yet the key is the same", c.file)
+		}
+	}
+}
+
 // TestFailureErr: a direct run's stderr turns back into an error that
 // prints the same lines and exits with the same status.
 func TestFailureErr(t *testing.T) {

@@ -3,6 +3,8 @@ package agent
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/regfile"
 )
 
 // ignoredEnv are variables left out of a request, hence out of the key and
@@ -72,7 +75,44 @@ func NewRequest(args, environ, paths []string) (*Request, error) {
 		}
 	}
 	r.Host, _ = os.Hostname()
+	r.ADC = adcFingerprint(vars, r.Dir)
 	return r, nil
+}
+
+// maxADCFile bounds the Application Default Credentials file read for its
+// fingerprint; token.MaxADCFile is the pipeline's own (and larger files
+// fail there).
+const maxADCFile = 64 << 10
+
+// adcFingerprint is a hash of the Application Default Credentials file the
+// pipeline would read (GOOGLE_APPLICATION_CREDENTIALS, else gcloud's
+// well-known file), or of why it cannot be read. Its path is in the key
+// already, but `gcloud auth application-default login` as another account
+// rewrites the same path: without its contents in the key, the agent would
+// go on handing out the keys the previous account got, which the new one
+// may not be allowed.
+func adcFingerprint(vars map[string]string, dir string) string {
+	p := vars["GOOGLE_APPLICATION_CREDENTIALS"]
+	if p == "" {
+		home := vars["HOME"]
+		if home == "" {
+			home, _ = os.UserHomeDir()
+		}
+		p = filepath.Join(home, ".config", "gcloud", "application_default_credentials.json")
+	}
+	if !filepath.IsAbs(p) && dir != "" {
+		p = filepath.Join(dir, p)
+	}
+	b, err := regfile.Read(p, maxADCFile, time.Now().Add(FirstAnswer))
+	h := sha256.New()
+	if err != nil {
+		// Absent, or a failure the pipeline reports itself: a file that
+		// appears later makes another entry.
+		fmt.Fprintf(h, "error: %v", err)
+	} else {
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Answer is what the agent gave: credentials, or the failure of the

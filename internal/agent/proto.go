@@ -63,6 +63,9 @@ type Request struct {
 	Env  []string `json:"env,omitempty"`
 	Dir  string   `json:"dir,omitempty"`
 	Host string   `json:"host,omitempty"`
+	// ADC is a hash of the Application Default Credentials file's
+	// contents (see adcFingerprint): the file a path names can change.
+	ADC string `json:"adc,omitempty"`
 }
 
 // key is the entry's key: a hash of every input, each length-prefixed so
@@ -85,6 +88,7 @@ func (r *Request) key() string {
 	}
 	put(r.Dir)
 	put(r.Host)
+	put(r.ADC)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
