@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -49,22 +50,32 @@ func fetcherWith(srv *Server, token string) func() (time.Duration, error) {
 }
 
 // TestStrangersWhoNeverReadCannotStarveClients: 600 connections without a
-// token pipeline requests and never read the answers, reconnecting all
-// along, while a real client fetches credentials every 0.3 s. Each
-// stranger gets one 401 with Connection: close, and nothing it sends
-// after it is read; no connection slot exists for it to pin. The flood
-// opens connections faster than the cap on strangers (maxStrangers) turns
-// over, so a client's new connection, a stranger's until its header is
-// read, may be among the oldest closed: the client retries, as every SDK
-// does on a reset connection (botocore's container provider and the Go
-// SDK's both try 3 times), and the time counted is the whole fetch.
+// token pipeline requests and never read the answers while they hold the
+// connection, reconnecting all along, while a real client fetches
+// credentials every 0.3 s. Each stranger gets one 401 with Connection:
+// close, and nothing it sends after it is read; no connection slot exists
+// for it to pin. The flood opens connections faster than the cap on
+// strangers (maxStrangers) turns over, so a client's new connection, a
+// stranger's until its header is read, may be among the oldest closed: the
+// client retries, as every SDK does on a reset connection (botocore's
+// container provider and the Go SDK's both try 3 times).
+//
+// What is asserted is behaviour, not speed (the latencies are only logged;
+// speed is BenchmarkCredentials's business): every
+// fetch is answered within the SDKs' 3 tries, and every stranger, once it
+// stops holding and reads, finds at most one answer, a 401, and its
+// connection closed by the server. The only clock is a liveness bound far
+// above readHeaderTimeout, which closes a stranger the server never got to.
 func TestStrangersWhoNeverReadCannotStarveClients(t *testing.T) {
 	srv, _ := startServer(t, Config{}, time.Hour)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	pipeline := strings.Repeat(fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", CredentialsPath, srv.Addr()), 200)
+	const closedWithin = 5 * readHeaderTimeout // liveness, not performance
 	var wg sync.WaitGroup
-	var conns atomic.Int64
+	var conns, answered atomic.Int64
+	var mu sync.Mutex
+	var wrong []string
 	for range 600 {
 		wg.Go(func() {
 			for ctx.Err() == nil {
@@ -79,7 +90,30 @@ func TestStrangersWhoNeverReadCannotStarveClients(t *testing.T) {
 				case <-ctx.Done():
 				case <-time.After(500 * time.Millisecond):
 				}
+				// Now read what the server wrote: at most one answer, a 401,
+				// then the end of the connection (EOF, or a reset when the
+				// server closed with our pipelined requests unread).
+				_ = c.SetReadDeadline(time.Now().Add(closedWithin))
+				got, err := io.ReadAll(c)
 				c.Close()
+				n := strings.Count(string(got), "HTTP/1.1 ")
+				answered.Add(int64(n))
+				var ne net.Error
+				switch {
+				case errors.As(err, &ne) && ne.Timeout():
+					err = fmt.Errorf("still open after %s", closedWithin)
+				case n > 1:
+					err = fmt.Errorf("%d answers to one connection", n)
+				case n == 1 && !strings.HasPrefix(string(got), "HTTP/1.1 401 "):
+					err = fmt.Errorf("answered %q", strings.SplitN(string(got), "\r\n", 2)[0])
+				default:
+					err = nil
+				}
+				if err != nil {
+					mu.Lock()
+					wrong = append(wrong, err.Error())
+					mu.Unlock()
+				}
 			}
 		})
 	}
@@ -108,10 +142,13 @@ func TestStrangersWhoNeverReadCannotStarveClients(t *testing.T) {
 	stop()
 	wg.Wait()
 	slices.Sort(took)
-	median, most := took[len(took)/2], took[len(took)-1]
-	t.Logf("%d stranger connections; %d fetches (%d retried): median %s, max %s", conns.Load(), len(took), retries, median, most)
-	if median >= 500*time.Millisecond || most >= 3*time.Second {
-		t.Errorf("fetches took median %s, max %s; want under 0.5 s and 3 s", median, most)
+	t.Logf("%d stranger connections, %d answers read by them; %d fetches (%d retried): median %s, max %s",
+		conns.Load(), answered.Load(), len(took), retries, took[len(took)/2], took[len(took)-1])
+	if len(wrong) > 0 {
+		t.Errorf("%d of %d stranger connections were not answered once with 401 and closed, e.g. %s", len(wrong), conns.Load(), wrong[0])
+	}
+	if answered.Load() == 0 {
+		t.Error("no stranger was ever answered: the flood did not reach the server")
 	}
 }
 
