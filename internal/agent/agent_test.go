@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -220,6 +221,13 @@ func TestKey(t *testing.T) {
 		if r.key() == r1.key() {
 			t.Errorf("%v has the key of %v", other, base)
 		}
+	}
+	// A variable twice: a direct run sees the first (os.Getenv), so the
+	// request carries only the first, and the two orders differ.
+	d1, _ := NewRequest([]string{"--role", "a"}, []string{"A=1", "A=2"}, nil)
+	d2, _ := NewRequest([]string{"--role", "a"}, []string{"A=2", "A=1"}, nil)
+	if !slices.Equal(d1.Env, []string{"A=1"}) || !slices.Equal(d2.Env, []string{"A=2"}) || d1.key() == d2.key() {
+		t.Errorf("a variable set twice: %q and %q, same key %v", d1.Env, d2.Env, d1.key() == d2.key())
 	}
 	r3, _ := NewRequest([]string{"--role", "b"}, base, nil)
 	r4, _ := NewRequest([]string{"get", "--role", "a"}, base, nil)

@@ -57,6 +57,13 @@ func NewRequest(args, environ, paths []string) (*Request, error) {
 		if !ok || ignoredEnv[k] {
 			continue
 		}
+		if _, dup := vars[k]; dup {
+			// A name twice (execve allows it): os.Getenv, so a direct run,
+			// sees the first; the child's environment keeps the last of
+			// the sorted list. Only the first is sent, so both agree and
+			// the two orders are two keys.
+			continue
+		}
 		r.Env = append(r.Env, kv)
 		vars[k] = v
 	}
