@@ -414,6 +414,37 @@ func TestPrepareDir(t *testing.T) {
 	}
 }
 
+// TestPrepareDirAncestors: a socket directory of this user, private, but
+// inside a directory another user may rename entries of (XDG_RUNTIME_DIR
+// pointing into it) is refused: that user could move the agent's
+// directory aside and put theirs in its place. /tmp's sticky bit and this
+// user's own directories are fine.
+func TestPrepareDirAncestors(t *testing.T) {
+	parent := filepath.Join(t.TempDir(), "parent")
+	if err := os.Mkdir(parent, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	d := filepath.Join(parent, "gcp-aws-cred")
+	if err := prepareDir(d); err != nil {
+		t.Fatalf("a private directory in this user's own: %v", err)
+	}
+	_ = os.Chmod(parent, 0o777)
+	if err := prepareDir(d); err == nil || !strings.Contains(err.Error(), "others can write (mode 0777, no sticky bit)") {
+		t.Errorf("inside a world-writable directory: %v", err)
+	}
+	_ = os.Chmod(parent, 0o777|os.ModeSticky)
+	if err := prepareDir(d); err != nil {
+		t.Errorf("inside a sticky world-writable directory, as /tmp: %v", err)
+	}
+	if os.Getuid() == 0 {
+		_ = os.Chmod(parent, 0o755)
+		_ = os.Chown(parent, 65534, 65534)
+		if err := prepareDir(d); err == nil || !strings.Contains(err.Error(), "which belongs to user 65534") {
+			t.Errorf("inside another user's directory: %v", err)
+		}
+	}
+}
+
 // TestDrain: a stop while an exchange is under way still answers the
 // request waiting for it, then removes the socket.
 func TestDrain(t *testing.T) {

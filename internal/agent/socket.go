@@ -72,5 +72,34 @@ func prepareDir(dir string) error {
 	if fi.Mode().Perm()&0o022 != 0 {
 		return fmt.Errorf("the socket directory %s can be written by others (mode %04o)", dir, fi.Mode().Perm())
 	}
-	return nil
+	return checkAncestors(dir)
+}
+
+// checkAncestors refuses a socket directory inside a directory another
+// user could change: one owned by anyone but this user or root, or
+// writable by others without the sticky bit (/tmp has it). Whoever may
+// rename entries of a parent may move the agent's directory aside and put
+// theirs in its place (XDG_RUNTIME_DIR or --socket pointing into another
+// user's directory), taking the agent away from its callers: OpenSSH's
+// rule for the paths of its keys and sockets, with /tmp's exception.
+func checkAncestors(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("cannot use the socket directory %s: %w", dir, err)
+	}
+	for p := filepath.Dir(abs); ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("cannot use the socket directory %s: %w", dir, err)
+		}
+		if uid := ownerOf(fi); uid != os.Getuid() && uid != 0 {
+			return fmt.Errorf("the socket directory %s is inside %s, which belongs to user %d: that user could replace it", dir, p, uid)
+		}
+		if fi.Mode().Perm()&0o022 != 0 && fi.Mode()&os.ModeSticky == 0 {
+			return fmt.Errorf("the socket directory %s is inside %s, which others can write (mode %04o, no sticky bit): they could replace it", dir, p, fi.Mode().Perm())
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
 }
