@@ -93,18 +93,22 @@ func TestFreshness(t *testing.T) {
 	}
 }
 
-// TestShortSession: a 20-minute session is handed out while half of it is
-// left.
+// TestShortSession: a 20-minute session is longer than 15 minutes, so it
+// too is never handed out with less than 15 minutes left (issue 22): each
+// exchange serves for its first 5 minutes only.
 func TestShortSession(t *testing.T) {
 	s, c, f := newTestServer(20 * time.Minute)
 	r := req("--role", "a", "--duration", "20m")
-	get(t, s, r)
-	c.add(9 * time.Minute)
-	get(t, s, r)
-	c.add(2 * time.Minute)
-	get(t, s, r)
-	if n := f.calls.Load(); n != 2 {
-		t.Errorf("%d exchanges, want 2", n)
+	for range 12 { // an hour, a request every 4m59s
+		a := get(t, s, r)
+		if left := a.Expiration.Sub(c.Now()); left < MinLeft {
+			t.Fatalf("at %s handed out credentials with %s left", c.Now().Format(time.TimeOnly), left)
+		}
+		c.add(4*time.Minute + 59*time.Second)
+	}
+	// Every other request finds 15m01s left, then 10m02s: 6 exchanges.
+	if n := f.calls.Load(); n != 6 {
+		t.Errorf("%d exchanges, want 6", n)
 	}
 }
 

@@ -21,9 +21,10 @@ import (
 // Bounds of the agent, stated in docs/agent.md.
 const (
 	// MinLeft is the least time credentials handed out have left, when
-	// the session is longer than twice that: botocore refreshes at 15
-	// minutes left, so anything closer makes it run the process on every
-	// call. Shorter sessions are handed out while half their life is left.
+	// the session is longer than that: botocore refreshes at 15 minutes
+	// left, so anything closer makes it run the process on every call. A
+	// session of 15 minutes or less (STS's shortest is 15) is handed out
+	// while half its life is left.
 	MinLeft = 15 * time.Minute
 	// Idle is how long an entry may go unused before it is dropped, with
 	// its credentials, so an idle machine makes no STS calls.
@@ -266,7 +267,7 @@ func (e *entry) servable(now time.Time) bool {
 		return false
 	}
 	floor := MinLeft
-	if e.life <= 2*MinLeft {
+	if e.life <= MinLeft {
 		floor = e.life / 2
 	}
 	return e.creds.Expiration.Sub(now) >= floor
