@@ -245,6 +245,8 @@ func script(o options, srv *fakes.Servers, ini string) string {
 	line("#   %-52s admits this workload (trust pinned to its unique ID and sts.amazonaws.com)", fakes.AllowedRole)
 	line("#   %-52s trusts another service account: AccessDenied", fakes.DeniedRole)
 	line("#   %-52s admits this workload, maximum session 1h: --duration 2h fails", fakes.OneHourRole)
+	line("#   %-52s admits sessions of aws-allow-gcp-access (AssumeRole): --chain-role", fakes.ChainedRole)
+	line("#   %-52s admits sessions of sandbox-deploy with --external-id %s", fakes.ExternalIDRole, fakes.SandboxExternalID)
 	line("#")
 	if o.config != "" {
 		line("# The profile, written to %s:", o.config)

@@ -196,7 +196,7 @@ func TestSandboxWalkthrough(t *testing.T) {
 	if sb.env["AWS_CONFIG_FILE"] != config {
 		t.Errorf("AWS_CONFIG_FILE=%s, want %s", sb.env["AWS_CONFIG_FILE"], config)
 	}
-	for _, role := range []string{fakes.AllowedRole, fakes.DeniedRole, fakes.OneHourRole} {
+	for _, role := range []string{fakes.AllowedRole, fakes.DeniedRole, fakes.OneHourRole, fakes.ChainedRole, fakes.ExternalIDRole} {
 		if !strings.Contains(sb.stdout, role) {
 			t.Errorf("the output does not name role %s", role)
 		}
@@ -274,6 +274,27 @@ func TestSandboxWalkthrough(t *testing.T) {
 	}
 	if _, errOut, code := credentialProcess(t, "gcp-aws-cred --role "+fakes.OneHourRole+" --duration 1h --sts-endpoint "+sb.env["AWS_ENDPOINT_URL_STS"], mdHost); code != 0 {
 		t.Errorf("one-hour-max for 1h: exit %d: %s", code, errOut)
+	}
+
+	// The chained roles, as docs/sandbox.md chains them: one hop, two with
+	// the external ID, and the refusals without it and to a role that does
+	// not trust the one before.
+	chain := "gcp-aws-cred --role " + fakes.AllowedRole + " --sts-endpoint " + sb.env["AWS_ENDPOINT_URL_STS"] + " --chain-role " + fakes.ChainedRole
+	for _, tc := range []struct{ args, want string }{
+		{"", ""},
+		{" --chain-role " + fakes.ExternalIDRole + " --external-id " + fakes.SandboxExternalID, ""},
+		{" --chain-role " + fakes.ExternalIDRole, "error: hop 3 of 3 (--chain-role " + fakes.ExternalIDRole + "): STS refused"},
+	} {
+		out, errOut, code := credentialProcess(t, chain+tc.args, mdHost)
+		switch {
+		case tc.want == "" && (code != 0 || !strings.Contains(out, `"AccessKeyId"`)):
+			t.Errorf("chain%s: exit %d, stderr:\n%s", tc.args, code, errOut)
+		case tc.want != "" && (code == 0 || out != "" || !strings.Contains(errOut, tc.want)):
+			t.Errorf("chain%s: exit %d, stdout %q, stderr:\n%s\nwant it to carry %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+	if out, errOut, code := credentialProcess(t, "gcp-aws-cred --role "+fakes.ChainedRole+" --sts-endpoint "+sb.env["AWS_ENDPOINT_URL_STS"], mdHost); code == 0 || out != "" || !strings.Contains(errOut, "(AccessDenied") {
+		t.Errorf("%s by web identity: exit %d, stdout %q, stderr:\n%s; want AccessDenied: it trusts only role sessions", fakes.ChainedRole, code, out, errOut)
 	}
 
 	if err := sb.cmd.Process.Signal(syscall.SIGTERM); err != nil {
