@@ -297,6 +297,31 @@ func TestSandboxWalkthrough(t *testing.T) {
 		t.Errorf("%s by web identity: exit %d, stdout %q, stderr:\n%s; want AccessDenied: it trusts only role sessions", fakes.ChainedRole, code, out, errOut)
 	}
 
+	// console against the sandbox's sign-in federation endpoint, as the
+	// output and docs/sandbox.md show it: the link it prints logs in there.
+	signin := sb.env["SANDBOX_FEDERATION_ENDPOINT"]
+	if !strings.HasPrefix(signin, "http://127.0.0.1:") {
+		t.Fatalf("SANDBOX_FEDERATION_ENDPOINT=%q, want a loopback URL", signin)
+	}
+	consoleLine := "gcp-aws-cred console --role " + fakes.AllowedRole + " --stdout --federation-endpoint " + signin
+	if !strings.Contains(sb.stdout, "#   "+consoleLine+"\n") && !strings.Contains(sb.stdout, `--federation-endpoint "$SANDBOX_FEDERATION_ENDPOINT"`) {
+		t.Errorf("the output does not show the console line:\n%s", sb.stdout)
+	}
+	out, errOut, code = credentialProcess(t, consoleLine+" --sts-endpoint "+sb.env["AWS_ENDPOINT_URL_STS"], mdHost)
+	link := strings.TrimSpace(out)
+	if code != 0 || errOut != "" || !strings.HasPrefix(link, signin+"?Action=login&") {
+		t.Fatalf("console: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := "https://us-east-1.console.aws.amazon.com/console/home?region=us-east-1"; resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+		t.Errorf("the sign-in link answers %d to %q, want 302 to %s", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+
 	if err := sb.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
