@@ -288,8 +288,8 @@ stay in memory and are refreshed at a random point well before they have 15
 minutes left; a failing refresh keeps the last good ones while they last.
 --timeout bounds each exchange. Logs go to stderr. SIGINT, SIGTERM or SIGHUP
 stops it within 2 seconds (SIGHUP not when started with it ignored, as under
-nohup). GET /healthz needs no token; kubelet cannot reach loopback,
-so probe with serve --check.
+nohup). GET /healthz and GET /metrics (Prometheus's text format) need no
+token; kubelet cannot reach loopback, so probe with serve --check.
 
   gcp-aws-cred serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --region ap-northeast-1
   AWS_CONTAINER_AUTHORIZATION_TOKEN=$TOKEN gcp-aws-cred serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --listen 127.0.0.1:9911 --log-format json
