@@ -158,13 +158,19 @@ func cleanEnv(home string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "AWS_") || k == "HOME" || k == "GCE_METADATA_HOST" || k == "BOTO_CONFIG" {
+		if strings.HasPrefix(k, "AWS_") || k == "HOME" || k == "GCE_METADATA_HOST" || k == "BOTO_CONFIG" ||
+			k == "XDG_RUNTIME_DIR" || k == "GCP_AWS_CRED_AGENT_SOCKET" || k == "GCP_AWS_CRED_NO_AGENT" {
 			continue
 		}
 		env = append(env, kv)
 	}
 	return append(env,
 		"HOME="+home,
+		// The default agent socket in a directory that does not exist: a
+		// credential agent the developer runs (at the default socket every
+		// process of the user shares) must not answer the tests' credential
+		// processes. agent_test.go sets its own.
+		"XDG_RUNTIME_DIR="+filepath.Join(home, "no-agent"),
 		"AWS_EC2_METADATA_DISABLED=true", // nothing may reach for 169.254.169.254 but us
 		"NO_PROXY=127.0.0.1,localhost",   // a proxy in the environment must not sit between the CLI and loopback servers
 		"no_proxy=127.0.0.1,localhost",

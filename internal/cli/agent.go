@@ -26,13 +26,13 @@ type AgentCmd struct {
 
 // Help is the worked example under `agent --help`.
 func (*AgentCmd) Help() string {
-	return `Holds credentials in memory for your user and answers the credential process
-over a Unix socket, so every aws command with the same credential_process line
-makes no STS call until a refresh. The credential_process line does not change:
-when no agent answers, the credential process exchanges itself. Entries are
-keyed by every input (arguments and environment), refreshed ahead while in use,
-and dropped after an hour unused. Only your own user may ask (the kernel's peer
-credentials). SIGINT or SIGTERM stops it and removes its socket.
+	return `With an agent running, every aws command with the same credential_process
+line makes no STS call until a refresh. The line does not change: when no
+agent answers, the credential process exchanges itself. Entries are keyed by
+every input (arguments and environment), refreshed ahead while in use, and
+dropped after an hour unused. Only your own user may ask (the kernel's peer
+credentials). SIGINT or SIGTERM stops it and removes its socket. Not on
+Windows. More: docs/agent.md (https://github.com/gcp-aws-cred/gcp-aws-cred/blob/main/docs/agent.md).
 
   gcp-aws-cred agent
   gcp-aws-cred agent --socket /run/user/1000/gcp-aws-cred/agent.sock --log-format json

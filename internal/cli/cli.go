@@ -66,7 +66,7 @@ type CLI struct {
 	Exec        ExecCmd        `cmd:"" help:"Get credentials once and run COMMAND with them in its environment."`
 	Serve       ServeCmd       `cmd:"" help:"Serve credentials from memory to local processes, refreshed before they expire (the AWS container credentials protocol)."`
 	Console     ConsoleCmd     `cmd:"" help:"Open the AWS console signed in as the role (a sign-in link from the federation endpoint)."`
-	Agent       AgentCmd       `cmd:"" help:"Hold credentials in memory for your user and answer the credential process over a Unix socket (docs/agent.md)."`
+	Agent       AgentCmd       `cmd:"" help:"Hold credentials in memory for your user and answer the credential process over a Unix socket."`
 	Completion  CompletionCmd  `cmd:"" help:"Print the shell completion script for bash, zsh or fish."`
 	Complete    CompleteCmd    `cmd:"" name:"__complete" hidden:"" help:"Complete a command line, for the completion scripts."`
 }
@@ -288,8 +288,8 @@ stay in memory and are refreshed at a random point well before they have 15
 minutes left; a failing refresh keeps the last good ones while they last.
 --timeout bounds each exchange. Logs go to stderr. SIGINT, SIGTERM or SIGHUP
 stops it within 2 seconds (SIGHUP not when started with it ignored, as under
-nohup). GET /healthz needs no token; kubelet cannot reach loopback,
-so probe with serve --check.
+nohup). GET /healthz and GET /metrics (Prometheus's text format) need no
+token; kubelet cannot reach loopback, so probe with serve --check.
 
   gcp-aws-cred serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --region ap-northeast-1
   AWS_CONTAINER_AUTHORIZATION_TOKEN=$TOKEN gcp-aws-cred serve --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --listen 127.0.0.1:9911 --log-format json

@@ -25,6 +25,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -57,6 +59,7 @@ type options struct {
 	stsLife   time.Duration
 	cli       awsCLI // the aws on PATH, found at start
 	adcDir    string // the ADC files for --impersonate, made by run
+	signin    string // the fake sign-in federation endpoint's URL, for console
 }
 
 // optionalDuration is a duration flag whose default depends on other
@@ -165,6 +168,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		srv.Metadata.SetInstance(instance)
 	}
 
+	// The sign-in federation endpoint, for console: without it a console
+	// command pasted in the sandbox shell would send the fake keys to AWS.
+	signin, err := startSignin(srv.STS)
+	if err != nil {
+		fmt.Fprintln(stderr, "fakeservers:", err)
+		return 1
+	}
+	defer signin.Close()
+	o.signin = "http://" + signin.Addr().String() + "/federation"
+
 	if o.cli.ignoresEndpointVars() {
 		fmt.Fprint(stderr, "fakeservers: warning: "+strings.Join(o.cli.endpointAdvice(), "\nfakeservers: "), "\n")
 	}
@@ -202,6 +215,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// startSignin serves a fake AWS sign-in federation endpoint on loopback,
+// which accepts the keys sts issued; closing the listener stops it.
+func startSignin(sts *fakes.STS) (net.Listener, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: &fakes.Federation{STS: sts}, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return l, nil
+}
+
 // profileINI is the AWS config profile that runs gcp-aws-cred against the
 // fakes. --sts-endpoint on the credential_process line sends only our
 // binary to the fake STS, whatever the shell's AWS_ENDPOINT_URL_STS says.
@@ -236,6 +261,9 @@ func script(o options, srv *fakes.Servers, ini string) string {
 		line("# (--moto URL sends them to a moto server instead.)")
 		line("export AWS_ENDPOINT_URL=%s", srv.STSURL)
 	}
+	line("# A fake AWS sign-in federation endpoint, for console, which has no variable for it:")
+	line("#   %s console --role %s --stdout --federation-endpoint \"$SANDBOX_FEDERATION_ENDPOINT\"", o.bin, fakes.AllowedRole)
+	line("export SANDBOX_FEDERATION_ENDPOINT=%s", o.signin)
 	if o.config != "" {
 		line("# The profile below, in a file of its own (removed when the sandbox stops).")
 		line("export AWS_CONFIG_FILE=%s", shellQuote(absolute(o.config)))
@@ -245,6 +273,8 @@ func script(o options, srv *fakes.Servers, ini string) string {
 	line("#   %-52s admits this workload (trust pinned to its unique ID and sts.amazonaws.com)", fakes.AllowedRole)
 	line("#   %-52s trusts another service account: AccessDenied", fakes.DeniedRole)
 	line("#   %-52s admits this workload, maximum session 1h: --duration 2h fails", fakes.OneHourRole)
+	line("#   %-52s admits sessions of aws-allow-gcp-access (AssumeRole): --chain-role", fakes.ChainedRole)
+	line("#   %-52s admits sessions of sandbox-deploy with --external-id %s", fakes.ExternalIDRole, fakes.SandboxExternalID)
 	line("#")
 	if o.config != "" {
 		line("# The profile, written to %s:", o.config)

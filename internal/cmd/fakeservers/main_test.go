@@ -169,7 +169,9 @@ func credentialProcess(t *testing.T, line string, extra ...string) (stdout, stde
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", line)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, extra...)
+	// XDG_RUNTIME_DIR: the default agent socket in an empty directory, so
+	// that an agent the developer runs does not answer for the sandbox.
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_RUNTIME_DIR=" + t.TempDir()}, extra...)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -196,7 +198,7 @@ func TestSandboxWalkthrough(t *testing.T) {
 	if sb.env["AWS_CONFIG_FILE"] != config {
 		t.Errorf("AWS_CONFIG_FILE=%s, want %s", sb.env["AWS_CONFIG_FILE"], config)
 	}
-	for _, role := range []string{fakes.AllowedRole, fakes.DeniedRole, fakes.OneHourRole} {
+	for _, role := range []string{fakes.AllowedRole, fakes.DeniedRole, fakes.OneHourRole, fakes.ChainedRole, fakes.ExternalIDRole} {
 		if !strings.Contains(sb.stdout, role) {
 			t.Errorf("the output does not name role %s", role)
 		}
@@ -274,6 +276,52 @@ func TestSandboxWalkthrough(t *testing.T) {
 	}
 	if _, errOut, code := credentialProcess(t, "gcp-aws-cred --role "+fakes.OneHourRole+" --duration 1h --sts-endpoint "+sb.env["AWS_ENDPOINT_URL_STS"], mdHost); code != 0 {
 		t.Errorf("one-hour-max for 1h: exit %d: %s", code, errOut)
+	}
+
+	// The chained roles, as docs/sandbox.md chains them: one hop, two with
+	// the external ID, and the refusals without it and to a role that does
+	// not trust the one before.
+	chain := "gcp-aws-cred --role " + fakes.AllowedRole + " --sts-endpoint " + sb.env["AWS_ENDPOINT_URL_STS"] + " --chain-role " + fakes.ChainedRole
+	for _, tc := range []struct{ args, want string }{
+		{"", ""},
+		{" --chain-role " + fakes.ExternalIDRole + " --external-id " + fakes.SandboxExternalID, ""},
+		{" --chain-role " + fakes.ExternalIDRole, "error: hop 3 of 3 (--chain-role " + fakes.ExternalIDRole + "): STS refused"},
+	} {
+		out, errOut, code := credentialProcess(t, chain+tc.args, mdHost)
+		switch {
+		case tc.want == "" && (code != 0 || !strings.Contains(out, `"AccessKeyId"`)):
+			t.Errorf("chain%s: exit %d, stderr:\n%s", tc.args, code, errOut)
+		case tc.want != "" && (code == 0 || out != "" || !strings.Contains(errOut, tc.want)):
+			t.Errorf("chain%s: exit %d, stdout %q, stderr:\n%s\nwant it to carry %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+	if out, errOut, code := credentialProcess(t, "gcp-aws-cred --role "+fakes.ChainedRole+" --sts-endpoint "+sb.env["AWS_ENDPOINT_URL_STS"], mdHost); code == 0 || out != "" || !strings.Contains(errOut, "(AccessDenied") {
+		t.Errorf("%s by web identity: exit %d, stdout %q, stderr:\n%s; want AccessDenied: it trusts only role sessions", fakes.ChainedRole, code, out, errOut)
+	}
+
+	// console against the sandbox's sign-in federation endpoint, as the
+	// output and docs/sandbox.md show it: the link it prints logs in there.
+	signin := sb.env["SANDBOX_FEDERATION_ENDPOINT"]
+	if !strings.HasPrefix(signin, "http://127.0.0.1:") {
+		t.Fatalf("SANDBOX_FEDERATION_ENDPOINT=%q, want a loopback URL", signin)
+	}
+	consoleLine := "gcp-aws-cred console --role " + fakes.AllowedRole + " --stdout --federation-endpoint " + signin
+	if !strings.Contains(sb.stdout, "#   "+consoleLine+"\n") && !strings.Contains(sb.stdout, `--federation-endpoint "$SANDBOX_FEDERATION_ENDPOINT"`) {
+		t.Errorf("the output does not show the console line:\n%s", sb.stdout)
+	}
+	out, errOut, code = credentialProcess(t, consoleLine+" --sts-endpoint "+sb.env["AWS_ENDPOINT_URL_STS"], mdHost)
+	link := strings.TrimSpace(out)
+	if code != 0 || errOut != "" || !strings.HasPrefix(link, signin+"?Action=login&") {
+		t.Fatalf("console: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := "https://us-east-1.console.aws.amazon.com/console/home?region=us-east-1"; resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+		t.Errorf("the sign-in link answers %d to %q, want 302 to %s", resp.StatusCode, resp.Header.Get("Location"), want)
 	}
 
 	if err := sb.cmd.Process.Signal(syscall.SIGTERM); err != nil {
