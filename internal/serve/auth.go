@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -110,18 +109,16 @@ func readTokenFile(file string) ([]byte, error) {
 	hint := "the file holds the token clients send in the Authorization header; create it with: head -c 32 /dev/urandom | base64 | tr -d '\\n' > FILE"
 	b, err := regfile.Read(file, maxTokenFile, time.Now().Add(tokenFileTimeout))
 	var big *regfile.TooLargeError
-	var irregular *regfile.NotRegularError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
+		// serve names its own limit: the run has no deadline yet.
 		return nil, fail.Errorf(context.DeadlineExceeded, "cannot read --auth-token-file %s: no answer within %s", file, tokenFileTimeout).
 			Hint("the file system holding it may be hung (a network mount?); keep the token on a local file system such as /run")
-	case errors.As(err, &irregular):
-		return nil, fail.Errorf(err, "--auth-token-file %s is not a regular file (it is %s)", file, irregular.Kind).Hint(hint)
 	case errors.As(err, &big):
 		return nil, fail.Errorf(nil, "--auth-token-file %s is larger than %d bytes", file, maxTokenFile).
 			Hint("the file must hold the token alone; 32 to 64 random characters are plenty")
 	case err != nil:
-		return nil, fail.Errorf(err, "cannot read --auth-token-file %s: %v", file, unwrapPath(err)).Hint(hint)
+		return nil, fail.File(err, "--auth-token-file "+file, hint)
 	}
 	return b, nil
 }
@@ -134,14 +131,6 @@ func TokenFileExposed(file string) (bool, os.FileMode) {
 		return false, 0
 	}
 	return fi.Mode().Perm()&0o044 != 0, fi.Mode().Perm()
-}
-
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // authorized compares the request's Authorization header with the token

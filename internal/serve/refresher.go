@@ -14,6 +14,7 @@ import (
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
@@ -149,7 +150,7 @@ func (r *Refresher) Start(ctx context.Context) error {
 		throttled = err
 		// Full jitter from 1s doubling to 10s: a whole deployment retries
 		// spread over the window instead of in step.
-		d := jitter(time.Second, 10*time.Second, attempt, r.rand)
+		d := transport.Backoff(time.Second, 10*time.Second, attempt, r.rand.Float64())
 		if time.Now().Add(d).After(deadline) {
 			return err
 		}
