@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
@@ -314,7 +315,7 @@ func FuzzMetadataAnswer(f *testing.F) {
 		defer cancel()
 		got, err := (&MetadataSource{Client: client, ServiceAccount: "default", Audience: "a"}).Token(ctx)
 		if err == nil {
-			if _, derr := Decode(got); derr != nil || len(got.Reveal()) > MaxTokenLen {
+			if _, derr := Decode(got); derr != nil || len(got.Reveal()) > sts.MaxTokenLen {
 				t.Fatalf("accepted a token that does not decode or is too long: %v", derr)
 			}
 			return

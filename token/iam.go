@@ -19,6 +19,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
 // ErrThrottled is in the chain of an error from the IAM Credentials API
@@ -178,8 +179,8 @@ func (s *IAMSource) IDToken(ctx context.Context, a *ADC, at secret.String) (secr
 			Hint(fail.HintIAMEndpointAPI)
 	}
 	tok := secret.New(strings.TrimSpace(out.Token))
-	if n := len(tok.Reveal()); n > MaxTokenLen {
-		return secret.String{}, fail.Errorf(nil, "the IAM Credentials API at %s answered a token of %d characters; STS accepts at most %d, so it was not sent", s.endpoint(), n, MaxTokenLen).
+	if n := len(tok.Reveal()); n > sts.MaxTokenLen {
+		return secret.String{}, fail.Errorf(nil, "the IAM Credentials API at %s answered a token of %d characters; STS accepts at most %d, so it was not sent", s.endpoint(), n, sts.MaxTokenLen).
 			Hint(fail.HintIDTokenSize)
 	}
 	if _, err := Decode(tok); err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
@@ -41,7 +42,7 @@ func TestIAMEndpointHostile(t *testing.T) {
 			fmt.Fprint(w, `<html>captive portal</html>`)
 		}, []string{"answered HTTP 200 without a token"}},
 		{"token too long for STS", func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprint(w, `{"token":"`+strings.Repeat("a", MaxTokenLen+1)+`"}`)
+			fmt.Fprint(w, `{"token":"`+strings.Repeat("a", sts.MaxTokenLen+1)+`"}`)
 		}, []string{"answered a token of 20001 characters; STS accepts at most 20000, so it was not sent"}},
 		{"echoes the bearer token", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusBadRequest)

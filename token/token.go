@@ -27,6 +27,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
 // DefaultAudience is the aud requested by default. STS does not check it,
@@ -61,8 +62,6 @@ type MetadataSource struct {
 const (
 	// MaxAnswer is the most bytes read from one answer.
 	MaxAnswer = 64 << 10
-	// MaxTokenLen is the longest token STS accepts (WebIdentityToken).
-	MaxTokenLen = 20000
 	// RequestLimit bounds each request to the metadata server, as the
 	// metadata package's own client does: a metadata server answers in
 	// milliseconds, so one that has not answered in five seconds will not.
@@ -245,8 +244,8 @@ func (m *MetadataSource) Token(ctx context.Context) (secret.String, error) {
 		return secret.String{}, explain(ctx, err, sa)
 	}
 	tok := secret.New(strings.TrimSpace(body))
-	if n := len(tok.Reveal()); n > MaxTokenLen {
-		return secret.String{}, fail.Errorf(nil, "the metadata server at %s answered a token of %d characters; STS accepts at most %d, so it was not sent", MetadataHost(), n, MaxTokenLen).
+	if n := len(tok.Reveal()); n > sts.MaxTokenLen {
+		return secret.String{}, fail.Errorf(nil, "the metadata server at %s answered a token of %d characters; STS accepts at most %d, so it was not sent", MetadataHost(), n, sts.MaxTokenLen).
 			Hint("a Google ID token is about 1 KB: check that GCE_METADATA_HOST (if set) names a Google metadata server, host:port without a scheme")
 	}
 	if _, err := Decode(tok); err != nil {
