@@ -21,10 +21,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
-	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
 // hostile serves h as the metadata server, counting requests.
