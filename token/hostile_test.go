@@ -20,7 +20,6 @@ import (
 	"cloud.google.com/go/compute/metadata"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
@@ -43,7 +42,7 @@ func hostile(t *testing.T, h http.HandlerFunc) *atomic.Int32 {
 // printed is what the user would read for err.
 func printed(err error) string {
 	var b bytes.Buffer
-	fail.Print(&b, "gcp-aws-cred", err)
+	Print(&b, err)
 	return b.String()
 }
 
@@ -64,7 +63,7 @@ func TestEndlessAnswer(t *testing.T) {
 	})
 	_, err := (&MetadataSource{ServiceAccount: "default", Audience: "a"}).Token(context.Background())
 	checkErr(t, err, "the metadata server at 127.0.0.1:", "something other than a metadata server answered")
-	if !strings.Contains(err.Error(), "answered more than 64 KiB; an ID token is about 1 KB") {
+	if !strings.Contains(Explain(0, err).Error(), "answered more than 64 KiB; an ID token is about 1 KB") {
 		t.Errorf("error %q", err)
 	}
 	if n.Load() != 1 {
@@ -78,7 +77,7 @@ func TestTokenTooLongForSTS(t *testing.T) {
 	hostile(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, jwtOfSize(30000)) })
 	_, err := (&MetadataSource{ServiceAccount: "default", Audience: "a"}).Token(context.Background())
 	checkErr(t, err, "answered a token of 30000 characters; STS accepts at most 20000, so it was not sent", "a Google ID token is about 1 KB")
-	if !strings.Contains(err.Error(), "the metadata server at 127.0.0.1:") {
+	if !strings.Contains(Explain(0, err).Error(), "the metadata server at 127.0.0.1:") {
 		t.Errorf("error %q does not name the metadata server", err)
 	}
 	// 20,000 characters exactly are fine.
@@ -245,11 +244,11 @@ func TestCheckHost(t *testing.T) {
 			}
 			continue
 		}
-		if err == nil || !strings.Contains(err.Error(), tc.err) {
+		if err == nil || !strings.Contains(Explain(0, err).Error(), tc.err) {
 			t.Errorf("CheckHost(%q) = %v, want %q", tc.host, err, tc.err)
 			continue
 		}
-		hints := strings.Join(fail.Hints(err), "\n")
+		hints := strings.Join(Hints(err), "\n")
 		if !strings.Contains(hints, "GCE_METADATA_HOST takes the metadata server's host and optional port, without a scheme") || !strings.Contains(hints, tc.hint) {
 			t.Errorf("CheckHost(%q) hints %q, want %q", tc.host, hints, tc.hint)
 		}

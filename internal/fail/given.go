@@ -122,7 +122,11 @@ func (g *Given) Explain(err error) error {
 		}
 		return errors.Join(errs...)
 	}
-	if e := g.explainSTS(err); e != nil {
+	e := g.explainSTS(err)
+	if e == nil {
+		e = g.explainToken(err)
+	}
+	if e != nil {
 		if e.atDeadline {
 			e.Hint(g.runDeadline())
 			e.atDeadline = false
