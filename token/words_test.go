@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
@@ -16,6 +17,6 @@ func init() {
 		}
 		return g.Explain(err)
 	}
-	token.Print = func(w io.Writer, err error) { fail.Print(w, fail.Name, token.Explain(0, err)) }
+	token.Print = func(w io.Writer, err error) { fail.Print(w, clean.Name, token.Explain(0, err)) }
 	token.Hints = func(err error) []string { return fail.Hints(token.Explain(0, err)) }
 }

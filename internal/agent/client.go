@@ -16,6 +16,7 @@ import (
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
 )
 
 // ignoredEnv are variables left out of a request, hence out of the key and
@@ -162,9 +163,9 @@ func (c *Conn) Ask(ctx context.Context, req *Request) (*Answer, error) {
 		trace, _, _ := strings.Cut(a.Stderr, "gcp-aws-cred: error: ")
 		return &Answer{Err: (&Failure{Exit: a.Exit, Stderr: a.Stderr}).Err(), Trace: trace}, nil
 	case stRefused:
-		return nil, unanswered("the agent at %s refused: %s", socket, fail.Clean(a.Reason))
+		return nil, unanswered("the agent at %s refused: %s", socket, clean.Line(a.Reason))
 	}
-	return nil, unanswered("the agent at %s answered %q, not an answer", socket, fail.Clean(a.Status))
+	return nil, unanswered("the agent at %s answered %q, not an answer", socket, clean.Line(a.Status))
 }
 
 // roundTrip dials and sends req, for Ping and Peek.
@@ -261,7 +262,7 @@ func Ping(ctx context.Context, socket string) (pid int, err error) {
 		return 0, err
 	}
 	if a.Status != stOK || a.PID <= 0 {
-		return 0, unanswered("the agent at %s answered %q to a ping", socket, fail.Clean(a.Status))
+		return 0, unanswered("the agent at %s answered %q to a ping", socket, clean.Line(a.Status))
 	}
 	return a.PID, nil
 }
@@ -281,7 +282,7 @@ func Peek(ctx context.Context, socket string, req *Request) (bool, error) {
 	case stNone:
 		return false, nil
 	case stRefused:
-		return false, unanswered("the agent at %s refused: %s", socket, fail.Clean(a.Reason))
+		return false, unanswered("the agent at %s refused: %s", socket, clean.Line(a.Reason))
 	}
-	return false, unanswered("the agent at %s answered %q", socket, fail.Clean(a.Status))
+	return false, unanswered("the agent at %s answered %q", socket, clean.Line(a.Status))
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
@@ -429,7 +430,7 @@ func defaultSessionName(c token.Claims, service, host string) string {
 			return s
 		}
 	}
-	return fail.Name
+	return clean.Name
 }
 
 // Exit statuses of a run. ExitThrottled lets fleet tooling tell "slow down"

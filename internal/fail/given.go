@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
 )
 
 // Given is what only the command line knows about a run: how the person
@@ -67,7 +69,7 @@ func (g *Given) Command(words ...string) string {
 	if g != nil {
 		args = g.TokenArgs
 	}
-	return "`" + strings.Join(append(append([]string{Name}, words...), shellQuote(args)...), " ") + "`"
+	return "`" + strings.Join(append(append([]string{clean.Name}, words...), shellQuote(args)...), " ") + "`"
 }
 
 // shellQuote quotes each word that a shell would change.

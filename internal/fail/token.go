@@ -9,6 +9,7 @@ import (
 
 	"cloud.google.com/go/compute/metadata"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
@@ -32,7 +33,7 @@ func (g *Given) explainToken(err error) *Error {
 	case *token.MetadataError:
 		return metadataFailure(e)
 	case *token.NoADCError:
-		return Errorf(e, "no Application Default Credentials: %s is not set, %s does not exist, and the metadata server at %s did not answer (%s)", e.Env, e.WellKnown, e.Metadata.Host, Flatten(metadataFailure(e.Metadata).Error(), 200)).
+		return Errorf(e, "no Application Default Credentials: %s is not set, %s does not exist, and the metadata server at %s did not answer (%s)", e.Env, e.WellKnown, e.Metadata.Host, clean.Flatten(metadataFailure(e.Metadata).Error(), 200)).
 			Hint("on a laptop: gcloud auth application-default login",
 				"in CI: set "+e.Env+" to a service account key or Workload Identity Federation configuration file (gcloud iam workload-identity-pools create-cred-config)",
 				"on Google Cloud: the metadata server gives the attached service account's credentials; set GCE_METADATA_HOST=host:port to reach another one")
@@ -74,7 +75,7 @@ func adcFailure(e *token.ADCError) *Error {
 	case token.ADCJSON:
 		return Errorf(e, "the Application Default Credentials file %s (from %s) is not JSON", e.File, e.From).Hint(rewrite)
 	case token.ADCUse:
-		return Errorf(e, "the Application Default Credentials file %s (%s) cannot be used: %s", a.File, a.Type, Flatten(err.Error(), 300)).Hint(rewrite)
+		return Errorf(e, "the Application Default Credentials file %s (%s) cannot be used: %s", a.File, a.Type, clean.Flatten(err.Error(), 300)).Hint(rewrite)
 	case token.ADCLength:
 		return Errorf(e, "the token endpoint %s answered an access token of %d characters", e.URL, e.Len).
 			Hint("Google's access tokens are a few hundred characters; check token_uri or token_url in " + a.File)
@@ -107,7 +108,7 @@ func adcFailure(e *token.ADCError) *Error {
 		return Errorf(e, "the token endpoint %s answered more than %s", where, transport.Size(tooLarge.Limit)).
 			Hint("check token_uri or token_url in " + a.File)
 	case answer == nil:
-		return Errorf(e, "cannot get an access token for the Application Default Credentials in %s (%s): %s", a.File, a.Type, Flatten(Cause(err), 300)).
+		return Errorf(e, "cannot get an access token for the Application Default Credentials in %s (%s): %s", a.File, a.Type, clean.Flatten(Cause(err), 300)).
 			Hint(relogin(a)...)
 	}
 	refused := e.Refused
@@ -160,7 +161,7 @@ func unreachable(e *token.ADCError) *Error {
 		return Errorf(e, "no answer from the token endpoint %s before the deadline", where).
 			AtDeadline()
 	}
-	return Errorf(e, "cannot reach the token endpoint %s for the Application Default Credentials in %s: %s", where, a.File, Flatten(Cause(err), 200)).
+	return Errorf(e, "cannot reach the token endpoint %s for the Application Default Credentials in %s: %s", where, a.File, clean.Flatten(Cause(err), 200)).
 		Hint("check the network and any proxy (HTTPS_PROXY, NO_PROXY), and token_uri or token_url in " + a.File)
 }
 
@@ -210,12 +211,12 @@ func metadataFailure(e *token.MetadataError) *Error {
 		}
 		return x
 	}
-	return Errorf(e, "cannot reach the metadata server at %s: %s", host, Flatten(Cause(err), 200)).
+	return Errorf(e, "cannot reach the metadata server at %s: %s", host, clean.Flatten(Cause(err), 200)).
 		Hint(notOnGoogleCloud...)
 }
 
 var notOnGoogleCloud = []string{
-	Name + " gets its identity from the metadata server of a Compute Engine VM, GKE pod (Workload Identity), Cloud Run service or Cloud Function; is this running on Google Cloud?",
+	clean.Name + " gets its identity from the metadata server of a Compute Engine VM, GKE pod (Workload Identity), Cloud Run service or Cloud Function; is this running on Google Cloud?",
 	"to use another metadata server (an emulator, a test fake), set GCE_METADATA_HOST=host:port",
 }
 
@@ -279,7 +280,7 @@ func iamFailure(e *token.IAMError) *Error {
 		return Errorf(e, "refusing to send the access token to %s: %v", ep, errors.Unwrap(err)).
 			Hint("use https://; http:// is accepted only on loopback, for emulators")
 	case err != nil:
-		return Errorf(e, "cannot reach the IAM Credentials API at %s: %s", ep, Flatten(Cause(err), 200)).
+		return Errorf(e, "cannot reach the IAM Credentials API at %s: %s", ep, clean.Flatten(Cause(err), 200)).
 			Hint("check the network and any proxy (HTTPS_PROXY, NO_PROXY); behind Private Service Connect, pass --iam-credentials-endpoint")
 	}
 	said := fmt.Sprintf("HTTP %d %s", e.Status, oauthText(e.Code, e.Message, ""))

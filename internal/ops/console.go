@@ -16,6 +16,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
@@ -150,20 +151,20 @@ func SigninLink(ctx context.Context, creds awscred.Credentials, endpoint, destin
 		case errors.As(err, &tooLarge):
 			return secret.String{}, fail.Errorf(err, "the answer from the federation endpoint %s is larger than %s; a sign-in token is about 1 KB", endpoint, transport.Size(MaxSigninAnswer))
 		}
-		return secret.String{}, fail.Errorf(err, "cannot reach the federation endpoint %s: %s", endpoint, fail.Flatten(fail.Cause(err), 200)).
+		return secret.String{}, fail.Errorf(err, "cannot reach the federation endpoint %s: %s", endpoint, clean.Flatten(fail.Cause(err), 200)).
 			Hint("check that this machine can reach it (firewall, proxy: HTTPS_PROXY), or give another with --federation-endpoint")
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return secret.String{}, fail.Errorf(err, "cannot read the answer of the federation endpoint %s: %s", endpoint, fail.Flatten(fail.Cause(err), 200))
+		return secret.String{}, fail.Errorf(err, "cannot read the answer of the federation endpoint %s: %s", endpoint, clean.Flatten(fail.Cause(err), 200))
 	}
-	ctype := fail.Flatten(resp.Header.Get("Content-Type"), 100)
+	ctype := clean.Flatten(resp.Header.Get("Content-Type"), 100)
 	if ctype == "" {
 		ctype = "no content type"
 	}
 	if resp.StatusCode != http.StatusOK {
-		e := fail.Errorf(nil, "the federation endpoint %s refused the sign-in request (HTTP %d, %s): %s", endpoint, resp.StatusCode, ctype, fail.Flatten(secret.Redact(text(body)), 200))
+		e := fail.Errorf(nil, "the federation endpoint %s refused the sign-in request (HTTP %d, %s): %s", endpoint, resp.StatusCode, ctype, clean.Flatten(secret.Redact(text(body)), 200))
 		if resp.StatusCode == http.StatusBadRequest {
 			return secret.String{}, e.Hint("AWS answers \"Invalid credentials parameter\" for credentials it does not accept: credentials of an expired session, or from an endpoint that is not AWS STS (check --sts-endpoint, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL)")
 		}
@@ -263,7 +264,7 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 	// The opener's own output is no document: stdout stays empty.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
 	if err := cmd.Start(); err != nil {
-		return fail.Errorf(nil, "cannot run %s to open the sign-in link: %s", name, fail.Flatten(fail.Cause(err), 100)).
+		return fail.Errorf(nil, "cannot run %s to open the sign-in link: %s", name, clean.Flatten(fail.Cause(err), 100)).
 			Hint("pass --stdout to print the sign-in link instead, and open it yourself")
 	}
 	done := make(chan error, 1)
@@ -275,7 +276,7 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 		if err != nil {
 			// An *exec.ExitError's text holds no argument; the command line
 			// is never quoted.
-			return fail.Errorf(nil, "%s could not open the sign-in link: %s", name, fail.Flatten(fail.Cause(err), 100)).
+			return fail.Errorf(nil, "%s could not open the sign-in link: %s", name, clean.Flatten(fail.Cause(err), 100)).
 				Hint("pass --stdout to print the sign-in link instead, and open it yourself")
 		}
 	case <-time.After(openerGrace):

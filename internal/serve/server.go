@@ -13,7 +13,7 @@
 //
 // The HTTP side is net/http's Server. Nothing is written to disk. Every
 // line serve logs and every error message it sends passes through
-// fail.Clean, where secrets are redacted and control characters escaped.
+// clean.Line, where secrets are redacted and control characters escaped.
 package serve
 
 import (
@@ -33,6 +33,7 @@ import (
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
 
@@ -422,6 +423,6 @@ func errorResponse(status int, code, message string) response {
 	b, _ := json.Marshal(struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
-	}{code, fail.Clean(message)})
+	}{code, clean.Line(message)})
 	return response{status: status, body: b}
 }
