@@ -7,12 +7,12 @@ import (
 
 	"golang.org/x/oauth2/google"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
 
 // failure carries a failure to get an access token as data, for
-// internal/fail to word. answer is the endpoint's last answer, if there
+// internal/explain to word. answer is the endpoint's last answer, if there
 // was one.
 func (a *ADC) failure(ctx context.Context, err error, answer *transport.Answer) error {
 	e := &ADCError{Stage: ADCToken, File: a.File, From: a.From, ADC: a, URL: shownURL(a.TokenURL), Answer: answer, Deadline: ctx.Err() != nil, Err: err}

@@ -23,7 +23,7 @@ import (
 
 	"cloud.google.com/go/compute/metadata"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
@@ -268,7 +268,7 @@ func (m *MetadataSource) client() *metadata.Client {
 }
 
 // metadataError carries a failed request for account sa as data, for
-// internal/fail to word.
+// internal/explain to word.
 func metadataError(err error, sa string) *MetadataError {
 	e := &MetadataError{Host: MetadataHost(), Account: sa, Err: err}
 	var notDefined metadata.NotDefinedError

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
 // ignoredEnv are variables left out of a request, hence out of the key and
@@ -244,7 +244,7 @@ func (f *Failure) Err() error {
 			msg = append(msg, line)
 		}
 	}
-	return fail.Errorf(exitStatus(f.Exit), "%s", strings.Join(msg, "\n")).Hint(hints...)
+	return explain.Errorf(exitStatus(f.Exit), "%s", strings.Join(msg, "\n")).Hint(hints...)
 }
 
 // exitStatus carries a direct run's exit status through the error chain.

@@ -1,6 +1,6 @@
 package ops
 
-import "github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
+import "github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 
 // cleaned is the report as it may be printed: every string in it that a
 // peer could have shaped (a fact from a token's claims, a warning, an

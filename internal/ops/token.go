@@ -14,9 +14,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
@@ -136,7 +136,7 @@ func (t TokenInfo) Text(now time.Time) []byte {
 		}
 	}
 	tb.line("")
-	tb.line("run " + (&fail.Given{TokenArgs: t.tokenArgs}).Command("trust-policy") + " for the trust policy that admits exactly this token")
+	tb.line("run " + (&explain.Given{TokenArgs: t.tokenArgs}).Command("trust-policy") + " for the trust policy that admits exactly this token")
 	return tb.render()
 }
 

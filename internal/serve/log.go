@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
 // Log formats.
@@ -185,7 +185,7 @@ func (h *plainHandler) Handle(_ context.Context, r slog.Record) error {
 	r.Attrs(func(a slog.Attr) bool {
 		if hs, ok := a.Value.Any().([]string); ok && a.Key == keyHints {
 			for _, s := range hs {
-				b.WriteString(fail.Indent(clean.Name+": hint: ", "    ", s))
+				b.WriteString(explain.Indent(clean.Name+": hint: ", "    ", s))
 			}
 		}
 		return true
@@ -259,7 +259,7 @@ func (t traceWriter) Write(p []byte) (int, error) {
 // the message and its hints on one line, cleaned like a log line.
 func errorText(err error) string {
 	s := clean.Line(err.Error())
-	for _, h := range fail.Hints(err) {
+	for _, h := range explain.Hints(err) {
 		s += "; hint: " + clean.Line(h)
 	}
 	return s

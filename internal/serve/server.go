@@ -32,8 +32,8 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
 
@@ -157,7 +157,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 		if ln, err = net.Listen("tcp", addr.String()); err != nil {
-			return nil, fail.Errorf(err, "cannot listen on %s: %v", addr, fail.Cause(err)).
+			return nil, explain.Errorf(err, "cannot listen on %s: %v", addr, explain.Cause(err)).
 				Hint("another process may hold the port: pick another with --listen, or 127.0.0.1:0 for any free port")
 		}
 	}

@@ -1,14 +1,14 @@
-// Package fail is the one place that speaks to the person reading stderr:
+// Package explain is the one place that speaks to the person reading stderr:
 // it turns the typed errors of the packages below the command line into a
 // message and hints, prints them, and makes any text safe to print.
 //
-// Packages such as sts return errors that carry data (an STS error code and
+// Packages such as sts and token return errors that carry data (an STS error code and
 // request ID, the endpoint, the role, which value is malformed) and name no
 // flag. Given describes the command line that ran (how each value was
 // typed, where the STS endpoint came from, the run's deadline, the
 // arguments that decide the token), and Given.Explain words those errors
 // for it: this package is the only code that knows flag names and how a
-// value was typed. Errors already written for a person are *fail.Error
+// value was typed. Errors already written for a person are *explain.Error
 // values; their cause stays reachable for errors.Is and errors.As but is
 // never printed on its own, because a cause from deep in a library may
 // quote things we do not control.
@@ -19,7 +19,7 @@
 // characters escaped, and our own line prefix cannot be forged. Print does
 // it for errors; anything else that prints what a peer said (doctor's
 // report, the --verbose trace, serve's log) must call them too.
-package fail
+package explain
 
 import (
 	"errors"
@@ -27,7 +27,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 )
 
 // Error is a failure with a user-facing message and optional hints.

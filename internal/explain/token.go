@@ -1,4 +1,4 @@
-package fail
+package explain
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"cloud.google.com/go/compute/metadata"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"

@@ -1,4 +1,4 @@
-package fail
+package explain
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 )
 
 // Given is what only the command line knows about a run: how the person
