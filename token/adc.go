@@ -1,6 +1,7 @@
 package token
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -182,15 +183,15 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 	}
 	switch f.Type {
 	case AuthorizedUser, ExternalAccountAuthorizedUser:
-		a.TokenURL = orDefault(f.TokenURI, orDefault(f.TokenURL, google.Endpoint.TokenURL))
+		a.TokenURL = cmp.Or(f.TokenURI, f.TokenURL, google.Endpoint.TokenURL)
 	case ServiceAccountKey:
-		a.TokenURL = orDefault(f.TokenURI, google.Endpoint.TokenURL)
+		a.TokenURL = cmp.Or(f.TokenURI, google.Endpoint.TokenURL)
 		// client_email goes into hints' gcloud lines: only an email.
 		if ValidEmail(f.ClientEmail) {
 			a.Member = "serviceAccount:" + f.ClientEmail
 		}
 	case ExternalAccount:
-		a.TokenURL = orDefault(f.TokenURL, "https://sts.googleapis.com/v1/token")
+		a.TokenURL = cmp.Or(f.TokenURL, "https://sts.googleapis.com/v1/token")
 		a.Member = poolMember(f.Audience)
 		if e := impersonatedEmail(f.ServiceAccountImpersonationURL); e != "" {
 			a.Member = "serviceAccount:" + e
@@ -226,13 +227,6 @@ func (a *ADC) remember(f *externalFile) {
 	} else if cs.URL != "" {
 		a.linkLocal = []string{cs.URL}
 	}
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }
 
 // poolMember is the IAM member for every identity of the workload identity

@@ -36,7 +36,7 @@ func (e *IAMError) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("token: the IAM Credentials API at %s: %v", e.Endpoint, e.Err)
 	}
-	return fmt.Sprintf("the IAM Credentials API at %s answered HTTP %d %s for %s", e.Endpoint, e.Status, oauthText(e.Code, e.Message, ""), e.Target)
+	return fmt.Sprintf("token: the IAM Credentials API at %s answered HTTP %d %s for %s: %s", e.Endpoint, e.Status, e.Code, e.Target, e.Message)
 }
 
 // Unwrap makes throttling (429) and unavailability (503) after the
@@ -155,7 +155,7 @@ type TokenEndpointError struct {
 
 // Error says which endpoint refused what.
 func (e *TokenEndpointError) Error() string {
-	return fmt.Sprintf("the token endpoint %s refused the Application Default Credentials in %s (%s): HTTP %d %s", e.URL, e.File, e.Type, e.Status, oauthText(e.Code, e.Description, e.Subtype))
+	return fmt.Sprintf("token: the token endpoint %s refused the Application Default Credentials in %s: HTTP %d %s/%s: %s", e.URL, e.File, e.Status, e.Code, e.Subtype, e.Description)
 }
 
 // Unwrap returns x/oauth2's error.

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -36,18 +37,7 @@ func (a *ADC) sourceTokenURL() string {
 		} `json:"source_credentials"`
 	}
 	_ = json.Unmarshal(a.json, &f)
-	return orDefault(f.Source.TokenURI, google.Endpoint.TokenURL)
-}
-
-func oauthText(code, desc, subtype string) string {
-	s := orDefault(code, "(no error code)")
-	if subtype != "" {
-		s += "/" + subtype
-	}
-	if desc != "" {
-		s += ": " + desc
-	}
-	return s
+	return cmp.Or(f.Source.TokenURI, google.Endpoint.TokenURL)
 }
 
 // shownURL is u for a message: scheme, host and path, nothing else.

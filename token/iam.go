@@ -115,7 +115,7 @@ func (s *IAMSource) Token(ctx context.Context) (secret.String, error) {
 	if err != nil {
 		return secret.String{}, err
 	}
-	s.Trace.Printf("credentials: %s from %s, caller %s", a.Type, orDefault(a.File, a.From), orDefault(a.Member, "not named in the file"))
+	s.Trace.Printf("credentials: %s from %s, caller %s", a.Type, cmp.Or(a.File, a.From), cmp.Or(a.Member, "not named in the file"))
 	at, err := s.AccessToken(ctx, a)
 	if err != nil {
 		return secret.String{}, err
@@ -125,7 +125,7 @@ func (s *IAMSource) Token(ctx context.Context) (secret.String, error) {
 
 // endpoint is the base URL in use.
 func (s *IAMSource) endpoint() string {
-	return orDefault(s.Endpoint, DefaultIAMCredentialsEndpoint)
+	return cmp.Or(s.Endpoint, DefaultIAMCredentialsEndpoint)
 }
 
 // URL is the generateIdToken URL for Target.
@@ -162,7 +162,7 @@ func (s *IAMSource) IDToken(ctx context.Context, a *ADC, at secret.String) (secr
 		status, answer, err = s.post(ctx, client, at, body)
 		return retryable(status, err)
 	}, func(wait time.Duration) {
-		s.Trace.Printf("IAM Credentials endpoint: %s; trying again in %s", orDefault(http.StatusText(status), "no answer"), transport.Duration(wait))
+		s.Trace.Printf("IAM Credentials endpoint: %s; trying again in %s", cmp.Or(http.StatusText(status), "no answer"), transport.Duration(wait))
 	})
 	if err != nil || status != http.StatusOK {
 		e := &IAMError{Endpoint: s.endpoint(), Target: s.Target, Delegates: s.Delegates, Tries: tries, Caller: a, Err: err}

@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -114,16 +115,13 @@ func adcFailure(e *token.ADCError) *Error {
 	refused := e.Refused
 	code, desc, subtype := refused.Code, refused.Description, refused.Subtype
 	where = refused.URL
-	x := Errorf(refused, "%v", refused)
+	x := Errorf(refused, "the token endpoint %s refused the Application Default Credentials in %s (%s): HTTP %d %s", where, refused.File, refused.Type, refused.Status, oauthText(code, desc, subtype))
 	switch {
 	case code == "invalid_grant" && subtype == "invalid_rapt":
 		x.Msg = fmt.Sprintf("your Google login in %s needs re-authentication (invalid_rapt at %s)", a.File, where)
 		return x.Hint("sign in again: gcloud auth application-default login")
 	case code == "invalid_grant" && (a.Type == token.AuthorizedUser || a.Type == token.ExternalAccountAuthorizedUser || a.Type == token.ImpersonatedServiceAccount && answer.URL == e.SourceTokenURL):
-		if desc == "" {
-			desc = "no description"
-		}
-		x.Msg = fmt.Sprintf("your Google login in %s has expired or was revoked (invalid_grant at %s: %s)", a.File, where, desc)
+		x.Msg = fmt.Sprintf("your Google login in %s has expired or was revoked (invalid_grant at %s: %s)", a.File, where, cmp.Or(desc, "no description"))
 		return x.Hint("sign in again: gcloud auth application-default login")
 	case code == "invalid_grant" && a.Type == token.ServiceAccountKey:
 		return x.Hint("the key in "+a.File+" may have been deleted or disabled: gcloud iam service-accounts keys list --iam-account="+shellQuote1(strings.TrimPrefix(a.Member, "serviceAccount:")),
@@ -388,10 +386,7 @@ func relogin(a *token.ADC) []string {
 // oauthText is an OAuth error as Google answered it: code/subtype:
 // description.
 func oauthText(code, desc, subtype string) string {
-	s := code
-	if s == "" {
-		s = "(no error code)"
-	}
+	s := cmp.Or(code, "(no error code)")
 	if subtype != "" {
 		s += "/" + subtype
 	}
