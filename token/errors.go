@@ -7,12 +7,14 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
 
-// The errors below carry what a peer answered, as data, in the chain of
-// the error each source returns (errors.As), so a caller can word them
-// itself or act on them: which endpoint, which status, which code.
+// Every error token returns is one of these, or has one in its chain
+// (errors.As): what went wrong with which peer or file, as data, and no
+// word for the person at the terminal. The command line's words for them,
+// with the flags that set each value, are internal/explain's; their Error
+// methods are for logs and tests, x/oauth2's way, prefixed "token: ".
 
-// IAMError is an answer of the IAM Credentials API's generateIdToken that
-// was not a token.
+// IAMError is a generateIdToken call of the IAM Credentials API that got
+// no token: an error answer, or none (Err).
 type IAMError struct {
 	// Endpoint is the API's base URL, Target the account asked for and
 	// Delegates the chain in between.
@@ -133,7 +135,7 @@ func (e *MetadataError) Error() string {
 	if e.Status == 0 {
 		return fmt.Sprintf("token: the metadata server at %s: %v", e.Host, e.Err)
 	}
-	return fmt.Sprintf("the metadata server at %s answered HTTP %d for account %s", e.Host, e.Status, e.Account)
+	return fmt.Sprintf("token: the metadata server at %s answered HTTP %d for account %s", e.Host, e.Status, e.Account)
 }
 
 // Unwrap returns the metadata package's error.
