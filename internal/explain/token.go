@@ -156,8 +156,7 @@ func unreachable(e *token.ADCError) *Error {
 		return Errorf(e, "the token endpoint %s answered more than %s", where, transport.Size(tooLarge.Limit)).
 			Hint("check token_uri or token_url in " + a.File)
 	case errors.Is(err, context.DeadlineExceeded):
-		return Errorf(e, "no answer from the token endpoint %s before the deadline", where).
-			AtDeadline()
+		return Common(e, Peer{Name: "the token endpoint " + where})
 	}
 	return Errorf(e, "cannot reach the token endpoint %s for the Application Default Credentials in %s: %s", where, a.File, clean.Flatten(Cause(err), 200)).
 		Hint("check the network and any proxy (HTTPS_PROXY, NO_PROXY), and token_uri or token_url in " + a.File)
@@ -173,12 +172,8 @@ func metadataFailure(e *token.MetadataError) *Error {
 	var perRequest *transport.TimeoutError
 	var refused *transport.RefusedError
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return Errorf(e, "no answer from the metadata server at %s before the deadline", host).
-			Hint(notOnGoogleCloud...).
-			AtDeadline()
-	case errors.Is(err, context.Canceled):
-		return Errorf(e, "interrupted while waiting for the metadata server at %s", host)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return Common(e, Peer{Name: "the metadata server at " + host, Network: notOnGoogleCloud})
 	case errors.As(err, &perRequest):
 		return Errorf(e, "the metadata server at %s did not answer within %s, the limit for one request", host, perRequest.Limit).
 			Hint("a metadata server answers in milliseconds; one that accepts the connection and then says nothing is not a working metadata server (a proxy, a sidecar, or GCE_METADATA_HOST naming something else)").
@@ -266,11 +261,8 @@ func iamFailure(e *token.IAMError) *Error {
 	var cleartext *transport.CleartextError
 	var notLoopback *transport.NotLoopbackError
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return Errorf(e, "no answer from the IAM Credentials API at %s before the deadline", ep).
-			AtDeadline()
-	case errors.Is(err, context.Canceled):
-		return Errorf(e, "interrupted while waiting for the IAM Credentials API at %s", ep)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return Common(e, Peer{Name: "the IAM Credentials API at " + ep})
 	case errors.As(err, &tooLarge):
 		return Errorf(e, "the IAM Credentials API at %s answered more than %s; an ID token is about 1 KB", ep, transport.Size(tooLarge.Limit)).
 			Hint(hintIAMEndpoint)
