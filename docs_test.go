@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cli"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
@@ -96,12 +96,12 @@ func docCommandError(c docCommand) error {
 	if check == nil {
 		return nil
 	}
-	// Worded as a run would print them (fail.Given.Explain).
+	// Worded as a run would print them (explain.Given.Explain).
 	if err := check(); err != nil {
-		return (&fail.Given{}).Explain(err)
+		return (&explain.Given{}).Explain(err)
 	}
 	_, err = sts.New(cfg())
-	return (&fail.Given{}).Explain(err)
+	return (&explain.Given{}).Explain(err)
 }
 
 // docCommands returns the gcp-aws-cred command lines in the sh, console

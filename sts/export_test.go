@@ -4,9 +4,9 @@ import (
 	"io"
 )
 
-// The words of sts's errors are internal/fail's, which imports sts, so
+// The words of sts's errors are internal/explain's, which imports sts, so
 // these tests cannot import it: words_test.go, outside the package, sets
-// these to fail's functions.
+// these to explain's functions.
 var (
 	// Words is the message a person reads for err.
 	Words = func(err error) string { return err.Error() }

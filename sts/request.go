@@ -9,7 +9,7 @@
 // refused if it would carry the token in cleartext; transient failures are
 // retried and nothing else is. Its errors carry data (an *Error with STS's
 // code, message and request ID, the endpoint and the role; a *ParamError;
-// a *CABundleError) and name no flag: internal/fail words them for the
+// a *CABundleError) and name no flag: internal/explain words them for the
 // person, with the command line's names.
 package sts
 

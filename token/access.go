@@ -10,7 +10,6 @@ import (
 	"golang.org/x/oauth2/google"
 	"golang.org/x/oauth2/google/externalaccount"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
@@ -53,20 +52,18 @@ func (a *ADC) AccessToken(ctx context.Context, hc *http.Client) (secret.String, 
 	octx := context.WithValue(ctx, oauth2.HTTPClient, client)
 	ts, err := a.tokenSource(octx, client)
 	if err != nil {
-		return secret.String{}, fail.Errorf(err, "the Application Default Credentials file %s (%s) cannot be used: %s", a.File, a.Type, fail.Flatten(err.Error(), 300)).
-			Hint("write it again: gcloud auth application-default login, or download the key or configuration file anew")
+		return secret.String{}, &ADCError{Stage: ADCUse, File: a.File, From: a.From, ADC: a, Err: err}
 	}
 	tok, err := ts.Token()
 	if err != nil {
-		return secret.String{}, a.explain(ctx, err, rec.Last())
+		return secret.String{}, a.failure(ctx, err, rec.Last())
 	}
 	if tok.RefreshToken != "" {
 		secret.New(tok.RefreshToken)
 	}
 	at := secret.New(tok.AccessToken)
 	if n := len(at.Reveal()); n == 0 || n > maxAccessToken {
-		return secret.String{}, fail.Errorf(nil, "the token endpoint %s answered an access token of %d characters", shownURL(a.TokenURL), n).
-			Hint("Google's access tokens are a few hundred characters; check token_uri or token_url in " + a.File)
+		return secret.String{}, &ADCError{Stage: ADCLength, File: a.File, From: a.From, ADC: a, URL: shownURL(a.TokenURL), Len: n}
 	}
 	return at, nil
 }
@@ -95,14 +92,13 @@ const maxAccessToken = 16 << 10
 func (a *ADC) metadataToken(ctx context.Context) (secret.String, error) {
 	body, err := a.md.GetWithContext(ctx, "instance/service-accounts/"+url.PathEscape(a.account)+"/token?"+url.Values{"scopes": {CloudPlatformScope}}.Encode())
 	if err != nil {
-		return secret.String{}, explain(ctx, err, a.account)
+		return secret.String{}, metadataError(err, a.account)
 	}
 	var t struct {
 		AccessToken string `json:"access_token"`
 	}
 	if err := json.Unmarshal([]byte(body), &t); err != nil || t.AccessToken == "" || len(t.AccessToken) > maxAccessToken {
-		return secret.String{}, fail.Errorf(err, "the metadata server at %s answered something that is not an access token", MetadataHost()).
-			Hint("check that GCE_METADATA_HOST (if set) names a Google metadata server")
+		return secret.String{}, &AnswerError{Peer: "metadata server", At: MetadataHost(), Want: "access token", Missing: true, Err: err}
 	}
 	return secret.New(t.AccessToken), nil
 }

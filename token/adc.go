@@ -1,6 +1,7 @@
 package token
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +15,7 @@ import (
 	"cloud.google.com/go/compute/metadata"
 	"golang.org/x/oauth2/google"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/regfile"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
@@ -140,12 +141,9 @@ func FindADC(ctx context.Context, md *metadata.Client, account string) (*ADC, er
 		var answered *metadata.Error
 		var notDefined metadata.NotDefinedError
 		if ctx.Err() != nil || errors.As(err, &answered) || errors.As(err, &notDefined) {
-			return nil, explain(ctx, err, account)
+			return nil, metadataError(err, account)
 		}
-		return nil, fail.Errorf(err, "no Application Default Credentials: %s is not set, %s does not exist, and the metadata server at %s did not answer (%s)", FromEnv, wk, MetadataHost(), fail.Flatten(explain(ctx, err, account).Error(), 200)).
-			Hint("on a laptop: gcloud auth application-default login",
-				"in CI: set "+FromEnv+" to a service account key or Workload Identity Federation configuration file (gcloud iam workload-identity-pools create-cred-config)",
-				"on Google Cloud: the metadata server gives the attached service account's credentials; set GCE_METADATA_HOST=host:port to reach another one")
+		return nil, &NoADCError{Env: FromEnv, WellKnown: wk, Metadata: metadataError(err, account)}
 	}
 	email = strings.TrimSpace(email)
 	return &ADC{Type: MetadataAccount, From: FromMetadata, Member: "serviceAccount:" + email, TokenURL: "http://" + MetadataHost() + "/computeMetadata/v1/instance/service-accounts/" + account + "/token", account: account, md: md}, nil
@@ -159,16 +157,11 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 		if from == FromWellKnown && errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		e := fail.Errorf(err, "cannot read the Application Default Credentials file %s (from %s): %s", path, from, fileErr(err))
-		if from == FromEnv {
-			e.Hint(FromEnv + " must name a readable JSON file: a service account key, a Workload Identity Federation configuration, or the file `gcloud auth application-default login` writes")
-		}
-		return nil, e
+		return nil, &ADCError{Stage: ADCRead, File: path, From: from, Err: err}
 	}
 	var f adcFile
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fail.Errorf(err, "the Application Default Credentials file %s (from %s) is not JSON", path, from).
-			Hint("write it again: gcloud auth application-default login, or download the key or configuration file anew")
+		return nil, &ADCError{Stage: ADCJSON, File: path, From: from, Err: err}
 	}
 	for _, s := range []string{f.RefreshToken, f.ClientSecret, f.PrivateKey} {
 		if s != "" {
@@ -190,15 +183,15 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 	}
 	switch f.Type {
 	case AuthorizedUser, ExternalAccountAuthorizedUser:
-		a.TokenURL = orDefault(f.TokenURI, orDefault(f.TokenURL, google.Endpoint.TokenURL))
+		a.TokenURL = cmp.Or(f.TokenURI, f.TokenURL, google.Endpoint.TokenURL)
 	case ServiceAccountKey:
-		a.TokenURL = orDefault(f.TokenURI, google.Endpoint.TokenURL)
+		a.TokenURL = cmp.Or(f.TokenURI, google.Endpoint.TokenURL)
 		// client_email goes into hints' gcloud lines: only an email.
 		if ValidEmail(f.ClientEmail) {
 			a.Member = "serviceAccount:" + f.ClientEmail
 		}
 	case ExternalAccount:
-		a.TokenURL = orDefault(f.TokenURL, "https://sts.googleapis.com/v1/token")
+		a.TokenURL = cmp.Or(f.TokenURL, "https://sts.googleapis.com/v1/token")
 		a.Member = poolMember(f.Audience)
 		if e := impersonatedEmail(f.ServiceAccountImpersonationURL); e != "" {
 			a.Member = "serviceAccount:" + e
@@ -209,8 +202,7 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 			a.Member = "serviceAccount:" + e
 		}
 	default:
-		return nil, fail.Errorf(nil, "the Application Default Credentials file %s (from %s) is of type %q, %s", path, from, fail.Flatten(f.Type, 60), fail.NotForImpersonate).
-			Hint(fail.HintADCTypes)
+		return nil, &ADCTypeError{File: path, From: from, Type: clean.Flatten(f.Type, 60)}
 	}
 	a.TokenURL = shownURL(a.TokenURL)
 	return a, nil
@@ -235,13 +227,6 @@ func (a *ADC) remember(f *externalFile) {
 	} else if cs.URL != "" {
 		a.linkLocal = []string{cs.URL}
 	}
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }
 
 // poolMember is the IAM member for every identity of the workload identity

@@ -20,10 +20,10 @@ import (
 	"cloud.google.com/go/compute/metadata"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
 // hostile serves h as the metadata server, counting requests.
@@ -42,7 +42,7 @@ func hostile(t *testing.T, h http.HandlerFunc) *atomic.Int32 {
 // printed is what the user would read for err.
 func printed(err error) string {
 	var b bytes.Buffer
-	fail.Print(&b, "gcp-aws-cred", err)
+	Print(&b, err)
 	return b.String()
 }
 
@@ -63,7 +63,7 @@ func TestEndlessAnswer(t *testing.T) {
 	})
 	_, err := (&MetadataSource{ServiceAccount: "default", Audience: "a"}).Token(context.Background())
 	checkErr(t, err, "the metadata server at 127.0.0.1:", "something other than a metadata server answered")
-	if !strings.Contains(err.Error(), "answered more than 64 KiB; an ID token is about 1 KB") {
+	if !strings.Contains(Explain(0, err).Error(), "answered more than 64 KiB; an ID token is about 1 KB") {
 		t.Errorf("error %q", err)
 	}
 	if n.Load() != 1 {
@@ -77,7 +77,7 @@ func TestTokenTooLongForSTS(t *testing.T) {
 	hostile(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, jwtOfSize(30000)) })
 	_, err := (&MetadataSource{ServiceAccount: "default", Audience: "a"}).Token(context.Background())
 	checkErr(t, err, "answered a token of 30000 characters; STS accepts at most 20000, so it was not sent", "a Google ID token is about 1 KB")
-	if !strings.Contains(err.Error(), "the metadata server at 127.0.0.1:") {
+	if !strings.Contains(Explain(0, err).Error(), "the metadata server at 127.0.0.1:") {
 		t.Errorf("error %q does not name the metadata server", err)
 	}
 	// 20,000 characters exactly are fine.
@@ -244,11 +244,11 @@ func TestCheckHost(t *testing.T) {
 			}
 			continue
 		}
-		if err == nil || !strings.Contains(err.Error(), tc.err) {
+		if err == nil || !strings.Contains(Explain(0, err).Error(), tc.err) {
 			t.Errorf("CheckHost(%q) = %v, want %q", tc.host, err, tc.err)
 			continue
 		}
-		hints := strings.Join(fail.Hints(err), "\n")
+		hints := strings.Join(Hints(err), "\n")
 		if !strings.Contains(hints, "GCE_METADATA_HOST takes the metadata server's host and optional port, without a scheme") || !strings.Contains(hints, tc.hint) {
 			t.Errorf("CheckHost(%q) hints %q, want %q", tc.host, hints, tc.hint)
 		}
@@ -314,7 +314,7 @@ func FuzzMetadataAnswer(f *testing.F) {
 		defer cancel()
 		got, err := (&MetadataSource{Client: client, ServiceAccount: "default", Audience: "a"}).Token(ctx)
 		if err == nil {
-			if _, derr := Decode(got); derr != nil || len(got.Reveal()) > MaxTokenLen {
+			if _, derr := Decode(got); derr != nil || len(got.Reveal()) > sts.MaxTokenLen {
 				t.Fatalf("accepted a token that does not decode or is too long: %v", derr)
 			}
 			return

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
 // TestIAMEndpointHostile points generateIdToken at servers that are not the
@@ -41,7 +41,7 @@ func TestIAMEndpointHostile(t *testing.T) {
 			fmt.Fprint(w, `<html>captive portal</html>`)
 		}, []string{"answered HTTP 200 without a token"}},
 		{"token too long for STS", func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprint(w, `{"token":"`+strings.Repeat("a", MaxTokenLen+1)+`"}`)
+			fmt.Fprint(w, `{"token":"`+strings.Repeat("a", sts.MaxTokenLen+1)+`"}`)
 		}, []string{"answered a token of 20001 characters; STS accepts at most 20000, so it was not sent"}},
 		{"echoes the bearer token", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusBadRequest)
@@ -57,7 +57,7 @@ func TestIAMEndpointHostile(t *testing.T) {
 			_, err := src.IDToken(ctx, a, at)
 			assertFailure(t, err, append(tc.want, "at "+srv.URL)...)
 			var b strings.Builder
-			fail.Print(&b, "gcp-aws-cred", err)
+			Print(&b, err)
 			if strings.Contains(b.String(), at.Reveal()) {
 				t.Errorf("the access token is in the message:\n%s", b.String())
 			}
@@ -83,7 +83,7 @@ func TestIAMDeadline(t *testing.T) {
 	start := time.Now()
 	_, err := src.IDToken(ctx, &ADC{Type: MetadataAccount, Member: "serviceAccount:x@p.iam.gserviceaccount.com"}, secret.New("ya29.x"))
 	// What set the deadline is said where the command line is known.
-	err = (&fail.Given{Timeout: 300 * time.Millisecond, As: map[string]string{"timeout": "--timeout 300ms"}}).Explain(err)
+	err = Explain(300*time.Millisecond, err)
 	assertFailure(t, err, "no answer from the IAM Credentials API at "+srv.URL+" before the deadline", "the whole run is bounded by --timeout 300ms")
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %s with a 300ms deadline", d)
@@ -115,7 +115,7 @@ func TestTokenEndpointEchoesSecrets(t *testing.T) {
 	_, err = a.AccessToken(ctx, NewGoogleClient("Google token endpoint", nil))
 	assertFailure(t, err, "the token endpoint "+srv.URL+"/token refused the Application Default Credentials in "+p+" (authorized_user): HTTP 400 invalid_request: bad refresh_token "+secret.Redacted+" for secret "+secret.Redacted)
 	var b strings.Builder
-	fail.Print(&b, "gcp-aws-cred", err)
+	Print(&b, err)
 	if strings.Contains(b.String(), refresh) || strings.Contains(b.String(), clientSecret) {
 		t.Errorf("a secret of the ADC file is in the message:\n%s", b.String())
 	}

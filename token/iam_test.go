@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 )
 
@@ -92,7 +91,7 @@ func TestImpersonateEachADCType(t *testing.T) {
 			}
 			tok, err := src.Token(ctx)
 			if err != nil {
-				t.Fatalf("Token: %v (hints %q)", err, fail.Hints(err))
+				t.Fatalf("Token: %v (hints %q)", err, Hints(err))
 			}
 			j, err := Decode(tok)
 			if err != nil {
@@ -137,7 +136,7 @@ func TestWellKnownFileSucceeds(t *testing.T) {
 	}
 	tok, err := src.Token(ctx)
 	if err != nil {
-		t.Fatalf("Token: %v (hints %q)", err, fail.Hints(err))
+		t.Fatalf("Token: %v (hints %q)", err, Hints(err))
 	}
 	if j, err := Decode(tok); err != nil || j.Claims.Email != fakes.TargetEmail {
 		t.Errorf("token: %v, %+v", err, j)
@@ -151,7 +150,7 @@ func TestImpersonateDelegates(t *testing.T) {
 	ctx := context.Background()
 	tok, err := iamSource(s, fakes.DelegateEmail, fakes.TargetEmail).Token(ctx)
 	if err != nil {
-		t.Fatalf("through the delegate: %v (hints %q)", err, fail.Hints(err))
+		t.Fatalf("through the delegate: %v (hints %q)", err, Hints(err))
 	}
 	if j, _ := Decode(tok); j.Claims.Subject != fakes.TargetUniqueID {
 		t.Errorf("sub = %s, want the target's", j.Claims.Subject)
@@ -179,7 +178,7 @@ func assertFailure(t *testing.T, err error, want ...string) {
 		t.Fatalf("no error, want one saying %q", want)
 	}
 	var b strings.Builder
-	fail.Print(&b, "gcp-aws-cred", err)
+	Print(&b, err)
 	for _, w := range want {
 		if !strings.Contains(b.String(), w) {
 			t.Errorf("message lacks %q:\n%s", w, b.String())
@@ -285,9 +284,11 @@ func TestImpersonateFailures(t *testing.T) {
 // run when pasted, and principalSet://…/* is not a glob zsh rejects
 // (issue 23, item 8); client_email is taken only when it is an email.
 func TestHintsQuoteADCText(t *testing.T) {
-	a := &ADC{Type: ExternalAccount, File: "/adc.json", Member: poolMember("//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p$(touch pwned)/providers/x")}
-	s := &IAMSource{Target: fakes.TargetEmail}
-	got := strings.Join(s.bindingHints(a), "\n")
+	hints := func(member string) string {
+		a := &ADC{Type: ExternalAccount, File: "/adc.json", Member: member}
+		return strings.Join(Hints(&IAMError{Endpoint: DefaultIAMCredentialsEndpoint, Target: fakes.TargetEmail, Status: 403, Caller: a}), "\n")
+	}
+	got := hints(poolMember("//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p$(touch pwned)/providers/x"))
 	want := `--member='principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p$(touch pwned)/*'`
 	if !strings.Contains(got, want) {
 		t.Errorf("hints:\n%s\nwant %s", got, want)
@@ -298,8 +299,8 @@ func TestHintsQuoteADCText(t *testing.T) {
 		"a b*":  "'a b*'",
 		"$(id)": "'$(id)'",
 	} {
-		if got := ShellQuote(in); got != want {
-			t.Errorf("ShellQuote(%q) = %s, want %s", in, got, want)
+		if got := hints(in); !strings.Contains(got, "--member="+want+" ") {
+			t.Errorf("member %q: hints\n%s\nwant --member=%s", in, got, want)
 		}
 	}
 	dir := t.TempDir()

@@ -54,8 +54,11 @@ type SourceError struct {
 	Kind string
 	// Where is the file, URL (as shown) or command.
 	Where string
-	// Why is what went wrong, in our words.
-	Why string
+	// Why is what went wrong, or "" when the file Where (or, with
+	// OutputFile, the program's output_file) could not be read: Err is
+	// then regfile's.
+	Why        string
+	OutputFile bool
 	// Err is the cause, when it quotes nothing the source gave
 	// (context.DeadlineExceeded, a regfile error).
 	Err error
@@ -63,6 +66,9 @@ type SourceError struct {
 
 // Error names the source and says what went wrong.
 func (e *SourceError) Error() string {
+	if e.Why == "" {
+		return fmt.Sprintf("the credential source %s %s: %v", e.Kind, e.Where, e.Err)
+	}
 	return fmt.Sprintf("the credential source %s %s: %s", e.Kind, e.Where, e.Why)
 }
 
@@ -146,7 +152,7 @@ func (s *subjectSupplier) file(ctx context.Context, path string, format external
 	deadline, _ := ctx.Deadline()
 	b, err := regfile.Read(path, MaxSubjectToken, deadline)
 	if err != nil {
-		return "", &SourceError{Kind: "file", Where: path, Why: fileErr(err), Err: err}
+		return "", &SourceError{Kind: "file", Where: path, Err: err}
 	}
 	tok, why := formatted(b, format)
 	if why != "" {
@@ -350,7 +356,7 @@ func (s *subjectSupplier) outputFile(ctx context.Context, path string) (string, 
 	var irregular *regfile.NotRegularError
 	switch {
 	case errors.As(err, &irregular) || errors.Is(err, context.DeadlineExceeded):
-		return "", &SourceError{Kind: "executable", Where: path, Why: "its output_file " + fileErr(err), Err: err}
+		return "", &SourceError{Kind: "executable", Where: path, OutputFile: true, Err: err}
 	case err != nil || len(bytes.TrimSpace(b)) == 0:
 		return "", errStale
 	}

@@ -12,7 +12,6 @@ package token
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,9 +23,10 @@ import (
 
 	"cloud.google.com/go/compute/metadata"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
 // DefaultAudience is the aud requested by default. STS does not check it,
@@ -61,8 +61,6 @@ type MetadataSource struct {
 const (
 	// MaxAnswer is the most bytes read from one answer.
 	MaxAnswer = 64 << 10
-	// MaxTokenLen is the longest token STS accepts (WebIdentityToken).
-	MaxTokenLen = 20000
 	// RequestLimit bounds each request to the metadata server, as the
 	// metadata package's own client does: a metadata server answers in
 	// milliseconds, so one that has not answered in five seconds will not.
@@ -98,11 +96,11 @@ func CheckHost() error {
 	if why == "" {
 		return nil
 	}
-	e := fail.Errorf(nil, "GCE_METADATA_HOST=%q is not host:port: %s", shownHost(h), why)
+	e := &HostError{Value: shownHost(h), Why: why}
 	if fix := fixHost(h); fix != "" && badHost(fix) == "" {
-		e.Hint("set GCE_METADATA_HOST=" + fix)
+		e.Fix = fix
 	}
-	return e.Hint("GCE_METADATA_HOST takes the metadata server's host and optional port, without a scheme or path: 169.254.169.254, metadata.google.internal, 127.0.0.1:8080 for an emulator; on Google Cloud, leave it unset")
+	return e
 }
 
 // badHost says what is wrong with h as host[:port], or "" if nothing.
@@ -242,16 +240,14 @@ func (m *MetadataSource) Token(ctx context.Context) (secret.String, error) {
 		body, err = c.GetWithContext(ctx, identityPath(sa, m.Audience, false))
 	}
 	if err != nil {
-		return secret.String{}, explain(ctx, err, sa)
+		return secret.String{}, metadataError(err, sa)
 	}
 	tok := secret.New(strings.TrimSpace(body))
-	if n := len(tok.Reveal()); n > MaxTokenLen {
-		return secret.String{}, fail.Errorf(nil, "the metadata server at %s answered a token of %d characters; STS accepts at most %d, so it was not sent", MetadataHost(), n, MaxTokenLen).
-			Hint("a Google ID token is about 1 KB: check that GCE_METADATA_HOST (if set) names a Google metadata server, host:port without a scheme")
+	if n := len(tok.Reveal()); n > sts.MaxTokenLen {
+		return secret.String{}, &AnswerError{Peer: "metadata server", At: MetadataHost(), Want: "ID token", Len: n}
 	}
 	if _, err := Decode(tok); err != nil {
-		return secret.String{}, fail.Errorf(err, "the metadata server at %s answered something that is not an ID token: %v", MetadataHost(), err).
-			Hint("check that GCE_METADATA_HOST (if set) names a Google metadata server, host:port without a scheme (such as 127.0.0.1:8080 for an emulator)")
+		return secret.String{}, &AnswerError{Peer: "metadata server", At: MetadataHost(), Want: "ID token", Err: err}
 	}
 	return tok, nil
 }
@@ -271,71 +267,24 @@ func (m *MetadataSource) client() *metadata.Client {
 	return defaultClient()
 }
 
-// explain turns an error the metadata package returned for account sa into
-// a message that says which host was asked, which limit was hit if one was,
-// and what to do about it. ctx is the request's, for what set its deadline.
-func explain(ctx context.Context, err error, sa string) error {
-	host := MetadataHost()
+// metadataError carries a failed request for account sa as data, for
+// internal/explain to word.
+func metadataError(err error, sa string) *MetadataError {
+	e := &MetadataError{Host: MetadataHost(), Account: sa, Err: err}
 	var notDefined metadata.NotDefinedError
 	var merr *metadata.Error
-	var tooLarge *transport.TooLargeError
-	var perRequest *transport.TimeoutError
-	var refused *transport.RefusedError
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return fail.Errorf(err, "no answer from the metadata server at %s before the deadline", host).
-			Hint(notOnGoogleCloud...).
-			AtDeadline()
-	case errors.Is(err, context.Canceled):
-		return fail.Errorf(err, "interrupted while waiting for the metadata server at %s", host)
-	case errors.As(err, &perRequest):
-		return fail.Errorf(err, "the metadata server at %s did not answer within %s, the limit for one request", host, perRequest.Limit).
-			Hint("a metadata server answers in milliseconds; one that accepts the connection and then says nothing is not a working metadata server (a proxy, a sidecar, or GCE_METADATA_HOST naming something else)").
-			Hint(fmt.Sprintf(fail.HintMetadataRequestLimit, perRequest.Limit))
-	case errors.As(err, &tooLarge):
-		return fail.Errorf(err, "the metadata server at %s answered more than %s; an ID token is about 1 KB", host, transport.Size(tooLarge.Limit)).
-			Hint("something other than a metadata server answered: check GCE_METADATA_HOST (if set), and any proxy or sidecar in front of 169.254.169.254")
-	case errors.As(err, &refused):
-		return fail.Errorf(err, "cannot reach the metadata server at %s: connection refused", host).
-			Hint(fmt.Sprintf("it refused connections for %s (%d tries); on GKE the metadata server may take a few seconds to start in a new pod", refused.For, refused.Tries)).
-			Hint(notOnGoogleCloud...)
 	case errors.As(err, &notDefined):
-		return fail.Errorf(&MetadataError{Host: host, Account: sa, Status: http.StatusNotFound, Err: err}, "the metadata server at %s does not know service account %q (HTTP 404)", host, sa).
-			Hint(fail.HintServiceAccount,
-				"list the accounts the metadata server knows: curl -H 'Metadata-Flavor: Google' 'http://"+host+"/computeMetadata/v1/instance/service-accounts/'")
-	case errors.As(err, &merr) && merr.Code < 500 && markup(merr.Message):
-		// A metadata server answers errors in plain text; an XML or HTML
-		// page is some other server (an AWS endpoint, a web server).
-		return fail.Errorf(&MetadataError{Host: host, Account: sa, Status: merr.Code, Body: excerpt(merr.Message), Err: err}, "the server at %s answered HTTP %d with an XML or HTML page: it is not a metadata server", host, merr.Code).
-			Hint("GCE_METADATA_HOST must name a metadata server as host:port, without a scheme: 169.254.169.254, or 127.0.0.1:8080 for an emulator; on Google Cloud, leave it unset")
+		e.Status = http.StatusNotFound
 	case errors.As(err, &merr):
-		e := fail.Errorf(&MetadataError{Host: host, Account: sa, Status: merr.Code, Body: excerpt(merr.Message), Err: err}, "the metadata server at %s answered HTTP %d: %s", host, merr.Code, excerpt(merr.Message))
-		switch {
-		case merr.Code == 403:
-			e.Hint("the server refused a request that carried Metadata-Flavor: Google; a proxy or sidecar between this process and the metadata server may be blocking identity tokens")
-		case merr.Code >= 500:
-			e.Hint("the metadata server failed even after retries; try again, and on GKE check the gke-metadata-server pods in kube-system")
-		}
-		return e
-	default:
-		return fail.Errorf(err, "cannot reach the metadata server at %s: %s", host, fail.Flatten(fail.Cause(err), 200)).
-			Hint(notOnGoogleCloud...)
+		e.Status, e.Body = merr.Code, excerpt(merr.Message)
 	}
-}
-
-// markup reports whether a body is an XML or HTML page.
-func markup(body string) bool {
-	return strings.HasPrefix(strings.TrimSpace(body), "<")
-}
-
-var notOnGoogleCloud = []string{
-	"gcp-aws-cred gets its identity from the metadata server of a Compute Engine VM, GKE pod (Workload Identity), Cloud Run service or Cloud Function; is this running on Google Cloud?",
-	"to use another metadata server (an emulator, a test fake), set GCE_METADATA_HOST=host:port",
+	return e
 }
 
 // excerpt makes a server's error body fit on one line of a message.
 func excerpt(s string) string {
-	if s = fail.Flatten(s, 200); s == "" {
+	if s = clean.Flatten(s, 200); s == "" {
 		return "(empty body)"
 	}
 	return s
@@ -349,7 +298,7 @@ func (m *MetadataSource) Email(ctx context.Context) (string, error) {
 	}
 	email, err := m.client().EmailWithContext(ctx, m.ServiceAccount)
 	if err != nil {
-		return "", explain(ctx, err, m.ServiceAccount)
+		return "", metadataError(err, m.ServiceAccount)
 	}
 	return strings.TrimSpace(email), nil
 }

@@ -12,7 +12,6 @@ import (
 	"cloud.google.com/go/compute/metadata"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
@@ -136,11 +135,11 @@ func checkErr(t *testing.T, err error, msg, hint string) {
 		t.Fatal("no error")
 	}
 	// The run's deadline is worded where the command line is known.
-	err = (&fail.Given{Timeout: 100 * time.Millisecond, As: map[string]string{"timeout": "--timeout 100ms"}}).Explain(err)
+	err = Explain(100*time.Millisecond, err)
 	if !strings.Contains(err.Error(), msg) {
 		t.Errorf("error %q does not contain %q", err, msg)
 	}
-	if h := strings.Join(fail.Hints(err), "\n"); !strings.Contains(h, hint) {
+	if h := strings.Join(Hints(err), "\n"); !strings.Contains(h, hint) {
 		t.Errorf("hints %q do not contain %q", h, hint)
 	}
 }

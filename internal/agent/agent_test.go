@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
 
@@ -295,12 +295,12 @@ func TestKeyADCContents(t *testing.T) {
 // TestFailureErr: a direct run's stderr turns back into an error that
 // prints the same lines and exits with the same status.
 func TestFailureErr(t *testing.T) {
-	want := fail.Errorf(nil, "STS refused (AccessDenied)\nsecond line").Hint("the trust policy:\n{\n  \"a\": 1\n}", "another hint")
+	want := explain.Errorf(nil, "STS refused (AccessDenied)\nsecond line").Hint("the trust policy:\n{\n  \"a\": 1\n}", "another hint")
 	var b strings.Builder
-	fail.Print(&b, "gcp-aws-cred", want)
+	explain.Print(&b, "gcp-aws-cred", want)
 	err := (&Failure{Exit: 1, Stderr: "gcp-aws-cred: debug: [+0s] trace\n" + b.String()}).Err()
 	var got strings.Builder
-	fail.Print(&got, "gcp-aws-cred", err)
+	explain.Print(&got, "gcp-aws-cred", err)
 	if got.String() != b.String() {
 		t.Errorf("printed\n%s\nwant\n%s", got.String(), b.String())
 	}

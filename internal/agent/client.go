@@ -17,7 +17,8 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/regfile"
 )
 
@@ -209,9 +210,9 @@ func (c *Conn) Ask(ctx context.Context, req *Request) (*Answer, error) {
 		trace, _, _ := strings.Cut(a.Stderr, "gcp-aws-cred: error: ")
 		return &Answer{Err: (&Failure{Exit: a.Exit, Stderr: a.Stderr}).Err(), Trace: trace}, nil
 	case stRefused:
-		return nil, unanswered("the agent at %s refused: %s", socket, fail.Clean(a.Reason))
+		return nil, unanswered("the agent at %s refused: %s", socket, clean.Line(a.Reason))
 	}
-	return nil, unanswered("the agent at %s answered %q, not an answer", socket, fail.Clean(a.Status))
+	return nil, unanswered("the agent at %s answered %q, not an answer", socket, clean.Line(a.Status))
 }
 
 // roundTrip dials and sends req, for Ping and Peek.
@@ -290,7 +291,7 @@ func (f *Failure) Err() error {
 			msg = append(msg, line)
 		}
 	}
-	return fail.Errorf(exitStatus(f.Exit), "%s", strings.Join(msg, "\n")).Hint(hints...)
+	return explain.Errorf(exitStatus(f.Exit), "%s", strings.Join(msg, "\n")).Hint(hints...)
 }
 
 // exitStatus carries a direct run's exit status through the error chain.
@@ -308,7 +309,7 @@ func Ping(ctx context.Context, socket string) (pid int, err error) {
 		return 0, err
 	}
 	if a.Status != stOK || a.PID <= 0 {
-		return 0, unanswered("the agent at %s answered %q to a ping", socket, fail.Clean(a.Status))
+		return 0, unanswered("the agent at %s answered %q to a ping", socket, clean.Line(a.Status))
 	}
 	return a.PID, nil
 }
@@ -328,7 +329,7 @@ func Peek(ctx context.Context, socket string, req *Request) (bool, error) {
 	case stNone:
 		return false, nil
 	case stRefused:
-		return false, unanswered("the agent at %s refused: %s", socket, fail.Clean(a.Reason))
+		return false, unanswered("the agent at %s refused: %s", socket, clean.Line(a.Reason))
 	}
-	return false, unanswered("the agent at %s answered %q", socket, fail.Clean(a.Status))
+	return false, unanswered("the agent at %s answered %q", socket, clean.Line(a.Status))
 }

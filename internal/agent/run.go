@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
 // RunConfig is the agent command's configuration.
@@ -31,12 +31,12 @@ type RunConfig struct {
 // under way and removes the socket if it created it.
 func Run(rc RunConfig) error {
 	if !Supported {
-		return fail.Errorf(nil, "the agent cannot run on %s: it answers only its own user, and this platform gives no way to tell who is at the other end of its socket", runtime.GOOS).
+		return explain.Errorf(nil, "the agent cannot run on %s: it answers only its own user, and this platform gives no way to tell who is at the other end of its socket", runtime.GOOS).
 			Hint("on Windows, use gcp-aws-cred exec --serve or serve for many commands, or the credential process alone")
 	}
 	self, err := Self()
 	if err != nil {
-		return fail.Errorf(err, "cannot find the gcp-aws-cred binary to run exchanges with: %v", err)
+		return explain.Errorf(err, "cannot find the gcp-aws-cred binary to run exchanges with: %v", err)
 	}
 	ln, created, err := Listen(rc.Socket, os.Getenv)
 	if err != nil {
@@ -68,32 +68,32 @@ func Listen(socket string, getenv func(string) string) (ln *net.UnixListener, cr
 		return ln, false, err
 	}
 	if err := prepareDir(filepath.Dir(socket)); err != nil {
-		return nil, false, fail.Errorf(err, "%v", err).
+		return nil, false, explain.Errorf(err, "%v", err).
 			Hint("the agent keeps its socket in a directory only you can write: remove or fix it, or choose another with --socket or " + EnvSocket)
 	}
 	if fi, err := os.Lstat(socket); err == nil {
 		if fi.Mode().Type() != os.ModeSocket {
-			return nil, false, fail.Errorf(nil, "%s exists and is not a socket", socket).
+			return nil, false, explain.Errorf(nil, "%s exists and is not a socket", socket).
 				Hint("remove it, or choose another path with --socket")
 		}
 		if c, err := net.Dial("unix", socket); err == nil {
 			c.Close()
-			return nil, false, fail.Errorf(nil, "an agent already answers at %s", socket).
+			return nil, false, explain.Errorf(nil, "an agent already answers at %s", socket).
 				Hint("stop it first (systemctl --user stop gcp-aws-cred-agent.socket gcp-aws-cred-agent.service, or kill it), or run this one with another --socket")
 		}
 		// Nothing behind it: left by an agent that was killed.
 		if err := os.Remove(socket); err != nil {
-			return nil, false, fail.Errorf(err, "cannot replace the stale socket %s: %v", socket, err)
+			return nil, false, explain.Errorf(err, "cannot replace the stale socket %s: %v", socket, err)
 		}
 	}
 	ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: socket, Net: "unix"})
 	if err != nil {
-		return nil, false, fail.Errorf(err, "cannot listen at %s: %v", socket, errors.Unwrap(err))
+		return nil, false, explain.Errorf(err, "cannot listen at %s: %v", socket, errors.Unwrap(err))
 	}
 	// The directory is 0700 already; 0600 on the socket too, as ssh-agent.
 	if err := os.Chmod(socket, 0o600); err != nil {
 		ln.Close()
-		return nil, false, fail.Errorf(err, "cannot make %s private: %v", socket, err)
+		return nil, false, explain.Errorf(err, "cannot make %s private: %v", socket, err)
 	}
 	return ln, true, nil
 }
@@ -109,19 +109,19 @@ func activated(getenv func(string) string) (*net.UnixListener, error) {
 		_ = os.Unsetenv(k)
 	}
 	if fds != "1" {
-		return nil, fail.Errorf(nil, "systemd passed %s sockets (LISTEN_FDS); the agent takes exactly one", fds).
+		return nil, explain.Errorf(nil, "systemd passed %s sockets (LISTEN_FDS); the agent takes exactly one", fds).
 			Hint("give gcp-aws-cred-agent.socket a single ListenStream=%t/gcp-aws-cred/agent.sock line")
 	}
 	f := os.NewFile(3, "systemd-socket")
 	defer f.Close()
 	l, err := net.FileListener(f)
 	if err != nil {
-		return nil, fail.Errorf(err, "the socket systemd passed is not a listening socket: %v", err)
+		return nil, explain.Errorf(err, "the socket systemd passed is not a listening socket: %v", err)
 	}
 	ul, ok := l.(*net.UnixListener)
 	if !ok {
 		l.Close()
-		return nil, fail.Errorf(nil, "the socket systemd passed is %s, not a Unix socket", l.Addr()).
+		return nil, explain.Errorf(nil, "the socket systemd passed is %s, not a Unix socket", l.Addr()).
 			Hint("gcp-aws-cred-agent.socket needs ListenStream=%t/gcp-aws-cred/agent.sock (a path), not an address and port")
 	}
 	// systemd made it and removes it.
@@ -132,7 +132,7 @@ func activated(getenv func(string) string) (*net.UnixListener, error) {
 // Check asks whether an agent of this user answers at socket: nil if so.
 func Check(ctx context.Context, socket string) error {
 	if _, err := Ping(ctx, socket); err != nil {
-		return fail.Errorf(err, "no agent answers at %s: %v", socket, err).
+		return explain.Errorf(err, "no agent answers at %s: %v", socket, err).
 			Hint("start one with: gcp-aws-cred agent (or systemctl --user enable --now gcp-aws-cred-agent.socket)")
 	}
 	return nil

@@ -17,7 +17,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
 // Statuses for a command that never ran, as POSIX shells give them.
@@ -52,13 +52,13 @@ func Look(name string) (string, error) {
 	case err == nil:
 		return path, nil
 	case errors.Is(err, exec.ErrNotFound):
-		return "", fail.Errorf(&statusError{notFound, err}, "command %q not found in PATH", name).
+		return "", explain.Errorf(&statusError{notFound, err}, "command %q not found in PATH", name).
 			Hint("check the spelling, or give the command's full path")
 	case errors.Is(err, fs.ErrNotExist):
-		return "", fail.Errorf(&statusError{notFound, err}, "cannot run %q: %v", name, cause(err)).
+		return "", explain.Errorf(&statusError{notFound, err}, "cannot run %q: %v", name, cause(err)).
 			Hint("check that the file exists and is executable")
 	}
-	return "", fail.Errorf(&statusError{notExecutable, err}, "cannot run %q: %v", name, cause(err)).
+	return "", explain.Errorf(&statusError{notExecutable, err}, "cannot run %q: %v", name, cause(err)).
 		Hint("check that the file exists and is executable")
 }
 
@@ -66,7 +66,7 @@ func Look(name string) (string, error) {
 // start says: its file is for another system, or its #! interpreter is
 // missing (which the system reports as "no such file").
 func startError(path string, err error) error {
-	return fail.Errorf(&statusError{notExecutable, err}, "cannot run %s: %v", path, cause(err)).
+	return explain.Errorf(&statusError{notExecutable, err}, "cannot run %s: %v", path, cause(err)).
 		Hint("check that the file is an executable for this system, and that its #! interpreter exists")
 }
 

@@ -6,13 +6,13 @@ import (
 	"os/exec"
 	"os/signal"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
 // Run starts cmd (its Path from Look) and waits for it, passing on the
 // signals this process receives; when it has ended, it calls after (which
 // stops exec --serve's server) and returns the command's status: nil for 0,
-// else fail.Exit with the status a shell would give.
+// else explain.Exit with the status a shell would give.
 //
 // Signals stay caught from before the start until after has returned. One
 // arriving before the command exists is then queued for it rather than
@@ -57,10 +57,10 @@ func Run(cmd *exec.Cmd, after func()) error {
 		case err := <-done:
 			var exit *exec.ExitError
 			if err != nil && !errors.As(err, &exit) {
-				return fail.Errorf(err, "lost track of %s: %v", cmd.Path, err)
+				return explain.Errorf(err, "lost track of %s: %v", cmd.Path, err)
 			}
 			if code := status(cmd.ProcessState); code != 0 {
-				return fail.Exit(code)
+				return explain.Exit(code)
 			}
 			return nil
 		}

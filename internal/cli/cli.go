@@ -20,15 +20,16 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/ops"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/serve"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
 // Name is the command's name, as users type it and as messages begin.
-const Name = fail.Name
+const Name = clean.Name
 
 const name = Name
 
@@ -89,7 +90,7 @@ func (*ProcessCmd) Help() string { return description }
 // Run fetches credentials and writes them to stdout in one write.
 func (c *ProcessCmd) Run(ctx context.Context, stdout io.Writer, kctx *kong.Context) error {
 	if !slices.Contains(formats, output.Format(c.Output)) {
-		e := fail.Errorf(nil, "--output %q is not an output format", c.Output)
+		e := explain.Errorf(nil, "--output %q is not an output format", c.Output)
 		if strings.EqualFold(c.Output, "json") {
 			return e.Hint("the JSON form is --output process, the default: the document credential_process reads")
 		}
@@ -110,11 +111,11 @@ func (c *ProcessCmd) Run(ctx context.Context, stdout io.Writer, kctx *kong.Conte
 	}
 	b, err := output.Encode(output.Format(c.Output), creds)
 	if err != nil {
-		return fail.Errorf(err, "cannot print the credentials as %s: %v", c.Output, err).
+		return explain.Errorf(err, "cannot print the credentials as %s: %v", c.Output, err).
 			Hint("--output process (the default) carries any printable value; so do env and powershell")
 	}
 	if err := output.Write(stdout, b); err != nil {
-		return fail.Errorf(err, "cannot write the credentials to stdout: %v", err).
+		return explain.Errorf(err, "cannot write the credentials to stdout: %v", err).
 			Hint("the document is written to standard output, for the AWS tool that runs gcp-aws-cred; run it with stdout open")
 	}
 	return nil
@@ -186,7 +187,7 @@ type DoctorCmd struct {
 }
 
 // Run prints the report to stdout and fails if the chain does.
-func (c *DoctorCmd) Run(ctx context.Context, stdout io.Writer, given *fail.Given, kctx *kong.Context) error {
+func (c *DoctorCmd) Run(ctx context.Context, stdout io.Writer, given *explain.Given, kctx *kong.Context) error {
 	r := ops.Doctor(ctx, &c.Options, given)
 	addAgentStep(ctx, r, kctx)
 	write := r.WriteText
@@ -243,13 +244,13 @@ with its status. --timeout then bounds each exchange.
 
 // Run replaces this process with the command where the platform allows;
 // with --serve it runs the command under a credentials server.
-func (c *ExecCmd) Run(ctx context.Context, given *fail.Given) error {
+func (c *ExecCmd) Run(ctx context.Context, given *explain.Given) error {
 	argv := c.Command
 	if len(argv) > 0 && argv[0] == "--" {
 		argv = argv[1:]
 	}
 	if c.IMDS && !c.Serve {
-		return fail.Errorf(nil, "--imds needs --serve").
+		return explain.Errorf(nil, "--imds needs --serve").
 			Hint("without --serve, exec sets keys in COMMAND's environment, which every client reads: gcp-aws-cred exec --serve --imds … -- COMMAND")
 	}
 	if !c.Serve {
@@ -301,7 +302,7 @@ For one long command, or an interactive shell, exec --serve is simpler:
 }
 
 // Run serves until SIGINT, SIGTERM or SIGHUP.
-func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer, given *fail.Given) error {
+func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer, given *explain.Given) error {
 	if c.CheckHealth {
 		return serve.Check(ctx, c.Listen, c.Timeout)
 	}
@@ -370,18 +371,18 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 		kctx, err = parse(&CLI{})
 	}
 	if err != nil {
-		fail.Print(stderr, name, usageError(err, parser.Model, args))
+		explain.Print(stderr, name, usageError(err, parser.Model, args))
 		return cred.ExitUsage
 	}
 	if err := emptyImpersonate(parser.Model, args); err != nil {
-		fail.Print(stderr, name, err)
+		explain.Print(stderr, name, err)
 		return cred.ExitUsage
 	}
 	// The one deadline of a run, retries included. No signal handler: on
 	// SIGINT or SIGTERM the default, dying at once, is right. Nothing is on
 	// disk to clean up, and stdout is written in one write at the end, so a
 	// killed run leaves it empty.
-	given := &fail.Given{Timeout: 30 * time.Second}
+	given := &explain.Given{Timeout: 30 * time.Second}
 	target := kctx.Selected().Target.Addr().Interface()
 	if o, ok := target.(interface{ Tokens() *cred.TokenOptions }); ok {
 		given.Timeout = o.Tokens().Timeout
@@ -397,7 +398,7 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 	kctx.BindTo(stdout, (*io.Writer)(nil))
 	kctx.Bind(given)
 	if err := kctx.Run(); err != nil {
-		fail.Print(stderr, name, given.Explain(err))
+		explain.Print(stderr, name, given.Explain(err))
 		return cred.ExitStatus(err)
 	}
 	return 0
@@ -405,7 +406,7 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 
 // explained is flow's fetch for serve, its errors in the command line's
 // words; serve adds what its deadline bounds.
-func explained(flow *cred.Flow, given *fail.Given) func(context.Context) (awscred.Credentials, error) {
+func explained(flow *cred.Flow, given *explain.Given) func(context.Context) (awscred.Credentials, error) {
 	given = given.PerExchange()
 	return func(ctx context.Context) (awscred.Credentials, error) {
 		creds, err := flow.Credentials(ctx)

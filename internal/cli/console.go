@@ -5,7 +5,7 @@ import (
 	"io"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/ops"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
@@ -43,7 +43,7 @@ func (c *ConsoleCmd) Run(ctx context.Context, stdout io.Writer) error {
 		return ops.OpenBrowser(ctx, link)
 	}
 	if err := output.Write(stdout, []byte(link.Reveal()+"\n")); err != nil {
-		return fail.Errorf(err, "cannot write the sign-in link to stdout: %v", err).
+		return explain.Errorf(err, "cannot write the sign-in link to stdout: %v", err).
 			Hint("run it with stdout open, or without --stdout where a browser can be opened")
 	}
 	return nil

@@ -11,7 +11,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
 // This file explains a command line kong refused. It reads the words
@@ -22,10 +22,10 @@ import (
 
 // usageError explains err, kong's refusal of args, for the command line
 // app.
-func usageError(err error, app *kong.Application, args []string) *fail.Error {
+func usageError(err error, app *kong.Application, args []string) *explain.Error {
 	var ve *valueError
 	if errors.As(err, &ve) { // a value on the command line; kong stopped there
-		return fail.Errorf(ve, "--%s %q %s", ve.flag.Name, ve.value, ve.reason).Hint(flagHint(ve.flag)...)
+		return explain.Errorf(ve, "--%s %q %s", ve.flag.Name, ve.value, ve.reason).Hint(flagHint(ve.flag)...)
 	}
 	r := newReading(app)
 	p := r.read(args)
@@ -38,23 +38,23 @@ func usageError(err error, app *kong.Application, args []string) *fail.Error {
 			return e
 		}
 		if r.pending != nil {
-			return fail.Errorf(err, "--%s needs a value", r.pending.Name).Hint(flagHint(r.pending)...)
+			return explain.Errorf(err, "--%s needs a value", r.pending.Name).Hint(flagHint(r.pending)...)
 		}
-		return fail.Errorf(err, "%s", err.Error()).Hint(help)
+		return explain.Errorf(err, "%s", err.Error()).Hint(help)
 	}
 	switch p.kind {
 	case noValue:
-		return fail.Errorf(err, "--%s needs a value, but %s follows it", p.flag.Name, p.value).
+		return explain.Errorf(err, "--%s needs a value, but %s follows it", p.flag.Name, p.value).
 			Hint(flagHint(p.flag)...).
 			Hint(fmt.Sprintf("a value that starts with a dash goes after an equals sign: --%s=%s", p.flag.Name, p.value))
 	case notInEnum:
-		return fail.Errorf(err, "%s %q is not one of %s", p.word, p.value, strings.Join(p.flag.EnumSlice(), ", ")).
+		return explain.Errorf(err, "%s %q is not one of %s", p.word, p.value, strings.Join(p.flag.EnumSlice(), ", ")).
 			Hint(flagHint(p.flag)...)
 	case flagBefore:
-		return fail.Errorf(err, "%s comes before the command word %s", p.word, p.value).
+		return explain.Errorf(err, "%s comes before the command word %s", p.word, p.value).
 			Hint(fmt.Sprintf("put the command word first: %s %s %s …", name, p.value, p.word))
 	case extraArgument:
-		return fail.Errorf(err, "%s takes no argument %q", commandName(r.cmd), p.word).Hint(help)
+		return explain.Errorf(err, "%s takes no argument %q", commandName(r.cmd), p.word).Hint(help)
 	case unknownWord:
 		return unknownCommand(err, app, p.word)
 	}
@@ -62,8 +62,8 @@ func usageError(err error, app *kong.Application, args []string) *fail.Error {
 }
 
 // unknownCommand explains a word where the credential process takes none.
-func unknownCommand(err error, app *kong.Application, w string) *fail.Error {
-	e := fail.Errorf(err, "unknown command %q", w)
+func unknownCommand(err error, app *kong.Application, w string) *explain.Error {
+	e := explain.Errorf(err, "unknown command %q", w)
 	switch s := closest(w, Commands(app)); {
 	case w == "version":
 		e.Hint("did you mean --version?")
@@ -82,7 +82,7 @@ func unknownCommand(err error, app *kong.Application, w string) *fail.Error {
 // unknownFlagError explains a flag the command does not take: a flag
 // written another way (-role, --ROLE), another command's flag, or a near
 // miss.
-func unknownFlagError(err error, r *reading, typed string) *fail.Error {
+func unknownFlagError(err error, r *reading, typed string) *explain.Error {
 	typed, _, _ = strings.Cut(typed, "=")
 	n, app := r.node(), r.app
 	where := commandName(r.cmd)
@@ -93,12 +93,12 @@ func unknownFlagError(err error, r *reading, typed string) *fail.Error {
 		if strings.HasPrefix(typed, "--") {
 			why = "flags are lower case"
 		}
-		return fail.Errorf(err, "unknown flag %s", typed).Hint(fmt.Sprintf("did you mean --%s? %s", f.Name, why))
+		return explain.Errorf(err, "unknown flag %s", typed).Hint(fmt.Sprintf("did you mean --%s? %s", f.Name, why))
 	}
 	if !strings.HasPrefix(typed, "--") && len(typed) >= 2 {
 		// Short flags cluster (-xyz is -x -y -z): kong stops at the first.
 		short := typed[:2]
-		e := fail.Errorf(err, "unknown flag %s", short)
+		e := explain.Errorf(err, "unknown flag %s", short)
 		var guess []string
 		for _, f := range visible {
 			if strings.HasPrefix(f.Name, short[1:]) {
@@ -111,7 +111,7 @@ func unknownFlagError(err error, r *reading, typed string) *fail.Error {
 		return e
 	}
 	if users := commandsWith(app, long); len(users) > 0 {
-		e := fail.Errorf(err, "%s takes no %s", where, typed).
+		e := explain.Errorf(err, "%s takes no %s", where, typed).
 			Hint(fmt.Sprintf("%s is a flag of %s", typed, strings.Join(users, ", ")))
 		if tokenOnly(n) {
 			// The token flags: those the credential process shares.
@@ -125,7 +125,7 @@ func unknownFlagError(err error, r *reading, typed string) *fail.Error {
 		}
 		return e
 	}
-	e := fail.Errorf(err, "unknown flag %s", typed)
+	e := explain.Errorf(err, "unknown flag %s", typed)
 	best, bestDist := "", 3
 	for _, f := range visible {
 		if d := cred.EditDistance(long, f.Name); d < bestDist {
@@ -180,7 +180,7 @@ func (e *valueError) Error() string { return e.reason }
 // badVariable finds a variable that sets a flag of n to a value the flag
 // refuses, by decoding it as kong does (kong's own error has lost the
 // mapper's type). A flag on the command line wins over its variable.
-func badVariable(n *kong.Node, args []string) *fail.Error {
+func badVariable(n *kong.Node, args []string) *explain.Error {
 	for _, f := range n.Flags {
 		if givenFlag(f, args) {
 			continue
@@ -195,9 +195,9 @@ func badVariable(n *kong.Node, args []string) *fail.Error {
 			var ve *valueError
 			switch {
 			case errors.As(err, &ve):
-				return fail.Errorf(err, "%s=%q %s", env, v, ve.reason).Hint(flagHint(f)...).Hint("an empty variable counts as unset")
+				return explain.Errorf(err, "%s=%q %s", env, v, ve.reason).Hint(flagHint(f)...).Hint("an empty variable counts as unset")
 			case err != nil:
-				return fail.Errorf(err, "%s=%q: %v", env, v, err).Hint(flagHint(f)...).Hint("an empty variable counts as unset")
+				return explain.Errorf(err, "%s=%q: %v", env, v, err).Hint(flagHint(f)...).Hint("an empty variable counts as unset")
 			}
 			break // kong reads the first variable set
 		}
@@ -264,13 +264,13 @@ func closest(s string, cmds []*kong.Node) string {
 // script whose variable is unset would otherwise run as the metadata
 // server's account without a word. An empty GCP_AWS_CRED_IMPERSONATE
 // counts as unset, as every empty variable does (unsetEmptyEnv).
-func emptyImpersonate(app *kong.Application, args []string) *fail.Error {
+func emptyImpersonate(app *kong.Application, args []string) *explain.Error {
 	r := newReading(app)
 	r.read(args)
 	if !slices.ContainsFunc(r.empty, func(f *kong.Flag) bool { return f.Name == "impersonate" }) {
 		return nil
 	}
-	return fail.Errorf(nil, "--impersonate is empty").
+	return explain.Errorf(nil, "--impersonate is empty").
 		Hint("it names the service account to impersonate; an unset shell variable expands to nothing").
 		Hint("to use the metadata server's own account, leave --impersonate out")
 }

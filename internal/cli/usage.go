@@ -14,7 +14,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
 // This file is the command line's help, which leads with the credential
@@ -50,7 +50,7 @@ func printHelp(opts kong.HelpOptions, ctx *kong.Context) error {
 		width = max(width, len(c.Name))
 	}
 	for _, c := range cmds {
-		b.WriteString(fail.Indent(fmt.Sprintf("  %-*s  ", width, c.Name), strings.Repeat(" ", width+4), wrap(c.Help, 76-width)))
+		b.WriteString(explain.Indent(fmt.Sprintf("  %-*s  ", width, c.Name), strings.Repeat(" ", width+4), wrap(c.Help, 76-width)))
 	}
 	fmt.Fprintf(&b, "\nRun \"%s <command> --help\" for more information on a command.\n", name)
 	_, err = io.WriteString(ctx.Stdout, b.String())
@@ -105,7 +105,7 @@ func decodeDuration(ctx *kong.DecodeContext, target reflect.Value) error {
 }
 
 // typedDurations is how each duration flag of the selected command was
-// given, for fail.Given.As: the flag and its text as typed when it
+// given, for explain.Given.As: the flag and its text as typed when it
 // is on the command line (the last one wins, as in kong), else the
 // variable it came from. A default is left out: its own form is how the
 // help shows it.

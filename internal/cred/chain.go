@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
@@ -42,7 +42,7 @@ func (o *Options) Chained() bool { return len(o.ChainRoles) > 0 }
 func (o *Options) checkChain() error {
 	if !o.Chained() {
 		if o.ExternalID != "" {
-			return fail.Errorf(nil, "--external-id is given without --chain-role").
+			return explain.Errorf(nil, "--external-id is given without --chain-role").
 				Hint("the external ID goes with the AssumeRole hops that --chain-role adds; the web-identity exchange into --role takes none",
 					"add --chain-role ARN for the role whose trust policy asks for sts:ExternalId, or leave --external-id (and GCP_AWS_CRED_EXTERNAL_ID) out")
 		}
@@ -51,19 +51,19 @@ func (o *Options) checkChain() error {
 	first, _, _ := strings.Cut(strings.TrimPrefix(o.Role, "arn:"), ":")
 	for _, arn := range o.ChainRoles {
 		if _, _, err := sts.ParseRoleARN(arn); err != nil {
-			return fail.Errorf(nil, "--chain-role %q is not an IAM role ARN", arn).
+			return explain.Errorf(nil, "--chain-role %q is not an IAM role ARN", arn).
 				Hint("a role ARN looks like arn:aws:iam::123456789012:role/NAME (or arn:aws-cn:…, arn:aws-us-gov:…, with an optional path: role/PATH/NAME)")
 		}
 		if p, _, _ := strings.Cut(strings.TrimPrefix(arn, "arn:"), ":"); o.Role != "" && p != first {
-			return fail.Errorf(nil, "--chain-role %s is in partition %s, --role %s in %s: a role chain stays in one partition", arn, p, o.Role, first).
+			return explain.Errorf(nil, "--chain-role %s is in partition %s, --role %s in %s: a role chain stays in one partition", arn, p, o.Role, first).
 				Hint("AWS partitions (aws, aws-cn, aws-us-gov) have separate IAM and STS; a role can only assume roles of its own partition")
 		}
 	}
 	if o.Duration > sts.ChainMaxDuration {
-		return fail.ChainTooLong(o.Duration, sts.ChainMaxDuration)
+		return explain.ChainTooLong(o.Duration, sts.ChainMaxDuration)
 	}
 	if o.ExternalID != "" && !sts.ValidExternalID(o.ExternalID) {
-		return fail.Errorf(nil, "--external-id %q is not an external ID STS accepts", o.ExternalID).
+		return explain.Errorf(nil, "--external-id %q is not an external ID STS accepts", o.ExternalID).
 			Hint("an external ID has 2 to 1224 characters from letters, digits and _+=,.@:/-; copy it from the role's sts:ExternalId condition")
 	}
 	return nil
@@ -93,12 +93,12 @@ func (f *Flow) HopRequest(i int, req sts.Request) sts.Request {
 }
 
 // HopInfo describes chained hop i for messages.
-func (f *Flow) HopInfo(i int) fail.Hop {
+func (f *Flow) HopInfo(i int) explain.Hop {
 	prev := f.Opts.Role
 	if i > 0 {
 		prev = f.Opts.ChainRoles[i-1]
 	}
-	return fail.Hop{N: i + 2, Of: len(f.Opts.ChainRoles) + 1, Role: f.Opts.ChainRoles[i], Previous: prev, ExternalID: f.Opts.ExternalID}
+	return explain.Hop{N: i + 2, Of: len(f.Opts.ChainRoles) + 1, Role: f.Opts.ChainRoles[i], Previous: prev, ExternalID: f.Opts.ExternalID}
 }
 
 // Hop assumes chained hop i with the keys of the hop before it.
@@ -109,7 +109,7 @@ func (f *Flow) Hop(ctx context.Context, i int, from awscred.Credentials, req sts
 	creds, err := f.STS.AssumeRole(ctx, from, hreq, f.Opts.ExternalID)
 	if err != nil {
 		f.Trace.Printf("hop %d (AssumeRole %s): failed after %s (%s)", h.N, h.Role, transport.Duration(time.Since(start)), orNone(sts.ErrorCode(err)))
-		return awscred.Credentials{}, fail.HopFailed(h, errors.Is(err, sts.ErrAccessDenied), err)
+		return awscred.Credentials{}, explain.HopFailed(h, errors.Is(err, sts.ErrAccessDenied), err)
 	}
 	f.Trace.Printf("hop %d (AssumeRole %s): session %s, %s until %s, after %s", h.N, h.Role, hreq.SessionName, creds.AssumedRoleARN, creds.Expiration.Format(time.RFC3339), transport.Duration(time.Since(start)))
 	return creds, nil

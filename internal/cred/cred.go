@@ -18,7 +18,8 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
@@ -127,15 +128,15 @@ func validServiceAccount(s string) bool {
 // Check checks the token options before any network call.
 func (o *TokenOptions) Check() error {
 	if strings.TrimSpace(o.Audience) == "" {
-		return fail.Errorf(nil, "--audience is empty").
+		return explain.Errorf(nil, "--audience is empty").
 			Hint("the metadata server needs an audience; the default is " + token.DefaultAudience)
 	}
 	if !validServiceAccount(o.ServiceAccount) {
-		return fail.Errorf(nil, "--service-account %q is neither \"default\" nor a service account email", o.ServiceAccount).
+		return explain.Errorf(nil, "--service-account %q is neither \"default\" nor a service account email", o.ServiceAccount).
 			Hint("pass the email, like NAME@PROJECT.iam.gserviceaccount.com, or leave the default")
 	}
 	if o.Timeout <= 0 {
-		return fail.Quote("timeout", o.Timeout, "%s must be positive").
+		return explain.Quote("timeout", o.Timeout, "%s must be positive").
 			Hint("the Go SDK gives a credential process one minute; the default 30s leaves room")
 	}
 	if err := o.checkImpersonation(); err != nil {
@@ -151,12 +152,12 @@ func (o *TokenOptions) checkImpersonation() error {
 	}
 	target, delegates := o.Chain()
 	if target == "" {
-		return fail.Errorf(nil, "--impersonate is empty").
+		return explain.Errorf(nil, "--impersonate is empty").
 			Hint("pass the email of the service account to act as, like NAME@PROJECT.iam.gserviceaccount.com, or leave --impersonate (and GCP_AWS_CRED_IMPERSONATE) out to use the metadata server's account")
 	}
 	for _, e := range append(delegates, target) {
 		if !token.ValidEmail(e) {
-			return fail.Errorf(nil, "--impersonate %q is not a service account email", e).
+			return explain.Errorf(nil, "--impersonate %q is not a service account email", e).
 				Hint("pass EMAIL or DELEGATE,...,EMAIL, each like NAME@PROJECT.iam.gserviceaccount.com; the last is the account to act as")
 		}
 	}
@@ -384,7 +385,7 @@ func (f *Flow) Exchange(ctx context.Context, tok secret.String, claims token.Cla
 		f.Trace.Printf("exchange: session %s, %s until %s, after %s", req.SessionName, creds.AssumedRoleARN, creds.Expiration.Format(time.RFC3339), transport.Duration(time.Since(start)))
 	}
 	if errors.Is(err, sts.ErrAccessDenied) {
-		err = &fail.Error{Hints: trustHints(claims), Err: err}
+		err = &explain.Error{Hints: trustHints(claims), Err: err}
 	}
 	return creds, err
 }
@@ -429,7 +430,7 @@ func defaultSessionName(c token.Claims, service, host string) string {
 			return s
 		}
 	}
-	return fail.Name
+	return clean.Name
 }
 
 // Exit statuses of a run. ExitThrottled lets fleet tooling tell "slow down"

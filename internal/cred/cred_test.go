@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
@@ -127,11 +127,11 @@ func TestAccessDeniedExplained(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = flow.Credentials(context.Background())
-	err = (&fail.Given{}).Explain(err)
+	err = (&explain.Given{}).Explain(err)
 	if !errors.Is(err, sts.ErrAccessDenied) || sts.ErrorCode(err) != "AccessDenied" {
 		t.Fatalf("err = %v (code %q)", err, sts.ErrorCode(err))
 	}
-	hints := strings.Join(fail.Hints(err), "\n")
+	hints := strings.Join(explain.Hints(err), "\n")
 	for _, want := range []string{
 		"must trust " + fakes.DefaultEmail + ": its token has azp=" + fakes.DefaultUniqueID + ", aud=sts.amazonaws.com, sub=" + fakes.DefaultUniqueID,
 		`"accounts.google.com:aud": "` + fakes.DefaultUniqueID + `"`,
@@ -158,9 +158,9 @@ func TestExitStatus(t *testing.T) {
 		want int
 	}{
 		{errors.New("x"), ExitFailure},
-		{fail.Exit(7), 7},
-		{fmt.Errorf("wrapped: %w", fail.Exit(0)), 0},
-		{fail.Errorf(errors.Join(sts.ErrThrottled, errors.New("sdk")), "throttled"), ExitThrottled},
+		{explain.Exit(7), 7},
+		{fmt.Errorf("wrapped: %w", explain.Exit(0)), 0},
+		{explain.Errorf(errors.Join(sts.ErrThrottled, errors.New("sdk")), "throttled"), ExitThrottled},
 	} {
 		if got := ExitStatus(tc.err); got != tc.want {
 			t.Errorf("ExitStatus(%v) = %d, want %d", tc.err, got, tc.want)
@@ -197,8 +197,8 @@ func TestCheck(t *testing.T) {
 // request. Both are refused before any network call.
 func TestCheckRefusesZeroDurationAndBadHost(t *testing.T) {
 	o := Options{Role: "arn:aws:iam::123456789012:role/r", TokenOptions: TokenOptions{Audience: "a", ServiceAccount: "default", Timeout: time.Second}}
-	if err := (&fail.Given{}).Explain(o.Check()); err == nil || err.Error() != "--duration 0s is out of range: STS issues sessions of 15m to 12h" ||
-		!strings.Contains(strings.Join(fail.Hints(err), "\n"), "leave --duration out for the default, 1h") {
+	if err := (&explain.Given{}).Explain(o.Check()); err == nil || err.Error() != "--duration 0s is out of range: STS issues sessions of 15m to 12h" ||
+		!strings.Contains(strings.Join(explain.Hints(err), "\n"), "leave --duration out for the default, 1h") {
 		t.Errorf("--duration 0: %v", err)
 	}
 	o.Duration = time.Hour

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
 // RegionSource says where the STS region came from, for doctor. The values
@@ -112,7 +112,7 @@ func (o *Options) STSRegion() (string, RegionSource, error) {
 		if r, ok := partitionDefaults[partition]; ok {
 			return r, RegionFromPartition, nil
 		}
-		e := fail.Errorf(nil, "the role %s is in the %s partition, which has no default STS region here", o.Role, partition).
+		e := explain.Errorf(nil, "the role %s is in the %s partition, which has no default STS region here", o.Role, partition).
 			Hint("pass --region on the credential_process line (the AWS CLI and SDKs do not pass a profile's region to a credential process)")
 		if regions := partitionRegions[partition]; regions != "" {
 			e.Hint("the regions of " + partition + ": " + regions)
@@ -124,7 +124,7 @@ func (o *Options) STSRegion() (string, RegionSource, error) {
 		if r, ok := partitionDefaults[partition]; ok {
 			hint = fmt.Sprintf("pass a region of the role's partition, such as --region %s", r)
 		}
-		return "", "", fail.Errorf(nil, "region %s (%s) is in the %s partition, but the role %s is in %s: STS there cannot assume it",
+		return "", "", explain.Errorf(nil, "region %s (%s) is in the %s partition, but the role %s is in %s: STS there cannot assume it",
 			region, strings.TrimPrefix(source.Describe(o.Role), "from "), rp, o.Role, partition).Hint(hint)
 	}
 	return region, source, nil

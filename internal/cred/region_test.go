@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
@@ -80,7 +80,7 @@ func TestSTSRegion(t *testing.T) {
 		if tc.err != "" {
 			if err == nil || err.Error() != tc.err {
 				t.Errorf("%+v: error %v, want %q", tc, err, tc.err)
-			} else if got := fail.Hints(err); strings.Join(got, "\n") != strings.Join(tc.hints, "\n") {
+			} else if got := explain.Hints(err); strings.Join(got, "\n") != strings.Join(tc.hints, "\n") {
 				t.Errorf("%+v: hints %q, want %q", tc, got, tc.hints)
 			}
 			continue

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
@@ -69,14 +69,14 @@ func TrustPolicy(c token.Claims) ([]byte, error) {
 // with these claims, with their actual values, because the usual mistake is
 // putting the audience where IAM expects the service account's unique ID.
 func trustHints(c token.Claims) []string {
-	who := fail.Clean(c.Email) // claims come from the metadata server: one line each
+	who := clean.Line(c.Email) // claims come from the metadata server: one line each
 	if who == "" {
 		who = "the service account"
 	}
 	policy, _ := TrustPolicy(c)
 	return []string{
-		fmt.Sprintf("the role's trust policy must trust %s: its token has azp=%s, aud=%s, sub=%s", who, fail.Clean(c.AuthorizedParty), fail.Clean(c.Audience.String()), fail.Clean(c.Subject)),
+		fmt.Sprintf("the role's trust policy must trust %s: its token has azp=%s, aud=%s, sub=%s", who, clean.Line(c.AuthorizedParty), clean.Line(c.Audience.String()), clean.Line(c.Subject)),
 		"IAM compares accounts.google.com:aud with the token's azp (the service account's unique ID, not the audience), accounts.google.com:oaud with its aud (--audience), and accounts.google.com:sub with its sub",
-		"a trust policy that admits exactly this workload:\n" + string(fail.CleanJSON(policy)),
+		"a trust policy that admits exactly this workload:\n" + string(clean.JSON(policy)),
 	}
 }

@@ -88,9 +88,8 @@ type Google struct {
 	failures  []GoogleFault
 	idTokens  int
 	minted    []string // ID tokens
-	grants    []string
-	expired   bool // refresh tokens answer invalid_grant
-	rapt      bool // refresh tokens answer invalid_grant/invalid_rapt
+	expired   bool     // refresh tokens answer invalid_grant
+	rapt      bool     // refresh tokens answer invalid_grant/invalid_rapt
 	lastBody  map[string]any
 	saKey     *rsa.PrivateKey // KeyEmail's, see serviceAccountKey
 	endpoints *endpoint
@@ -188,13 +187,6 @@ func (g *Google) IDTokens() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.idTokens
-}
-
-// Grants lists the grant types the token endpoint was asked for, in order.
-func (g *Google) Grants() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]string(nil), g.grants...)
 }
 
 // Secrets lists every secret the fake handed out or put in an ADC file:
@@ -369,7 +361,6 @@ func (g *Google) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	grant := r.PostForm.Get("grant_type")
 	g.mu.Lock()
-	g.grants = append(g.grants, grant)
 	expired, rapt := g.expired, g.rapt
 	g.mu.Unlock()
 	switch grant {
@@ -450,7 +441,6 @@ func (g *Google) serveExchange(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	g.mu.Lock()
-	g.grants = append(g.grants, f.Get("grant_type"))
 	member, ok := g.subjects[f.Get("subject_token")]
 	g.mu.Unlock()
 	switch {

@@ -1,10 +1,10 @@
 package ops
 
-import "github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+import "github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 
 // cleaned is the report as it may be printed: every string in it that a
 // peer could have shaped (a fact from a token's claims, a warning, an
-// error quoting STS, a hint) passed through fail.Clean or fail.CleanBlock,
+// error quoting STS, a hint) passed through clean.Line or clean.Block,
 // so that no secret, control character or forged line reaches the
 // terminal or a JSON consumer.
 func (r *Report) cleaned() *Report {
@@ -14,11 +14,11 @@ func (r *Report) cleaned() *Report {
 		cs := *s
 		cs.Facts = make(Facts, len(s.Facts))
 		for i, f := range s.Facts {
-			cs.Facts[i] = Fact{Key: f.Key, Label: f.Label, Value: fail.Clean(f.Value), Text: fail.Clean(f.Text)}
+			cs.Facts[i] = Fact{Key: f.Key, Label: f.Label, Value: clean.Line(f.Value), Text: clean.Line(f.Text)}
 		}
-		cs.Warnings = cleanAll(s.Warnings, fail.Clean)
-		cs.Error = fail.Clean(s.Error)
-		cs.Hints = cleanAll(s.Hints, fail.CleanBlock)
+		cs.Warnings = cleanAll(s.Warnings, clean.Line)
+		cs.Error = clean.Line(s.Error)
+		cs.Hints = cleanAll(s.Hints, clean.Block)
 		c.Steps = append(c.Steps, &cs)
 	}
 	return &c

@@ -14,8 +14,9 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
@@ -72,7 +73,7 @@ func (c *Console) Check(o *cred.Options, region string) (endpoint, destination s
 	endpoint = c.Endpoint
 	if endpoint == "" {
 		if endpoint = federationEndpoints[p]; endpoint == "" {
-			return "", "", fail.Errorf(nil, "no sign-in federation endpoint is known for the %s partition of %s", p, o.Role).
+			return "", "", explain.Errorf(nil, "no sign-in federation endpoint is known for the %s partition of %s", p, o.Role).
 				Hint("pass the whole URL of its endpoint with --federation-endpoint")
 		}
 	} else if endpoint, err = checkFederationEndpoint(endpoint); err != nil {
@@ -82,13 +83,13 @@ func (c *Console) Check(o *cred.Options, region string) (endpoint, destination s
 	if destination == "" {
 		home := consoleHosts[p]
 		if home == "" {
-			return "", "", fail.Errorf(nil, "no console home page is known for the %s partition of %s", p, o.Role).
+			return "", "", explain.Errorf(nil, "no console home page is known for the %s partition of %s", p, o.Role).
 				Hint("pass the page to land on with --destination URL")
 		}
 		return endpoint, strings.ReplaceAll(home, "REGION", region), nil
 	}
 	if u, perr := url.Parse(destination); perr != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
-		return "", "", fail.Errorf(perr, "--destination %q is not an https:// URL", destination).
+		return "", "", explain.Errorf(perr, "--destination %q is not an https:// URL", destination).
 			Hint("give the console page to land on, like https://us-east-1.console.aws.amazon.com/s3/home?region=us-east-1")
 	}
 	return endpoint, destination, nil
@@ -100,15 +101,15 @@ func (c *Console) Check(o *cred.Options, region string) (endpoint, destination s
 func checkFederationEndpoint(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" {
-		return "", fail.Errorf(err, "--federation-endpoint %q is not an http(s) URL without a query", raw).
+		return "", explain.Errorf(err, "--federation-endpoint %q is not an http(s) URL without a query", raw).
 			Hint("give the whole URL of the endpoint, like https://signin.aws.amazon.com/federation")
 	}
 	if u.User != nil {
-		return "", fail.Errorf(nil, "--federation-endpoint %s carries user information; refusing it", u.Scheme+"://"+u.Host).
+		return "", explain.Errorf(nil, "--federation-endpoint %s carries user information; refusing it", u.Scheme+"://"+u.Host).
 			Hint("remove user:password@ from the URL")
 	}
 	if u.Scheme == "http" && !transport.IsLoopback(u.Hostname()) {
-		return "", fail.Errorf(nil, "refusing cleartext federation endpoint %s: the credentials and the sign-in token would cross the network unencrypted", raw).
+		return "", explain.Errorf(nil, "refusing cleartext federation endpoint %s: the credentials and the sign-in token would cross the network unencrypted", raw).
 			Hint("use https://; http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost), for tests")
 	}
 	return u.String(), nil
@@ -130,7 +131,7 @@ func SigninLink(ctx context.Context, creds awscred.Credentials, endpoint, destin
 	secret.New(q)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"?"+q, nil)
 	if err != nil {
-		return secret.String{}, fail.Errorf(nil, "cannot build the sign-in request for %s", endpoint)
+		return secret.String{}, explain.Errorf(nil, "cannot build the sign-in request for %s", endpoint)
 	}
 	req.Header.Set("Accept", "application/json")
 	start := time.Now()
@@ -145,25 +146,25 @@ func SigninLink(ctx context.Context, creds awscred.Credentials, endpoint, destin
 		var tooLarge *transport.TooLargeError
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
-			return secret.String{}, fail.Errorf(err, "no answer from the federation endpoint %s before the deadline", endpoint).
+			return secret.String{}, explain.Errorf(err, "no answer from the federation endpoint %s before the deadline", endpoint).
 				AtDeadline()
 		case errors.As(err, &tooLarge):
-			return secret.String{}, fail.Errorf(err, "the answer from the federation endpoint %s is larger than %s; a sign-in token is about 1 KB", endpoint, transport.Size(MaxSigninAnswer))
+			return secret.String{}, explain.Errorf(err, "the answer from the federation endpoint %s is larger than %s; a sign-in token is about 1 KB", endpoint, transport.Size(MaxSigninAnswer))
 		}
-		return secret.String{}, fail.Errorf(err, "cannot reach the federation endpoint %s: %s", endpoint, fail.Flatten(fail.Cause(err), 200)).
+		return secret.String{}, explain.Errorf(err, "cannot reach the federation endpoint %s: %s", endpoint, clean.Flatten(explain.Cause(err), 200)).
 			Hint("check that this machine can reach it (firewall, proxy: HTTPS_PROXY), or give another with --federation-endpoint")
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return secret.String{}, fail.Errorf(err, "cannot read the answer of the federation endpoint %s: %s", endpoint, fail.Flatten(fail.Cause(err), 200))
+		return secret.String{}, explain.Errorf(err, "cannot read the answer of the federation endpoint %s: %s", endpoint, clean.Flatten(explain.Cause(err), 200))
 	}
-	ctype := fail.Flatten(resp.Header.Get("Content-Type"), 100)
+	ctype := clean.Flatten(resp.Header.Get("Content-Type"), 100)
 	if ctype == "" {
 		ctype = "no content type"
 	}
 	if resp.StatusCode != http.StatusOK {
-		e := fail.Errorf(nil, "the federation endpoint %s refused the sign-in request (HTTP %d, %s): %s", endpoint, resp.StatusCode, ctype, fail.Flatten(secret.Redact(text(body)), 200))
+		e := explain.Errorf(nil, "the federation endpoint %s refused the sign-in request (HTTP %d, %s): %s", endpoint, resp.StatusCode, ctype, clean.Flatten(secret.Redact(text(body)), 200))
 		if resp.StatusCode == http.StatusBadRequest {
 			return secret.String{}, e.Hint("AWS answers \"Invalid credentials parameter\" for credentials it does not accept: credentials of an expired session, or from an endpoint that is not AWS STS (check --sts-endpoint, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL)")
 		}
@@ -178,7 +179,7 @@ func SigninLink(ctx context.Context, creds awscred.Credentials, endpoint, destin
 		if err == nil {
 			what = "has no SigninToken"
 		}
-		return secret.String{}, fail.Errorf(err, "the answer from the federation endpoint %s (HTTP 200, %s) %s", endpoint, ctype, what).
+		return secret.String{}, explain.Errorf(err, "the answer from the federation endpoint %s (HTTP 200, %s) %s", endpoint, ctype, what).
 			Hint("AWS answers {\"SigninToken\": …}; something else answered: a captive portal or proxy page, or an endpoint given by --federation-endpoint that is not AWS's")
 	}
 	token := secret.New(answer.SigninToken)
@@ -255,7 +256,7 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 	name, args := opener()
 	path, err := exec.LookPath(name)
 	if err != nil {
-		return fail.Errorf(err, "cannot open a browser: %s is not on PATH", name).
+		return explain.Errorf(err, "cannot open a browser: %s is not on PATH", name).
 			Hint("pass --stdout to print the sign-in link instead, and open it yourself")
 	}
 	// Not tied to ctx: the browser it may start must outlive this run.
@@ -263,7 +264,7 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 	// The opener's own output is no document: stdout stays empty.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
 	if err := cmd.Start(); err != nil {
-		return fail.Errorf(nil, "cannot run %s to open the sign-in link: %s", name, fail.Flatten(fail.Cause(err), 100)).
+		return explain.Errorf(nil, "cannot run %s to open the sign-in link: %s", name, clean.Flatten(explain.Cause(err), 100)).
 			Hint("pass --stdout to print the sign-in link instead, and open it yourself")
 	}
 	done := make(chan error, 1)
@@ -275,7 +276,7 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 		if err != nil {
 			// An *exec.ExitError's text holds no argument; the command line
 			// is never quoted.
-			return fail.Errorf(nil, "%s could not open the sign-in link: %s", name, fail.Flatten(fail.Cause(err), 100)).
+			return explain.Errorf(nil, "%s could not open the sign-in link: %s", name, clean.Flatten(explain.Cause(err), 100)).
 				Hint("pass --stdout to print the sign-in link instead, and open it yourself")
 		}
 	case <-time.After(openerGrace):

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
@@ -24,7 +24,7 @@ type Report struct {
 	OK    bool    `json:"ok"`
 	Steps []*Step `json:"steps"`
 
-	given *fail.Given
+	given *explain.Given
 }
 
 // Step is one link of the chain.
@@ -42,7 +42,7 @@ type Step struct {
 	// kind is the failure's kind that decides the exit status.
 	kind error
 	// given words its error.
-	given *fail.Given
+	given *explain.Given
 }
 
 // titles are the steps' names in the text report.
@@ -100,7 +100,7 @@ func (s *Step) fail(err error) {
 		s.Status, s.kind = "throttled", sts.ErrThrottled
 	}
 	s.Error = err.Error()
-	s.Hints = fail.Hints(err)
+	s.Hints = explain.Hints(err)
 }
 
 func (s *Step) warn(format string, args ...any) {
@@ -122,7 +122,7 @@ func (r *Report) step(name string) *Step {
 //
 // given is how the command line was given, for the words of each step's
 // error.
-func Doctor(ctx context.Context, o *cred.Options, given *fail.Given) *Report {
+func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report {
 	r := &Report{given: given}
 	step := r.step
 	skipRest := func(names ...string) {
@@ -222,7 +222,7 @@ func Doctor(ctx context.Context, o *cred.Options, given *fail.Given) *Report {
 	req := flow.Request(c)
 	s.fact("session_name", req.SessionName)
 	if o.Role == "" {
-		s.fail(fail.Errorf(nil, "no role to assume").
+		s.fail(explain.Errorf(nil, "no role to assume").
 			Hint("pass --role arn:aws:iam::ACCOUNT:role/NAME, or set GCP_AWS_CRED_ROLE",
 				"no role yet? "+r.given.Command("trust-policy")+" prints the trust policy that admits this workload, to create one with"))
 		return r
@@ -294,7 +294,7 @@ func (r *Report) Err() error {
 	}
 	for _, s := range r.Steps {
 		if s.Status == "fail" || s.Status == "throttled" {
-			return fail.Errorf(s.kind, "the chain fails at %q: %s", titles[s.Name], s.Error)
+			return explain.Errorf(s.kind, "the chain fails at %q: %s", titles[s.Name], s.Error)
 		}
 	}
 	return errors.New("the chain does not work")
@@ -308,7 +308,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "%-8s %s\n", "["+s.Status+"]", titles[s.Name])
 		for _, f := range s.Facts {
 			if text := cmp.Or(f.Text, f.Value); f.Label != "" && text != "" {
-				b.WriteString(fail.Indent("         "+f.Label+": ", "           ", text))
+				b.WriteString(explain.Indent("         "+f.Label+": ", "           ", text))
 			}
 		}
 		for _, wn := range s.Warnings {
@@ -318,7 +318,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "         error: %s\n", s.Error)
 		}
 		for _, h := range s.Hints {
-			b.WriteString(fail.Indent("         hint: ", "           ", h))
+			b.WriteString(explain.Indent("         hint: ", "           ", h))
 		}
 	}
 	if r.OK {

@@ -7,7 +7,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/child"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
@@ -17,7 +17,7 @@ import (
 // child.Replace), so exit status and signals are the command's own.
 func Exec(ctx context.Context, o *cred.Options, argv []string) error {
 	if len(argv) == 0 {
-		return fail.Errorf(nil, "exec needs a command to run").
+		return explain.Errorf(nil, "exec needs a command to run").
 			Hint("gcp-aws-cred exec --role ARN -- aws s3 ls")
 	}
 	// Look the command up first: a typo should not cost an STS call.

@@ -14,8 +14,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
@@ -41,7 +42,7 @@ func TrustPolicy(ctx context.Context, o *cred.TokenOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(fail.CleanJSON(b), '\n'), nil
+	return append(clean.JSON(b), '\n'), nil
 }
 
 // TokenInfo is what the token command shows: the token's header and claims,
@@ -80,7 +81,7 @@ func Token(ctx context.Context, o *cred.TokenOptions) (TokenInfo, error) {
 // JSON renders the description for machines.
 func (t TokenInfo) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(t, "", "  ")
-	return append(fail.CleanJSON(b), '\n'), err
+	return append(clean.JSON(b), '\n'), err
 }
 
 // Text renders the description for people: one claim a line, with the IAM
@@ -135,7 +136,7 @@ func (t TokenInfo) Text(now time.Time) []byte {
 		}
 	}
 	tb.line("")
-	tb.line("run " + (&fail.Given{TokenArgs: t.tokenArgs}).Command("trust-policy") + " for the trust policy that admits exactly this token")
+	tb.line("run " + (&explain.Given{TokenArgs: t.tokenArgs}).Command("trust-policy") + " for the trust policy that admits exactly this token")
 	return tb.render()
 }
 
@@ -165,7 +166,7 @@ func (t *table) heading(title, over string) {
 // out, as there is nothing to show.
 func (t *table) row(key, value, note string) {
 	if value != "" {
-		value = fail.Clean(value) // claims come from the metadata server
+		value = clean.Line(value) // claims come from the metadata server
 		t.rows = append(t.rows, tableRow{key: key, value: value, note: note})
 	}
 }

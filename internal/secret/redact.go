@@ -15,7 +15,7 @@ import (
 // it out of any text about to be printed, whatever path the text took: a
 // peer may echo a secret in a header, a status line or an error body, and
 // wrappers deep in a library may quote those. Redact is applied at the few
-// places that print (fail.Print, doctor's report, the --verbose trace);
+// places that print (explain.Print, doctor's report, the --verbose trace);
 // everything else may stay naive.
 //
 // The registry is bounded so that a long-running process (serve) that makes

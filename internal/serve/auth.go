@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,7 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/regfile"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
@@ -73,7 +72,7 @@ func ResolveToken(getenv func(string) string, file string) (secret.String, strin
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		return secret.String{}, "", fail.Errorf(err, "cannot generate a token: %v", err)
+		return secret.String{}, "", explain.Errorf(err, "cannot generate a token: %v", err)
 	}
 	return secret.New(base64.RawURLEncoding.EncodeToString(b)), TokenFromGenerator, nil
 }
@@ -84,21 +83,21 @@ func ResolveToken(getenv func(string) string, file string) (secret.String, strin
 // header value, so no HTTP client sends it.
 func checkToken(v, from string) (secret.String, error) {
 	if strings.ContainsAny(v, "\r\n") {
-		return secret.String{}, fail.Errorf(nil, "the token from %s contains a line break, which the AWS SDKs refuse to send", from).
+		return secret.String{}, explain.Errorf(nil, "the token from %s contains a line break, which the AWS SDKs refuse to send", from).
 			Hint("write the token without a trailing newline: printf '%s' \"$TOKEN\" > FILE, or echo -n")
 	}
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return secret.String{}, fail.Errorf(nil, "the token from %s contains a control character, which is not valid in an HTTP header", from).
+			return secret.String{}, explain.Errorf(nil, "the token from %s contains a control character, which is not valid in an HTTP header", from).
 				Hint("use printable characters only, such as the output of: head -c 32 /dev/urandom | base64")
 		}
 	}
 	if strings.TrimSpace(v) != v {
-		return secret.String{}, fail.Errorf(nil, "the token from %s starts or ends with white space, which HTTP clients strip from a header", from).
+		return secret.String{}, explain.Errorf(nil, "the token from %s starts or ends with white space, which HTTP clients strip from a header", from).
 			Hint("remove the leading and trailing spaces")
 	}
 	if len(v) < minToken {
-		return secret.String{}, fail.Errorf(nil, "the token from %s has %d characters; at least %d are required", from, len(v), minToken).
+		return secret.String{}, explain.Errorf(nil, "the token from %s has %d characters; at least %d are required", from, len(v), minToken).
 			Hint("the token is all that stands between local processes and the credentials: use 32 random bytes, such as: head -c 32 /dev/urandom | base64")
 	}
 	return secret.New(v), nil
@@ -110,18 +109,16 @@ func readTokenFile(file string) ([]byte, error) {
 	hint := "the file holds the token clients send in the Authorization header; create it with: head -c 32 /dev/urandom | base64 | tr -d '\\n' > FILE"
 	b, err := regfile.Read(file, maxTokenFile, time.Now().Add(tokenFileTimeout))
 	var big *regfile.TooLargeError
-	var irregular *regfile.NotRegularError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return nil, fail.Errorf(context.DeadlineExceeded, "cannot read --auth-token-file %s: no answer within %s", file, tokenFileTimeout).
+		// serve names its own limit: the run has no deadline yet.
+		return nil, explain.Errorf(context.DeadlineExceeded, "cannot read --auth-token-file %s: no answer within %s", file, tokenFileTimeout).
 			Hint("the file system holding it may be hung (a network mount?); keep the token on a local file system such as /run")
-	case errors.As(err, &irregular):
-		return nil, fail.Errorf(err, "--auth-token-file %s is not a regular file (it is %s)", file, irregular.Kind).Hint(hint)
 	case errors.As(err, &big):
-		return nil, fail.Errorf(nil, "--auth-token-file %s is larger than %d bytes", file, maxTokenFile).
+		return nil, explain.Errorf(nil, "--auth-token-file %s is larger than %d bytes", file, maxTokenFile).
 			Hint("the file must hold the token alone; 32 to 64 random characters are plenty")
 	case err != nil:
-		return nil, fail.Errorf(err, "cannot read --auth-token-file %s: %v", file, unwrapPath(err)).Hint(hint)
+		return nil, explain.File(err, "--auth-token-file "+file, hint)
 	}
 	return b, nil
 }
@@ -134,14 +131,6 @@ func TokenFileExposed(file string) (bool, os.FileMode) {
 		return false, 0
 	}
 	return fi.Mode().Perm()&0o044 != 0, fi.Mode().Perm()
-}
-
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // authorized compares the request's Authorization header with the token
@@ -166,12 +155,12 @@ func authorized(header []string, token secret.String) bool {
 func ListenAddr(listen string) (netip.AddrPort, error) {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		return netip.AddrPort{}, fail.Errorf(err, "--listen %q is not HOST:PORT", listen).
+		return netip.AddrPort{}, explain.Errorf(err, "--listen %q is not HOST:PORT", listen).
 			Hint("for example --listen 127.0.0.1:9911, or 127.0.0.1:0 for any free port")
 	}
 	n, err := strconv.ParseUint(port, 10, 16)
 	if err != nil {
-		return netip.AddrPort{}, fail.Errorf(err, "--listen %q has no valid port", listen).
+		return netip.AddrPort{}, explain.Errorf(err, "--listen %q has no valid port", listen).
 			Hint("the port is a number from 0 to 65535; 0 picks a free one")
 	}
 	var ip netip.Addr
@@ -188,7 +177,7 @@ func ListenAddr(listen string) (netip.AddrPort, error) {
 }
 
 func refuseListen(listen string) error {
-	return fail.Errorf(nil, "refusing to listen on %s: the credentials endpoint listens on loopback only", listen).
+	return explain.Errorf(nil, "refusing to listen on %s: the credentials endpoint listens on loopback only", listen).
 		Hint("use 127.0.0.1:PORT, [::1]:PORT or localhost:PORT; the containers of a Kubernetes pod share loopback, so a sidecar needs nothing more",
 			"the AWS SDKs accept a plain-http endpoint only on loopback (or the ECS and EKS link-local addresses), and the token would cross the network in cleartext")
 }

@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/child"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
 // ExecConfig is `exec --serve`.
@@ -62,11 +62,11 @@ func childEnv(environ []string, url, token, imds, region string) []string {
 // with a fresh random token, runs the command with the server's endpoint
 // and token in its environment, and stays its parent: it forwards signals
 // to it, stops the server when it exits, and returns its exit status as
-// fail.Exit (128 + the signal's number when a signal killed it; see
+// explain.Exit (128 + the signal's number when a signal killed it; see
 // child.Run). When this process dies the command is sent SIGTERM on Linux.
 func Exec(ctx context.Context, ec ExecConfig) error {
 	if len(ec.Argv) == 0 {
-		return fail.Errorf(nil, "exec --serve needs a command to run").
+		return explain.Errorf(nil, "exec --serve needs a command to run").
 			Hint("gcp-aws-cred exec --serve --role ARN -- terraform apply")
 	}
 	// Look the command up first: a typo should not cost an STS call.

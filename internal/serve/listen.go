@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"strconv"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
 // listenFDsStart is the first descriptor systemd passes (SD_LISTEN_FDS_START).
@@ -29,7 +29,7 @@ func Activated(getenv func(string) string) (net.Listener, error) {
 		_ = os.Unsetenv(k)
 	}
 	if fds != "1" {
-		return nil, fail.Errorf(nil, "systemd passed %s sockets (LISTEN_FDS); serve takes exactly one", fds).
+		return nil, explain.Errorf(nil, "systemd passed %s sockets (LISTEN_FDS); serve takes exactly one", fds).
 			Hint("give the .socket unit a single ListenStream=127.0.0.1:PORT line")
 	}
 	f := os.NewFile(listenFDsStart, "systemd-socket")
@@ -39,12 +39,12 @@ func Activated(getenv func(string) string) (net.Listener, error) {
 		if err != nil {
 			why = "is not a socket: " + err.Error()
 		}
-		return nil, fail.Errorf(err, "the descriptor systemd passed (LISTEN_FDS) %s", why).
+		return nil, explain.Errorf(err, "the descriptor systemd passed (LISTEN_FDS) %s", why).
 			Hint("the .socket unit needs ListenStream=127.0.0.1:PORT and Accept=no (the default): serve accepts the connections itself")
 	}
 	ln, err := net.FileListener(f)
 	if err != nil {
-		return nil, fail.Errorf(err, "the socket systemd passed is not a listening TCP socket: %v", err).
+		return nil, explain.Errorf(err, "the socket systemd passed is not a listening TCP socket: %v", err).
 			Hint("the .socket unit needs ListenStream=127.0.0.1:PORT (a stream socket), not ListenDatagram or Accept=yes")
 	}
 	return ln, nil

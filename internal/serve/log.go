@@ -11,7 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
 // Log formats.
@@ -99,7 +100,7 @@ func (h cleanHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h cleanHandler) Handle(ctx context.Context, r slog.Record) error {
-	c := slog.NewRecord(r.Time, r.Level, fail.Clean(r.Message), r.PC)
+	c := slog.NewRecord(r.Time, r.Level, clean.Line(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		c.AddAttrs(cleanAttr(a))
 		return true
@@ -116,18 +117,18 @@ func (h cleanHandler) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (h cleanHandler) WithGroup(name string) slog.Handler {
-	return cleanHandler{h.next.WithGroup(fail.Clean(name))}
+	return cleanHandler{h.next.WithGroup(clean.Line(name))}
 }
 
 // cleanAttr cleans one value: strings, string lists (hints keep their
 // line breaks, indented), errors and anything else printed as text. Times,
 // durations and numbers cannot carry a secret and stay typed.
 func cleanAttr(a slog.Attr) slog.Attr {
-	a.Key = fail.Clean(a.Key)
+	a.Key = clean.Line(a.Key)
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
-		a.Value = slog.StringValue(fail.Clean(v.String()))
+		a.Value = slog.StringValue(clean.Line(v.String()))
 	case slog.KindGroup:
 		g := v.Group()
 		clean := make([]any, len(g))
@@ -140,13 +141,13 @@ func cleanAttr(a slog.Attr) slog.Attr {
 		case []string:
 			out := make([]string, len(x))
 			for i, s := range x {
-				out[i] = fail.CleanBlock(strings.TrimRight(s, "\n"))
+				out[i] = clean.Block(strings.TrimRight(s, "\n"))
 			}
 			a.Value = slog.AnyValue(out)
 		case error:
-			a.Value = slog.StringValue(fail.Clean(x.Error()))
+			a.Value = slog.StringValue(clean.Line(x.Error()))
 		default:
-			a.Value = slog.StringValue(fail.Clean(v.String()))
+			a.Value = slog.StringValue(clean.Line(v.String()))
 		}
 	default:
 		a.Value = v
@@ -176,7 +177,7 @@ func (h *plainHandler) Enabled(_ context.Context, l slog.Level) bool { return l 
 
 func (h *plainHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
-	b.WriteString(fail.Name + ": ")
+	b.WriteString(clean.Name + ": ")
 	if r.Level != slog.LevelInfo {
 		b.WriteString(levelName(r.Level) + ": ")
 	}
@@ -184,7 +185,7 @@ func (h *plainHandler) Handle(_ context.Context, r slog.Record) error {
 	r.Attrs(func(a slog.Attr) bool {
 		if hs, ok := a.Value.Any().([]string); ok && a.Key == keyHints {
 			for _, s := range hs {
-				b.WriteString(fail.Indent(fail.Name+": hint: ", "    ", s))
+				b.WriteString(explain.Indent(clean.Name+": hint: ", "    ", s))
 			}
 		}
 		return true
@@ -248,7 +249,7 @@ type traceWriter struct{ l *slog.Logger }
 
 func (t traceWriter) Write(p []byte) (int, error) {
 	for line := range strings.Lines(string(p)) {
-		line = strings.TrimSuffix(strings.TrimPrefix(line, fail.Name+": debug: "), "\n")
+		line = strings.TrimSuffix(strings.TrimPrefix(line, clean.Name+": debug: "), "\n")
 		t.l.Debug(line, keyEvent, "trace")
 	}
 	return len(p), nil
@@ -257,9 +258,9 @@ func (t traceWriter) Write(p []byte) (int, error) {
 // errorText is what a client reads about err in a JSON error's message:
 // the message and its hints on one line, cleaned like a log line.
 func errorText(err error) string {
-	s := fail.Clean(err.Error())
-	for _, h := range fail.Hints(err) {
-		s += "; hint: " + fail.Clean(h)
+	s := clean.Line(err.Error())
+	for _, h := range explain.Hints(err) {
+		s += "; hint: " + clean.Line(h)
 	}
 	return s
 }

@@ -13,7 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
@@ -149,7 +150,7 @@ func (r *Refresher) Start(ctx context.Context) error {
 		throttled = err
 		// Full jitter from 1s doubling to 10s: a whole deployment retries
 		// spread over the window instead of in step.
-		d := jitter(time.Second, 10*time.Second, attempt, r.rand)
+		d := transport.Backoff(time.Second, 10*time.Second, attempt, r.rand.Float64())
 		if time.Now().Add(d).After(deadline) {
 			return err
 		}
@@ -196,7 +197,7 @@ func (r *Refresher) call(ctx context.Context) (awscred.Credentials, error) {
 		return res.creds, r.perExchange(res.err)
 	case <-t.C:
 		r.hung.Add(1)
-		return awscred.Credentials{}, fail.Errorf(errHung,
+		return awscred.Credentials{}, explain.Errorf(errHung,
 			"the exchange has not ended within its deadline (%s) and %s more; it is left to end on its own", r.timeout, hangMargin).
 			Hint("a credential source that never answers holds it: a FIFO or a file on a hung network mount as credential_source.file, or an executable that does not exit; once the source answers again, the next retry succeeds")
 	}
@@ -211,22 +212,22 @@ var errHung = errors.New("the exchange hangs")
 // this machine's.
 func check(c awscred.Credentials, now time.Time) error {
 	if c.AccessKeyID == "" || c.SecretAccessKey.Reveal() == "" || c.SessionToken.Reveal() == "" || c.Expiration.IsZero() {
-		return fail.Errorf(nil, "STS returned incomplete credentials").
+		return explain.Errorf(nil, "STS returned incomplete credentials").
 			Hint("check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL: the endpoint may not be AWS STS")
 	}
 	for _, s := range []string{c.AccessKeyID, c.SecretAccessKey.Reveal(), c.SessionToken.Reveal(), c.AccountID} {
 		if !utf8.ValidString(s) {
-			return fail.Errorf(nil, "STS returned credentials that are not valid UTF-8").
+			return explain.Errorf(nil, "STS returned credentials that are not valid UTF-8").
 				Hint("check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL: the endpoint may not be AWS STS")
 		}
 	}
 	if !c.Issued.IsZero() && c.Expiration.Sub(c.Issued)-time.Second <= 0 {
-		return fail.Errorf(nil, "STS returned credentials that expired at %s, before the time of its own answer (%s)",
+		return explain.Errorf(nil, "STS returned credentials that expired at %s, before the time of its own answer (%s)",
 			c.Expiration.UTC().Format(time.RFC3339), c.Issued.UTC().Format(time.RFC3339)).
 			Hint("check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL: the endpoint may not be AWS STS")
 	}
 	if lifetime(c, now) <= 0 {
-		return fail.Errorf(nil, "STS returned credentials that expired at %s, which is already past by this machine's clock (%s)",
+		return explain.Errorf(nil, "STS returned credentials that expired at %s, which is already past by this machine's clock (%s)",
 			c.Expiration.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)).
 			Hint("this machine's clock is probably wrong: check its time sync (chronyc tracking, timedatectl)")
 	}
@@ -447,7 +448,7 @@ func (r *Refresher) failure(err error, now time.Time) func() {
 	case errors.Is(err, sts.ErrThrottled):
 		level, event, msg = slog.LevelWarn, "throttled", fmt.Sprintf("STS throttled the refresh (%s); %s", codeOf(err), state)
 	default:
-		msg, hints = fmt.Sprintf("cannot refresh the credentials (%s): %s", state, err.Error()), fail.Hints(err)
+		msg, hints = fmt.Sprintf("cannot refresh the credentials (%s): %s", state, err.Error()), explain.Hints(err)
 	}
 	args := []any{keyEvent, event, keyRole, r.role, keyCode, codeOf(err), keyRequestID, requestID(err), keyNext, r.next.UTC()}
 	if len(hints) > 0 {
@@ -612,7 +613,7 @@ func requestID(err error) string {
 // perExchange gives a deadline error serve's words: --timeout bounds each
 // exchange here, not a whole run as in the credential process.
 func (r *Refresher) perExchange(err error) error {
-	return fail.PerExchange(err, r.timeout)
+	return explain.PerExchange(err, r.timeout)
 }
 
 // sleep waits for d, or until ctx is done.

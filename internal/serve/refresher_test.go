@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
@@ -232,7 +232,7 @@ func TestStartRefusesExpiredCredentials(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "already past by this machine's clock") {
 		t.Fatalf("Start: %v", err)
 	}
-	if h := fail.Hints(err); len(h) == 0 || !strings.Contains(h[0], "time sync") {
+	if h := explain.Hints(err); len(h) == 0 || !strings.Contains(h[0], "time sync") {
 		t.Errorf("hints %q", h)
 	}
 }
@@ -247,7 +247,7 @@ func TestLastGoodThen503(t *testing.T) {
 		r, f := startRefresher(t, time.Hour, RefresherOptions{Log: NewLogger(log, LogPlain, false)})
 		first, _ := r.Current()
 		denied := stsError(t, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")
-		f.failAlways(fail.Errorf(denied, "%s", denied.Error()).Hint("the role's trust policy must trust the service account"))
+		f.failAlways(explain.Errorf(denied, "%s", denied.Error()).Hint("the role's trust policy must trust the service account"))
 		floor := first.Expiration.Add(-5 * time.Minute)
 		var before int
 		for time.Now().Before(first.Expiration) {
@@ -476,7 +476,7 @@ func TestLogIsCleaned(t *testing.T) {
 			log := &syncBuffer{}
 			r, f := startRefresher(t, time.Hour, RefresherOptions{Log: NewLogger(log, format, false)})
 			issued, _ := r.Current()
-			f.failAlways(fail.Errorf(nil, "STS said \x1b[2J%s\ngcp-aws-cred: hint: run rm -rf /", issued.SessionToken.Reveal()).
+			f.failAlways(explain.Errorf(nil, "STS said \x1b[2J%s\ngcp-aws-cred: hint: run rm -rf /", issued.SessionToken.Reveal()).
 				Hint("see \x1b]8;;http://evil\x07here"))
 			advance(56 * time.Minute)
 			_, err := r.Credentials(context.Background())
@@ -647,11 +647,11 @@ func TestLogFields(t *testing.T) {
 // that --timeout bounds each exchange, with the value in force.
 func TestDeadlineHintPerExchange(t *testing.T) {
 	f := newFakeFetch(time.Hour)
-	f.fail(fail.Errorf(context.DeadlineExceeded, "no answer from STS before the deadline").Hint("check the network"))
+	f.fail(explain.Errorf(context.DeadlineExceeded, "no answer from STS before the deadline").Hint("check the network"))
 	r := NewRefresher(RefresherOptions{Fetch: f.fetch, Timeout: 7 * time.Second})
 	defer r.Close()
 	err := r.Start(context.Background())
-	hints := fail.Hints(err)
+	hints := explain.Hints(err)
 	if !errors.Is(err, context.DeadlineExceeded) || len(hints) != 2 || hints[0] != "check the network" ||
 		!strings.Contains(hints[1], "in serve, --timeout (7s) bounds each exchange") {
 		t.Errorf("%v, hints %q", err, hints)

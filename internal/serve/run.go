@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
@@ -59,7 +59,7 @@ func Run(ctx context.Context, rc RunConfig) error {
 		rc.Output = output.Env
 	}
 	if !varFormat(rc.Output) {
-		return fail.Errorf(nil, "serve cannot print its variables as --output %s", rc.Output).
+		return explain.Errorf(nil, "serve cannot print its variables as --output %s", rc.Output).
 			Hint("use env (the default), env-no-export, fish, powershell or windows-cmd")
 	}
 	getenv := rc.Getenv
@@ -144,7 +144,7 @@ func Run(ctx context.Context, rc RunConfig) error {
 	}
 	if err != nil {
 		shutdown(srv)
-		return fail.Errorf(err, "cannot print the variables for clients: %v", err).
+		return explain.Errorf(err, "cannot print the variables for clients: %v", err).
 			Hint("without them no client can find the server; check that stdout is writable")
 	}
 
@@ -152,7 +152,7 @@ func Run(ctx context.Context, rc RunConfig) error {
 	case <-ctx.Done():
 	case err := <-srv.Failed():
 		shutdown(srv)
-		return fail.Errorf(err, "stopped serving: %v", err).
+		return explain.Errorf(err, "stopped serving: %v", err).
 			Hint("the listening socket failed; with socket activation, check the .socket unit (ListenStream=127.0.0.1:PORT, Accept=no)")
 	}
 	<-stopped
@@ -182,7 +182,7 @@ func Check(ctx context.Context, listen string, timeout time.Duration) error {
 		return err
 	}
 	if addr.Port() == 0 {
-		return fail.Errorf(nil, "--listen %s names no port to check", listen).
+		return explain.Errorf(nil, "--listen %s names no port to check", listen).
 			Hint("give the server a fixed port, such as --listen 127.0.0.1:9911, and the same --listen to the check")
 	}
 	ctx, cancel := context.WithTimeout(ctx, clampTimeout(timeout))
@@ -198,13 +198,13 @@ func Check(ctx context.Context, listen string, timeout time.Duration) error {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fail.Errorf(err, "no server answers at %s: %s", url, fail.Cause(err)).
+		return explain.Errorf(err, "no server answers at %s: %s", url, explain.Cause(err)).
 			Hint("start it with: gcp-aws-cred serve --role ARN --listen " + addr.String())
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode != http.StatusOK {
-		return fail.Errorf(nil, "the server at %s holds no credentials it may serve (HTTP %d)", url, resp.StatusCode).
+		return explain.Errorf(nil, "the server at %s holds no credentials it may serve (HTTP %d)", url, resp.StatusCode).
 			Hint("its log (stderr) says why the last refresh failed")
 	}
 	return nil

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
@@ -221,8 +221,8 @@ func TestRunServeErrorIsFatal(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		if err == nil || err.Error() != "stopped serving: accept: the socket broke" || len(fail.Hints(err)) != 1 {
-			t.Errorf("Run returned %v, hints %q", err, fail.Hints(err))
+		if err == nil || err.Error() != "stopped serving: accept: the socket broke" || len(explain.Hints(err)) != 1 {
+			t.Errorf("Run returned %v, hints %q", err, explain.Hints(err))
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run still running after Serve failed")

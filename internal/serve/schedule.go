@@ -3,6 +3,8 @@ package serve
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
 
 // Rand is the scheduler's source of jitter: Float64 returns a number in
@@ -148,20 +150,7 @@ func (p plan) retryDelay(attempt int, r Rand) time.Duration {
 	life := p.life
 	base := clamp(life/360, 100*time.Millisecond, 10*time.Second)
 	ceil := clamp(life/30, time.Second, 2*time.Minute)
-	return jitter(base, ceil, attempt, r)
-}
-
-// jitter is full-jitter backoff: a uniform draw below min(ceil,
-// base·2^(attempt-1)), but never under a tenth of base, so that a tiny
-// draw does not turn into a busy loop.
-func jitter(base, ceil time.Duration, attempt int, r Rand) time.Duration {
-	d := ceil
-	if attempt < 32 {
-		if b := base << (attempt - 1); b > 0 && b < ceil {
-			d = b
-		}
-	}
-	return max(time.Duration(r.Float64()*float64(d)), base/10)
+	return transport.Backoff(base, ceil, attempt, r.Float64())
 }
 
 func clamp(d, lo, hi time.Duration) time.Duration {

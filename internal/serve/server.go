@@ -13,7 +13,7 @@
 //
 // The HTTP side is net/http's Server. Nothing is written to disk. Every
 // line serve logs and every error message it sends passes through
-// fail.Clean, where secrets are redacted and control characters escaped.
+// clean.Line, where secrets are redacted and control characters escaped.
 package serve
 
 import (
@@ -32,7 +32,8 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
 
@@ -156,7 +157,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 		if ln, err = net.Listen("tcp", addr.String()); err != nil {
-			return nil, fail.Errorf(err, "cannot listen on %s: %v", addr, fail.Cause(err)).
+			return nil, explain.Errorf(err, "cannot listen on %s: %v", addr, explain.Cause(err)).
 				Hint("another process may hold the port: pick another with --listen, or 127.0.0.1:0 for any free port")
 		}
 	}
@@ -422,6 +423,6 @@ func errorResponse(status int, code, message string) response {
 	b, _ := json.Marshal(struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
-	}{code, fail.Clean(message)})
+	}{code, clean.Line(message)})
 	return response{status: status, body: b}
 }

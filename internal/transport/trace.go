@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 )
 
 // Tracer writes the --verbose trace: one line per request and per decision

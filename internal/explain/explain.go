@@ -1,25 +1,25 @@
-// Package fail is the one place that speaks to the person reading stderr:
+// Package explain is the one place that speaks to the person reading stderr:
 // it turns the typed errors of the packages below the command line into a
 // message and hints, prints them, and makes any text safe to print.
 //
-// Packages such as sts return errors that carry data (an STS error code and
+// Packages such as sts and token return errors that carry data (an STS error code and
 // request ID, the endpoint, the role, which value is malformed) and name no
 // flag. Given describes the command line that ran (how each value was
 // typed, where the STS endpoint came from, the run's deadline, the
 // arguments that decide the token), and Given.Explain words those errors
 // for it: this package is the only code that knows flag names and how a
-// value was typed. Errors already written for a person are *fail.Error
+// value was typed. Errors already written for a person are *explain.Error
 // values; their cause stays reachable for errors.Is and errors.As but is
 // never printed on its own, because a cause from deep in a library may
 // quote things we do not control.
 //
 // Messages still carry text from peers (an STS error message, a metadata
-// server's body, a token's claims), so everything printed goes through Clean
-// or CleanBlock (package clean) first: secrets are removed, control
+// server's body, a token's claims), so everything printed goes through
+// clean.Line or clean.Block first: secrets are removed, control
 // characters escaped, and our own line prefix cannot be forged. Print does
 // it for errors; anything else that prints what a peer said (doctor's
 // report, the --verbose trace, serve's log) must call them too.
-package fail
+package explain
 
 import (
 	"errors"
@@ -27,7 +27,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 )
 
 // Error is a failure with a user-facing message and optional hints.
@@ -74,16 +74,16 @@ func (e *Error) Hint(hints ...string) *Error {
 // Print writes err to w as "prog: error: …" and one "prog: hint: …" line per
 // hint found anywhere in its chain. Multi-line hints keep the prefix on their
 // first line only and are indented after it, so JSON in a hint stays readable.
-// Every line is cleaned (see Clean). An Exit error prints nothing: its
+// Every line is cleaned (see clean.Line). An Exit error prints nothing: its
 // command has said what it had to say.
 func Print(w io.Writer, prog string, err error) {
 	if _, ok := errors.AsType[exit](err); ok {
 		return
 	}
 	var b strings.Builder
-	b.WriteString(Indent(prog+": error: ", "", Clean(err.Error())))
+	b.WriteString(Indent(prog+": error: ", "", clean.Line(err.Error())))
 	for _, h := range Hints(err) {
-		b.WriteString(Indent(prog+": hint: ", "    ", CleanBlock(h)))
+		b.WriteString(Indent(prog+": hint: ", "    ", clean.Block(h)))
 	}
 	// One write, so a reader that captures stderr sees the message whole.
 	_, _ = io.WriteString(w, b.String())
@@ -139,25 +139,3 @@ func Cause(err error) string {
 		err = next
 	}
 }
-
-// Flatten puts s on one line, folding every run of white space into one
-// space, and cuts it to max characters (0: no limit).
-func Flatten(s string, max int) string { return clean.Flatten(s, max) }
-
-// Name is the program's name, which starts every line it writes to stderr:
-// the one constant for it.
-const Name = clean.Name
-
-// MaxLine is the most characters of one message or hint line printed.
-const MaxLine = clean.MaxLine
-
-// Clean makes s safe to print as one line of a terminal or a log (see
-// clean.Line): Print calls it on every error, doctor on its report, serve on
-// its log lines.
-func Clean(s string) string { return clean.Line(s) }
-
-// CleanBlock is Clean for text whose line breaks are meant (clean.Block).
-func CleanBlock(s string) string { return clean.Block(s) }
-
-// CleanJSON makes JSON safe for a terminal (clean.JSON).
-func CleanJSON(b []byte) []byte { return clean.JSON(b) }

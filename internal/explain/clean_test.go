@@ -1,4 +1,4 @@
-package fail
+package explain
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
 
@@ -34,12 +35,12 @@ func TestClean(t *testing.T) {
 		{"run `gcp-aws-cred doctor --role …`", "run `gcp-aws-cred doctor --role …`"},
 		{"ünïcödé stays", "ünïcödé stays"},
 	} {
-		if got := Clean(tc.in); got != tc.want {
-			t.Errorf("Clean(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := clean.Line(tc.in); got != tc.want {
+			t.Errorf("clean.Line(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
-	long := strings.Repeat("x", 3*MaxLine*4)
-	if got := Clean(long); utf8.RuneCountInString(got) != MaxLine+1 || !strings.HasSuffix(got, "…") {
+	long := strings.Repeat("x", 3*clean.MaxLine*4)
+	if got := clean.Line(long); utf8.RuneCountInString(got) != clean.MaxLine+1 || !strings.HasSuffix(got, "…") {
 		t.Errorf("Clean did not cut a long text: %d characters", utf8.RuneCountInString(got))
 	}
 }
@@ -47,7 +48,7 @@ func TestClean(t *testing.T) {
 func TestCleanBlockKeepsLayout(t *testing.T) {
 	in := "policy:\n{\n  \"a\": \"\x1b[31m\"\n}\ngcp-aws-cred: error: forged"
 	want := "policy:\n{\n  \"a\": \"\\x1b[31m\"\n}\ngcp-aws-cred\\x3a error: forged"
-	if got := CleanBlock(in); got != want {
+	if got := clean.Block(in); got != want {
 		t.Errorf("CleanBlock = %q, want %q", got, want)
 	}
 }
@@ -55,7 +56,7 @@ func TestCleanBlockKeepsLayout(t *testing.T) {
 func TestCleanJSONDecodesTheSame(t *testing.T) {
 	v := map[string]string{"a": "x\u009b\u202e\x7fy", "b": "\x1b[2J"}
 	raw, _ := json.Marshal(v)
-	got := CleanJSON(raw)
+	got := clean.JSON(raw)
 	for _, r := range string(got) {
 		if dangerous(r) {
 			t.Fatalf("CleanJSON left %U: %s", r, got)
@@ -100,30 +101,30 @@ func FuzzClean(f *testing.F) {
 	f.Add(tok[:100] + "\r\n" + tok[100:])
 	f.Add("gcp-aws-cred: error: forged")
 	f.Fuzz(func(t *testing.T, s string) {
-		for _, got := range []string{Clean(s), Clean(s + tok), Clean(tok[:50] + s + tok[50:])} {
+		for _, got := range []string{clean.Line(s), clean.Line(s + tok), clean.Line(tok[:50] + s + tok[50:])} {
 			for _, r := range got {
 				if dangerous(r) || unicode.IsSpace(r) && r != ' ' {
 					t.Fatalf("Clean left %U in %q", r, got)
 				}
 			}
-			if strings.Contains(got, Name+":") || strings.Contains(strings.ReplaceAll(got, " ", ""), Name+":") {
+			if strings.Contains(got, clean.Name+":") || strings.Contains(strings.ReplaceAll(got, " ", ""), clean.Name+":") {
 				t.Fatalf("forged prefix in %q", got)
 			}
 			if strings.Contains(got, tok[40:56]) || strings.Contains(got, tok[300:316]) {
 				t.Fatalf("secret survived in %q", got)
 			}
-			if utf8.RuneCountInString(got) > MaxLine+1 {
+			if utf8.RuneCountInString(got) > clean.MaxLine+1 {
 				t.Fatalf("%d characters", utf8.RuneCountInString(got))
 			}
 		}
-		block := CleanBlock(s)
+		block := clean.Block(s)
 		for _, r := range block {
 			if r != '\n' && (dangerous(r) || unicode.IsSpace(r) && r != ' ') {
 				t.Fatalf("CleanBlock left %U in %q", r, block)
 			}
 		}
 		for _, l := range strings.Split(block, "\n") {
-			if strings.HasPrefix(strings.TrimLeft(l, " "), Name+":") {
+			if strings.HasPrefix(strings.TrimLeft(l, " "), clean.Name+":") {
 				t.Fatalf("CleanBlock let a line start with our prefix: %q", l)
 			}
 		}
@@ -131,14 +132,14 @@ func FuzzClean(f *testing.F) {
 }
 
 func TestEscapeBeyondBMP(t *testing.T) {
-	if got := Clean("tag\U000e0041"); got != `tag\U000e0041` {
+	if got := clean.Line("tag\U000e0041"); got != `tag\U000e0041` {
 		t.Errorf("Clean = %q", got)
 	}
 	v := "tag\U000e0041"
 	raw, _ := json.Marshal(v)
 	var back string
-	if err := json.Unmarshal(CleanJSON(raw), &back); err != nil || back != v || bytes.ContainsRune(CleanJSON(raw), 0xe0041) {
-		t.Errorf("CleanJSON(%s) = %s", raw, CleanJSON(raw))
+	if err := json.Unmarshal(clean.JSON(raw), &back); err != nil || back != v || bytes.ContainsRune(clean.JSON(raw), 0xe0041) {
+		t.Errorf("clean.JSON(%s) = %s", raw, clean.JSON(raw))
 	}
 }
 

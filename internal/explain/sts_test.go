@@ -1,4 +1,4 @@
-package fail_test
+package explain_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fail"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
@@ -68,11 +68,11 @@ func TestHintsKnowTheEndpointsSource(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.client.Exchange(context.Background(), secret.New("a.b.c"), sts.Request{RoleARN: "arn:aws:iam::123456789012:role/r", SessionName: "s1"})
-			err = (&fail.Given{EndpointFrom: tc.from}).Explain(err)
+			err = (&explain.Given{EndpointFrom: tc.from}).Explain(err)
 			if err == nil || err.Error() != tc.msg {
 				t.Errorf("message %v, want %q", err, tc.msg)
 			}
-			if diff := cmp.Diff(tc.hints, fail.Hints(err)); diff != "" {
+			if diff := cmp.Diff(tc.hints, explain.Hints(err)); diff != "" {
 				t.Errorf("hints (-want +got):\n%s", diff)
 			}
 		})
@@ -83,11 +83,11 @@ func TestHintsKnowTheEndpointsSource(t *testing.T) {
 // hint names repeats the arguments that decide the token, quoted for a
 // shell.
 func TestQuoteAndCommand(t *testing.T) {
-	g := &fail.Given{As: map[string]string{"timeout": "GCP_AWS_CRED_TIMEOUT=0"}, TokenArgs: []string{"--impersonate", "a@p.iam.gserviceaccount.com", "--audience", "it's $(x)"}}
-	if got := g.Explain(fail.Quote("timeout", 0, "%s must be positive")).Error(); got != "GCP_AWS_CRED_TIMEOUT=0 must be positive" {
+	g := &explain.Given{As: map[string]string{"timeout": "GCP_AWS_CRED_TIMEOUT=0"}, TokenArgs: []string{"--impersonate", "a@p.iam.gserviceaccount.com", "--audience", "it's $(x)"}}
+	if got := g.Explain(explain.Quote("timeout", 0, "%s must be positive")).Error(); got != "GCP_AWS_CRED_TIMEOUT=0 must be positive" {
 		t.Errorf("Quote: %q", got)
 	}
-	if got := fail.Quote("timeout", 0, "%s must be positive").Error(); got != "--timeout 0 must be positive" {
+	if got := explain.Quote("timeout", 0, "%s must be positive").Error(); got != "--timeout 0 must be positive" {
 		t.Errorf("Quote unexplained: %q", got)
 	}
 	want := "`gcp-aws-cred trust-policy --impersonate a@p.iam.gserviceaccount.com --audience 'it'\\''s $(x)'`"

@@ -1,4 +1,4 @@
-package fail
+package explain
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 )
 
 // Given is what only the command line knows about a run: how the person
@@ -67,7 +69,7 @@ func (g *Given) Command(words ...string) string {
 	if g != nil {
 		args = g.TokenArgs
 	}
-	return "`" + strings.Join(append(append([]string{Name}, words...), shellQuote(args)...), " ") + "`"
+	return "`" + strings.Join(append(append([]string{clean.Name}, words...), shellQuote(args)...), " ") + "`"
 }
 
 // shellQuote quotes each word that a shell would change.
@@ -122,7 +124,11 @@ func (g *Given) Explain(err error) error {
 		}
 		return errors.Join(errs...)
 	}
-	if e := g.explainSTS(err); e != nil {
+	e := g.explainSTS(err)
+	if e == nil {
+		e = g.explainToken(err)
+	}
+	if e != nil {
 		if e.atDeadline {
 			e.Hint(g.runDeadline())
 			e.atDeadline = false

@@ -1,4 +1,4 @@
-package fail
+package explain
 
 import (
 	"bytes"

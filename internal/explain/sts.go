@@ -1,4 +1,4 @@
-package fail
+package explain
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/regfile"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
@@ -37,7 +38,7 @@ func (g *Given) explainSTS(err error) *Error {
 // stsAPI words an error code STS answered with. Every message says what
 // the refusal means, then STS's own code and message.
 func (g *Given) stsAPI(e *sts.Error) *Error {
-	code, msg := Flatten(e.Code, 64), Flatten(e.Message, 300)
+	code, msg := clean.Flatten(e.Code, 64), clean.Flatten(e.Message, 300)
 	account, roleName, _ := sts.ParseRoleARN(e.Role)
 	base := func(what string) *Error {
 		return Errorf(e, "%s (%s: %s)", what, code, msg)
@@ -136,7 +137,7 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 	case errors.As(err, &deser):
 		status, ctype, location := 0, "", ""
 		if errors.As(err, &resp) && resp.Response != nil {
-			status, ctype, location = resp.HTTPStatusCode(), Flatten(resp.Response.Header.Get("Content-Type"), 100), Flatten(resp.Response.Header.Get("Location"), 200)
+			status, ctype, location = resp.HTTPStatusCode(), clean.Flatten(resp.Response.Header.Get("Content-Type"), 100), clean.Flatten(resp.Response.Header.Get("Location"), 200)
 		}
 		from := g.endpointFrom(e)
 		if status >= 300 && status < 400 {
@@ -192,7 +193,7 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 		return Errorf(e, "STS at %s failed with HTTP %d, also on retry", e.Endpoint, status.HTTPStatusCode()).
 			Hint("AWS STS is having trouble in this region; try again, or use another --region")
 	}
-	cause := Flatten(Cause(err), 200)
+	cause := clean.Flatten(Cause(err), 200)
 	if strings.Contains(err.Error(), "malformed HTTP") {
 		return Errorf(e, "the answer from STS at %s is not well-formed HTTP: %s", e.Endpoint, cause).
 			Hint("something other than AWS STS answered: check " + g.suspects(e)).
@@ -201,7 +202,7 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 	// An answer came, but could not be read: STS was reached, so this is
 	// not a network problem.
 	if errors.As(err, &resp) && resp.HTTPStatusCode() != 0 {
-		ctype := Flatten(resp.Response.Header.Get("Content-Type"), 100)
+		ctype := clean.Flatten(resp.Response.Header.Get("Content-Type"), 100)
 		if ctype == "" {
 			ctype = "no content type"
 		}

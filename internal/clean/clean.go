@@ -2,9 +2,9 @@
 // removes secrets, escapes control and format characters, folds lines and
 // cuts what is too long, and defuses the program's own line prefix.
 //
-// It is a leaf, apart from internal/fail, so that the HTTP layer can clean
-// its trace lines while internal/fail imports the packages whose errors it
-// words (sts, token), which sit on that HTTP layer.
+// It is a leaf, apart from internal/explain, so that the HTTP layer can
+// clean its trace lines while internal/explain imports the packages whose
+// errors it words (sts, token), which sit on that HTTP layer.
 package clean
 
 import (

@@ -1,0 +1,398 @@
+package explain
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"cloud.google.com/go/compute/metadata"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
+	"github.com/gcp-aws-cred/gcp-aws-cred/token"
+)
+
+// The words of token's errors: token says what went wrong with which peer
+// or file, as data, and only this package knows which flag or variable set
+// the value a user should check.
+
+const (
+	hintIAMEndpoint    = "check --iam-credentials-endpoint (or GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT)"
+	hintIAMEndpointAPI = hintIAMEndpoint + ": it must name the IAM Credentials API"
+	hintMetadataHost   = "check that GCE_METADATA_HOST (if set) names a Google metadata server"
+	hintCleartext      = "use https://; http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost), for local emulators"
+)
+
+// explainToken words the errors of package token, or returns nil for an
+// error that is none of them.
+func (g *Given) explainToken(err error) *Error {
+	switch e := err.(type) {
+	case *token.MetadataError:
+		return metadataFailure(e)
+	case *token.NoADCError:
+		return Errorf(e, "no Application Default Credentials: %s is not set, %s does not exist, and the metadata server at %s did not answer (%s)", e.Env, e.WellKnown, e.Metadata.Host, clean.Flatten(metadataFailure(e.Metadata).Error(), 200)).
+			Hint("on a laptop: gcloud auth application-default login",
+				"in CI: set "+e.Env+" to a service account key or Workload Identity Federation configuration file (gcloud iam workload-identity-pools create-cred-config)",
+				"on Google Cloud: the metadata server gives the attached service account's credentials; set GCE_METADATA_HOST=host:port to reach another one")
+	case *token.ADCTypeError:
+		return Errorf(e, "the Application Default Credentials file %s (from %s) is of type %q, which --impersonate does not take", e.File, e.From, e.Type).
+			Hint("--impersonate takes ADC files of type authorized_user (gcloud auth application-default login), service_account (a key), external_account (Workload Identity Federation) and impersonated_service_account")
+	case *token.AnswerError:
+		return badAnswer(e)
+	case *token.IAMEndpointError:
+		return iamEndpoint(e)
+	case *token.IAMError:
+		return iamFailure(e)
+	case *token.ADCError:
+		return adcFailure(e)
+	case *token.HostError:
+		x := Errorf(e, "GCE_METADATA_HOST=%q is not host:port: %s", e.Value, e.Why)
+		if e.Fix != "" {
+			x.Hint("set GCE_METADATA_HOST=" + e.Fix)
+		}
+		return x.Hint("GCE_METADATA_HOST takes the metadata server's host and optional port, without a scheme or path: 169.254.169.254, metadata.google.internal, 127.0.0.1:8080 for an emulator; on Google Cloud, leave it unset")
+	}
+	return nil
+}
+
+// rewrite is the fix for an ADC file that cannot be used as it is.
+const rewrite = "write it again: gcloud auth application-default login, or download the key or configuration file anew"
+
+// adcFailure words a failure of Application Default Credentials: which
+// endpoint refused what, and the fix for the usual causes.
+func adcFailure(e *token.ADCError) *Error {
+	a, err := e.ADC, e.Err
+	switch e.Stage {
+	case token.ADCRead:
+		x := Errorf(e, "cannot read the Application Default Credentials file %s (from %s): %s", e.File, e.From, FileProblem(err))
+		if e.From == token.FromEnv {
+			x.Hint(token.FromEnv + " must name a readable JSON file: a service account key, a Workload Identity Federation configuration, or the file `gcloud auth application-default login` writes")
+		}
+		return x
+	case token.ADCJSON:
+		return Errorf(e, "the Application Default Credentials file %s (from %s) is not JSON", e.File, e.From).Hint(rewrite)
+	case token.ADCUse:
+		return Errorf(e, "the Application Default Credentials file %s (%s) cannot be used: %s", a.File, a.Type, clean.Flatten(err.Error(), 300)).Hint(rewrite)
+	case token.ADCLength:
+		return Errorf(e, "the token endpoint %s answered an access token of %d characters", e.URL, e.Len).
+			Hint("Google's access tokens are a few hundred characters; check token_uri or token_url in " + a.File)
+	}
+	var tooLarge *transport.TooLargeError
+	var source *token.SourceError
+	where, answer := e.URL, e.Answer
+	switch {
+	case errors.As(err, &source):
+		// Never x/oauth2's text here: it would quote what the source gave.
+		why := source.Why
+		if why == "" {
+			why = FileProblem(source.Err)
+			if source.OutputFile {
+				why = "its output_file " + why
+			}
+		}
+		x := Errorf(e, "cannot get a subject token for the Application Default Credentials in %s: the credential source %s %s: %s", a.File, source.Kind, source.Where, why).
+			Hint("check credential_source in " + a.File + ": the " + source.Kind + " it names must give a fresh token")
+		if errors.Is(source, context.DeadlineExceeded) {
+			x.AtDeadline()
+		}
+		return x
+	case e.Deadline || errors.Is(err, context.DeadlineExceeded):
+		return Errorf(e, "no access token from %s before the deadline", where).
+			AtDeadline()
+	case answer != nil && answer.Err != nil:
+		return unreachable(e)
+	case errors.As(err, &tooLarge):
+		return Errorf(e, "the token endpoint %s answered more than %s", where, transport.Size(tooLarge.Limit)).
+			Hint("check token_uri or token_url in " + a.File)
+	case answer == nil:
+		return Errorf(e, "cannot get an access token for the Application Default Credentials in %s (%s): %s", a.File, a.Type, clean.Flatten(Cause(err), 300)).
+			Hint(relogin(a)...)
+	}
+	refused := e.Refused
+	code, desc, subtype := refused.Code, refused.Description, refused.Subtype
+	where = refused.URL
+	x := Errorf(refused, "the token endpoint %s refused the Application Default Credentials in %s (%s): HTTP %d %s", where, refused.File, refused.Type, refused.Status, oauthText(code, desc, subtype))
+	switch {
+	case code == "invalid_grant" && subtype == "invalid_rapt":
+		x.Msg = fmt.Sprintf("your Google login in %s needs re-authentication (invalid_rapt at %s)", a.File, where)
+		return x.Hint("sign in again: gcloud auth application-default login")
+	case code == "invalid_grant" && (a.Type == token.AuthorizedUser || a.Type == token.ExternalAccountAuthorizedUser || a.Type == token.ImpersonatedServiceAccount && answer.URL == e.SourceTokenURL):
+		x.Msg = fmt.Sprintf("your Google login in %s has expired or was revoked (invalid_grant at %s: %s)", a.File, where, cmp.Or(desc, "no description"))
+		return x.Hint("sign in again: gcloud auth application-default login")
+	case code == "invalid_grant" && a.Type == token.ServiceAccountKey:
+		return x.Hint("the key in "+a.File+" may have been deleted or disabled: gcloud iam service-accounts keys list --iam-account="+shellQuote1(strings.TrimPrefix(a.Member, "serviceAccount:")),
+			"or this machine's clock is off (the assertion is valid for one hour from now): check time sync")
+	case a.Type == token.ExternalAccount && (code == "invalid_grant" || code == "invalid_target" || code == "invalid_request"):
+		return x.Hint("Google's STS did not accept the subject token for the workload identity provider in the file's audience: check the provider's issuer, allowed audiences and attribute condition, and that the credential source in " + a.File + " holds a fresh token")
+	case refused.Status == 401 && strings.HasSuffix(answer.URL, ":generateAccessToken"):
+		// The source credentials' access token was refused, not the
+		// login: signing in again gives another token of the same kind.
+		return x.Hint("the IAM Credentials API did not accept the access token of the source credentials in "+a.File+": check that service_account_impersonation_url names the IAM Credentials API (https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken)",
+			"and that the source credentials were granted the cloud-platform scope (gcloud auth application-default login grants it)")
+	case refused.Status == 403 && a.Type == token.ImpersonatedServiceAccount:
+		return x.Hint("the source credentials need roles/iam.serviceAccountTokenCreator on " + strings.TrimPrefix(a.Member, "serviceAccount:"))
+	}
+	return x.Hint(relogin(a)...)
+}
+
+// unreachable words a request to a token endpoint that got no answer.
+func unreachable(e *token.ADCError) *Error {
+	err, a, where := e.Answer.Err, e.ADC, e.AnswerURL
+	var tooLarge *transport.TooLargeError
+	var notLoopback *transport.NotLoopbackError
+	var cleartext *transport.CleartextError
+	switch {
+	case errors.As(err, &cleartext):
+		return Errorf(e, "refusing to send the credentials of %s to %s: %v", a.File, where, cleartext).
+			Hint("token_uri, token_url and service_account_impersonation_url must be https:// URLs; http:// is accepted only on loopback, for emulators")
+	case errors.As(err, &notLoopback):
+		return Errorf(e, "refusing to send the credentials of %s to %s: %v", a.File, where, notLoopback).
+			Hint("token_uri and token_url must be https:// URLs; http:// is accepted only on loopback, for emulators")
+	case errors.As(err, &tooLarge):
+		return Errorf(e, "the token endpoint %s answered more than %s", where, transport.Size(tooLarge.Limit)).
+			Hint("check token_uri or token_url in " + a.File)
+	case errors.Is(err, context.DeadlineExceeded):
+		return Common(e, Peer{Name: "the token endpoint " + where})
+	}
+	return Errorf(e, "cannot reach the token endpoint %s for the Application Default Credentials in %s: %s", where, a.File, clean.Flatten(Cause(err), 200)).
+		Hint("check the network and any proxy (HTTPS_PROXY, NO_PROXY), and token_uri or token_url in " + a.File)
+}
+
+// metadataFailure words a request to the metadata server that failed: which
+// host was asked, which limit was hit if one was, and what to do about it.
+func metadataFailure(e *token.MetadataError) *Error {
+	err, host, sa := e.Err, e.Host, e.Account
+	var notDefined metadata.NotDefinedError
+	var merr *metadata.Error
+	var tooLarge *transport.TooLargeError
+	var perRequest *transport.TimeoutError
+	var refused *transport.RefusedError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return Common(e, Peer{Name: "the metadata server at " + host, Network: notOnGoogleCloud})
+	case errors.As(err, &perRequest):
+		return Errorf(e, "the metadata server at %s did not answer within %s, the limit for one request", host, perRequest.Limit).
+			Hint("a metadata server answers in milliseconds; one that accepts the connection and then says nothing is not a working metadata server (a proxy, a sidecar, or GCE_METADATA_HOST naming something else)").
+			Hint(fmt.Sprintf("each request to the metadata server may take %s and is not tried again; --timeout bounds the whole run", perRequest.Limit))
+	case errors.As(err, &tooLarge):
+		return Errorf(e, "the metadata server at %s answered more than %s; an ID token is about 1 KB", host, transport.Size(tooLarge.Limit)).
+			Hint("something other than a metadata server answered: check GCE_METADATA_HOST (if set), and any proxy or sidecar in front of 169.254.169.254")
+	case errors.As(err, &refused):
+		return Errorf(e, "cannot reach the metadata server at %s: connection refused", host).
+			Hint(fmt.Sprintf("it refused connections for %s (%d tries); on GKE the metadata server may take a few seconds to start in a new pod", refused.For, refused.Tries)).
+			Hint(notOnGoogleCloud...)
+	case errors.As(err, &notDefined):
+		return Errorf(e, "the metadata server at %s does not know service account %q (HTTP 404)", host, sa).
+			Hint("--service-account takes \"default\" or the email of a service account attached to this VM, or bound to this pod's Kubernetes service account with Workload Identity",
+				"list the accounts the metadata server knows: curl -H 'Metadata-Flavor: Google' 'http://"+host+"/computeMetadata/v1/instance/service-accounts/'")
+	case errors.As(err, &merr) && merr.Code < 500 && strings.HasPrefix(strings.TrimSpace(merr.Message), "<"):
+		// A metadata server answers errors in plain text; an XML or HTML
+		// page is some other server (an AWS endpoint, a web server).
+		return Errorf(e, "the server at %s answered HTTP %d with an XML or HTML page: it is not a metadata server", host, merr.Code).
+			Hint("GCE_METADATA_HOST must name a metadata server as host:port, without a scheme: 169.254.169.254, or 127.0.0.1:8080 for an emulator; on Google Cloud, leave it unset")
+	case errors.As(err, &merr):
+		x := Errorf(e, "the metadata server at %s answered HTTP %d: %s", host, merr.Code, e.Body)
+		switch {
+		case merr.Code == 403:
+			x.Hint("the server refused a request that carried Metadata-Flavor: Google; a proxy or sidecar between this process and the metadata server may be blocking identity tokens")
+		case merr.Code >= 500:
+			x.Hint("the metadata server failed even after retries; try again, and on GKE check the gke-metadata-server pods in kube-system")
+		}
+		return x
+	}
+	return Errorf(e, "cannot reach the metadata server at %s: %s", host, clean.Flatten(Cause(err), 200)).
+		Hint(notOnGoogleCloud...)
+}
+
+var notOnGoogleCloud = []string{
+	clean.Name + " gets its identity from the metadata server of a Compute Engine VM, GKE pod (Workload Identity), Cloud Run service or Cloud Function; is this running on Google Cloud?",
+	"to use another metadata server (an emulator, a test fake), set GCE_METADATA_HOST=host:port",
+}
+
+// badAnswer words an answer of HTTP 200 that is not a token STS would
+// take.
+func badAnswer(e *token.AnswerError) *Error {
+	metadataServer := e.Peer == "metadata server"
+	switch {
+	case e.Len > 0:
+		x := Errorf(e, "the %s at %s answered a token of %d characters; STS accepts at most %d, so it was not sent", e.Peer, e.At, e.Len, sts.MaxTokenLen)
+		if metadataServer {
+			return x.Hint("a Google ID token is about 1 KB: check that GCE_METADATA_HOST (if set) names a Google metadata server, host:port without a scheme")
+		}
+		return x.Hint("a Google ID token is about 1 KB: check --iam-credentials-endpoint")
+	case metadataServer && e.Want == "access token":
+		return Errorf(e, "the metadata server at %s answered something that is not an access token", e.At).
+			Hint(hintMetadataHost)
+	case metadataServer:
+		return Errorf(e, "the metadata server at %s answered something that is not an ID token: %v", e.At, e.Err).
+			Hint(hintMetadataHost + ", host:port without a scheme (such as 127.0.0.1:8080 for an emulator)")
+	case e.Missing:
+		return Errorf(e, "the IAM Credentials API at %s answered HTTP 200 without a token", e.At).
+			Hint(hintIAMEndpointAPI)
+	}
+	return Errorf(e, "the IAM Credentials API at %s answered something that is not an ID token: %v", e.At, e.Err).
+		Hint(hintIAMEndpointAPI)
+}
+
+// iamEndpoint words an IAM Credentials endpoint refused before any request.
+func iamEndpoint(e *token.IAMEndpointError) *Error {
+	hint := "give the API's base URL, such as " + token.DefaultIAMCredentialsEndpoint + " or a Private Service Connect endpoint like https://iamcredentials-myendpoint.p.googleapis.com (from --iam-credentials-endpoint or GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT)"
+	switch e.Problem {
+	case transport.EndpointNotHTTP:
+		return Errorf(e, "IAM Credentials endpoint %q is not an http(s) URL", e.URL).Hint(hint)
+	case transport.EndpointUserInfo:
+		return Errorf(e, "IAM Credentials endpoint %s carries user information; refusing it", e.URL).
+			Hint("remove user:password@ from the URL: it would end up in logs")
+	case transport.EndpointQuery:
+		return Errorf(e, "IAM Credentials endpoint %s has a query or fragment", e.URL).Hint(hint)
+	}
+	return Errorf(e, "refusing cleartext IAM Credentials endpoint %s: the caller's access token would cross the network unencrypted", e.URL).
+		Hint(hintCleartext)
+}
+
+// iamFailure words a failed generateIdToken, with the fix.
+func iamFailure(e *token.IAMError) *Error {
+	err, ep, target, a := e.Err, e.Endpoint, e.Target, e.Caller
+	var tooLarge *transport.TooLargeError
+	var cleartext *transport.CleartextError
+	var notLoopback *transport.NotLoopbackError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return Common(e, Peer{Name: "the IAM Credentials API at " + ep})
+	case errors.As(err, &tooLarge):
+		return Errorf(e, "the IAM Credentials API at %s answered more than %s; an ID token is about 1 KB", ep, transport.Size(tooLarge.Limit)).
+			Hint(hintIAMEndpoint)
+	case errors.As(err, &cleartext), errors.As(err, &notLoopback):
+		return Errorf(e, "refusing to send the access token to %s: %v", ep, errors.Unwrap(err)).
+			Hint("use https://; http:// is accepted only on loopback, for emulators")
+	case err != nil:
+		return Errorf(e, "cannot reach the IAM Credentials API at %s: %s", ep, clean.Flatten(Cause(err), 200)).
+			Hint("check the network and any proxy (HTTPS_PROXY, NO_PROXY); behind Private Service Connect, pass --iam-credentials-endpoint")
+	}
+	said := fmt.Sprintf("HTTP %d %s", e.Status, oauthText(e.Code, e.Message, ""))
+	switch {
+	case e.Status == http.StatusForbidden:
+		if len(e.Delegates) > 0 {
+			return Errorf(e, "%s, or a delegate after it, lacks the permission to act as the next account in the chain to %s (%s)", caller(a), target, said).
+				Hint(bindingHints(e)...)
+		}
+		return Errorf(e, "%s lacks iam.serviceAccounts.getOpenIdToken on %s (%s)", caller(a), target, said).
+			Hint(bindingHints(e)...)
+	case e.Status == http.StatusNotFound:
+		return Errorf(e, "the IAM Credentials API at %s does not know service account %s (%s)", ep, target, said).
+			Hint("--impersonate takes the email of the service account to act as, like NAME@PROJECT.iam.gserviceaccount.com: check its spelling and project",
+				"list the project's accounts: gcloud iam service-accounts list --project="+projectOf(target))
+	case e.Status == http.StatusUnauthorized:
+		return Errorf(e, "the IAM Credentials API at %s did not accept the access token of %s (%s)", ep, caller(a), said).
+			Hint(relogin(a)...)
+	case e.Status == http.StatusTooManyRequests || e.Status >= 500:
+		times := fmt.Sprintf("%d times", e.Tries)
+		if e.Tries == 1 {
+			times = "and the deadline left no time to try again"
+		}
+		// 429 and 503 are token.ErrThrottled (IAMError.Unwrap), as STS's
+		// throttling, so the run exits 75 (EX_TEMPFAIL).
+		return Errorf(e, "the IAM Credentials API at %s answered %s, %s", ep, said, times).
+			Hint("a transient fault at Google: try again in a minute")
+	case e.Status == http.StatusBadRequest:
+		return Errorf(e, "the IAM Credentials API at %s refused the request for %s (%s)", ep, target, said).
+			Hint("check --audience and the emails in --impersonate")
+	}
+	return Errorf(e, "the IAM Credentials API at %s answered %s for %s", ep, said, target).
+		Hint(hintIAMEndpoint)
+}
+
+// caller says who the caller is: the member when known, and where the
+// credentials came from.
+func caller(a *token.ADC) string {
+	switch {
+	case a.Type == token.MetadataAccount:
+		return strings.TrimPrefix(a.Member, "serviceAccount:") + " (the metadata server's attached account)"
+	case a.Member != "":
+		return fmt.Sprintf("%s (%s in %s)", a.Member, a.Type, a.File)
+	case a.Type == token.AuthorizedUser:
+		return fmt.Sprintf("the user who signed in with gcloud (authorized_user in %s)", a.File)
+	}
+	return fmt.Sprintf("the caller (%s in %s)", a.Type, a.File)
+}
+
+// member is the --member of a binding for the caller, with a shell
+// substitution or a placeholder where the credentials do not say.
+func member(a *token.ADC) string {
+	switch {
+	case a.Member != "":
+		return shellQuote1(a.Member)
+	case a.Type == token.AuthorizedUser:
+		return "user:$(gcloud config get account)"
+	}
+	return "MEMBER"
+}
+
+// shellQuote1 makes s one word for POSIX shells (sh, bash, zsh) when a
+// gcloud line of a hint is pasted: a value from an ADC file may hold
+// $(…), which would run, or a *, which zsh refuses as a glob that matches
+// nothing.
+func shellQuote1(s string) string { return shellQuote([]string{s})[0] }
+
+// bindingHints say which role each link of the chain needs on the next,
+// with the gcloud line that grants it.
+func bindingHints(e *token.IAMError) []string {
+	bind := func(on, member, role string) string {
+		return fmt.Sprintf("gcloud iam service-accounts add-iam-policy-binding %s --member=%s --role=%s", shellQuote1(on), member, role)
+	}
+	const openID, creator = "roles/iam.serviceAccountOpenIdTokenCreator", "roles/iam.serviceAccountTokenCreator"
+	if len(e.Delegates) == 0 {
+		return []string{
+			"the caller needs iam.serviceAccounts.getOpenIdToken on " + e.Target + ", which roles/iam.serviceAccountOpenIdTokenCreator grants (roles/iam.serviceAccountTokenCreator has it too); grant it with:",
+			bind(e.Target, member(e.Caller), openID),
+			"Google answers the same when " + e.Target + " does not exist: check the email",
+		}
+	}
+	hints := []string{"with delegates, each account in the chain needs roles/iam.serviceAccountTokenCreator on the next, and the last delegate roles/iam.serviceAccountOpenIdTokenCreator on " + e.Target + "; grant them with:"}
+	m := member(e.Caller)
+	for _, d := range e.Delegates {
+		hints = append(hints, bind(d, m, creator))
+		m = shellQuote1("serviceAccount:" + d)
+	}
+	return append(hints, bind(e.Target, m, openID),
+		"Google answers the same when an account in the chain does not exist: check the emails")
+}
+
+// relogin is the usual fix for credentials a Google endpoint refuses.
+func relogin(a *token.ADC) []string {
+	switch a.Type {
+	case token.AuthorizedUser, token.ExternalAccountAuthorizedUser, token.ImpersonatedServiceAccount:
+		return []string{"sign in again: gcloud auth application-default login"}
+	case token.ServiceAccountKey:
+		return []string{"check that the key in " + a.File + " is still valid: gcloud iam service-accounts keys list --iam-account=" + shellQuote1(strings.TrimPrefix(a.Member, "serviceAccount:"))}
+	case token.ExternalAccount:
+		return []string{"check the Workload Identity Federation configuration in " + a.File + " and that its credential source holds a fresh token"}
+	}
+	return nil
+}
+
+// oauthText is an OAuth error as Google answered it: code/subtype:
+// description.
+func oauthText(code, desc, subtype string) string {
+	s := cmp.Or(code, "(no error code)")
+	if subtype != "" {
+		s += "/" + subtype
+	}
+	if desc != "" {
+		s += ": " + desc
+	}
+	return s
+}
+
+// projectOf is the project of a user-managed service account's email.
+func projectOf(email string) string {
+	_, domain, _ := strings.Cut(email, "@")
+	if p, ok := strings.CutSuffix(domain, ".iam.gserviceaccount.com"); ok {
+		return p
+	}
+	return "PROJECT"
+}
