@@ -37,6 +37,10 @@ var ignoredEnv = map[string]bool{
 	"PS1": true, "PS2": true, "PS3": true, "PS4": true, "PROMPT_COMMAND": true, "LS_COLORS": true, "LSCOLORS": true,
 	"DISPLAY": true, "WAYLAND_DISPLAY": true, "XAUTHORITY": true, "DBUS_SESSION_BUS_ADDRESS": true,
 	"INVOCATION_ID": true, "JOURNAL_STREAM": true, "OTEL_TRACE_ID": true, "GPG_TTY": true,
+	// What the AWS CLI adds for its own process (botocore's data path, v2's
+	// s2n setting), and pyenv's shim (the directory it ran in): each would
+	// make every directory, or the CLI against a direct run, an entry.
+	"AWS_DATA_PATH": true, "S2N_DONT_MLOCK": true, "PYENV_DIR": true,
 }
 
 // pathEnv are the variables that hold paths the pipeline reads; when one
