@@ -1,37 +1,13 @@
-//go:build darwin
-
 package agent
 
-import (
-	"net"
+import "golang.org/x/sys/unix"
 
-	"golang.org/x/sys/unix"
-)
-
-// Supported is whether this platform can tell who is at the other end of a
-// Unix socket; without that the agent does not start and the credential
-// process does not ask.
-const Supported = true
-
-// peerUID asks the kernel which user owns the other end of c: LOCAL_PEERCRED
-// (what getpeereid reads) gives the effective user the peer had when it
-// connected (or listened), which it cannot forge.
-func peerUID(c *net.UnixConn) (int, error) {
-	raw, err := c.SyscallConn()
+// peerCredUID reads LOCAL_PEERCRED, what getpeereid reads: the peer's
+// effective user.
+func peerCredUID(fd int) (int, error) {
+	cred, err := unix.GetsockoptXucred(fd, unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
 	if err != nil {
 		return -1, err
 	}
-	uid := -1
-	var serr error
-	err = raw.Control(func(fd uintptr) {
-		var cred *unix.Xucred
-		cred, serr = unix.GetsockoptXucred(int(fd), unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
-		if serr == nil {
-			uid = int(cred.Uid)
-		}
-	})
-	if err != nil {
-		return -1, err
-	}
-	return uid, serr
+	return int(cred.Uid), nil
 }

@@ -1,37 +1,12 @@
-//go:build linux
-
 package agent
 
-import (
-	"net"
+import "golang.org/x/sys/unix"
 
-	"golang.org/x/sys/unix"
-)
-
-// Supported is whether this platform can tell who is at the other end of a
-// Unix socket; without that the agent does not start and the credential
-// process does not ask.
-const Supported = true
-
-// peerUID asks the kernel which user owns the other end of c: SO_PEERCRED
-// gives the credentials the peer had when it connected (or listened), which
-// it cannot forge.
-func peerUID(c *net.UnixConn) (int, error) {
-	raw, err := c.SyscallConn()
+// peerCredUID reads SO_PEERCRED.
+func peerCredUID(fd int) (int, error) {
+	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
 	if err != nil {
 		return -1, err
 	}
-	uid := -1
-	var serr error
-	err = raw.Control(func(fd uintptr) {
-		var cred *unix.Ucred
-		cred, serr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-		if serr == nil {
-			uid = int(cred.Uid)
-		}
-	})
-	if err != nil {
-		return -1, err
-	}
-	return uid, serr
+	return int(cred.Uid), nil
 }
