@@ -26,34 +26,17 @@ const chainLimit = time.Hour
 // the session lasts at most an hour, whatever the role's maximum.
 func (s *STS) assumeRole(w http.ResponseWriter, r *http.Request, body []byte) {
 	f := r.PostForm
-	auth := r.Header.Get("Authorization")
-	if auth == "" {
-		s.fail(w, missingAuth)
-		return
-	}
-	sig, ok := parseSigV4(auth)
+	caller, sig, ok := s.signedSession(w, r, body)
 	if !ok {
-		s.fail(w, badSignatureForm)
 		return
 	}
-	s.mu.Lock()
-	caller, known := s.sessions[sig.accessKey]
-	lifetime := s.lifetime
-	s.mu.Unlock()
-	switch {
-	case !known || r.Header.Get("X-Amz-Security-Token") != caller.token:
-		s.fail(w, unknownKey)
-		return
-	case !s.Now().Before(caller.expires):
-		s.fail(w, expiredKey)
-		return
-	case !sig.verify(r, body, caller.secret):
-		s.fail(w, badSignature)
-		return
-	case sig.service != "sts":
+	if sig.service != "sts" {
 		s.fail(w, Fault{Status: 403, Code: "SignatureDoesNotMatch", Message: "Credential should be scoped to correct service: 'sts'."})
 		return
 	}
+	s.mu.Lock()
+	lifetime := s.lifetime
+	s.mu.Unlock()
 	bad := func(msg string) { s.fail(w, Fault{Status: 400, Code: "ValidationError", Message: msg}) }
 	target := f.Get("RoleArn")
 	m := roleARN.FindStringSubmatch(target)

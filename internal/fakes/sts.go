@@ -349,18 +349,19 @@ var (
 	badSignature     = Fault{Status: 403, Code: "SignatureDoesNotMatch", Message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}
 )
 
-// callerIdentity answers GetCallerIdentity for a request signed with keys
-// this fake issued.
-func (s *STS) callerIdentity(w http.ResponseWriter, r *http.Request, body []byte) {
+// signedSession checks that r is SigV4-signed with keys this fake issued
+// and that are still valid, and returns their session; otherwise it answers
+// STS's error and returns false.
+func (s *STS) signedSession(w http.ResponseWriter, r *http.Request, body []byte) (issuedKeys, sigV4, bool) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
 		s.fail(w, missingAuth)
-		return
+		return issuedKeys{}, sigV4{}, false
 	}
 	sig, ok := parseSigV4(auth)
 	if !ok {
 		s.fail(w, badSignatureForm)
-		return
+		return issuedKeys{}, sigV4{}, false
 	}
 	s.mu.Lock()
 	sess, known := s.sessions[sig.accessKey]
@@ -373,13 +374,24 @@ func (s *STS) callerIdentity(w http.ResponseWriter, r *http.Request, body []byte
 	case !sig.verify(r, body, sess.secret):
 		s.fail(w, badSignature)
 	default:
-		res := callerIdentityResponse{Xmlns: stsXmlns, RequestID: newRequestID()}
-		res.Result.Arn, res.Result.UserID, res.Result.Account = sess.arn, sess.userID, sess.account
-		w.Header().Set("Content-Type", "text/xml")
-		w.Header().Set("x-amzn-RequestId", res.RequestID)
-		_, _ = w.Write([]byte(xml.Header))
-		_ = xml.NewEncoder(w).Encode(res)
+		return sess, sig, true
 	}
+	return issuedKeys{}, sigV4{}, false
+}
+
+// callerIdentity answers GetCallerIdentity for a request signed with keys
+// this fake issued.
+func (s *STS) callerIdentity(w http.ResponseWriter, r *http.Request, body []byte) {
+	sess, _, ok := s.signedSession(w, r, body)
+	if !ok {
+		return
+	}
+	res := callerIdentityResponse{Xmlns: stsXmlns, RequestID: newRequestID()}
+	res.Result.Arn, res.Result.UserID, res.Result.Account = sess.arn, sess.userID, sess.account
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("x-amzn-RequestId", res.RequestID)
+	_, _ = w.Write([]byte(xml.Header))
+	_ = xml.NewEncoder(w).Encode(res)
 }
 
 const stsXmlns = "https://sts.amazonaws.com/doc/2011-06-15/"
