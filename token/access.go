@@ -1,6 +1,7 @@
 package token
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -52,7 +53,7 @@ func (a *ADC) AccessToken(ctx context.Context, hc *http.Client) (secret.String, 
 	octx := context.WithValue(ctx, oauth2.HTTPClient, client)
 	ts, err := a.tokenSource(octx, client)
 	if err != nil {
-		return secret.String{}, &ADCError{Stage: ADCUse, File: a.File, From: a.From, ADC: a, Err: err}
+		return secret.String{}, &ADCError{Stage: ADCUse, ADC: a, Err: err}
 	}
 	tok, err := ts.Token()
 	if err != nil {
@@ -63,9 +64,32 @@ func (a *ADC) AccessToken(ctx context.Context, hc *http.Client) (secret.String, 
 	}
 	at := secret.New(tok.AccessToken)
 	if n := len(at.Reveal()); n == 0 || n > maxAccessToken {
-		return secret.String{}, &ADCError{Stage: ADCLength, File: a.File, From: a.From, ADC: a, URL: shownURL(a.TokenURL), Len: n}
+		return secret.String{}, &ADCError{Stage: ADCLength, ADC: a, Len: n}
 	}
 	return at, nil
+}
+
+// failure carries a failure to get an access token as data, with the
+// endpoint's last failed request, if there was one.
+func (a *ADC) failure(ctx context.Context, err error, answer *transport.Answer) error {
+	e := &ADCError{Stage: ADCToken, ADC: a, Answer: answer, Deadline: ctx.Err() != nil, Err: err}
+	if answer != nil && answer.Err == nil {
+		e.Code, e.Description, e.Subtype = oauth(answer.Body)
+		e.AtSource = a.Type == ImpersonatedServiceAccount && answer.URL == shownURL(a.sourceTokenURL())
+	}
+	return e
+}
+
+// sourceTokenURL is the token endpoint of an impersonated_service_account
+// file's source credentials.
+func (a *ADC) sourceTokenURL() string {
+	var f struct {
+		Source struct {
+			TokenURI string `json:"token_uri"`
+		} `json:"source_credentials"`
+	}
+	_ = json.Unmarshal(a.json, &f)
+	return cmp.Or(f.Source.TokenURI, google.Endpoint.TokenURL)
 }
 
 // tokenSource is x/oauth2's token source for a: for an external_account

@@ -138,12 +138,11 @@ func FindADC(ctx context.Context, md *metadata.Client, account string) (*ADC, er
 	if err != nil {
 		// A metadata server that answered is there: its answer is the
 		// problem (an unknown attached account, say), not a lack of ADC.
-		var answered *metadata.Error
-		var notDefined metadata.NotDefinedError
-		if ctx.Err() != nil || errors.As(err, &answered) || errors.As(err, &notDefined) {
-			return nil, metadataError(err, account)
+		me := metadataError(err, account)
+		if ctx.Err() != nil || me.Status != 0 {
+			return nil, me
 		}
-		return nil, &NoADCError{Env: FromEnv, WellKnown: wk, Metadata: metadataError(err, account)}
+		return nil, &ADCError{Stage: ADCNone, ADC: &ADC{File: wk, From: FromWellKnown}, Err: me}
 	}
 	email = strings.TrimSpace(email)
 	return &ADC{Type: MetadataAccount, From: FromMetadata, Member: "serviceAccount:" + email, TokenURL: "http://" + MetadataHost() + "/computeMetadata/v1/instance/service-accounts/" + account + "/token", account: account, md: md}, nil
@@ -151,17 +150,18 @@ func FindADC(ctx context.Context, md *metadata.Client, account string) (*ADC, er
 
 // readADC reads and recognises the ADC file at path.
 func readADC(ctx context.Context, path, from string) (*ADC, error) {
+	a := &ADC{From: from, File: path}
 	deadline, _ := ctx.Deadline()
 	b, err := regfile.Read(path, MaxADCFile, deadline)
 	if err != nil {
 		if from == FromWellKnown && errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		return nil, &ADCError{Stage: ADCRead, File: path, From: from, Err: err}
+		return nil, &ADCError{Stage: ADCRead, ADC: a, Err: err}
 	}
 	var f adcFile
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, &ADCError{Stage: ADCJSON, File: path, From: from, Err: err}
+		return nil, &ADCError{Stage: ADCJSON, ADC: a, Err: err}
 	}
 	for _, s := range []string{f.RefreshToken, f.ClientSecret, f.PrivateKey} {
 		if s != "" {
@@ -175,7 +175,7 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 			}
 		}
 	}
-	a := &ADC{Type: f.Type, From: from, File: path, json: b}
+	a.Type, a.json = f.Type, b
 	if f.Type == ExternalAccount {
 		a.ext = &externalFile{}
 		_ = json.Unmarshal(b, a.ext)
@@ -202,7 +202,8 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 			a.Member = "serviceAccount:" + e
 		}
 	default:
-		return nil, &ADCTypeError{File: path, From: from, Type: clean.Flatten(f.Type, 60)}
+		a.Type = clean.Flatten(f.Type, 60)
+		return nil, &ADCError{Stage: ADCType, ADC: a}
 	}
 	a.TokenURL = shownURL(a.TokenURL)
 	return a, nil

@@ -1,9 +1,13 @@
 package token
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
 
@@ -13,13 +17,16 @@ import (
 // with the flags that set each value, are internal/explain's; their Error
 // methods are for logs and tests, x/oauth2's way, prefixed "token: ".
 
-// IAMError is a generateIdToken call of the IAM Credentials API that got
-// no token: an error answer, or none (Err).
+// IAMError is a failure of the IAM Credentials API: its endpoint refused
+// before any request (Problem), or a generateIdToken call that got an
+// error answer, or none (Err).
 type IAMError struct {
-	// Endpoint is the API's base URL, Target the account asked for and
-	// Delegates the chain in between.
+	// Endpoint is the API's base URL as it may be shown, Target the
+	// account asked for and Delegates the chain in between.
 	Endpoint, Target string
 	Delegates        []string
+	// Problem is what is wrong with Endpoint, when it was refused.
+	Problem transport.EndpointProblem
 	// Status is the HTTP status; Code and Message Google's error status
 	// and message, cleaned and cut to fit a line.
 	Status        int
@@ -35,7 +42,10 @@ type IAMError struct {
 
 // Error says what the API answered.
 func (e *IAMError) Error() string {
-	if e.Err != nil {
+	switch {
+	case e.Problem != transport.EndpointOK:
+		return fmt.Sprintf("token: IAM Credentials endpoint %s refused (problem %d)", e.Endpoint, e.Problem)
+	case e.Err != nil:
 		return fmt.Sprintf("token: the IAM Credentials API at %s: %v", e.Endpoint, e.Err)
 	}
 	return fmt.Sprintf("token: the IAM Credentials API at %s answered HTTP %d %s for %s: %s", e.Endpoint, e.Status, e.Code, e.Target, e.Message)
@@ -48,20 +58,6 @@ func (e *IAMError) Unwrap() error {
 		return ErrThrottled
 	}
 	return e.Err
-}
-
-// IAMEndpointError is an IAM Credentials endpoint refused before any
-// request.
-type IAMEndpointError struct {
-	// URL is the endpoint as it may be shown (no user information).
-	URL string
-	// Problem says what is wrong with it.
-	Problem transport.EndpointProblem
-}
-
-// Error names the endpoint.
-func (e *IAMEndpointError) Error() string {
-	return fmt.Sprintf("token: IAM Credentials endpoint %s refused (problem %d)", e.URL, e.Problem)
 }
 
 // AnswerError is an answer of HTTP 200 that is not a token STS would
@@ -87,43 +83,14 @@ func (e *AnswerError) Error() string {
 // Unwrap returns why the answer is not a token.
 func (e *AnswerError) Unwrap() error { return e.Err }
 
-// ADCTypeError is an Application Default Credentials file of a type this
-// command cannot use.
-type ADCTypeError struct {
-	// File is the file, From what named it (FromEnv, FromWellKnown), and
-	// Type its type, cleaned.
-	File, From, Type string
-}
-
-// Error names the file and its type.
-func (e *ADCTypeError) Error() string {
-	return fmt.Sprintf("token: the Application Default Credentials file %s is of type %q", e.File, e.Type)
-}
-
-// NoADCError says no Application Default Credentials were found: neither
-// the variable Env nor the file WellKnown, and the metadata server did
-// not answer (Metadata says how).
-type NoADCError struct {
-	Env, WellKnown string
-	Metadata       *MetadataError
-}
-
-// Error names where credentials were looked for.
-func (e *NoADCError) Error() string {
-	return fmt.Sprintf("token: no Application Default Credentials: %s is not set, %s does not exist: %v", e.Env, e.WellKnown, e.Metadata)
-}
-
-// Unwrap returns the metadata server's failure.
-func (e *NoADCError) Unwrap() error { return e.Metadata }
-
 // MetadataError is a request to the metadata server that failed: an
 // answer that was an error (Status), or none (Status 0; Err says why).
 type MetadataError struct {
 	// Host is the metadata server asked (GCE_METADATA_HOST or the
 	// link-local address) and Account the attached account.
 	Host, Account string
-	// Status is the HTTP status and Body the start of the answer, as the
-	// metadata package returned it.
+	// Status is the HTTP status (404: the account is not defined) and
+	// Body the start of the answer, as the metadata package returned it.
 	Status int
 	Body   string
 	// Err is the metadata package's error.
@@ -141,28 +108,6 @@ func (e *MetadataError) Error() string {
 // Unwrap returns the metadata package's error.
 func (e *MetadataError) Unwrap() error { return e.Err }
 
-// TokenEndpointError is an error answer of a Google token endpoint (the
-// OAuth 2.0 token endpoint, Google's STS, or generateAccessToken) to the
-// Application Default Credentials in File.
-type TokenEndpointError struct {
-	// File and Type are the ADC file's; URL is the endpoint as shown.
-	File, Type, URL string
-	// Status is the HTTP status; Code, Description and Subtype RFC 6749's
-	// error, error_description and Google's error_subtype, cleaned.
-	Status                     int
-	Code, Description, Subtype string
-	// Err is x/oauth2's error.
-	Err error
-}
-
-// Error says which endpoint refused what.
-func (e *TokenEndpointError) Error() string {
-	return fmt.Sprintf("token: the token endpoint %s refused the Application Default Credentials in %s: HTTP %d %s/%s: %s", e.URL, e.File, e.Status, e.Code, e.Subtype, e.Description)
-}
-
-// Unwrap returns x/oauth2's error.
-func (e *TokenEndpointError) Unwrap() error { return e.Err }
-
 // ADCStage is where Application Default Credentials failed.
 type ADCStage int
 
@@ -170,35 +115,41 @@ type ADCStage int
 const (
 	// ADCToken: no access token from the credentials' token endpoint.
 	ADCToken ADCStage = iota
+	// ADCNone: none were found. FromEnv is not set, gcloud's well-known
+	// file (ADC.File) does not exist, and the metadata server did not
+	// answer (Err is its *MetadataError).
+	ADCNone
 	// ADCRead: the file could not be read (Err is regfile's).
 	ADCRead
 	// ADCJSON: the file is not JSON.
 	ADCJSON
+	// ADCType: the file's type (ADC.Type, cleaned) is not one this
+	// package takes.
+	ADCType
 	// ADCUse: x/oauth2 could not make a token source of the file.
 	ADCUse
 	// ADCLength: the access token answered is empty or implausibly long.
 	ADCLength
 )
 
-// ADCError is a failure of the Application Default Credentials in File
-// (named by From): reading it, using it, or getting an access token.
+// ADCError is a failure of Application Default Credentials: finding,
+// reading or using them, or getting an access token.
 type ADCError struct {
-	Stage      ADCStage
-	File, From string
-	// ADC is the credentials read, from ADCUse on.
+	Stage ADCStage
+	// ADC are the credentials: File and From at every stage, the rest
+	// from ADCUse on.
 	ADC *ADC
-	// URL is the token endpoint as shown, and Len the length of the
-	// access token it answered (ADCLength).
-	URL string
+	// Len is the length of the access token answered (ADCLength).
 	Len int
-	// Answer is the token endpoint's last answer, if there was one, and
-	// AnswerURL its URL as shown; Refused its error answer, as data; SourceTokenURL, for an
-	// impersonated_service_account file, the token endpoint of its source
-	// credentials (where a login is refreshed).
-	Answer         *transport.Answer
-	AnswerURL      string
-	Refused        *TokenEndpointError
-	SourceTokenURL string
+	// Answer is the token endpoint's last failed request, if there was
+	// one. When it has no Err, Code, Description and Subtype are RFC
+	// 6749's error, error_description and Google's error_subtype of its
+	// body, cleaned, and AtSource says it came from the token endpoint of
+	// an impersonated_service_account file's source credentials (where a
+	// login is refreshed).
+	Answer                     *transport.Answer
+	Code, Description, Subtype string
+	AtSource                   bool
 	// Deadline says the run's context had ended when the request failed.
 	Deadline bool
 	// Err is the cause.
@@ -207,17 +158,11 @@ type ADCError struct {
 
 // Error names the file and the cause.
 func (e *ADCError) Error() string {
-	return fmt.Sprintf("token: Application Default Credentials %s (stage %d): %v", e.File, e.Stage, e.Err)
+	return fmt.Sprintf("token: Application Default Credentials %s (stage %d): %v", e.ADC.File, e.Stage, e.Err)
 }
 
-// Unwrap returns the endpoint's refusal when there was one, else the
-// cause.
-func (e *ADCError) Unwrap() error {
-	if e.Refused != nil {
-		return e.Refused
-	}
-	return e.Err
-}
+// Unwrap returns the cause.
+func (e *ADCError) Unwrap() error { return e.Err }
 
 // HostError is a GCE_METADATA_HOST that is not host[:port].
 type HostError struct {
@@ -229,4 +174,41 @@ type HostError struct {
 // Error says what is wrong.
 func (e *HostError) Error() string {
 	return fmt.Sprintf("token: GCE_METADATA_HOST=%q is not host:port: %s", e.Value, e.Why)
+}
+
+// shownURL is u for a message: scheme, host and path, nothing else.
+func shownURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return clean.Flatten(u, 120)
+	}
+	return p.Scheme + "://" + p.Host + p.Path
+}
+
+// excerpt makes a server's error body fit on one line of a message.
+func excerpt(s string) string {
+	return cmp.Or(clean.Flatten(s, 200), "(empty body)")
+}
+
+// oauth reads RFC 6749's error, error_description and Google's
+// error_subtype, or a Google API error's status and message.
+func oauth(body []byte) (code, desc, subtype string) {
+	var o struct {
+		Error            json.RawMessage `json:"error"`
+		ErrorDescription string          `json:"error_description"`
+		ErrorSubtype     string          `json:"error_subtype"`
+	}
+	if json.Unmarshal(body, &o) != nil {
+		return "", excerpt(string(body)), ""
+	}
+	var s string
+	if json.Unmarshal(o.Error, &s) == nil {
+		return clean.Flatten(s, 60), clean.Flatten(o.ErrorDescription, 200), clean.Flatten(o.ErrorSubtype, 60)
+	}
+	var api struct {
+		Message string `json:"message"`
+		Status  string `json:"status"`
+	}
+	_ = json.Unmarshal(o.Error, &api)
+	return clean.Flatten(api.Status, 60), clean.Flatten(api.Message, 200), ""
 }

@@ -54,11 +54,11 @@ func CheckIAMEndpoint(raw string) (string, error) {
 	switch problem {
 	case transport.EndpointOK:
 	case transport.EndpointNotHTTP:
-		return "", &IAMEndpointError{URL: clean.Flatten(raw, 200), Problem: problem}
+		return "", &IAMError{Endpoint: clean.Flatten(raw, 200), Problem: problem}
 	case transport.EndpointUserInfo:
-		return "", &IAMEndpointError{URL: u.Scheme + "://" + u.Host, Problem: problem}
+		return "", &IAMError{Endpoint: u.Scheme + "://" + u.Host, Problem: problem}
 	default:
-		return "", &IAMEndpointError{URL: shownURL(raw), Problem: problem}
+		return "", &IAMError{Endpoint: shownURL(raw), Problem: problem}
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }

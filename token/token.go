@@ -23,7 +23,6 @@ import (
 
 	"cloud.google.com/go/compute/metadata"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
@@ -280,14 +279,6 @@ func metadataError(err error, sa string) *MetadataError {
 		e.Status, e.Body = merr.Code, excerpt(merr.Message)
 	}
 	return e
-}
-
-// excerpt makes a server's error body fit on one line of a message.
-func excerpt(s string) string {
-	if s = clean.Flatten(s, 200); s == "" {
-		return "(empty body)"
-	}
-	return s
 }
 
 // Email asks the metadata server for the email of the service account, which

@@ -241,8 +241,8 @@ func TestErrorsCarryData(t *testing.T) {
 	s.Google.ExpireLogin(false)
 	writeADC(t, s.Google, fakes.AuthorizedUser)
 	_, err = iamSource(s).Token(context.Background())
-	var te *TokenEndpointError
-	if !errors.As(err, &te) || te.Status != 400 || te.Code != "invalid_grant" || te.Type != AuthorizedUser {
-		t.Errorf("token endpoint: %#v from %v", te, err)
+	var ae *ADCError
+	if !errors.As(err, &ae) || ae.Answer == nil || ae.Answer.Status != 400 || ae.Code != "invalid_grant" || ae.ADC.Type != AuthorizedUser {
+		t.Errorf("token endpoint: %#v from %v", ae, err)
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strings"
 
-	"cloud.google.com/go/compute/metadata"
-
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
@@ -33,19 +31,12 @@ func (g *Given) explainToken(err error) *Error {
 	switch e := err.(type) {
 	case *token.MetadataError:
 		return metadataFailure(e)
-	case *token.NoADCError:
-		return Errorf(e, "no Application Default Credentials: %s is not set, %s does not exist, and the metadata server at %s did not answer (%s)", e.Env, e.WellKnown, e.Metadata.Host, clean.Flatten(metadataFailure(e.Metadata).Error(), 200)).
-			Hint("on a laptop: gcloud auth application-default login",
-				"in CI: set "+e.Env+" to a service account key or Workload Identity Federation configuration file (gcloud iam workload-identity-pools create-cred-config)",
-				"on Google Cloud: the metadata server gives the attached service account's credentials; set GCE_METADATA_HOST=host:port to reach another one")
-	case *token.ADCTypeError:
-		return Errorf(e, "the Application Default Credentials file %s (from %s) is of type %q, which --impersonate does not take", e.File, e.From, e.Type).
-			Hint("--impersonate takes ADC files of type authorized_user (gcloud auth application-default login), service_account (a key), external_account (Workload Identity Federation) and impersonated_service_account")
 	case *token.AnswerError:
 		return badAnswer(e)
-	case *token.IAMEndpointError:
-		return iamEndpoint(e)
 	case *token.IAMError:
+		if e.Problem != transport.EndpointOK {
+			return iamEndpoint(e)
+		}
 		return iamFailure(e)
 	case *token.ADCError:
 		return adcFailure(e)
@@ -62,30 +53,38 @@ func (g *Given) explainToken(err error) *Error {
 // rewrite is the fix for an ADC file that cannot be used as it is.
 const rewrite = "write it again: gcloud auth application-default login, or download the key or configuration file anew"
 
-// adcFailure words a failure of Application Default Credentials: which
-// endpoint refused what, and the fix for the usual causes.
+// signIn is the fix for a user's login that a token endpoint refused.
+const signIn = "sign in again: gcloud auth application-default login"
+
+// adcFailure words a failure to find, read or use Application Default
+// Credentials.
 func adcFailure(e *token.ADCError) *Error {
 	a, err := e.ADC, e.Err
 	switch e.Stage {
+	case token.ADCNone:
+		md := err.(*token.MetadataError)
+		return Errorf(e, "no Application Default Credentials: %s is not set, %s does not exist, and the metadata server at %s did not answer (%s)", token.FromEnv, a.File, md.Host, clean.Flatten(metadataFailure(md).Error(), 200)).
+			Hint("on a laptop: gcloud auth application-default login",
+				"in CI: set "+token.FromEnv+" to a service account key or Workload Identity Federation configuration file (gcloud iam workload-identity-pools create-cred-config)",
+				"on Google Cloud: the metadata server gives the attached service account's credentials; set GCE_METADATA_HOST=host:port to reach another one")
 	case token.ADCRead:
-		x := Errorf(e, "cannot read the Application Default Credentials file %s (from %s): %s", e.File, e.From, FileProblem(err))
-		if e.From == token.FromEnv {
+		x := Errorf(e, "cannot read the Application Default Credentials file %s (from %s): %s", a.File, a.From, FileProblem(err))
+		if a.From == token.FromEnv {
 			x.Hint(token.FromEnv + " must name a readable JSON file: a service account key, a Workload Identity Federation configuration, or the file `gcloud auth application-default login` writes")
 		}
 		return x
 	case token.ADCJSON:
-		return Errorf(e, "the Application Default Credentials file %s (from %s) is not JSON", e.File, e.From).Hint(rewrite)
+		return Errorf(e, "the Application Default Credentials file %s (from %s) is not JSON", a.File, a.From).Hint(rewrite)
+	case token.ADCType:
+		return Errorf(e, "the Application Default Credentials file %s (from %s) is of type %q, which --impersonate does not take", a.File, a.From, a.Type).
+			Hint("--impersonate takes ADC files of type authorized_user (gcloud auth application-default login), service_account (a key), external_account (Workload Identity Federation) and impersonated_service_account")
 	case token.ADCUse:
 		return Errorf(e, "the Application Default Credentials file %s (%s) cannot be used: %s", a.File, a.Type, clean.Flatten(err.Error(), 300)).Hint(rewrite)
 	case token.ADCLength:
-		return Errorf(e, "the token endpoint %s answered an access token of %d characters", e.URL, e.Len).
+		return Errorf(e, "the token endpoint %s answered an access token of %d characters", a.TokenURL, e.Len).
 			Hint("Google's access tokens are a few hundred characters; check token_uri or token_url in " + a.File)
 	}
-	var tooLarge *transport.TooLargeError
-	var source *token.SourceError
-	where, answer := e.URL, e.Answer
-	switch {
-	case errors.As(err, &source):
+	if source, ok := errors.AsType[*token.SourceError](err); ok {
 		// Never x/oauth2's text here: it would quote what the source gave.
 		why := source.Why
 		if why == "" {
@@ -100,40 +99,46 @@ func adcFailure(e *token.ADCError) *Error {
 			x.AtDeadline()
 		}
 		return x
+	}
+	answer := e.Answer
+	tooLarge, isTooLarge := errors.AsType[*transport.TooLargeError](err)
+	switch {
 	case e.Deadline || errors.Is(err, context.DeadlineExceeded):
-		return Errorf(e, "no access token from %s before the deadline", where).
+		return Errorf(e, "no access token from %s before the deadline", a.TokenURL).
 			AtDeadline()
 	case answer != nil && answer.Err != nil:
 		return unreachable(e)
-	case errors.As(err, &tooLarge):
-		return Errorf(e, "the token endpoint %s answered more than %s", where, transport.Size(tooLarge.Limit)).
+	case isTooLarge:
+		return Errorf(e, "the token endpoint %s answered more than %s", a.TokenURL, transport.Size(tooLarge.Limit)).
 			Hint("check token_uri or token_url in " + a.File)
 	case answer == nil:
 		return Errorf(e, "cannot get an access token for the Application Default Credentials in %s (%s): %s", a.File, a.Type, clean.Flatten(Cause(err), 300)).
 			Hint(relogin(a)...)
 	}
-	refused := e.Refused
-	code, desc, subtype := refused.Code, refused.Description, refused.Subtype
-	where = refused.URL
-	x := Errorf(refused, "the token endpoint %s refused the Application Default Credentials in %s (%s): HTTP %d %s", where, refused.File, refused.Type, refused.Status, oauthText(code, desc, subtype))
+	return refused(e)
+}
+
+// refused words a token endpoint's error answer to the credentials, with
+// the fix for the usual causes.
+func refused(e *token.ADCError) *Error {
+	a, where, code, desc, subtype := e.ADC, e.Answer.URL, e.Code, e.Description, e.Subtype
+	x := Errorf(e, "the token endpoint %s refused the Application Default Credentials in %s (%s): HTTP %d %s", where, a.File, a.Type, e.Answer.Status, oauthText(code, desc, subtype))
 	switch {
 	case code == "invalid_grant" && subtype == "invalid_rapt":
-		x.Msg = fmt.Sprintf("your Google login in %s needs re-authentication (invalid_rapt at %s)", a.File, where)
-		return x.Hint("sign in again: gcloud auth application-default login")
-	case code == "invalid_grant" && (a.Type == token.AuthorizedUser || a.Type == token.ExternalAccountAuthorizedUser || a.Type == token.ImpersonatedServiceAccount && answer.URL == e.SourceTokenURL):
-		x.Msg = fmt.Sprintf("your Google login in %s has expired or was revoked (invalid_grant at %s: %s)", a.File, where, cmp.Or(desc, "no description"))
-		return x.Hint("sign in again: gcloud auth application-default login")
+		return Errorf(e, "your Google login in %s needs re-authentication (invalid_rapt at %s)", a.File, where).Hint(signIn)
+	case code == "invalid_grant" && (a.Type == token.AuthorizedUser || a.Type == token.ExternalAccountAuthorizedUser || e.AtSource):
+		return Errorf(e, "your Google login in %s has expired or was revoked (invalid_grant at %s: %s)", a.File, where, cmp.Or(desc, "no description")).Hint(signIn)
 	case code == "invalid_grant" && a.Type == token.ServiceAccountKey:
 		return x.Hint("the key in "+a.File+" may have been deleted or disabled: gcloud iam service-accounts keys list --iam-account="+shellQuote1(strings.TrimPrefix(a.Member, "serviceAccount:")),
 			"or this machine's clock is off (the assertion is valid for one hour from now): check time sync")
 	case a.Type == token.ExternalAccount && (code == "invalid_grant" || code == "invalid_target" || code == "invalid_request"):
 		return x.Hint("Google's STS did not accept the subject token for the workload identity provider in the file's audience: check the provider's issuer, allowed audiences and attribute condition, and that the credential source in " + a.File + " holds a fresh token")
-	case refused.Status == 401 && strings.HasSuffix(answer.URL, ":generateAccessToken"):
+	case e.Answer.Status == http.StatusUnauthorized && strings.HasSuffix(where, ":generateAccessToken"):
 		// The source credentials' access token was refused, not the
 		// login: signing in again gives another token of the same kind.
 		return x.Hint("the IAM Credentials API did not accept the access token of the source credentials in "+a.File+": check that service_account_impersonation_url names the IAM Credentials API (https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken)",
 			"and that the source credentials were granted the cloud-platform scope (gcloud auth application-default login grants it)")
-	case refused.Status == 403 && a.Type == token.ImpersonatedServiceAccount:
+	case e.Answer.Status == http.StatusForbidden && a.Type == token.ImpersonatedServiceAccount:
 		return x.Hint("the source credentials need roles/iam.serviceAccountTokenCreator on " + strings.TrimPrefix(a.Member, "serviceAccount:"))
 	}
 	return x.Hint(relogin(a)...)
@@ -141,7 +146,7 @@ func adcFailure(e *token.ADCError) *Error {
 
 // unreachable words a request to a token endpoint that got no answer.
 func unreachable(e *token.ADCError) *Error {
-	err, a, where := e.Answer.Err, e.ADC, e.AnswerURL
+	err, a, where := e.Answer.Err, e.ADC, e.Answer.URL
 	var tooLarge *transport.TooLargeError
 	var notLoopback *transport.NotLoopbackError
 	var cleartext *transport.CleartextError
@@ -165,9 +170,7 @@ func unreachable(e *token.ADCError) *Error {
 // metadataFailure words a request to the metadata server that failed: which
 // host was asked, which limit was hit if one was, and what to do about it.
 func metadataFailure(e *token.MetadataError) *Error {
-	err, host, sa := e.Err, e.Host, e.Account
-	var notDefined metadata.NotDefinedError
-	var merr *metadata.Error
+	err, host, status := e.Err, e.Host, e.Status
 	var tooLarge *transport.TooLargeError
 	var perRequest *transport.TimeoutError
 	var refused *transport.RefusedError
@@ -185,27 +188,27 @@ func metadataFailure(e *token.MetadataError) *Error {
 		return Errorf(e, "cannot reach the metadata server at %s: connection refused", host).
 			Hint(fmt.Sprintf("it refused connections for %s (%d tries); on GKE the metadata server may take a few seconds to start in a new pod", refused.For, refused.Tries)).
 			Hint(notOnGoogleCloud...)
-	case errors.As(err, &notDefined):
-		return Errorf(e, "the metadata server at %s does not know service account %q (HTTP 404)", host, sa).
+	case status == 0:
+		return Errorf(e, "cannot reach the metadata server at %s: %s", host, clean.Flatten(Cause(err), 200)).
+			Hint(notOnGoogleCloud...)
+	case status == http.StatusNotFound:
+		return Errorf(e, "the metadata server at %s does not know service account %q (HTTP 404)", host, e.Account).
 			Hint("--service-account takes \"default\" or the email of a service account attached to this VM, or bound to this pod's Kubernetes service account with Workload Identity",
 				"list the accounts the metadata server knows: curl -H 'Metadata-Flavor: Google' 'http://"+host+"/computeMetadata/v1/instance/service-accounts/'")
-	case errors.As(err, &merr) && merr.Code < 500 && strings.HasPrefix(strings.TrimSpace(merr.Message), "<"):
+	case status < 500 && strings.HasPrefix(e.Body, "<"):
 		// A metadata server answers errors in plain text; an XML or HTML
 		// page is some other server (an AWS endpoint, a web server).
-		return Errorf(e, "the server at %s answered HTTP %d with an XML or HTML page: it is not a metadata server", host, merr.Code).
+		return Errorf(e, "the server at %s answered HTTP %d with an XML or HTML page: it is not a metadata server", host, status).
 			Hint("GCE_METADATA_HOST must name a metadata server as host:port, without a scheme: 169.254.169.254, or 127.0.0.1:8080 for an emulator; on Google Cloud, leave it unset")
-	case errors.As(err, &merr):
-		x := Errorf(e, "the metadata server at %s answered HTTP %d: %s", host, merr.Code, e.Body)
-		switch {
-		case merr.Code == 403:
-			x.Hint("the server refused a request that carried Metadata-Flavor: Google; a proxy or sidecar between this process and the metadata server may be blocking identity tokens")
-		case merr.Code >= 500:
-			x.Hint("the metadata server failed even after retries; try again, and on GKE check the gke-metadata-server pods in kube-system")
-		}
-		return x
 	}
-	return Errorf(e, "cannot reach the metadata server at %s: %s", host, clean.Flatten(Cause(err), 200)).
-		Hint(notOnGoogleCloud...)
+	x := Errorf(e, "the metadata server at %s answered HTTP %d: %s", host, status, e.Body)
+	switch {
+	case status == http.StatusForbidden:
+		x.Hint("the server refused a request that carried Metadata-Flavor: Google; a proxy or sidecar between this process and the metadata server may be blocking identity tokens")
+	case status >= 500:
+		x.Hint("the metadata server failed even after retries; try again, and on GKE check the gke-metadata-server pods in kube-system")
+	}
+	return x
 }
 
 var notOnGoogleCloud = []string{
@@ -239,18 +242,18 @@ func badAnswer(e *token.AnswerError) *Error {
 }
 
 // iamEndpoint words an IAM Credentials endpoint refused before any request.
-func iamEndpoint(e *token.IAMEndpointError) *Error {
+func iamEndpoint(e *token.IAMError) *Error {
 	hint := "give the API's base URL, such as " + token.DefaultIAMCredentialsEndpoint + " or a Private Service Connect endpoint like https://iamcredentials-myendpoint.p.googleapis.com (from --iam-credentials-endpoint or GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT)"
 	switch e.Problem {
 	case transport.EndpointNotHTTP:
-		return Errorf(e, "IAM Credentials endpoint %q is not an http(s) URL", e.URL).Hint(hint)
+		return Errorf(e, "IAM Credentials endpoint %q is not an http(s) URL", e.Endpoint).Hint(hint)
 	case transport.EndpointUserInfo:
-		return Errorf(e, "IAM Credentials endpoint %s carries user information; refusing it", e.URL).
+		return Errorf(e, "IAM Credentials endpoint %s carries user information; refusing it", e.Endpoint).
 			Hint("remove user:password@ from the URL: it would end up in logs")
 	case transport.EndpointQuery:
-		return Errorf(e, "IAM Credentials endpoint %s has a query or fragment", e.URL).Hint(hint)
+		return Errorf(e, "IAM Credentials endpoint %s has a query or fragment", e.Endpoint).Hint(hint)
 	}
-	return Errorf(e, "refusing cleartext IAM Credentials endpoint %s: the caller's access token would cross the network unencrypted", e.URL).
+	return Errorf(e, "refusing cleartext IAM Credentials endpoint %s: the caller's access token would cross the network unencrypted", e.Endpoint).
 		Hint(hintCleartext)
 }
 
