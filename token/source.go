@@ -36,11 +36,10 @@ const MaxSubjectToken = 1 << 20
 // The executable source's rules, as Google's client libraries have them.
 const (
 	// AllowExecutables must be "1" for a program to be run.
-	AllowExecutables   = "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"
-	executableDefault  = 30 * time.Second
-	executableMinimum  = 5 * time.Second
-	executableMaximum  = 120 * time.Second
-	executableMaxVersn = 1
+	AllowExecutables  = "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"
+	executableDefault = 30 * time.Second
+	executableMinimum = 5 * time.Second
+	executableMaximum = 120 * time.Second
 	// executableWaitDelay is how long a program's output is waited for
 	// once it has exited or its time is up: a child it left behind that
 	// keeps the output open does not hold the run.
@@ -142,10 +141,8 @@ func (s *subjectSupplier) SubjectToken(ctx context.Context, _ externalaccount.Su
 	default:
 		tok, err = s.executable(ctx, cs.Executable)
 	}
-	if err != nil {
-		return "", err
-	}
-	return secret.New(tok).Reveal(), nil
+	secret.New(tok)
+	return tok, err
 }
 
 func (s *subjectSupplier) file(ctx context.Context, path string, format externalaccount.Format) (string, error) {
@@ -154,111 +151,94 @@ func (s *subjectSupplier) file(ctx context.Context, path string, format external
 	if err != nil {
 		return "", &SourceError{Kind: "file", Where: path, Err: err}
 	}
-	tok, why := formatted(b, format)
-	if why != "" {
-		return "", &SourceError{Kind: "file", Where: path, Why: why}
-	}
-	return tok, nil
+	return formatted(b, format, &SourceError{Kind: "file", Where: path})
 }
 
 func (s *subjectSupplier) url(ctx context.Context, u string, headers map[string]string, format externalaccount.Format) (string, error) {
-	where := shownURL(u)
+	bad := &SourceError{Kind: "url", Where: shownURL(u)}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return "", &SourceError{Kind: "url", Where: where, Why: "not a URL"}
+		bad.Why = "not a URL"
+		return "", bad
 	}
 	for k, v := range headers {
 		req.Header.Add(k, v)
 	}
 	resp, err := s.hc.Do(req)
 	if err != nil {
-		return "", &SourceError{Kind: "url", Where: where, Why: transportWhy(ctx, err), Err: typed(err)}
+		return "", requestFailed(ctx, bad, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxSubjectToken+1))
 	switch {
 	case err != nil:
-		return "", &SourceError{Kind: "url", Where: where, Why: transportWhy(ctx, err), Err: typed(err)}
+		return "", requestFailed(ctx, bad, err)
 	case len(b) > MaxSubjectToken:
-		return "", &SourceError{Kind: "url", Where: where, Why: "answered more than " + transport.Size(MaxSubjectToken)}
+		bad.Why = "answered more than " + transport.Size(MaxSubjectToken)
+		return "", bad
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return "", &SourceError{Kind: "url", Where: where, Why: fmt.Sprintf("answered HTTP %d", resp.StatusCode)}
+		bad.Why = fmt.Sprintf("answered HTTP %d", resp.StatusCode)
+		return "", bad
 	}
-	tok, why := formatted(b, format)
-	if why != "" {
-		return "", &SourceError{Kind: "url", Where: where, Why: why}
-	}
-	return tok, nil
+	return formatted(b, format, bad)
 }
 
-// typed is err's cause when it is one of the kinds a message names (a
-// deadline, the cleartext rules, a cap), else nil: the rest quotes what
-// the peer said.
-func typed(err error) error {
-	var tooLarge *transport.TooLargeError
-	var cleartext *transport.CleartextError
-	var notLoopback *transport.NotLoopbackError
-	var perRequest *transport.TimeoutError
-	switch {
-	case errors.As(err, &tooLarge):
-		return tooLarge
-	case errors.As(err, &cleartext):
-		return cleartext
-	case errors.As(err, &notLoopback):
-		return notLoopback
-	case errors.As(err, &perRequest):
-		return perRequest
-	case errors.Is(err, context.DeadlineExceeded):
-		return context.DeadlineExceeded
-	case errors.Is(err, context.Canceled):
-		return context.Canceled
-	}
-	return nil
-}
-
-// transportWhy says why a request to a URL source failed.
-func transportWhy(ctx context.Context, err error) string {
-	var tooLarge *transport.TooLargeError
-	var cleartext *transport.CleartextError
-	var notLoopback *transport.NotLoopbackError
+// requestFailed says in e why a request to a URL source failed. Its cause
+// is kept only for the deadline or a cancellation: the transport's error
+// may quote what the peer said.
+func requestFailed(ctx context.Context, e *SourceError, err error) error {
+	tooLarge, isTooLarge := errors.AsType[*transport.TooLargeError](err)
+	notLoopback, isNotLoopback := errors.AsType[*transport.NotLoopbackError](err)
 	switch {
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
-		return "no answer before the deadline"
-	case errors.As(err, &tooLarge):
-		return "answered more than " + transport.Size(tooLarge.Limit)
-	case errors.As(err, &cleartext):
-		return "plain http:// is accepted only on loopback and link-local addresses"
-	case errors.As(err, &notLoopback):
-		return notLoopback.Error()
+		e.Why = "no answer before the deadline"
+	case isTooLarge:
+		e.Why = "answered more than " + transport.Size(tooLarge.Limit)
+	case errors.As(err, new(*transport.CleartextError)):
+		e.Why = "plain http:// is accepted only on loopback and link-local addresses"
+	case isNotLoopback:
+		e.Why = notLoopback.Error()
+	default:
+		e.Why = "cannot reach it"
 	}
-	return "cannot reach it"
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		e.Err = context.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		e.Err = context.Canceled
+	}
+	return e
 }
 
 // formatted takes the token out of what a file or URL source gave, as
-// its format says: the whole text, or a field of a JSON object. why says
-// what is wrong, quoting nothing.
-func formatted(b []byte, format externalaccount.Format) (tok, why string) {
+// its format says: the whole text, or a field of a JSON object. Else it
+// returns e, saying what is wrong and quoting nothing.
+func formatted(b []byte, format externalaccount.Format, e *SourceError) (string, error) {
 	b = bytes.TrimSpace(b)
+	tok := string(b)
 	switch format.Type {
 	case "", "text":
-		tok = string(b)
 	case "json":
 		var v map[string]any
 		if json.Unmarshal(b, &v) != nil {
-			return "", "it is not a JSON object, as format.type \"json\" says"
+			e.Why = "it is not a JSON object, as format.type \"json\" says"
+			return "", e
 		}
 		s, ok := v[format.SubjectTokenFieldName].(string)
 		if !ok {
-			return "", fmt.Sprintf("its JSON has no string field %q (format.subject_token_field_name)", format.SubjectTokenFieldName)
+			e.Why = fmt.Sprintf("its JSON has no string field %q (format.subject_token_field_name)", format.SubjectTokenFieldName)
+			return "", e
 		}
 		tok = s
 	default:
-		return "", "format.type must be \"text\" or \"json\""
+		e.Why = "format.type must be \"text\" or \"json\""
+		return "", e
 	}
 	if tok == "" {
-		return "", "it is empty"
+		e.Why = "it is empty"
+		return "", e
 	}
-	return tok, ""
+	return tok, nil
 }
 
 // executableResponse is what a credential program prints, and what its
@@ -336,12 +316,10 @@ func (s *subjectSupplier) executable(ctx context.Context, ec *externalaccount.Ex
 
 // runErr says why a program could not be started, without its output.
 func runErr(err error) string {
-	var ee *exec.Error
-	var pe *os.PathError
-	switch {
-	case errors.As(err, &ee):
+	if ee, ok := errors.AsType[*exec.Error](err); ok {
 		return ee.Err.Error()
-	case errors.As(err, &pe):
+	}
+	if pe, ok := errors.AsType[*os.PathError](err); ok {
 		return pe.Err.Error()
 	}
 	return "start failed"
@@ -353,9 +331,8 @@ func runErr(err error) string {
 func (s *subjectSupplier) outputFile(ctx context.Context, path string) (string, error) {
 	deadline, _ := ctx.Deadline()
 	b, err := regfile.Read(path, MaxSubjectToken, deadline)
-	var irregular *regfile.NotRegularError
 	switch {
-	case errors.As(err, &irregular) || errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, new(*regfile.NotRegularError)) || errors.Is(err, context.DeadlineExceeded):
 		return "", &SourceError{Kind: "executable", Where: path, OutputFile: true, Err: err}
 	case err != nil || len(bytes.TrimSpace(b)) == 0:
 		return "", errStale
@@ -407,7 +384,7 @@ func parseExecutable(b []byte, needExpiry bool) (tok, why string) {
 		return "", "reports a failure without a code and message"
 	case !*r.Success:
 		return "", fmt.Sprintf("reports a failure: %s: %s", r.Code, r.Message)
-	case r.Version > executableMaxVersn || r.Version < 0:
+	case r.Version != 1:
 		return "", fmt.Sprintf("has version %d; version 1 is supported", r.Version)
 	case needExpiry && r.ExpirationTime == 0:
 		return "", "has no expiration_time, which an output_file needs"
@@ -416,19 +393,17 @@ func parseExecutable(b []byte, needExpiry bool) (tok, why string) {
 	case r.ExpirationTime != 0 && r.ExpirationTime < time.Now().Unix():
 		return "", "holds a token that has expired"
 	}
+	field := "id_token"
 	switch r.TokenType {
 	case "urn:ietf:params:oauth:token-type:jwt", "urn:ietf:params:oauth:token-type:id_token":
 		tok = r.IDToken
-		if tok == "" {
-			return "", "has no id_token"
-		}
 	case "urn:ietf:params:oauth:token-type:saml2":
-		tok = r.SamlResponse
-		if tok == "" {
-			return "", "has no saml_response"
-		}
+		tok, field = r.SamlResponse, "saml_response"
 	default:
 		return "", "has an unsupported token_type"
+	}
+	if tok == "" {
+		return "", "has no " + field
 	}
 	return tok, ""
 }
