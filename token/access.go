@@ -1,7 +1,6 @@
 package token
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -75,21 +74,9 @@ func (a *ADC) failure(ctx context.Context, err error, answer *transport.Answer) 
 	e := &ADCError{Stage: ADCToken, ADC: a, Answer: answer, Deadline: ctx.Err() != nil, Err: err}
 	if answer != nil && answer.Err == nil {
 		e.Code, e.Description, e.Subtype = oauth(answer.Body)
-		e.AtSource = a.Type == ImpersonatedServiceAccount && answer.URL == shownURL(a.sourceTokenURL())
+		e.AtSource = answer.URL == a.sourceTokenURL
 	}
 	return e
-}
-
-// sourceTokenURL is the token endpoint of an impersonated_service_account
-// file's source credentials.
-func (a *ADC) sourceTokenURL() string {
-	var f struct {
-		Source struct {
-			TokenURI string `json:"token_uri"`
-		} `json:"source_credentials"`
-	}
-	_ = json.Unmarshal(a.json, &f)
-	return cmp.Or(f.Source.TokenURI, google.Endpoint.TokenURL)
 }
 
 // tokenSource is x/oauth2's token source for a: for an external_account

@@ -73,6 +73,9 @@ type ADC struct {
 	md      *metadata.Client
 	// ext is an external_account file's configuration.
 	ext *externalFile
+	// sourceTokenURL is where an impersonated_service_account file's
+	// source credentials are refreshed, as shown.
+	sourceTokenURL string
 	// linkLocal are the URLs of a credential source that may be reached
 	// in cleartext when they are link-local addresses (transport.AllowLinkLocal).
 	linkLocal []string
@@ -91,7 +94,8 @@ type adcFile struct {
 	RefreshToken string `json:"refresh_token"`
 	ClientSecret string `json:"client_secret"`
 	PrivateKey   string `json:"private_key"`
-	Source       *struct {
+	Source       struct {
+		TokenURI     string `json:"token_uri"`
 		RefreshToken string `json:"refresh_token"`
 		ClientSecret string `json:"client_secret"`
 		PrivateKey   string `json:"private_key"`
@@ -128,9 +132,7 @@ func FindADC(ctx context.Context, md *metadata.Client, account string) (*ADC, er
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return a, err
 	}
-	if account == "" {
-		account = "default"
-	}
+	account = cmp.Or(account, "default")
 	if md == nil {
 		md = defaultClient()
 	}
@@ -163,24 +165,10 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, &ADCError{Stage: ADCJSON, ADC: a, Err: err}
 	}
-	for _, s := range []string{f.RefreshToken, f.ClientSecret, f.PrivateKey} {
-		if s != "" {
-			secret.New(s)
-		}
-	}
-	if f.Source != nil {
-		for _, s := range []string{f.Source.RefreshToken, f.Source.ClientSecret, f.Source.PrivateKey} {
-			if s != "" {
-				secret.New(s)
-			}
-		}
+	for _, s := range []string{f.RefreshToken, f.ClientSecret, f.PrivateKey, f.Source.RefreshToken, f.Source.ClientSecret, f.Source.PrivateKey} {
+		secret.New(s)
 	}
 	a.Type, a.json = f.Type, b
-	if f.Type == ExternalAccount {
-		a.ext = &externalFile{}
-		_ = json.Unmarshal(b, a.ext)
-		a.remember(a.ext)
-	}
 	switch f.Type {
 	case AuthorizedUser, ExternalAccountAuthorizedUser:
 		a.TokenURL = cmp.Or(f.TokenURI, f.TokenURL, google.Endpoint.TokenURL)
@@ -191,6 +179,9 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 			a.Member = "serviceAccount:" + f.ClientEmail
 		}
 	case ExternalAccount:
+		a.ext = &externalFile{}
+		_ = json.Unmarshal(b, a.ext)
+		a.remember()
 		a.TokenURL = cmp.Or(f.TokenURL, "https://sts.googleapis.com/v1/token")
 		a.Member = poolMember(f.Audience)
 		if e := impersonatedEmail(f.ServiceAccountImpersonationURL); e != "" {
@@ -198,6 +189,7 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 		}
 	case ImpersonatedServiceAccount:
 		a.TokenURL = f.ServiceAccountImpersonationURL
+		a.sourceTokenURL = shownURL(cmp.Or(f.Source.TokenURI, google.Endpoint.TokenURL))
 		if e := impersonatedEmail(f.ServiceAccountImpersonationURL); e != "" {
 			a.Member = "serviceAccount:" + e
 		}
@@ -210,14 +202,13 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 }
 
 // remember registers for redaction the secrets an external_account file's
-// credential source sends or reads, and notes which of its URLs may be
+// credential source sends or reads (readADC has the file's own), and notes which of its URLs may be
 // reached in cleartext on the local link.
-func (a *ADC) remember(f *externalFile) {
-	cs := f.CredentialSource
+func (a *ADC) remember() {
+	cs := a.ext.CredentialSource
 	for _, v := range cs.Headers {
 		secret.New(v)
 	}
-	secret.New(f.ClientSecret)
 	if strings.HasPrefix(cs.EnvironmentID, "aws") {
 		// The AWS source signs with these when they are set, and a peer
 		// may echo the signed request.
