@@ -91,7 +91,9 @@ func TestTokenTooLongForSTS(t *testing.T) {
 // request limit, not six, and the message names that limit, not --timeout.
 func TestSilentServer(t *testing.T) {
 	n := hostile(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
-	src := &MetadataSource{Client: newClient(nil, 300*time.Millisecond), ServiceAccount: "default", Audience: "a"}
+	policy := metadataPolicy(nil)
+	policy.PerRequest = 300 * time.Millisecond
+	src := &MetadataSource{Client: metadata.NewWithOptions(&metadata.Options{Client: transport.NewClient(policy)}), ServiceAccount: "default", Audience: "a"}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err := src.Token(ctx)

@@ -19,7 +19,6 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
-	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
 // ErrThrottled is in the chain of an error from the IAM Credentials API
@@ -34,16 +33,13 @@ const DefaultIAMCredentialsEndpoint = "https://iamcredentials.googleapis.com"
 // @ inside; the value goes into a URL path, so nothing else may pass.
 func ValidEmail(s string) bool {
 	at := strings.IndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 || strings.Count(s, "@") != 1 || s[0] == '.' || s[0] == '-' || len(s) > 254 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("@._+-", c) >= 0) {
-			return false
-		}
-	}
-	return true
+	return at > 0 && at < len(s)-1 && strings.Count(s, "@") == 1 && s[0] != '.' && s[0] != '-' && len(s) <= 254 &&
+		!strings.ContainsFunc(s, func(r rune) bool { return !alnum(r) && !strings.ContainsRune("@._+-", r) })
+}
+
+// alnum reports whether r is an ASCII letter or digit.
+func alnum(r rune) bool {
+	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
 }
 
 // CheckIAMEndpoint checks an IAM Credentials endpoint URL before any request
@@ -183,14 +179,7 @@ func (s *IAMSource) IDToken(ctx context.Context, a *ADC, at secret.String) (secr
 	if err := json.Unmarshal(answer, &out); err != nil || out.Token == "" {
 		return secret.String{}, &AnswerError{Peer: "IAM Credentials API", At: s.endpoint(), Want: "ID token", Missing: true, Err: err}
 	}
-	tok := secret.New(strings.TrimSpace(out.Token))
-	if n := len(tok.Reveal()); n > sts.MaxTokenLen {
-		return secret.String{}, &AnswerError{Peer: "IAM Credentials API", At: s.endpoint(), Want: "ID token", Len: n}
-	}
-	if _, err := Decode(tok); err != nil {
-		return secret.String{}, &AnswerError{Peer: "IAM Credentials API", At: s.endpoint(), Want: "ID token", Err: err}
-	}
-	return tok, nil
+	return idToken(out.Token, "IAM Credentials API", s.endpoint())
 }
 
 // post sends one generateIdToken request and reads the answer.

@@ -10,6 +10,7 @@
 package token
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
@@ -75,10 +76,7 @@ const (
 // the metadata package does, else the link-local address. It is exported for
 // messages, so they name the host that was actually asked.
 func MetadataHost() string {
-	if h := os.Getenv("GCE_METADATA_HOST"); h != "" {
-		return h
-	}
-	return "169.254.169.254"
+	return cmp.Or(os.Getenv("GCE_METADATA_HOST"), "169.254.169.254")
 }
 
 // CheckHost checks GCE_METADATA_HOST before any request. The metadata
@@ -142,15 +140,10 @@ func badHost(h string) string {
 	if host == "" || len(host) > 253 {
 		return "the host name is empty or too long"
 	}
-	for _, label := range strings.Split(host, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+	for label := range strings.SplitSeq(host, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
+			strings.ContainsFunc(label, func(r rune) bool { return !alnum(r) && r != '-' }) {
 			return "the host is not a valid name or address"
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-				return "the host is not a valid name or address"
-			}
 		}
 	}
 	return ""
@@ -192,14 +185,14 @@ var defaultClient = sync.OnceValue(func() *metadata.Client { return NewClient(ni
 // request to RequestLimit, reads at most MaxAnswer bytes of an answer, and
 // writes each request to trace when it is not nil.
 func NewClient(trace *transport.Tracer) *metadata.Client {
-	return newClient(trace, RequestLimit)
+	return metadata.NewWithOptions(&metadata.Options{Client: transport.NewClient(metadataPolicy(trace))})
 }
 
-func newClient(trace *transport.Tracer, perRequest time.Duration) *metadata.Client {
-	return metadata.NewWithOptions(&metadata.Options{Client: transport.NewClient(transport.Policy{
+func metadataPolicy(trace *transport.Tracer) transport.Policy {
+	return transport.Policy{
 		Peer:         "metadata server",
 		MaxBody:      MaxAnswer,
-		PerRequest:   perRequest,
+		PerRequest:   RequestLimit,
 		RetryRefused: RefusedFor,
 		// The metadata server speaks plain http, at the host the operator
 		// names; it is link-local, so never through a proxy.
@@ -213,7 +206,7 @@ func newClient(trace *transport.Tracer, perRequest time.Duration) *metadata.Clie
 		DialTimeout:      2 * time.Second,
 		FinalDialTimeout: true,
 		Trace:            trace,
-	})})
+	}
 }
 
 // Token asks the metadata server for an ID token and checks that the answer
@@ -228,10 +221,7 @@ func (m *MetadataSource) Token(ctx context.Context) (secret.String, error) {
 		return secret.String{}, err
 	}
 	c := m.client()
-	sa := m.ServiceAccount
-	if sa == "" {
-		sa = "default"
-	}
+	sa := cmp.Or(m.ServiceAccount, "default")
 	body, err := c.GetWithContext(ctx, identityPath(sa, m.Audience, true))
 	var merr *metadata.Error
 	if errors.As(err, &merr) && merr.Code == http.StatusBadRequest {
@@ -241,12 +231,18 @@ func (m *MetadataSource) Token(ctx context.Context) (secret.String, error) {
 	if err != nil {
 		return secret.String{}, metadataError(err, sa)
 	}
-	tok := secret.New(strings.TrimSpace(body))
+	return idToken(body, "metadata server", MetadataHost())
+}
+
+// idToken is what peer at answered when it is a JWT and not longer than
+// STS accepts.
+func idToken(answer, peer, at string) (secret.String, error) {
+	tok := secret.New(strings.TrimSpace(answer))
 	if n := len(tok.Reveal()); n > sts.MaxTokenLen {
-		return secret.String{}, &AnswerError{Peer: "metadata server", At: MetadataHost(), Want: "ID token", Len: n}
+		return secret.String{}, &AnswerError{Peer: peer, At: at, Want: "ID token", Len: n}
 	}
 	if _, err := Decode(tok); err != nil {
-		return secret.String{}, &AnswerError{Peer: "metadata server", At: MetadataHost(), Want: "ID token", Err: err}
+		return secret.String{}, &AnswerError{Peer: peer, At: at, Want: "ID token", Err: err}
 	}
 	return tok, nil
 }
@@ -270,12 +266,9 @@ func (m *MetadataSource) client() *metadata.Client {
 // internal/explain to word.
 func metadataError(err error, sa string) *MetadataError {
 	e := &MetadataError{Host: MetadataHost(), Account: sa, Err: err}
-	var notDefined metadata.NotDefinedError
-	var merr *metadata.Error
-	switch {
-	case errors.As(err, &notDefined):
+	if errors.As(err, new(metadata.NotDefinedError)) {
 		e.Status = http.StatusNotFound
-	case errors.As(err, &merr):
+	} else if merr, ok := errors.AsType[*metadata.Error](err); ok {
 		e.Status, e.Body = merr.Code, excerpt(merr.Message)
 	}
 	return e
