@@ -58,9 +58,7 @@ func (a *ADC) AccessToken(ctx context.Context, hc *http.Client) (secret.String, 
 	if err != nil {
 		return secret.String{}, a.failure(ctx, err, rec.Last())
 	}
-	if tok.RefreshToken != "" {
-		secret.New(tok.RefreshToken)
-	}
+	secret.New(tok.RefreshToken)
 	at := secret.New(tok.AccessToken)
 	if n := len(at.Reveal()); n == 0 || n > maxAccessToken {
 		return secret.String{}, &ADCError{Stage: ADCLength, ADC: a, Len: n}

@@ -2,6 +2,7 @@ package token
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -70,10 +71,7 @@ func (c Claims) Instance() *ComputeEngine {
 // token has one (metadata tokens do: the service account's unique ID), aud
 // otherwise.
 func (c Claims) IAMAud() string {
-	if c.AuthorizedParty != "" {
-		return c.AuthorizedParty
-	}
-	return c.Audience.String()
+	return cmp.Or(c.AuthorizedParty, c.Audience.String())
 }
 
 // Audience is the aud claim, which RFC 7519 allows as a string or a list.

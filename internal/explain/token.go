@@ -260,16 +260,14 @@ func iamEndpoint(e *token.IAMError) *Error {
 // iamFailure words a failed generateIdToken, with the fix.
 func iamFailure(e *token.IAMError) *Error {
 	err, ep, target, a := e.Err, e.Endpoint, e.Target, e.Caller
-	var tooLarge *transport.TooLargeError
-	var cleartext *transport.CleartextError
-	var notLoopback *transport.NotLoopbackError
+	tooLarge, isTooLarge := errors.AsType[*transport.TooLargeError](err)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return Common(e, Peer{Name: "the IAM Credentials API at " + ep})
-	case errors.As(err, &tooLarge):
+	case isTooLarge:
 		return Errorf(e, "the IAM Credentials API at %s answered more than %s; an ID token is about 1 KB", ep, transport.Size(tooLarge.Limit)).
 			Hint(hintIAMEndpoint)
-	case errors.As(err, &cleartext), errors.As(err, &notLoopback):
+	case errors.As(err, new(*transport.CleartextError)), errors.As(err, new(*transport.NotLoopbackError)):
 		return Errorf(e, "refusing to send the access token to %s: %v", ep, errors.Unwrap(err)).
 			Hint("use https://; http:// is accepted only on loopback, for emulators")
 	case err != nil:
@@ -278,11 +276,10 @@ func iamFailure(e *token.IAMError) *Error {
 	}
 	said := fmt.Sprintf("HTTP %d %s", e.Status, oauthText(e.Code, e.Message, ""))
 	switch {
+	case e.Status == http.StatusForbidden && len(e.Delegates) > 0:
+		return Errorf(e, "%s, or a delegate after it, lacks the permission to act as the next account in the chain to %s (%s)", caller(a), target, said).
+			Hint(bindingHints(e)...)
 	case e.Status == http.StatusForbidden:
-		if len(e.Delegates) > 0 {
-			return Errorf(e, "%s, or a delegate after it, lacks the permission to act as the next account in the chain to %s (%s)", caller(a), target, said).
-				Hint(bindingHints(e)...)
-		}
 		return Errorf(e, "%s lacks iam.serviceAccounts.getOpenIdToken on %s (%s)", caller(a), target, said).
 			Hint(bindingHints(e)...)
 	case e.Status == http.StatusNotFound:
@@ -369,7 +366,7 @@ func bindingHints(e *token.IAMError) []string {
 func relogin(a *token.ADC) []string {
 	switch a.Type {
 	case token.AuthorizedUser, token.ExternalAccountAuthorizedUser, token.ImpersonatedServiceAccount:
-		return []string{"sign in again: gcloud auth application-default login"}
+		return []string{signIn}
 	case token.ServiceAccountKey:
 		return []string{"check that the key in " + a.File + " is still valid: gcloud iam service-accounts keys list --iam-account=" + shellQuote1(strings.TrimPrefix(a.Member, "serviceAccount:"))}
 	case token.ExternalAccount:
