@@ -82,8 +82,6 @@ type IAMSource struct {
 	// OAuth carries x/oauth2's requests to the token endpoints, IAM the
 	// generateIdToken calls (see NewGoogleClient); nil makes untraced ones.
 	OAuth, IAM *http.Client
-	// MaxAttempts bounds the generateIdToken tries; 0 means 3.
-	MaxAttempts int
 	// BaseBackoff is the first retry's mean wait; 0 means 250ms.
 	BaseBackoff time.Duration
 	// Trace, when not nil, gets the retries.
@@ -131,8 +129,8 @@ func (s *IAMSource) URL() string {
 
 // IDToken asks generateIdToken, as the caller whose access token at is,
 // for an ID token of Target with the email claim. Throttling and server
-// errors are tried again with jittered backoff, within MaxAttempts and the
-// context's deadline.
+// errors are tried again with jittered backoff, within transport.Attempts
+// and the context's deadline.
 func (s *IAMSource) IDToken(ctx context.Context, a *ADC, at secret.String) (secret.String, error) {
 	var delegates []string
 	for _, d := range s.Delegates {
@@ -150,11 +148,9 @@ func (s *IAMSource) IDToken(ctx context.Context, a *ADC, at secret.String) (secr
 	if client == nil {
 		client = NewGoogleClient("IAM Credentials endpoint", nil)
 	}
-	attempts := cmp.Or(s.MaxAttempts, transport.Attempts)
-	base := cmp.Or(s.BaseBackoff, transport.BaseBackoff)
 	var status int
 	var answer []byte
-	tries := transport.Retry(ctx, attempts, base, transport.MaxBackoff, func() bool {
+	tries := transport.Retry(ctx, transport.Attempts, cmp.Or(s.BaseBackoff, transport.BaseBackoff), transport.MaxBackoff, func() bool {
 		status, answer, err = s.post(ctx, client, at, body)
 		return retryable(status, err)
 	}, func(wait time.Duration) {

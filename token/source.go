@@ -254,10 +254,6 @@ type executableResponse struct {
 	Message        string `json:"message"`
 }
 
-// errStale is an output_file whose token has expired or that records a
-// failure: the program is run again.
-var errStale = errors.New("stale")
-
 func (s *subjectSupplier) executable(ctx context.Context, ec *externalaccount.ExecutableConfig) (string, error) {
 	where := strings.TrimSpace(ec.Command)
 	bad := func(why string, err error) error {
@@ -274,10 +270,8 @@ func (s *subjectSupplier) executable(ctx context.Context, ec *externalaccount.Ex
 		}
 	}
 	if ec.OutputFile != "" {
-		if tok, err := s.outputFile(ctx, ec.OutputFile); err == nil {
-			return tok, nil
-		} else if !errors.Is(err, errStale) {
-			return "", err
+		if tok, err := s.outputFile(ctx, ec.OutputFile); tok != "" || err != nil {
+			return tok, err
 		}
 	}
 	if os.Getenv(AllowExecutables) != "1" {
@@ -327,7 +321,8 @@ func runErr(err error) string {
 
 // outputFile reads the token a program left in its output_file, as
 // Google's libraries do: a file that does not exist, is empty, has expired
-// or records a failure is errStale.
+// or records a failure gives neither a token nor an error, and the
+// program is run.
 func (s *subjectSupplier) outputFile(ctx context.Context, path string) (string, error) {
 	deadline, _ := ctx.Deadline()
 	b, err := regfile.Read(path, MaxSubjectToken, deadline)
@@ -335,11 +330,11 @@ func (s *subjectSupplier) outputFile(ctx context.Context, path string) (string, 
 	case errors.As(err, new(*regfile.NotRegularError)) || errors.Is(err, context.DeadlineExceeded):
 		return "", &SourceError{Kind: "executable", Where: path, OutputFile: true, Err: err}
 	case err != nil || len(bytes.TrimSpace(b)) == 0:
-		return "", errStale
+		return "", nil
 	}
 	var r executableResponse
 	if json.Unmarshal(b, &r) == nil && r.Success != nil && (!*r.Success || r.ExpirationTime != 0 && r.ExpirationTime < time.Now().Unix()) {
-		return "", errStale
+		return "", nil
 	}
 	tok, why := parseExecutable(bytes.TrimSpace(b), true)
 	if why != "" {
