@@ -150,7 +150,6 @@ func FindADC(ctx context.Context, md *metadata.Client, account string) (*ADC, er
 	return &ADC{Type: MetadataAccount, From: FromMetadata, Member: "serviceAccount:" + email, TokenURL: "http://" + MetadataHost() + "/computeMetadata/v1/instance/service-accounts/" + account + "/token", account: account, md: md}, nil
 }
 
-// readADC reads and recognises the ADC file at path.
 func readADC(ctx context.Context, path, from string) (*ADC, error) {
 	a := &ADC{From: from, File: path}
 	deadline, _ := ctx.Deadline()
@@ -202,8 +201,8 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 }
 
 // remember registers for redaction the secrets an external_account file's
-// credential source sends or reads (readADC has the file's own), and notes which of its URLs may be
-// reached in cleartext on the local link.
+// credential source sends or reads (readADC has the file's own), and notes
+// which of its URLs may be reached in cleartext on the local link.
 func (a *ADC) remember() {
 	cs := a.ext.CredentialSource
 	for _, v := range cs.Headers {

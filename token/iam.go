@@ -117,7 +117,6 @@ func (s *IAMSource) Token(ctx context.Context) (secret.String, error) {
 	return s.IDToken(ctx, a, at)
 }
 
-// endpoint is the base URL in use.
 func (s *IAMSource) endpoint() string {
 	return cmp.Or(s.Endpoint, DefaultIAMCredentialsEndpoint)
 }
@@ -178,7 +177,6 @@ func (s *IAMSource) IDToken(ctx context.Context, a *ADC, at secret.String) (secr
 	return idToken(out.Token, "IAM Credentials API", s.endpoint())
 }
 
-// post sends one generateIdToken request and reads the answer.
 func (s *IAMSource) post(ctx context.Context, c *http.Client, at secret.String, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL(), bytes.NewReader(body))
 	if err != nil {
