@@ -223,8 +223,7 @@ func (m *MetadataSource) Token(ctx context.Context) (secret.String, error) {
 	c := m.client()
 	sa := cmp.Or(m.ServiceAccount, "default")
 	body, err := c.GetWithContext(ctx, identityPath(sa, m.Audience, true))
-	var merr *metadata.Error
-	if errors.As(err, &merr) && merr.Code == http.StatusBadRequest {
+	if merr, ok := errors.AsType[*metadata.Error](err); ok && merr.Code == http.StatusBadRequest {
 		m.Trace.Printf("metadata server: HTTP 400 to format=full, as GKE's sends; asking for the standard format")
 		body, err = c.GetWithContext(ctx, identityPath(sa, m.Audience, false))
 	}
