@@ -32,8 +32,6 @@ import (
 // Name is the command's name, as users type it and as messages begin.
 const Name = clean.Name
 
-const name = Name
-
 // summary and description are the top of the help: with no command word,
 // gcp-aws-cred is the credential process.
 const summary = "Get temporary AWS credentials for this Google Cloud workload, with no AWS key."
@@ -359,30 +357,21 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 		return 0
 	}
 	args = helpArgs(args)
-	vars := kong.Vars{"version": name, "summary": summary}
+	vars := kong.Vars{"version": Name, "summary": summary}
 	if slices.Contains(args, "--version") {
 		vars["version"] = version()
 	}
-	var parser *kong.Kong
-	parse := func(cli any) (*kong.Context, error) {
-		parser = newParser(cli, vars, stdout, stderr)
-		unsetEmptyEnv(parser.Model)
-		return parser.Parse(args)
-	}
 	var kctx *kong.Context
+	var r *reading
 	var err error
 	if plainRun(args) {
-		kctx, err = parse(&processCLI{})
+		kctx, r, err = parse(newParser(&processCLI{}, vars, stdout, stderr), args)
 	}
 	if kctx == nil { // a command word, help, or a mistake: the whole command line
-		kctx, err = parse(&CLI{})
+		kctx, r, err = parse(newParser(&CLI{}, vars, stdout, stderr), args)
 	}
 	if err != nil {
-		explain.Print(stderr, name, usageError(err, parser.Model, args))
-		return cred.ExitUsage
-	}
-	if err := emptyImpersonate(parser.Model, args); err != nil {
-		explain.Print(stderr, name, err)
+		explain.Print(stderr, Name, err)
 		return cred.ExitUsage
 	}
 	// The one deadline of a run, retries included. No signal handler: on
@@ -393,7 +382,7 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 	target := kctx.Selected().Target.Addr().Interface()
 	if o, ok := target.(interface{ Tokens() *cred.TokenOptions }); ok {
 		given.Timeout = o.Tokens().Timeout
-		given.As = typedDurations(kctx, args)
+		given.As = typedDurations(kctx, r)
 		given.TokenArgs = o.Tokens().TokenArgs()
 	}
 	if o, ok := target.(interface{ EndpointFrom() string }); ok {
@@ -405,7 +394,7 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 	kctx.BindTo(stdout, (*io.Writer)(nil))
 	kctx.Bind(given)
 	if err := kctx.Run(); err != nil {
-		explain.Print(stderr, name, given.Explain(err))
+		explain.Print(stderr, Name, given.Explain(err))
 		return cred.ExitStatus(err)
 	}
 	return 0
@@ -426,13 +415,10 @@ func explained(flow *cred.Flow, given *explain.Given) func(context.Context) (aws
 // lines the documentation shows, which must take the path a pasted line
 // takes (help serve is serve --help). It returns the command selected, or
 // nil for a request for help or the version, which kong would answer and
-// exit; an error is the one Run would print. Empty variables are unset, as
-// in Run.
+// exit; an error is the one Run would print.
 func Parse(args []string) (c *CLI, kctx *kong.Context, err error) {
-	args = helpArgs(args)
 	c = &CLI{}
-	parser := newParser(c, kong.Vars{"version": name, "summary": summary}, io.Discard, io.Discard)
-	unsetEmptyEnv(parser.Model)
+	parser := NewParser(c, io.Discard, io.Discard)
 	type exited struct{}
 	parser.Exit = func(int) { panic(exited{}) }
 	defer func() {
@@ -443,26 +429,38 @@ func Parse(args []string) (c *CLI, kctx *kong.Context, err error) {
 			kctx, err = nil, nil
 		}
 	}()
-	if kctx, err = parser.Parse(args); err != nil {
-		return c, nil, usageError(err, parser.Model, args)
+	kctx, _, err = parse(parser, helpArgs(args))
+	return c, kctx, err
+}
+
+// parse parses args with parser as Run does: empty variables unset, a
+// refusal explained from the words (errors.go), and an empty --impersonate
+// refused. It returns the reading of the words, for how flags were typed.
+func parse(parser *kong.Kong, args []string) (*kong.Context, *reading, error) {
+	unsetEmptyEnv(parser.Model)
+	kctx, err := parser.Parse(args)
+	r := newReading(parser.Model, err)
+	refused := r.read(args)
+	if err != nil {
+		return nil, r, usageError(err, r, refused)
 	}
-	if err := emptyImpersonate(parser.Model, args); err != nil {
-		return c, nil, err
+	if e := emptyImpersonate(r); e != nil {
+		return nil, r, e
 	}
-	return c, kctx, nil
+	return kctx, r, nil
 }
 
 // NewParser builds the parser of the whole command line into c, as the
 // binary builds it: for tests, and for the man page's generator.
 func NewParser(c *CLI, stdout, stderr io.Writer) *kong.Kong {
-	return newParser(c, kong.Vars{"version": name, "summary": summary}, stdout, stderr)
+	return newParser(c, kong.Vars{"version": Name, "summary": summary}, stdout, stderr)
 }
 
 // newParser builds the parser for a *CLI or a *processCLI: the one place
 // its options are set, so tests parse exactly as the binary does.
 func newParser(cli any, vars kong.Vars, stdout, stderr io.Writer) *kong.Kong {
 	parser, err := kong.New(cli,
-		kong.Name(name),
+		kong.Name(Name),
 		kong.Description(summary),
 		// The role is required everywhere but in doctor, which checks every
 		// other step without it; DoctorCmd sets its own note.

@@ -66,8 +66,6 @@ func complete(app *kong.Application, shell string, words []string) []string {
 	if len(words) == 0 {
 		words = []string{""}
 	}
-	// bash splits --flag=value into three words; put them together, and
-	// remember where each word began in the shell's count.
 	// bash splits words at = and : too (COMP_WORDBREAKS), so --output=env
 	// and arn:aws:iam::… come in pieces; put them together, and remember
 	// where each word began in the shell's count.
@@ -95,7 +93,7 @@ func complete(app *kong.Application, shell string, words []string) []string {
 		}
 		return out
 	}
-	r := newReading(app)
+	r := newReading(app, nil)
 	if r.read(before) != nil {
 		return nil
 	}
@@ -105,8 +103,6 @@ func complete(app *kong.Application, shell string, words []string) []string {
 		return []string{fmt.Sprintf(":command %d", pos[r.command])}
 	case r.pending != nil:
 		return values(r.pending, n, "", cur)
-	case r.dashes && hasCommand(n) && r.args == 0:
-		return []string{fmt.Sprintf(":command %d", pos[len(pos)-1])}
 	case strings.HasPrefix(cur, "-") && !r.dashes:
 		if flag, value, ok := strings.Cut(cur, "="); ok {
 			f := findFlag(n, app, func(f *kong.Flag) bool { return "--"+f.Name == flag })
@@ -133,7 +129,7 @@ func complete(app *kong.Application, shell string, words []string) []string {
 			out = appendMatch(out, cur, v, "")
 		}
 		return out
-	case r.cmd != nil && hasCommand(n) && r.args == 0:
+	case hasCommand(n) && r.args == 0: // after exec's flags, or its "--"
 		return []string{fmt.Sprintf(":command %d", pos[len(pos)-1])}
 	}
 	return nil

@@ -72,7 +72,7 @@ func TestPlainParserAgrees(t *testing.T) {
 			t.Errorf("%q: full %v, plain %v", args, ferr, perr)
 			continue
 		}
-		if fctx.Selected().Name != processName || pctx.Selected().Name != processName {
+		if fctx.Selected().Name != ProcessName || pctx.Selected().Name != ProcessName {
 			t.Errorf("%q: selected %q and %q", args, fctx.Selected().Name, pctx.Selected().Name)
 		}
 		if diff := cmp.Diff(full.Process, plain.Process); diff != "" {
@@ -118,7 +118,8 @@ func TestOddWords(t *testing.T) {
 			for _, shell := range []string{"bash", "zsh", "fish"} {
 				complete(app, shell, []string{a, b})
 			}
-			if e := usageError(errors.New("kong's error"), app, []string{a, b}); e == nil || e.Error() == "" {
+			r := newReading(app, errors.New("kong's error"))
+			if e := usageError(r.cause, r, r.read([]string{a, b})); e == nil || e.Error() == "" {
 				t.Errorf("%q %q: no explanation", a, b)
 			}
 		}
