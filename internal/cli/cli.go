@@ -53,13 +53,9 @@ then: aws --profile gcp sts get-caller-identity`
 // others: cred.Options (every credential flag) for the credential process,
 // doctor and exec, cred.TokenOptions for the commands that only fetch a
 // token. A new command that exchanges embeds cred.Options and adds its own.
-//
-// With no command word it is the credential process: Process is the default
-// command, and "withargs" lets its flags come without its name.
 type CLI struct {
-	Version kong.VersionFlag `help:"Print the version and exit."`
+	processCLI `embed:""`
 
-	Process     ProcessCmd     `cmd:"" name:"get" default:"withargs" hidden:"" help:"${summary}"`
 	TrustPolicy TrustPolicyCmd `cmd:"" name:"trust-policy" help:"Print the IAM trust policy that admits exactly this workload's tokens."`
 	Token       TokenCmd       `cmd:"" help:"Show this workload's ID token claims and the IAM condition key each feeds (never the token itself)."`
 	Doctor      DoctorCmd      `cmd:"" set:"role_note= (optional: without it, doctor checks every step but the exchange)" help:"Run the chain step by step and explain the step that fails."`
@@ -69,6 +65,17 @@ type CLI struct {
 	Agent       AgentCmd       `cmd:"" help:"Hold credentials in memory for your user and answer the credential process over a Unix socket."`
 	Completion  CompletionCmd  `cmd:"" help:"Print the shell completion script for bash, zsh or fish."`
 	Complete    CompleteCmd    `cmd:"" name:"__complete" hidden:"" help:"Complete a command line, for the completion scripts."`
+}
+
+// processCLI is the credential process alone, with no command word:
+// Process is the default command, and "withargs" lets its flags come
+// without its name. A plain run, which AWS tools make on every command and
+// refresh, is parsed with this model, a third of the size of CLI's (building
+// kong's model of every command cost about 1.5 ms of each run); on a parse
+// error CLI parses again, so the messages are the whole command line's.
+type processCLI struct {
+	Version kong.VersionFlag `help:"Print the version and exit."`
+	Process ProcessCmd       `cmd:"" name:"get" default:"withargs" hidden:"" help:"${summary}"`
 }
 
 // formats are the --output formats, named as the AWS CLI names them.
@@ -322,19 +329,6 @@ func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer, given *explain.Giv
 		Output:    output.Format(c.Output),
 		Stdout:    stdout,
 	})
-}
-
-// processCLI is the command line of a plain credential-process run: the
-// credential process without the other commands. AWS tools run gcp-aws-cred
-// on every command and refresh, and building kong's model of every flag of
-// every command (three of them repeat the credential flags) costs about
-// 1.5 ms of each run here; a command line that starts with a flag and asks
-// for no help can only be the credential process, so it is parsed with
-// this model, a third of the size. On a parse error the full model parses
-// again, so the messages are the full command line's.
-type processCLI struct {
-	Version kong.VersionFlag `help:"Print the version and exit."`
-	Process ProcessCmd       `cmd:"" name:"get" default:"withargs" hidden:"" help:"${summary}"`
 }
 
 // plainRun reports whether args can only mean the credential process: no
