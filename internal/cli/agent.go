@@ -67,7 +67,7 @@ func checkProcessArgs(args []string) error {
 	}) {
 		return errors.New("--help, --version, --no-agent or --")
 	}
-	parser := newParser(&processCLI{}, kong.Vars{"version": Name, "summary": summary}, io.Discard, io.Discard)
+	parser := newParser(&processCLI{}, Name, io.Discard, io.Discard)
 	// Help and the version may hide in a cluster of short flags ("-ho env"),
 	// which the word checks above do not see; kong would print them and
 	// call os.Exit, ending the agent. Any exit kong asks for refuses.

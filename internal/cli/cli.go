@@ -351,18 +351,18 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 		return 0
 	}
 	args = helpArgs(args)
-	vars := kong.Vars{"version": Name, "summary": summary}
+	v := Name
 	if slices.Contains(args, "--version") {
-		vars["version"] = version()
+		v = version()
 	}
 	var kctx *kong.Context
 	var r *reading
 	var err error
 	if plainRun(args) {
-		kctx, r, err = parse(newParser(&processCLI{}, vars, stdout, stderr), args)
+		kctx, r, err = parse(newParser(&processCLI{}, v, stdout, stderr), args)
 	}
 	if kctx == nil { // a command word, help, or a mistake: the whole command line
-		kctx, r, err = parse(newParser(&CLI{}, vars, stdout, stderr), args)
+		kctx, r, err = parse(newParser(&CLI{}, v, stdout, stderr), args)
 	}
 	if err != nil {
 		explain.Print(stderr, Name, err)
@@ -447,19 +447,19 @@ func parse(parser *kong.Kong, args []string) (*kong.Context, *reading, error) {
 // NewParser builds the parser of the whole command line into c, as the
 // binary builds it: for tests, and for the man page's generator.
 func NewParser(c *CLI, stdout, stderr io.Writer) *kong.Kong {
-	return newParser(c, kong.Vars{"version": Name, "summary": summary}, stdout, stderr)
+	return newParser(c, Name, stdout, stderr)
 }
 
-// newParser builds the parser for a *CLI or a *processCLI: the one place
-// its options are set, so tests parse exactly as the binary does.
-func newParser(cli any, vars kong.Vars, stdout, stderr io.Writer) *kong.Kong {
+// newParser builds the parser for a *CLI or a *processCLI, with version
+// for --version to print: the one place its options are set, so tests
+// parse exactly as the binary does.
+func newParser(cli any, version string, stdout, stderr io.Writer) *kong.Kong {
 	parser, err := kong.New(cli,
 		kong.Name(Name),
 		kong.Description(summary),
 		// The role is required everywhere but in doctor, which checks every
 		// other step without it; DoctorCmd sets its own note.
-		kong.Vars{"role_note": " (required)"},
-		vars,
+		kong.Vars{"role_note": " (required)", "version": version, "summary": summary},
 		kong.Writers(stdout, stderr),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Help(printHelp),

@@ -65,12 +65,12 @@ func unknownFlag(r *reading, typed string) *explain.Error {
 	where := commandName(r.cmd)
 	long := strings.TrimLeft(typed, "-")
 	visible := visibleFlags(n, app)
-	if f := flagNamed(visible, strings.ToLower(long)); f != nil && len(long) > 1 {
+	if lower := strings.ToLower(long); len(long) > 1 && hasFlag(visible, lower) {
 		why := "long flags take two dashes"
 		if strings.HasPrefix(typed, "--") {
 			why = "flags are lower case"
 		}
-		return explain.Errorf(err, "unknown flag %s", typed).Hint(fmt.Sprintf("did you mean --%s? %s", f.Name, why))
+		return explain.Errorf(err, "unknown flag %s", typed).Hint(fmt.Sprintf("did you mean --%s? %s", lower, why))
 	}
 	if !strings.HasPrefix(typed, "--") && len(typed) >= 2 {
 		// Short flags cluster (-xyz is -x -y -z): kong stops at the first.
@@ -94,7 +94,7 @@ func unknownFlag(r *reading, typed string) *explain.Error {
 			// The token flags: those the credential process shares.
 			var names []string
 			for _, f := range n.Flags {
-				if !f.Hidden && flagNamed(ProcessNode(app).Flags, f.Name) != nil {
+				if !f.Hidden && hasFlag(ProcessNode(app).Flags, f.Name) {
 					names = append(names, "--"+f.Name)
 				}
 			}
@@ -115,13 +115,8 @@ func unknownFlag(r *reading, typed string) *explain.Error {
 	return e
 }
 
-func flagNamed(flags []*kong.Flag, name string) *kong.Flag {
-	for _, f := range flags {
-		if f.Name == name {
-			return f
-		}
-	}
-	return nil
+func hasFlag(flags []*kong.Flag, name string) bool {
+	return slices.ContainsFunc(flags, func(f *kong.Flag) bool { return f.Name == name })
 }
 
 // orList joins words as "a, b or c".
@@ -194,7 +189,7 @@ func commandName(n *kong.Node) string {
 func commandsWith(app *kong.Application, name string) []string {
 	var out []string
 	for _, c := range app.Children {
-		if c.Type == kong.CommandNode && (!c.Hidden || c.Name == ProcessName) && flagNamed(c.Flags, name) != nil {
+		if c.Type == kong.CommandNode && (!c.Hidden || c.Name == ProcessName) && hasFlag(c.Flags, name) {
 			out = append(out, commandName(c))
 		}
 	}
@@ -204,7 +199,7 @@ func commandsWith(app *kong.Application, name string) []string {
 // tokenOnly reports whether a command takes only the token flags: none of
 // the credential process's exchange flags.
 func tokenOnly(n *kong.Node) bool {
-	return n != nil && n.Name != ProcessName && flagNamed(n.Flags, "role") == nil && slices.ContainsFunc(n.Flags, func(f *kong.Flag) bool { return f.Name == "audience" })
+	return n != nil && n.Name != ProcessName && !hasFlag(n.Flags, "role") && hasFlag(n.Flags, "audience")
 }
 
 // closest is the command word nearest to s, if one is near enough to be

@@ -12,7 +12,7 @@ import (
 
 func TestClosestCommand(t *testing.T) {
 	var cli CLI
-	cmds := Commands(newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Model)
+	cmds := Commands(newParser(&cli, "v", io.Discard, io.Discard).Model)
 	for in, want := range map[string]string{
 		"docter": "doctor", "dcotor": "doctor", "exce": "exec", "tokn": "token", "trust": "trust-policy",
 		"trustpolicy": "trust-policy", "tok": "token", "gt": "", "x": "", "frobnicate": "", "d": "",
@@ -45,7 +45,6 @@ func TestParseDuration(t *testing.T) {
 func TestPlainParserAgrees(t *testing.T) {
 	t.Setenv("GCP_AWS_CRED_DURATION", "")
 	t.Setenv("AWS_USE_FIPS_ENDPOINT", "")
-	vars := kong.Vars{"version": "v", "summary": summary}
 	for _, args := range [][]string{
 		{},
 		{"--role", "arn:aws:iam::123456789012:role/r"},
@@ -60,7 +59,7 @@ func TestPlainParserAgrees(t *testing.T) {
 		}
 		// As run parses, empty variables unset.
 		parse := func(cli any) (*kong.Context, error) {
-			p := newParser(cli, vars, io.Discard, io.Discard)
+			p := newParser(cli, "v", io.Discard, io.Discard)
 			unsetEmptyEnv(p.Model)
 			return p.Parse(args)
 		}
@@ -92,14 +91,13 @@ func TestPlainParserAgrees(t *testing.T) {
 // line's.
 func BenchmarkParsePlain(b *testing.B) {
 	args := []string{"--role", "arn:aws:iam::123456789012:role/r", "--region", "eu-west-1"}
-	vars := kong.Vars{"version": "v", "summary": summary}
 	for _, m := range []struct {
 		name string
 		cli  func() any
 	}{{"process", func() any { return &processCLI{} }}, {"full", func() any { return &CLI{} }}} {
 		b.Run(m.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := newParser(m.cli(), vars, io.Discard, io.Discard).Parse(args); err != nil {
+				if _, err := newParser(m.cli(), "v", io.Discard, io.Discard).Parse(args); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -111,7 +109,7 @@ func BenchmarkParsePlain(b *testing.B) {
 // any words without a panic, whatever kong made of them.
 func TestOddWords(t *testing.T) {
 	var cli CLI
-	app := newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Model
+	app := newParser(&cli, "v", io.Discard, io.Discard).Model
 	words := []string{"", "-", "--", "-=", "--=", "-=x", "=", ":", "-o", "-oenv", "--role", "--role=", "-role", "--ROLE", "x", "help", "exec", "serve", "completion", "__complete", "-v", "--help", "--output=", "é", "-é"}
 	for _, a := range words {
 		for _, b := range words {
