@@ -32,22 +32,9 @@ import (
 // Name is the command's name, as users type it and as messages begin.
 const Name = clean.Name
 
-// summary and description are the top of the help: with no command word,
-// gcp-aws-cred is the credential process.
+// summary is the top of the help: with no command word, gcp-aws-cred is
+// the credential process.
 const summary = "Get temporary AWS credentials for this Google Cloud workload, with no AWS key."
-
-const description = `It asks the metadata server for a Google-signed ID token of the attached service
-account, exchanges it at AWS STS (AssumeRoleWithWebIdentity), and prints the
-credential_process JSON document. Nothing is written to disk.
-
-Example ~/.aws/config (the AWS CLI and SDKs pass no profile setting to a
-credential process, so the STS region goes on its line):
-
-    [profile gcp]
-    credential_process = gcp-aws-cred --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --region ap-northeast-1
-    region = ap-northeast-1
-
-then: aws --profile gcp sts get-caller-identity`
 
 // CLI is the command line. Each command embeds the flags it uses and no
 // others: cred.Options (every credential flag) for the credential process,
@@ -91,7 +78,20 @@ type ProcessCmd struct {
 }
 
 // Help is the top of `gcp-aws-cred --help`.
-func (*ProcessCmd) Help() string { return description }
+func (*ProcessCmd) Help() string {
+	return `It asks the metadata server for a Google-signed ID token of the attached service
+account, exchanges it at AWS STS (AssumeRoleWithWebIdentity), and prints the
+credential_process JSON document. Nothing is written to disk.
+
+Example ~/.aws/config (the AWS CLI and SDKs pass no profile setting to a
+credential process, so the STS region goes on its line):
+
+    [profile gcp]
+    credential_process = gcp-aws-cred --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --region ap-northeast-1
+    region = ap-northeast-1
+
+then: aws --profile gcp sts get-caller-identity`
+}
 
 // Run fetches credentials and writes them to stdout in one write.
 func (c *ProcessCmd) Run(ctx context.Context, stdout io.Writer, kctx *kong.Context) error {
