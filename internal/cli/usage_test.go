@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"io"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -120,6 +122,24 @@ func TestOddWords(t *testing.T) {
 			if e := usageError(r.cause, r, r.read([]string{a, b})); e == nil || e.Error() == "" {
 				t.Errorf("%q %q: no explanation", a, b)
 			}
+		}
+	}
+}
+
+// TestVersionAnswers: a lone --version is answered before any model is
+// built; it must print what kong prints for --version among other words.
+// kong exits the process, so each runs this test binary as the command.
+func TestVersionAnswers(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--version"}, {"--role", "arn:aws:iam::123456789012:role/r", "--version"}, {"doctor", "--version"}} {
+		cmd := exec.Command(self, args...)
+		cmd.Args[0] = Name // TestMain runs the command line under this name
+		out, err := cmd.Output()
+		if err != nil || string(out) != "test\n" {
+			t.Errorf("%q: %v, printed %q, want %q", args, err, out, "test\n")
 		}
 	}
 }
