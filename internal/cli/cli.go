@@ -351,18 +351,18 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 		return 0
 	}
 	args = helpArgs(args)
-	v := Name
+	printed := Name // what --version prints
 	if slices.Contains(args, "--version") {
-		v = version()
+		printed = version()
 	}
 	var kctx *kong.Context
 	var r *reading
 	var err error
 	if plainRun(args) {
-		kctx, r, err = parse(newParser(&processCLI{}, v, stdout, stderr), args)
+		kctx, r, err = parse(newParser(&processCLI{}, printed, stdout, stderr), args)
 	}
 	if kctx == nil { // a command word, help, or a mistake: the whole command line
-		kctx, r, err = parse(newParser(&CLI{}, v, stdout, stderr), args)
+		kctx, r, err = parse(newParser(&CLI{}, printed, stdout, stderr), args)
 	}
 	if err != nil {
 		explain.Print(stderr, Name, err)
