@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -66,7 +67,7 @@ func checkProcessArgs(args []string) error {
 	}) {
 		return errors.New("--help, --version, --no-agent or --")
 	}
-	parser := newParser(&processCLI{}, kong.Vars{"version": name, "summary": summary}, discard{}, discard{})
+	parser := newParser(&processCLI{}, Name, io.Discard, io.Discard)
 	// Help and the version may hide in a cluster of short flags ("-ho env"),
 	// which the word checks above do not see; kong would print them and
 	// call os.Exit, ending the agent. Any exit kong asks for refuses.
@@ -78,10 +79,6 @@ func checkProcessArgs(args []string) error {
 	}
 	return err
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // fromAgent asks the agent for the credentials of this run. served is false
 // when no agent answered usably (the run then exchanges itself, and says

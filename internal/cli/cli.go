@@ -10,6 +10,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"reflect"
@@ -31,36 +32,17 @@ import (
 // Name is the command's name, as users type it and as messages begin.
 const Name = clean.Name
 
-const name = Name
-
-// summary and description are the top of the help: with no command word,
-// gcp-aws-cred is the credential process.
+// summary is the top of the help: with no command word, gcp-aws-cred is
+// the credential process.
 const summary = "Get temporary AWS credentials for this Google Cloud workload, with no AWS key."
-
-const description = `It asks the metadata server for a Google-signed ID token of the attached service
-account, exchanges it at AWS STS (AssumeRoleWithWebIdentity), and prints the
-credential_process JSON document. Nothing is written to disk.
-
-Example ~/.aws/config (the AWS CLI and SDKs pass no profile setting to a
-credential process, so the STS region goes on its line):
-
-    [profile gcp]
-    credential_process = gcp-aws-cred --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --region ap-northeast-1
-    region = ap-northeast-1
-
-then: aws --profile gcp sts get-caller-identity`
 
 // CLI is the command line. Each command embeds the flags it uses and no
 // others: cred.Options (every credential flag) for the credential process,
 // doctor and exec, cred.TokenOptions for the commands that only fetch a
 // token. A new command that exchanges embeds cred.Options and adds its own.
-//
-// With no command word it is the credential process: Process is the default
-// command, and "withargs" lets its flags come without its name.
 type CLI struct {
-	Version kong.VersionFlag `help:"Print the version and exit."`
+	processCLI `embed:""`
 
-	Process     ProcessCmd     `cmd:"" name:"get" default:"withargs" hidden:"" help:"${summary}"`
 	TrustPolicy TrustPolicyCmd `cmd:"" name:"trust-policy" help:"Print the IAM trust policy that admits exactly this workload's tokens."`
 	Token       TokenCmd       `cmd:"" help:"Show this workload's ID token claims and the IAM condition key each feeds (never the token itself)."`
 	Doctor      DoctorCmd      `cmd:"" set:"role_note= (optional: without it, doctor checks every step but the exchange)" help:"Run the chain step by step and explain the step that fails."`
@@ -70,6 +52,17 @@ type CLI struct {
 	Agent       AgentCmd       `cmd:"" help:"Hold credentials in memory for your user and answer the credential process over a Unix socket."`
 	Completion  CompletionCmd  `cmd:"" help:"Print the shell completion script for bash, zsh or fish."`
 	Complete    CompleteCmd    `cmd:"" name:"__complete" hidden:"" help:"Complete a command line, for the completion scripts."`
+}
+
+// processCLI is the credential process alone, with no command word:
+// Process is the default command, and "withargs" lets its flags come
+// without its name. A plain run, which AWS tools make on every command and
+// refresh, is parsed with this model, a third of the size of CLI's (building
+// kong's model of every command cost about 1.5 ms of each run); on a parse
+// error CLI parses again, so the messages are the whole command line's.
+type processCLI struct {
+	Version kong.VersionFlag `help:"Print the version and exit."`
+	Process ProcessCmd       `cmd:"" name:"get" default:"withargs" hidden:"" help:"${summary}"`
 }
 
 // formats are the --output formats, named as the AWS CLI names them.
@@ -85,7 +78,20 @@ type ProcessCmd struct {
 }
 
 // Help is the top of `gcp-aws-cred --help`.
-func (*ProcessCmd) Help() string { return description }
+func (*ProcessCmd) Help() string {
+	return `It asks the metadata server for a Google-signed ID token of the attached service
+account, exchanges it at AWS STS (AssumeRoleWithWebIdentity), and prints the
+credential_process JSON document. Nothing is written to disk.
+
+Example ~/.aws/config (the AWS CLI and SDKs pass no profile setting to a
+credential process, so the STS region goes on its line):
+
+    [profile gcp]
+    credential_process = gcp-aws-cred --role arn:aws:iam::123456789012:role/aws-allow-gcp-access --region ap-northeast-1
+    region = ap-northeast-1
+
+then: aws --profile gcp sts get-caller-identity`
+}
 
 // Run fetches credentials and writes them to stdout in one write.
 func (c *ProcessCmd) Run(ctx context.Context, stdout io.Writer, kctx *kong.Context) error {
@@ -325,19 +331,6 @@ func (c *ServeCmd) Run(ctx context.Context, stdout io.Writer, given *explain.Giv
 	})
 }
 
-// processCLI is the command line of a plain credential-process run: the
-// credential process without the other commands. AWS tools run gcp-aws-cred
-// on every command and refresh, and building kong's model of every flag of
-// every command (three of them repeat the credential flags) costs about
-// 1.5 ms of each run here; a command line that starts with a flag and asks
-// for no help can only be the credential process, so it is parsed with
-// this model, a third of the size. On a parse error the full model parses
-// again, so the messages are the full command line's.
-type processCLI struct {
-	Version kong.VersionFlag `help:"Print the version and exit."`
-	Process ProcessCmd       `cmd:"" name:"get" default:"withargs" hidden:"" help:"${summary}"`
-}
-
 // plainRun reports whether args can only mean the credential process: no
 // command word first, no request for help.
 func plainRun(args []string) bool {
@@ -351,31 +344,28 @@ func plainRun(args []string) bool {
 // --version prints; it is called only then, since reading the build info
 // would cost every credential fetch start-up time.
 func Run(args []string, stdout, stderr io.Writer, version func() string) int {
-	args = helpArgs(args)
-	vars := kong.Vars{"version": name, "summary": summary}
-	if slices.Contains(args, "--version") {
-		vars["version"] = version()
+	// --version alone, as scripts and the start-up budget ask it, needs no
+	// model: building one was a sixth of such a run.
+	if len(args) == 1 && args[0] == "--version" {
+		fmt.Fprintln(stdout, version()) // as kong's --version: exit 0 whatever the write
+		return 0
 	}
-	var parser *kong.Kong
-	parse := func(cli any) (*kong.Context, error) {
-		parser = newParser(cli, vars, stdout, stderr)
-		unsetEmptyEnv(parser.Model)
-		return parser.Parse(args)
+	args = helpArgs(args)
+	printed := Name // what --version prints
+	if slices.Contains(args, "--version") {
+		printed = version()
 	}
 	var kctx *kong.Context
+	var r *reading
 	var err error
 	if plainRun(args) {
-		kctx, err = parse(&processCLI{})
+		kctx, r, err = parse(newParser(&processCLI{}, printed, stdout, stderr), args)
 	}
 	if kctx == nil { // a command word, help, or a mistake: the whole command line
-		kctx, err = parse(&CLI{})
+		kctx, r, err = parse(newParser(&CLI{}, printed, stdout, stderr), args)
 	}
 	if err != nil {
-		explain.Print(stderr, name, usageError(err, parser.Model, args))
-		return cred.ExitUsage
-	}
-	if err := emptyImpersonate(parser.Model, args); err != nil {
-		explain.Print(stderr, name, err)
+		explain.Print(stderr, Name, err)
 		return cred.ExitUsage
 	}
 	// The one deadline of a run, retries included. No signal handler: on
@@ -386,7 +376,7 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 	target := kctx.Selected().Target.Addr().Interface()
 	if o, ok := target.(interface{ Tokens() *cred.TokenOptions }); ok {
 		given.Timeout = o.Tokens().Timeout
-		given.As = typedDurations(kctx, args)
+		given.As = typedDurations(kctx, r)
 		given.TokenArgs = o.Tokens().TokenArgs()
 	}
 	if o, ok := target.(interface{ EndpointFrom() string }); ok {
@@ -398,7 +388,7 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 	kctx.BindTo(stdout, (*io.Writer)(nil))
 	kctx.Bind(given)
 	if err := kctx.Run(); err != nil {
-		explain.Print(stderr, name, given.Explain(err))
+		explain.Print(stderr, Name, given.Explain(err))
 		return cred.ExitStatus(err)
 	}
 	return 0
@@ -419,13 +409,10 @@ func explained(flow *cred.Flow, given *explain.Given) func(context.Context) (aws
 // lines the documentation shows, which must take the path a pasted line
 // takes (help serve is serve --help). It returns the command selected, or
 // nil for a request for help or the version, which kong would answer and
-// exit; an error is the one Run would print. Empty variables are unset, as
-// in Run.
+// exit; an error is the one Run would print.
 func Parse(args []string) (c *CLI, kctx *kong.Context, err error) {
-	args = helpArgs(args)
 	c = &CLI{}
-	parser := newParser(c, kong.Vars{"version": name, "summary": summary}, io.Discard, io.Discard)
-	unsetEmptyEnv(parser.Model)
+	parser := NewParser(c, io.Discard, io.Discard)
 	type exited struct{}
 	parser.Exit = func(int) { panic(exited{}) }
 	defer func() {
@@ -436,31 +423,43 @@ func Parse(args []string) (c *CLI, kctx *kong.Context, err error) {
 			kctx, err = nil, nil
 		}
 	}()
-	if kctx, err = parser.Parse(args); err != nil {
-		return c, nil, usageError(err, parser.Model, args)
+	kctx, _, err = parse(parser, helpArgs(args))
+	return c, kctx, err
+}
+
+// parse parses args with parser as Run does: empty variables unset, a
+// refusal explained from the words (errors.go), and an empty --impersonate
+// refused. It returns the reading of the words, for how flags were typed.
+func parse(parser *kong.Kong, args []string) (*kong.Context, *reading, error) {
+	unsetEmptyEnv(parser.Model)
+	kctx, err := parser.Parse(args)
+	r := newReading(parser.Model, err)
+	refused := r.read(args)
+	if err != nil {
+		return nil, r, usageError(err, r, refused)
 	}
-	if err := emptyImpersonate(parser.Model, args); err != nil {
-		return c, nil, err
+	if e := emptyImpersonate(r); e != nil {
+		return nil, r, e
 	}
-	return c, kctx, nil
+	return kctx, r, nil
 }
 
 // NewParser builds the parser of the whole command line into c, as the
 // binary builds it: for tests, and for the man page's generator.
 func NewParser(c *CLI, stdout, stderr io.Writer) *kong.Kong {
-	return newParser(c, kong.Vars{"version": name, "summary": summary}, stdout, stderr)
+	return newParser(c, Name, stdout, stderr)
 }
 
-// newParser builds the parser for a *CLI or a *processCLI: the one place
-// its options are set, so tests parse exactly as the binary does.
-func newParser(cli any, vars kong.Vars, stdout, stderr io.Writer) *kong.Kong {
+// newParser builds the parser for a *CLI or a *processCLI, with version
+// for --version to print: the one place its options are set, so tests
+// parse exactly as the binary does.
+func newParser(cli any, version string, stdout, stderr io.Writer) *kong.Kong {
 	parser, err := kong.New(cli,
-		kong.Name(name),
+		kong.Name(Name),
 		kong.Description(summary),
 		// The role is required everywhere but in doctor, which checks every
 		// other step without it; DoctorCmd sets its own note.
-		kong.Vars{"role_note": " (required)"},
-		vars,
+		kong.Vars{"role_note": " (required)", "version": version, "summary": summary},
 		kong.Writers(stdout, stderr),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Help(printHelp),

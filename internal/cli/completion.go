@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"embed"
 	"fmt"
 	"io"
 	"slices"
@@ -36,7 +37,11 @@ of --output and --log-format. The OS packages and Homebrew install them; by hand
 
 // Run writes the script to stdout.
 func (c *CompletionCmd) Run(stdout io.Writer) error {
-	_, err := io.WriteString(stdout, stubs[c.Shell])
+	b, err := stubs.ReadFile("completion." + c.Shell)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(b)
 	return err
 }
 
@@ -66,8 +71,6 @@ func complete(app *kong.Application, shell string, words []string) []string {
 	if len(words) == 0 {
 		words = []string{""}
 	}
-	// bash splits --flag=value into three words; put them together, and
-	// remember where each word began in the shell's count.
 	// bash splits words at = and : too (COMP_WORDBREAKS), so --output=env
 	// and arn:aws:iam::… come in pieces; put them together, and remember
 	// where each word began in the shell's count.
@@ -95,7 +98,7 @@ func complete(app *kong.Application, shell string, words []string) []string {
 		}
 		return out
 	}
-	r := newReading(app)
+	r := newReading(app, nil)
 	if r.read(before) != nil {
 		return nil
 	}
@@ -105,8 +108,6 @@ func complete(app *kong.Application, shell string, words []string) []string {
 		return []string{fmt.Sprintf(":command %d", pos[r.command])}
 	case r.pending != nil:
 		return values(r.pending, n, "", cur)
-	case r.dashes && hasCommand(n) && r.args == 0:
-		return []string{fmt.Sprintf(":command %d", pos[len(pos)-1])}
 	case strings.HasPrefix(cur, "-") && !r.dashes:
 		if flag, value, ok := strings.Cut(cur, "="); ok {
 			f := findFlag(n, app, func(f *kong.Flag) bool { return "--"+f.Name == flag })
@@ -133,7 +134,7 @@ func complete(app *kong.Application, shell string, words []string) []string {
 			out = appendMatch(out, cur, v, "")
 		}
 		return out
-	case r.cmd != nil && hasCommand(n) && r.args == 0:
+	case hasCommand(n) && r.args == 0: // after exec's flags, or its "--"
 		return []string{fmt.Sprintf(":command %d", pos[len(pos)-1])}
 	}
 	return nil
@@ -191,92 +192,8 @@ func firstSentence(s string) string {
 	return strings.TrimSuffix(s, ".")
 }
 
-// stubs are the shells' scripts. Each runs the program as the user typed
-// its name, so a binary outside PATH completes too.
-var stubs = map[string]string{
-	"bash": `# bash completion for gcp-aws-cred                -*- shell-script -*-
-# "gcp-aws-cred completion bash" prints this; gcp-aws-cred __complete
-# answers each completion from its own command line model.
-
-_gcp_aws_cred() {
-    local cur=${COMP_WORDS[COMP_CWORD]} out line n
-    COMPREPLY=()
-    out=$("${COMP_WORDS[0]}" __complete bash -- "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null) || return
-    [[ $cur == = ]] && cur=
-    case $out in
-    :files)
-        compopt -o filenames 2>/dev/null
-        COMPREPLY=($(compgen -f -- "$cur")) ;;
-    ":command "*)
-        n=${out#:command }
-        if declare -F _command_offset >/dev/null; then
-            _command_offset "$n"
-        elif ((COMP_CWORD == n)); then
-            COMPREPLY=($(compgen -c -- "$cur"))
-        else
-            compopt -o default 2>/dev/null
-        fi ;;
-    *)
-        while IFS= read -r line; do
-            [[ -n $line ]] && COMPREPLY+=("${line%%$'\t'*}")
-        done <<<"$out" ;;
-    esac
-}
-
-complete -F _gcp_aws_cred gcp-aws-cred
-`,
-	"zsh": `#compdef gcp-aws-cred
-# zsh completion for gcp-aws-cred: "gcp-aws-cred completion zsh" prints
-# this; gcp-aws-cred __complete answers each completion from its own
-# command line model.
-
-_gcp-aws-cred() {
-    local -a out cands
-    local line n
-    out=("${(@f)$(${words[1]} __complete zsh -- "${(@)words[2,CURRENT]}" 2>/dev/null)}")
-    case $out[1] in
-    (:files) _files ;;
-    (:command\ *)
-        n=${out[1]#:command }
-        words=("${(@)words[n+1,-1]}")
-        ((CURRENT -= n))
-        _normal ;;
-    (*)
-        for line in $out; do
-            if [[ $line == *$'\t'* ]]; then
-                cands+=("${${line%%$'\t'*}//:/\\:}:${line#*$'\t'}")
-            elif [[ -n $line ]]; then
-                cands+=("${line//:/\\:}")
-            fi
-        done
-        _describe -t values gcp-aws-cred cands ;;
-    esac
-}
-
-if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
-    _gcp-aws-cred "$@"
-else
-    compdef _gcp-aws-cred gcp-aws-cred
-fi
-`,
-	"fish": `# fish completion for gcp-aws-cred: "gcp-aws-cred completion fish" prints
-# this; gcp-aws-cred __complete answers each completion from its own
-# command line model.
-
-function __gcp_aws_cred_complete
-    set -l words (commandline -opc) (commandline -ct)
-    set -l out ($words[1] __complete fish -- $words[2..-1] 2>/dev/null)
-    switch "$out[1]"
-        case :files
-            __fish_complete_path (commandline -ct)
-        case ':command *'
-            set -l n (string split ' ' -- $out[1])[2]
-            complete -C (string join ' ' -- (string escape -- $words[(math $n + 1)..-1]))
-        case '*'
-            printf '%s\n' $out
-    end
-end
-
-complete -c gcp-aws-cred -f -a '(__gcp_aws_cred_complete)'
-`,
-}
+// stubs are the shells' scripts. Each runs the program as the user typed its
+// name, so a binary outside PATH completes too.
+//
+//go:embed completion.bash completion.zsh completion.fish
+var stubs embed.FS

@@ -20,80 +20,57 @@ import (
 // with one dash, a flag before the command word, a near miss. Anything
 // else is kong's own message with a pointer to --help.
 
-// usageError explains err, kong's refusal of args, for the command line
-// app.
-func usageError(err error, app *kong.Application, args []string) *explain.Error {
-	var ve *valueError
-	if errors.As(err, &ve) { // a value on the command line; kong stopped there
+// usageError explains err, kong's refusal of the words r read; refused is
+// the reading's own explanation of the first word it refused, if any.
+func usageError(err error, r *reading, refused *explain.Error) *explain.Error {
+	if ve, ok := errors.AsType[*valueError](err); ok { // a value on the command line; kong stopped there
 		return explain.Errorf(ve, "--%s %q %s", ve.flag.Name, ve.value, ve.reason).Hint(flagHint(ve.flag)...)
 	}
-	r := newReading(app)
-	p := r.read(args)
-	help := "run " + name + " --help for usage"
-	if r.cmd != nil {
-		help = "run " + name + " " + r.cmd.Name + " --help for usage"
+	if refused != nil {
+		return refused
 	}
-	if p == nil {
-		if e := badVariable(r.node(), args); e != nil {
-			return e
-		}
-		if r.pending != nil {
-			return explain.Errorf(err, "--%s needs a value", r.pending.Name).Hint(flagHint(r.pending)...)
-		}
-		return explain.Errorf(err, "%s", err.Error()).Hint(help)
+	if e := badVariable(r); e != nil {
+		return e
 	}
-	switch p.kind {
-	case noValue:
-		return explain.Errorf(err, "--%s needs a value, but %s follows it", p.flag.Name, p.value).
-			Hint(flagHint(p.flag)...).
-			Hint(fmt.Sprintf("a value that starts with a dash goes after an equals sign: --%s=%s", p.flag.Name, p.value))
-	case notInEnum:
-		return explain.Errorf(err, "%s %q is not one of %s", p.word, p.value, strings.Join(p.flag.EnumSlice(), ", ")).
-			Hint(flagHint(p.flag)...)
-	case flagBefore:
-		return explain.Errorf(err, "%s comes before the command word %s", p.word, p.value).
-			Hint(fmt.Sprintf("put the command word first: %s %s %s …", name, p.value, p.word))
-	case extraArgument:
-		return explain.Errorf(err, "%s takes no argument %q", commandName(r.cmd), p.word).Hint(help)
-	case unknownWord:
-		return unknownCommand(err, app, p.word)
+	if r.pending != nil {
+		return explain.Errorf(err, "--%s needs a value", r.pending.Name).Hint(flagHint(r.pending)...)
 	}
-	return unknownFlagError(err, r, p.word).Hint(help)
+	return explain.Errorf(err, "%s", err.Error()).Hint(r.help())
 }
 
 // unknownCommand explains a word where the credential process takes none.
-func unknownCommand(err error, app *kong.Application, w string) *explain.Error {
-	e := explain.Errorf(err, "unknown command %q", w)
-	switch s := closest(w, Commands(app)); {
+func unknownCommand(r *reading, w string) *explain.Error {
+	e := explain.Errorf(r.cause, "unknown command %q", w)
+	cmds := Commands(r.app)
+	switch s := closest(w, cmds); {
 	case w == "version":
 		e.Hint("did you mean --version?")
 	case s != "":
 		e.Hint("did you mean " + s + "?")
 	case w == "help":
-		e.Hint("for help: " + name + " --help, or " + name + " COMMAND --help")
+		e.Hint("for help: " + Name + " --help, or " + Name + " COMMAND --help")
 	}
 	var names []string
-	for _, c := range Commands(app) {
+	for _, c := range cmds {
 		names = append(names, c.Name)
 	}
-	return e.Hint(fmt.Sprintf("the commands are %s; with none, %s is the credential process, which takes no argument", strings.Join(names, ", "), name))
+	return e.Hint(fmt.Sprintf("the commands are %s; with none, %s is the credential process, which takes no argument", strings.Join(names, ", "), Name))
 }
 
-// unknownFlagError explains a flag the command does not take: a flag
-// written another way (-role, --ROLE), another command's flag, or a near
-// miss.
-func unknownFlagError(err error, r *reading, typed string) *explain.Error {
+// unknownFlag explains a flag the command does not take: a flag written
+// another way (-role, --ROLE), another command's flag, or a near miss.
+func unknownFlag(r *reading, typed string) *explain.Error {
 	typed, _, _ = strings.Cut(typed, "=")
-	n, app := r.node(), r.app
+	n, app, err := r.node(), r.app, r.cause
 	where := commandName(r.cmd)
 	long := strings.TrimLeft(typed, "-")
 	visible := visibleFlags(n, app)
-	if f := flagNamed(visible, strings.ToLower(long)); f != nil && len(long) > 1 {
+	if lower := strings.ToLower(long); len(long) > 1 && hasFlag(visible, lower) {
 		why := "long flags take two dashes"
 		if strings.HasPrefix(typed, "--") {
 			why = "flags are lower case"
 		}
-		return explain.Errorf(err, "unknown flag %s", typed).Hint(fmt.Sprintf("did you mean --%s? %s", f.Name, why))
+		return explain.Errorf(err, "unknown flag %s", typed).Hint(fmt.Sprintf("did you mean --%s? %s", lower, why))
 	}
 	if !strings.HasPrefix(typed, "--") && len(typed) >= 2 {
 		// Short flags cluster (-xyz is -x -y -z): kong stops at the first.
@@ -117,7 +94,7 @@ func unknownFlagError(err error, r *reading, typed string) *explain.Error {
 			// The token flags: those the credential process shares.
 			var names []string
 			for _, f := range n.Flags {
-				if !f.Hidden && flagNamed(ProcessNode(app).Flags, f.Name) != nil {
+				if !f.Hidden && hasFlag(ProcessNode(app).Flags, f.Name) {
 					names = append(names, "--"+f.Name)
 				}
 			}
@@ -138,13 +115,8 @@ func unknownFlagError(err error, r *reading, typed string) *explain.Error {
 	return e
 }
 
-func flagNamed(flags []*kong.Flag, name string) *kong.Flag {
-	for _, f := range flags {
-		if f.Name == name {
-			return f
-		}
-	}
-	return nil
+func hasFlag(flags []*kong.Flag, name string) bool {
+	return slices.ContainsFunc(flags, func(f *kong.Flag) bool { return f.Name == name })
 }
 
 // orList joins words as "a, b or c".
@@ -155,20 +127,6 @@ func orList(words []string) string {
 	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
-// givenFlag reports whether f is on the command line, before any "--".
-func givenFlag(f *kong.Flag, args []string) bool {
-	for _, a := range args {
-		if a == "--" {
-			break
-		}
-		a, _, _ = strings.Cut(a, "=")
-		if a == "--"+f.Name || f.Short != 0 && strings.HasPrefix(a, "-"+string(f.Short)) && !strings.HasPrefix(a, "--") {
-			return true
-		}
-	}
-	return false
-}
-
 // valueError is a flag value that does not parse, from decodeDuration.
 type valueError struct {
 	flag          *kong.Flag
@@ -177,12 +135,13 @@ type valueError struct {
 
 func (e *valueError) Error() string { return e.reason }
 
-// badVariable finds a variable that sets a flag of n to a value the flag
-// refuses, by decoding it as kong does (kong's own error has lost the
-// mapper's type). A flag on the command line wins over its variable.
-func badVariable(n *kong.Node, args []string) *explain.Error {
-	for _, f := range n.Flags {
-		if givenFlag(f, args) {
+// badVariable finds a variable that sets a flag of the command read to a
+// value the flag refuses, by decoding it as kong does (kong's own error has
+// lost the mapper's type). A flag on the command line wins over its
+// variable.
+func badVariable(r *reading) *explain.Error {
+	for _, f := range r.node().Flags {
+		if _, given := r.typed[f.Name]; given {
 			continue
 		}
 		for _, env := range f.Envs {
@@ -192,9 +151,8 @@ func badVariable(n *kong.Node, args []string) *explain.Error {
 			}
 			scan := kong.ScanFromTokens(kong.Token{Type: kong.FlagValueToken, Value: v})
 			err := f.Mapper.Decode(&kong.DecodeContext{Value: f.Value, Scan: scan}, reflect.New(f.Target.Type()).Elem())
-			var ve *valueError
-			switch {
-			case errors.As(err, &ve):
+			switch ve, ok := errors.AsType[*valueError](err); {
+			case ok:
 				return explain.Errorf(err, "%s=%q %s", env, v, ve.reason).Hint(flagHint(f)...).Hint("an empty variable counts as unset")
 			case err != nil:
 				return explain.Errorf(err, "%s=%q: %v", env, v, err).Hint(flagHint(f)...).Hint("an empty variable counts as unset")
@@ -220,7 +178,7 @@ func flagHint(f *kong.Flag) []string {
 
 // commandName names a command node for messages.
 func commandName(n *kong.Node) string {
-	if n == nil || n.Type != kong.CommandNode || n.Name == processName {
+	if n == nil || n.Type != kong.CommandNode || n.Name == ProcessName {
 		return "the credential process"
 	}
 	return n.Name
@@ -231,7 +189,7 @@ func commandName(n *kong.Node) string {
 func commandsWith(app *kong.Application, name string) []string {
 	var out []string
 	for _, c := range app.Children {
-		if c.Type == kong.CommandNode && (!c.Hidden || c.Name == processName) && flagNamed(c.Flags, name) != nil {
+		if c.Type == kong.CommandNode && (!c.Hidden || c.Name == ProcessName) && hasFlag(c.Flags, name) {
 			out = append(out, commandName(c))
 		}
 	}
@@ -241,7 +199,7 @@ func commandsWith(app *kong.Application, name string) []string {
 // tokenOnly reports whether a command takes only the token flags: none of
 // the credential process's exchange flags.
 func tokenOnly(n *kong.Node) bool {
-	return n != nil && n.Name != processName && flagNamed(n.Flags, "role") == nil && slices.ContainsFunc(n.Flags, func(f *kong.Flag) bool { return f.Name == "audience" })
+	return n != nil && n.Name != ProcessName && !hasFlag(n.Flags, "role") && hasFlag(n.Flags, "audience")
 }
 
 // closest is the command word nearest to s, if one is near enough to be
@@ -264,10 +222,8 @@ func closest(s string, cmds []*kong.Node) string {
 // script whose variable is unset would otherwise run as the metadata
 // server's account without a word. An empty GCP_AWS_CRED_IMPERSONATE
 // counts as unset, as every empty variable does (unsetEmptyEnv).
-func emptyImpersonate(app *kong.Application, args []string) *explain.Error {
-	r := newReading(app)
-	r.read(args)
-	if !slices.ContainsFunc(r.empty, func(f *kong.Flag) bool { return f.Name == "impersonate" }) {
+func emptyImpersonate(r *reading) *explain.Error {
+	if v, ok := r.typed["impersonate"]; !ok || v != "" {
 		return nil
 	}
 	return explain.Errorf(nil, "--impersonate is empty").

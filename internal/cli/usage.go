@@ -24,20 +24,18 @@ import (
 // process.
 const ProcessName = "get"
 
-const processName = ProcessName
-
 // printHelp is kong's help, except at the top: with no command word
 // gcp-aws-cred is the credential process, so the top-level help leads with
 // that form and its flags, then lists the commands.
 func printHelp(opts kong.HelpOptions, ctx *kong.Context) error {
-	if sel := ctx.Selected(); sel != nil && sel.Name != processName {
+	if sel := ctx.Selected(); sel != nil && sel.Name != ProcessName {
 		return kong.DefaultHelpPrinter(opts, ctx)
 	}
-	pctx, err := kong.Trace(ctx.Kong, []string{processName})
+	pctx, err := kong.Trace(ctx.Kong, []string{ProcessName})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(ctx.Stdout, "Usage: %s --role ARN [flags]\n   or: %s <command> [flags]\n", name, name)
+	fmt.Fprintf(ctx.Stdout, "Usage: %s --role ARN [flags]\n   or: %s <command> [flags]\n", Name, Name)
 	opts.NoAppSummary = true
 	if err := kong.DefaultHelpPrinter(opts, pctx); err != nil {
 		return err
@@ -52,7 +50,7 @@ func printHelp(opts kong.HelpOptions, ctx *kong.Context) error {
 	for _, c := range cmds {
 		b.WriteString(explain.Indent(fmt.Sprintf("  %-*s  ", width, c.Name), strings.Repeat(" ", width+4), wrap(c.Help, 76-width)))
 	}
-	fmt.Fprintf(&b, "\nRun \"%s <command> --help\" for more information on a command.\n", name)
+	fmt.Fprintf(&b, "\nRun \"%s <command> --help\" for more information on a command.\n", Name)
 	_, err = io.WriteString(ctx.Stdout, b.String())
 	return err
 }
@@ -105,33 +103,18 @@ func decodeDuration(ctx *kong.DecodeContext, target reflect.Value) error {
 }
 
 // typedDurations is how each duration flag of the selected command was
-// given, for explain.Given.As: the flag and its text as typed when it
-// is on the command line (the last one wins, as in kong), else the
-// variable it came from. A default is left out: its own form is how the
-// help shows it.
-func typedDurations(kctx *kong.Context, args []string) map[string]string {
+// given, for explain.Given.As: the flag and its text as typed when it is
+// on the command line (the last one wins, as in kong; a command's own
+// arguments, exec aws --timeout …, are not read), else the variable it
+// came from. A default is left out: its own form is how the help shows it.
+func typedDurations(kctx *kong.Context, r *reading) map[string]string {
 	out := map[string]string{}
 	for _, f := range kctx.Flags() {
 		if f.Target.Type() != reflect.TypeFor[time.Duration]() {
 			continue
 		}
-		got := time.Duration(f.Target.Int())
-		for i, a := range args {
-			if a == "--" {
-				break
-			}
-			v, ok := strings.CutPrefix(a, "--"+f.Name+"=")
-			if !ok && a == "--"+f.Name && i+1 < len(args) {
-				v, ok = args[i+1], true
-			}
-			// The same words in a command's own arguments (exec aws
-			// --timeout …) are not this flag: only text that gives the
-			// value in force is.
-			if d, err := parseDuration(v); ok && err == nil && d == got {
-				out[f.Name] = "--" + f.Name + " " + v
-			}
-		}
-		if _, ok := out[f.Name]; ok {
+		if v, ok := r.typed[f.Name]; ok {
+			out[f.Name] = "--" + f.Name + " " + v
 			continue
 		}
 		for _, env := range f.Tag.Envs {

@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"io"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -12,7 +14,7 @@ import (
 
 func TestClosestCommand(t *testing.T) {
 	var cli CLI
-	cmds := Commands(newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Model)
+	cmds := Commands(newParser(&cli, "v", io.Discard, io.Discard).Model)
 	for in, want := range map[string]string{
 		"docter": "doctor", "dcotor": "doctor", "exce": "exec", "tokn": "token", "trust": "trust-policy",
 		"trustpolicy": "trust-policy", "tok": "token", "gt": "", "x": "", "frobnicate": "", "d": "",
@@ -45,7 +47,6 @@ func TestParseDuration(t *testing.T) {
 func TestPlainParserAgrees(t *testing.T) {
 	t.Setenv("GCP_AWS_CRED_DURATION", "")
 	t.Setenv("AWS_USE_FIPS_ENDPOINT", "")
-	vars := kong.Vars{"version": "v", "summary": summary}
 	for _, args := range [][]string{
 		{},
 		{"--role", "arn:aws:iam::123456789012:role/r"},
@@ -60,7 +61,7 @@ func TestPlainParserAgrees(t *testing.T) {
 		}
 		// As run parses, empty variables unset.
 		parse := func(cli any) (*kong.Context, error) {
-			p := newParser(cli, vars, io.Discard, io.Discard)
+			p := newParser(cli, "v", io.Discard, io.Discard)
 			unsetEmptyEnv(p.Model)
 			return p.Parse(args)
 		}
@@ -72,7 +73,7 @@ func TestPlainParserAgrees(t *testing.T) {
 			t.Errorf("%q: full %v, plain %v", args, ferr, perr)
 			continue
 		}
-		if fctx.Selected().Name != processName || pctx.Selected().Name != processName {
+		if fctx.Selected().Name != ProcessName || pctx.Selected().Name != ProcessName {
 			t.Errorf("%q: selected %q and %q", args, fctx.Selected().Name, pctx.Selected().Name)
 		}
 		if diff := cmp.Diff(full.Process, plain.Process); diff != "" {
@@ -92,14 +93,13 @@ func TestPlainParserAgrees(t *testing.T) {
 // line's.
 func BenchmarkParsePlain(b *testing.B) {
 	args := []string{"--role", "arn:aws:iam::123456789012:role/r", "--region", "eu-west-1"}
-	vars := kong.Vars{"version": "v", "summary": summary}
 	for _, m := range []struct {
 		name string
 		cli  func() any
 	}{{"process", func() any { return &processCLI{} }}, {"full", func() any { return &CLI{} }}} {
 		b.Run(m.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := newParser(m.cli(), vars, io.Discard, io.Discard).Parse(args); err != nil {
+				if _, err := newParser(m.cli(), "v", io.Discard, io.Discard).Parse(args); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -111,16 +111,35 @@ func BenchmarkParsePlain(b *testing.B) {
 // any words without a panic, whatever kong made of them.
 func TestOddWords(t *testing.T) {
 	var cli CLI
-	app := newParser(&cli, kong.Vars{"version": "v", "summary": summary}, io.Discard, io.Discard).Model
+	app := newParser(&cli, "v", io.Discard, io.Discard).Model
 	words := []string{"", "-", "--", "-=", "--=", "-=x", "=", ":", "-o", "-oenv", "--role", "--role=", "-role", "--ROLE", "x", "help", "exec", "serve", "completion", "__complete", "-v", "--help", "--output=", "é", "-é"}
 	for _, a := range words {
 		for _, b := range words {
 			for _, shell := range []string{"bash", "zsh", "fish"} {
 				complete(app, shell, []string{a, b})
 			}
-			if e := usageError(errors.New("kong's error"), app, []string{a, b}); e == nil || e.Error() == "" {
+			r := newReading(app, errors.New("kong's error"))
+			if e := usageError(r.cause, r, r.read([]string{a, b})); e == nil || e.Error() == "" {
 				t.Errorf("%q %q: no explanation", a, b)
 			}
+		}
+	}
+}
+
+// TestVersionAnswers: a lone --version is answered before any model is
+// built; it must print what kong prints for --version among other words.
+// kong exits the process, so each runs this test binary as the command.
+func TestVersionAnswers(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--version"}, {"--role", "arn:aws:iam::123456789012:role/r", "--version"}, {"doctor", "--version"}} {
+		cmd := exec.Command(self, args...)
+		cmd.Args[0] = Name // TestMain runs the command line under this name
+		out, err := cmd.Output()
+		if err != nil || string(out) != "test\n" {
+			t.Errorf("%q: %v, printed %q, want %q", args, err, out, "test\n")
 		}
 	}
 }

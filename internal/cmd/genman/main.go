@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -103,7 +104,7 @@ func Page(app *kong.Application, version, date string) []byte {
 		m.text(c.Detail)
 		var own, shared []*kong.Flag
 		for _, f := range c.Flags {
-			if g := findFlag(process.Flags, f.Name); g != nil && g.Help == f.Help {
+			if slices.ContainsFunc(process.Flags, func(g *kong.Flag) bool { return g.Name == f.Name && g.Help == f.Help }) {
 				shared = append(shared, f)
 			} else {
 				own = append(own, f)
@@ -188,15 +189,6 @@ var examples = [][2]string{
 	{"Install completions by hand:", "gcp-aws-cred completion bash > /etc/bash_completion.d/gcp-aws-cred"},
 }
 
-func findFlag(flags []*kong.Flag, name string) *kong.Flag {
-	for _, f := range flags {
-		if f.Name == name {
-			return f
-		}
-	}
-	return nil
-}
-
 // man builds a page.
 type man struct{ bytes.Buffer }
 
@@ -215,7 +207,7 @@ func (m *man) para(s string) {
 func (m *man) example(s string) {
 	m.printf(".PP\n.RS 4\n.EX\n")
 	for _, l := range strings.Split(s, "\n") {
-		m.printf("%s\n", escLine(l))
+		m.printf("%s\n", esc(l))
 	}
 	m.printf(".EE\n.RE\n")
 }
@@ -225,13 +217,7 @@ func (m *man) example(s string) {
 func (m *man) text(s string) {
 	for _, p := range strings.Split(strings.TrimSpace(s), "\n\n") {
 		lines := strings.Split(p, "\n")
-		indented := true
-		for _, l := range lines {
-			if !strings.HasPrefix(l, "  ") {
-				indented = false
-			}
-		}
-		if !indented {
+		if slices.ContainsFunc(lines, func(l string) bool { return !strings.HasPrefix(l, "  ") }) {
 			m.para(p)
 			continue
 		}
@@ -280,14 +266,6 @@ func esc(s string) string {
 		s = `\&` + s
 	}
 	return s
-}
-
-// escLine is esc for a line of an example, which may be empty.
-func escLine(s string) string {
-	if s == "" {
-		return ""
-	}
-	return esc(s)
 }
 
 // quoteArg quotes a macro argument.
