@@ -203,8 +203,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    httpMaxHeaderBytes,
-		ErrorLog:          errorLog(log),
-		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		// net/http's own lines (a handler's panic, an accept error) go
+		// through serve's handler, as warnings.
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return s.ctx },
 		// net/http would answer "OPTIONS *" itself, 200 and keep-alive,
 		// whatever the token: a stranger could hold a connection for good.
 		DisableGeneralOptionsHandler: true,
