@@ -58,7 +58,7 @@ func TestDateInThePastNeverStretchesLifetime(t *testing.T) {
 			c.Issued = c.Issued.Add(-24 * time.Hour)
 			return c, err
 		}
-		r := NewRefresher(RefresherOptions{Fetch: fetch, Rand: seeded(1)})
+		r := NewRefresher(Config{Fetch: fetch, Rand: seeded(1)})
 		defer r.Close()
 		if err := r.Start(context.Background()); err != nil {
 			t.Fatal(err)

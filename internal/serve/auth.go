@@ -203,10 +203,6 @@ func hosts(addr netip.AddrPort) map[string]bool {
 	return ok
 }
 
-func hostAllowed(ok map[string]bool, host string) bool {
-	return ok[strings.ToLower(host)]
-}
-
 // refusals counts requests refused for want of the right token and logs
 // them at most once a minute: a log line per 401 would let any local
 // process flood the log, and none at all would hide a client with a stale

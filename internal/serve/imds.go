@@ -152,18 +152,18 @@ func (s *Server) imdsAnswer(r *http.Request) response {
 	case name != m.role:
 		return textResponse(http.StatusNotFound, "Not Found\n")
 	}
-	c, _, failed := s.served(r)
+	h, failed := s.served(r)
 	if failed != nil {
 		return *failed
 	}
 	b, _ := json.Marshal(imdsDocument{
 		Code:            "Success",
-		LastUpdated:     s.ref.state(time.Now()).lastOK.UTC().Format(time.RFC3339),
+		LastUpdated:     stamp(h.plan.got),
 		Type:            "AWS-HMAC",
-		AccessKeyID:     c.AccessKeyID,
-		SecretAccessKey: c.SecretAccessKey.Reveal(),
-		Token:           c.SessionToken.Reveal(),
-		Expiration:      c.Expiration.UTC().Format(time.RFC3339),
+		AccessKeyID:     h.creds.AccessKeyID,
+		SecretAccessKey: h.creds.SecretAccessKey.Reveal(),
+		Token:           h.creds.SessionToken.Reveal(),
+		Expiration:      stamp(h.creds.Expiration),
 	})
 	return response{status: http.StatusOK, body: b}
 }

@@ -31,7 +31,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
@@ -54,13 +53,12 @@ const (
 	// maxHeaderBytes is the largest request header answered with anything
 	// but 431: a token is a header value, and the SDKs send a handful of
 	// short headers besides.
+	// It is net/http's bound too. net/http reads 4 KiB past it, so a
+	// header a little over it still gets serve's JSON 431; beyond that
+	// net/http answers 431 itself, in plain text, without reading on. It
+	// was 64 KiB: a header of that many tiny lines held about 650 KB of
+	// parsed lines per connection.
 	maxHeaderBytes = 8 << 10
-	// httpMaxHeaderBytes is net/http's own bound. net/http reads 4 KiB
-	// past it, so a header a little over maxHeaderBytes still gets serve's
-	// JSON 431; beyond that net/http answers 431 itself, in plain text,
-	// without reading on. It was 64 KiB: a header of that many tiny lines
-	// held about 650 KB of parsed lines per connection.
-	httpMaxHeaderBytes = maxHeaderBytes
 	// readHeaderTimeout is for a request's header, from the connection's
 	// start or its first byte: the SDKs send theirs in one write, so a
 	// few seconds leave room for a loaded machine and none for a stranger
@@ -107,6 +105,13 @@ type Config struct {
 	// listener, for clients that read no other (--imds). It has no shared
 	// secret: any local process that reaches the port gets credentials.
 	IMDS bool
+}
+
+func (cfg Config) logger() *slog.Logger {
+	if cfg.Logger != nil {
+		return cfg.Logger
+	}
+	return NewLogger(cfg.Log, cfg.LogFormat, cfg.Quiet)
 }
 
 // Server is a running credentials endpoint.
@@ -167,11 +172,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, refuseListen(ln.Addr().String())
 	}
 	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
-	log := cfg.Logger
-	if log == nil {
-		log = NewLogger(cfg.Log, cfg.LogFormat, cfg.Quiet)
-	}
-	ref := NewRefresher(RefresherOptions{Fetch: cfg.Fetch, Timeout: cfg.Timeout, Rand: cfg.Rand, Log: log, Role: cfg.Role})
+	log := cfg.logger()
+	cfg.Logger = log
+	ref := NewRefresher(cfg)
 	if err := ref.Start(ctx); err != nil {
 		_ = ln.Close()
 		return nil, err
@@ -202,7 +205,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    httpMaxHeaderBytes,
+		MaxHeaderBytes:    maxHeaderBytes,
 		// net/http's own lines (a handler's panic, an accept error) go
 		// through serve's handler, as warnings.
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -217,7 +220,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			s.failed <- err
 		}
 	}()
-	c, _ := ref.Current()
+	c := ref.last().creds
 	log.Info(fmt.Sprintf("serving %s as session %s at %s; the credentials expire at %s, next refresh at %s",
 		cfg.Role, sessionOf(c.AssumedRoleARN), s.url, stamp(c.Expiration), stamp(ref.NextRefresh())),
 		keyEvent, "start", keyRole, cfg.Role, keyExpiration, c.Expiration.UTC(), keyNext, ref.NextRefresh().UTC(), keyRequestID, c.RequestID)
@@ -255,14 +258,6 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // leaves it answering nothing: the caller must stop. Nothing is sent after
 // Shutdown.
 func (s *Server) Failed() <-chan error { return s.failed }
-
-// Refresher is the server's credentials holder, for its counts and
-// schedule.
-func (s *Server) Refresher() *Refresher { return s.ref }
-
-// Stats returns the refresher's counts: Calls is the number of STS
-// exchanges made so far.
-func (s *Server) Stats() Stats { return s.ref.Stats() }
 
 // Shutdown stops accepting connections, lets requests in flight finish
 // until ctx is done, then closes what is left and stops refreshing.
@@ -341,7 +336,7 @@ func (s *Server) answer(r *http.Request) response {
 	if headerSize(r) > maxHeaderBytes {
 		return errorResponse(http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLarge", "the request header is larger than 8 KiB")
 	}
-	if len(r.Header["Host"]) > 1 || !hostAllowed(s.hosts, r.Host) {
+	if len(r.Header["Host"]) > 1 || !s.hosts[strings.ToLower(r.Host)] {
 		return errorResponse(http.StatusForbidden, "Forbidden",
 			"the Host header must name this server's loopback address (127.0.0.1, [::1] or localhost with its port)")
 	}
@@ -373,41 +368,49 @@ func (s *Server) credentials(r *http.Request) response {
 		resp.allow = http.MethodGet
 		return resp
 	}
-	_, body, failed := s.served(r)
+	h, failed := s.served(r)
 	if failed != nil {
 		return *failed
 	}
-	return response{status: http.StatusOK, body: body}
+	return response{status: http.StatusOK, body: h.body}
 }
 
-// served returns the credentials to answer r with and their container
-// document, or the 503 to answer instead.
-func (s *Server) served(r *http.Request) (awscred.Credentials, []byte, *response) {
+// served returns the credentials to answer r with, or the 503 to answer
+// instead.
+func (s *Server) served(r *http.Request) (*held, *response) {
 	// The request's context ends with the client's connection, and with
 	// the shutdown (it derives from s.ctx).
 	ctx, cancel := context.WithTimeout(r.Context(), refreshWait)
 	defer cancel()
-	c, body, err := s.ref.current(ctx)
+	h, err := s.ref.current(ctx)
 	if err != nil {
 		if ctx.Err() != nil && r.Context().Err() == nil {
 			err = fmt.Errorf("no valid credentials: the refresh under way has not ended within %s; try again shortly", refreshWait)
 		}
 		resp := errorResponse(http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
-		return c, nil, &resp
+		return nil, &resp
 	}
-	return c, body, nil
+	return h, nil
 }
 
 func (s *Server) health(r *http.Request) response {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET and HEAD are served")
-		resp.allow = "GET, HEAD"
-		return resp
+	if resp := onlyGetOrHead(r); resp != nil {
+		return *resp
 	}
 	if s.ref.Healthy() {
 		return response{status: http.StatusOK, body: []byte(`{"status":"ok"}`)}
 	}
 	return response{status: http.StatusServiceUnavailable, body: []byte(`{"status":"unavailable"}`)}
+}
+
+// onlyGetOrHead is the 405 for a method other than GET and HEAD, or nil.
+func onlyGetOrHead(r *http.Request) *response {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET and HEAD are served")
+	resp.allow = "GET, HEAD"
+	return &resp
 }
 
 // headerSize is about what the request's header took on the wire.
