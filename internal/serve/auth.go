@@ -8,16 +8,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
@@ -123,16 +118,6 @@ func readTokenFile(file string) ([]byte, error) {
 	return b, nil
 }
 
-// TokenFileExposed reports whether file can be read by its group or by
-// others, for a warning: the token is worth the credentials it opens.
-func TokenFileExposed(file string) (bool, os.FileMode) {
-	fi, err := os.Stat(file)
-	if err != nil || runtime.GOOS == "windows" {
-		return false, 0
-	}
-	return fi.Mode().Perm()&0o044 != 0, fi.Mode().Perm()
-}
-
 // authorized compares the request's Authorization header with the token
 // in constant time. Both sides are hashed first so that the comparison
 // does not return early on a length mismatch either. The SDKs send the
@@ -203,33 +188,13 @@ func hosts(addr netip.AddrPort) map[string]bool {
 	return ok
 }
 
-// refusals counts requests refused for want of the right token and logs
-// them at most once a minute: a log line per 401 would let any local
-// process flood the log, and none at all would hide a client with a stale
-// token or a process probing for credentials.
-type refusals struct {
-	total  atomic.Int64 // every refusal, for the metrics
-	mu     sync.Mutex
-	last   time.Time // when a line was last written
-	since  int       // refusals not yet logged
-	logged bool
-}
-
-// refusalInterval is the least time between two lines about refusals.
-const refusalInterval = time.Minute
-
-func (f *refusals) note(log *slog.Logger, r *http.Request) {
-	f.total.Add(1)
-	f.mu.Lock()
-	f.since++
-	now := time.Now()
-	if f.logged && now.Sub(f.last) < refusalInterval {
-		f.mu.Unlock()
+// refuse logs a request refused for want of the right token: the first at
+// once, then at most a line a minute with the count (see tally).
+func (s *Server) refuse(r *http.Request) {
+	n, first := s.refused.add(1)
+	if n == 0 {
 		return
 	}
-	n, first := f.since, !f.logged
-	f.since, f.last, f.logged = 0, now, true
-	f.mu.Unlock()
 	why := "no Authorization header"
 	switch v := r.Header.Values("Authorization"); {
 	case len(v) > 1:
@@ -240,7 +205,7 @@ func (f *refusals) note(log *slog.Logger, r *http.Request) {
 	msg := fmt.Sprintf("refused a request with %s from %s (HTTP 401); further refusals are counted and logged at most once a minute", why, r.RemoteAddr)
 	if !first {
 		msg = fmt.Sprintf("refused %d %s without the right token in the last %s (HTTP 401); the latest had %s, from %s",
-			n, plural(n, "request"), refusalInterval, why, r.RemoteAddr)
+			n, plural(n, "request"), logInterval, why, r.RemoteAddr)
 	}
-	log.Warn(msg, keyEvent, "unauthorized", "count", n, "remote", r.RemoteAddr)
+	s.log.Warn(msg, keyEvent, "unauthorized", "count", n, "remote", r.RemoteAddr)
 }

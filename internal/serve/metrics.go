@@ -123,7 +123,7 @@ func (s *Server) exposition(now time.Time) []byte {
 	}
 	family("gcp_aws_cred_strangers_refused_total", "counter", "Requests refused for want of the right token (reason unauthorized), and connections closed because more than 128 without it were open (reason closed).")
 	sample("gcp_aws_cred_strangers_refused_total", `reason="unauthorized"`, float64(s.refused.total.Load()))
-	sample("gcp_aws_cred_strangers_refused_total", `reason="closed"`, float64(s.strangers.closed.Load()))
+	sample("gcp_aws_cred_strangers_refused_total", `reason="closed"`, float64(s.strangers.closed.total.Load()))
 	return []byte(b.String())
 }
 

@@ -1,12 +1,14 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -37,15 +39,6 @@ type RunConfig struct {
 	Getenv func(string) string
 }
 
-// varFormat reports whether an --output format can carry variables.
-func varFormat(f output.Format) bool {
-	switch f {
-	case output.Env, output.EnvNoExport, output.Fish, output.PowerShell, output.WindowsCmd:
-		return true
-	}
-	return false
-}
-
 // stopSignals end serve with a drain: SIGHUP too, since a closing terminal
 // sends it and should stop serve as cleanly as Ctrl+C does.
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
@@ -55,10 +48,8 @@ var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 // within 2 seconds and returns nil. A signal handler is installed here and
 // only here, so the credential process never pays for one.
 func Run(ctx context.Context, rc RunConfig) error {
-	if rc.Output == "" {
-		rc.Output = output.Env
-	}
-	if !varFormat(rc.Output) {
+	rc.Output = cmp.Or(rc.Output, output.Env)
+	if _, err := output.EncodeVars(rc.Output, nil); err != nil {
 		return explain.Errorf(nil, "serve cannot print its variables as --output %s", rc.Output).
 			Hint("use env (the default), env-no-export, fish, powershell or windows-cmd")
 	}
@@ -66,10 +57,8 @@ func Run(ctx context.Context, rc RunConfig) error {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	if rc.Logger == nil {
-		rc.Logger = NewLogger(rc.Log, rc.LogFormat, rc.Quiet)
-	}
-	log := rc.Logger
+	log := rc.logger()
+	rc.Logger = log
 	tok, from, err := ResolveToken(getenv, rc.TokenFile)
 	if err != nil {
 		return err
@@ -85,8 +74,9 @@ func Run(ctx context.Context, rc RunConfig) error {
 	case from == TokenFromEnv && rc.TokenFile != "":
 		log.Warn(fmt.Sprintf("using the token from %s; --auth-token-file %s is ignored", TokenEnv, rc.TokenFile), keyEvent, "token_source")
 	case from == TokenFromFile:
-		if exposed, mode := TokenFileExposed(rc.TokenFile); exposed {
-			log.Warn(fmt.Sprintf("--auth-token-file %s can be read by other users (mode %04o): whoever reads the token can fetch the credentials; chmod 600 it", rc.TokenFile, mode),
+		// The token is worth the credentials it opens.
+		if fi, err := os.Stat(rc.TokenFile); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o044 != 0 {
+			log.Warn(fmt.Sprintf("--auth-token-file %s can be read by other users (mode %04o): whoever reads the token can fetch the credentials; chmod 600 it", rc.TokenFile, fi.Mode().Perm()),
 				keyEvent, "token_file_exposed")
 		}
 	}

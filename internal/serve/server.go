@@ -130,7 +130,7 @@ type Server struct {
 	failed chan error    // Serve's error, unless the server was shut down
 	once   sync.Once
 
-	refused   refusals
+	refused   tally // requests without the right token
 	strangers *strangers
 	answered  statuses
 	imds      *imds  // nil unless Config.IMDS
@@ -356,7 +356,7 @@ func (s *Server) answer(r *http.Request) response {
 
 func (s *Server) credentials(r *http.Request) response {
 	if !authorized(r.Header.Values("Authorization"), s.token) {
-		s.refused.note(s.log, r)
+		s.refuse(r)
 		return errorResponse(http.StatusUnauthorized, "Unauthorized",
 			"the Authorization header must carry the token given in "+TokenEnv)
 	}
