@@ -111,7 +111,7 @@ func TestHungRefreshAnswers503(t *testing.T) {
 // limit.
 func TestServerErrorLog(t *testing.T) {
 	log := &syncBuffer{}
-	srv, _ := startServer(t, Config{Log: log}, time.Hour)
+	srv, _ := startServer(t, Config{Logger: NewLogger(log, LogPlain, false)}, time.Hour)
 	srv.http.ErrorLog.Printf("http: Accept error: accept tcp 127.0.0.1:1: accept4: too many open files; retrying in 5ms")
 	srv.http.ErrorLog.Printf("http: panic serving %s: boom\n", srv.Addr())
 	want := "gcp-aws-cred: warning: http: Accept error: accept tcp 127.0.0.1:1: accept4: too many open files; retrying in 5ms\n" +

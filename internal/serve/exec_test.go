@@ -25,7 +25,7 @@ func execHelper(t *testing.T, argv []string, environ []string, region string) (s
 	errOut, stderr := capture(t)
 	log := &syncBuffer{}
 	err := Exec(context.Background(), ExecConfig{
-		Config: Config{Fetch: f.fetch, Role: testRole, Log: log, Quiet: true},
+		Config: Config{Fetch: f.fetch, Role: testRole, Logger: NewLogger(log, LogPlain, true)},
 		Region: region,
 		Argv:   argv,
 		// A test binary built with -cover warns on stderr when GOCOVERDIR

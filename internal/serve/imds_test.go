@@ -34,7 +34,7 @@ func imdsDo(t *testing.T, method, url string, header map[string]string) answer {
 // GET gets 401 (IMDSv2 only); a bad TTL gets 400 and X-Forwarded-For 403.
 func TestIMDS(t *testing.T) {
 	log := &syncBuffer{}
-	srv, f := startServer(t, Config{IMDS: true, Log: log}, time.Hour)
+	srv, f := startServer(t, Config{IMDS: true, Logger: NewLogger(log, LogPlain, false)}, time.Hour)
 	base := srv.IMDSEndpoint()
 	if base != "http://"+srv.Addr()+"/" {
 		t.Fatalf("IMDSEndpoint %q, want the address with a trailing slash", base)

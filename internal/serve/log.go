@@ -32,6 +32,9 @@ const (
 	keyHints      = "hints"
 )
 
+// discard is the logger of a Config without one.
+var discard = slog.New(slog.DiscardHandler)
+
 // NewLogger returns serve's logger writing to w in format (LogPlain or
 // LogJSON); nil w discards everything. quiet keeps warnings and errors
 // only. Plain lines have the CLI's own form ("gcp-aws-cred: warning: …",
@@ -44,7 +47,7 @@ const (
 // No call site has to remember to clean.
 func NewLogger(w io.Writer, format string, quiet bool) *slog.Logger {
 	if w == nil {
-		return slog.New(slog.DiscardHandler)
+		return discard
 	}
 	level := slog.LevelDebug
 	if quiet {

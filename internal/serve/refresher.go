@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,7 +65,7 @@ type held struct {
 // NewRefresher returns a refresher with no credentials; Start fetches the
 // first. It takes Fetch, Timeout, Rand, Role and the log from cfg.
 func NewRefresher(cfg Config) *Refresher {
-	r := &Refresher{fetch: cfg.Fetch, timeout: clampTimeout(cfg.Timeout), rand: cfg.Rand, role: cfg.Role, log: cfg.logger(), gap: minRefreshGap}
+	r := &Refresher{fetch: cfg.Fetch, timeout: clampTimeout(cfg.Timeout), rand: cfg.Rand, role: cfg.Role, log: cmp.Or(cfg.Logger, discard), gap: minRefreshGap}
 	if r.rand == nil {
 		r.rand = globalRand{}
 	}

@@ -57,8 +57,8 @@ func Run(ctx context.Context, rc RunConfig) error {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	log := rc.logger()
-	rc.Logger = log
+	rc.Logger = cmp.Or(rc.Logger, discard)
+	log := rc.Logger
 	tok, from, err := ResolveToken(getenv, rc.TokenFile)
 	if err != nil {
 		return err

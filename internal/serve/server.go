@@ -17,11 +17,11 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -90,14 +90,7 @@ type Config struct {
 	// Token is what clients must send in the Authorization header;
 	// required (ResolveToken picks one).
 	Token secret.String
-	// Log receives the log, usually stderr; nil discards it.
-	Log io.Writer
-	// LogFormat is LogPlain (default) or LogJSON.
-	LogFormat string
-	// Quiet logs failures only.
-	Quiet bool
-	// Logger, when set, is used instead of one made from Log, LogFormat and
-	// Quiet.
+	// Logger receives the log (NewLogger makes one); nil discards it.
 	Logger *slog.Logger
 	// Rand draws the refresh times; nil means the runtime's generator.
 	Rand Rand
@@ -105,13 +98,6 @@ type Config struct {
 	// listener, for clients that read no other (--imds). It has no shared
 	// secret: any local process that reaches the port gets credentials.
 	IMDS bool
-}
-
-func (cfg Config) logger() *slog.Logger {
-	if cfg.Logger != nil {
-		return cfg.Logger
-	}
-	return NewLogger(cfg.Log, cfg.LogFormat, cfg.Quiet)
 }
 
 // Server is a running credentials endpoint.
@@ -172,8 +158,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, refuseListen(ln.Addr().String())
 	}
 	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
-	log := cfg.logger()
-	cfg.Logger = log
+	cfg.Logger = cmp.Or(cfg.Logger, discard)
+	log := cfg.Logger
 	ref := NewRefresher(cfg)
 	if err := ref.Start(ctx); err != nil {
 		_ = ln.Close()
