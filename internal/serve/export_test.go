@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"strings"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 )
@@ -26,6 +27,11 @@ func (r *Refresher) Stats() stats {
 func (s *Server) Stats() stats { return s.ref.Stats() }
 
 func (s *Server) Refresher() *Refresher { return s.ref }
+
+// Addr is the address listened on, host:port.
+func (s *Server) Addr() string {
+	return strings.TrimSuffix(strings.TrimPrefix(s.url, "http://"), CredentialsPath)
+}
 
 // Credentials is what a request is answered with.
 func (r *Refresher) Credentials(ctx context.Context) (awscred.Credentials, error) {

@@ -53,11 +53,9 @@ func newIMDS(roleARN string) *imds {
 }
 
 // issue returns a new session token living ttl.
-func (m *imds) issue(ttl time.Duration) (string, error) {
+func (m *imds) issue(ttl time.Duration) string {
 	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
+	_, _ = rand.Read(b) // never fails: crypto/rand crashes the program instead
 	tok := base64.RawURLEncoding.EncodeToString(b)
 	now := time.Now()
 	m.mu.Lock()
@@ -78,7 +76,7 @@ func (m *imds) issue(ttl time.Duration) (string, error) {
 		delete(m.tokens, first)
 	}
 	m.tokens[sha256.Sum256([]byte(tok))] = now.Add(ttl)
-	return tok, nil
+	return tok
 }
 
 // valid reports whether tok is a session token handed out and not expired.
@@ -123,11 +121,7 @@ func (s *Server) imdsAnswer(r *http.Request) response {
 		if err != nil || ttl < 1 || ttl > imdsMaxTTL {
 			return textResponse(http.StatusBadRequest, "Bad Request: "+imdsTTLHeader+" must be from 1 to 21600\n")
 		}
-		tok, err := m.issue(time.Duration(ttl) * time.Second)
-		if err != nil {
-			return textResponse(http.StatusInternalServerError, "Internal Server Error\n")
-		}
-		resp := textResponse(http.StatusOK, tok)
+		resp := textResponse(http.StatusOK, m.issue(time.Duration(ttl)*time.Second))
 		resp.ttl = strconv.Itoa(ttl)
 		return resp
 	}

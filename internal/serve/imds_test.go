@@ -122,7 +122,7 @@ func TestIMDS(t *testing.T) {
 func TestIMDSTokensBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := newIMDS(testRole)
-		short, _ := m.issue(time.Second)
+		short := m.issue(time.Second)
 		if !m.valid(short) {
 			t.Fatal("a new token is not valid")
 		}
@@ -130,11 +130,11 @@ func TestIMDSTokensBounded(t *testing.T) {
 		if m.valid(short) {
 			t.Error("valid past its TTL")
 		}
-		first, _ := m.issue(time.Hour)
+		first := m.issue(time.Hour)
 		time.Sleep(time.Millisecond)
 		var last string
 		for range maxIMDSTokens {
-			last, _ = m.issue(2 * time.Hour)
+			last = m.issue(2 * time.Hour)
 		}
 		if m.valid(first) || !m.valid(last) || len(m.tokens) != maxIMDSTokens {
 			t.Errorf("after %d more tokens: first valid %v, last %v, %d held", maxIMDSTokens, m.valid(first), m.valid(last), len(m.tokens))

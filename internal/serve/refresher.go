@@ -81,7 +81,7 @@ func NewRefresher(cfg Config) *Refresher {
 func (r *Refresher) Start(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	deadline := time.Now().Add(r.timeout)
+	deadline, _ := ctx.Deadline()
 	var throttled error
 	for attempt := 1; ; attempt++ {
 		r.mu.Lock()
@@ -112,7 +112,9 @@ func (r *Refresher) Start(ctx context.Context) error {
 		}
 		r.log.Warn(fmt.Sprintf("STS throttled the first exchange (%s); retrying in %s", sts.ErrorCode(err), round(d)),
 			keyEvent, "throttled", keyRole, r.role, keyCode, sts.ErrorCode(err), keyRequestID, requestID(err))
-		if sleep(ctx, d) != nil {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
 			return err
 		}
 	}
@@ -539,18 +541,6 @@ func requestID(err error) string {
 		return withID.ServiceRequestID()
 	}
 	return ""
-}
-
-// sleep waits for d, or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // maxTimeout bounds --timeout where it becomes a timer or a deadline: a

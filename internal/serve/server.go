@@ -106,8 +106,7 @@ type Server struct {
 	token secret.String
 	hosts map[string]bool
 	log   *slog.Logger
-	ln    net.Listener
-	url   string
+	url   string // http://ADDR/credentials
 	http  *http.Server
 
 	ctx    context.Context // cancelled by Shutdown, ending requests' waits
@@ -119,8 +118,7 @@ type Server struct {
 	refused   tally // requests without the right token
 	strangers *strangers
 	answered  statuses
-	imds      *imds  // nil unless Config.IMDS
-	base      string // http://ADDR/
+	imds      *imds // nil unless Config.IMDS
 }
 
 // Start checks cfg, binds the address, makes the first exchange, then
@@ -170,9 +168,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		token:  cfg.Token,
 		hosts:  hosts(bound),
 		log:    log,
-		ln:     ln,
 		url:    "http://" + bound.String() + CredentialsPath,
-		base:   "http://" + bound.String() + "/",
 		done:   make(chan struct{}),
 		failed: make(chan error, 1),
 	}
@@ -233,11 +229,8 @@ func (s *Server) IMDSEndpoint() string {
 	if s.imds == nil {
 		return ""
 	}
-	return s.base
+	return strings.TrimSuffix(s.url, CredentialsPath) + "/"
 }
-
-// Addr is the address listened on, host:port.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Failed receives the error that stopped the server from accepting
 // connections (a listener closed under it, or failing for good), which
