@@ -156,11 +156,8 @@ func (r *Refresher) call(ctx context.Context) (awscred.Credentials, error) {
 		c, err := r.fetch(ctx)
 		done <- result{c, err}
 	}()
-	wait := r.timeout + hangMargin
-	if d, ok := ctx.Deadline(); ok {
-		wait = time.Until(d) + hangMargin
-	}
-	t := time.NewTimer(wait)
+	deadline, _ := ctx.Deadline() // Start and run always set one
+	t := time.NewTimer(time.Until(deadline) + hangMargin)
 	defer t.Stop()
 	select {
 	case res := <-done:
@@ -168,14 +165,11 @@ func (r *Refresher) call(ctx context.Context) (awscred.Credentials, error) {
 		// credential process: a deadline error says so.
 		return res.creds, explain.PerExchange(res.err, r.timeout)
 	case <-t.C:
-		return awscred.Credentials{}, explain.Errorf(errHung,
+		return awscred.Credentials{}, explain.Errorf(nil,
 			"the exchange has not ended within its deadline (%s) and %s more; it is left to end on its own", r.timeout, hangMargin).
 			Hint("a credential source that never answers holds it: a FIFO or a file on a hung network mount as credential_source.file, or an executable that does not exit; once the source answers again, the next retry succeeds")
 	}
 }
-
-// errHung marks a fetch that outlived its deadline.
-var errHung = errors.New("the exchange hangs")
 
 // check refuses credentials that must not be served whatever the
 // schedule: incomplete, not UTF-8 (a JSON encoder would alter them), or
@@ -342,14 +336,12 @@ func (r *Refresher) run(done chan struct{}) {
 		after := r.failures
 		r.failures, r.lastErr, r.logged, r.empty = 0, nil, "", false
 		short := r.store(creds, now)
-		msg := fmt.Sprintf("refreshed the credentials; they expire at %s, next refresh at %s",
-			stamp(creds.Expiration), stamp(r.next))
-		level := slog.LevelInfo
+		what, level := "refreshed the credentials", slog.LevelInfo
 		if after > 0 {
-			msg = fmt.Sprintf("refreshed the credentials after %d failed %s; they expire at %s, next refresh at %s",
-				after, plural(after, "attempt"), stamp(creds.Expiration), stamp(r.next))
+			what += fmt.Sprintf(" after %d failed %s", after, plural(after, "attempt"))
 			level = slog.LevelWarn // recovery is news to whoever saw the failures
 		}
+		msg := fmt.Sprintf("%s; they expire at %s, next refresh at %s", what, stamp(creds.Expiration), stamp(r.next))
 		next := r.next
 		emit = func() {
 			short()
