@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,7 +14,7 @@ import (
 
 // maxStrangers caps the connections open at once that have not sent a
 // request with the token. Each holds a goroutine, buffers and, while its
-// header arrives, the parsed lines of up to httpMaxHeaderBytes: unbounded,
+// header arrives, the parsed lines of up to maxHeaderBytes: unbounded,
 // 500 connections of tiny header lines took serve past the 64 MB the unit
 // allows. At the cap the oldest is closed. A client's own first request is
 // a stranger's for the millisecond before its header is read, so a flood
@@ -29,8 +30,8 @@ const maxStrangers = 128
 type strangers struct {
 	log    *slog.Logger
 	mu     sync.Mutex
-	conns  map[net.Conn]time.Time // when accepted
-	closed tally                  // connections closed at the cap
+	conns  []net.Conn // in the order accepted
+	closed tally      // connections closed at the cap
 }
 
 // connKey is the request context's key for its connection.
@@ -52,7 +53,9 @@ func (s *strangers) keep(ctx context.Context) {
 
 func (s *strangers) forget(c net.Conn) {
 	s.mu.Lock()
-	delete(s.conns, c)
+	if i := slices.Index(s.conns, c); i >= 0 {
+		s.conns = slices.Delete(s.conns, i, i+1)
+	}
 	s.mu.Unlock()
 }
 
@@ -69,16 +72,11 @@ func (s *strangers) track(c net.Conn, state http.ConnState) {
 		return
 	}
 	s.mu.Lock()
-	s.conns[c] = time.Now()
+	s.conns = append(s.conns, c)
 	var oldest net.Conn
 	if len(s.conns) > maxStrangers {
-		var at time.Time
-		for x, t := range s.conns {
-			if oldest == nil || t.Before(at) {
-				oldest, at = x, t
-			}
-		}
-		delete(s.conns, oldest) // not to be counted or closed twice
+		oldest = s.conns[0]
+		s.conns = slices.Delete(s.conns, 0, 1) // not to be counted or closed twice
 	}
 	s.mu.Unlock()
 	k := 0

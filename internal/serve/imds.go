@@ -113,13 +113,10 @@ func (s *Server) imdsAnswer(r *http.Request) response {
 	// A client with a session token is no stranger: the cap must not close
 	// it while it waits for a refresh.
 	s.strangers.keep(r.Context())
-	name, ok := strings.CutPrefix(r.URL.Path, imdsCredsPath)
-	switch {
-	case !ok:
-		return textResponse(http.StatusNotFound, "Not Found\n")
-	case name == "":
+	switch name, ok := strings.CutPrefix(r.URL.Path, imdsCredsPath); {
+	case ok && name == "":
 		return textResponse(http.StatusOK, m.role)
-	case name != m.role:
+	case !ok || name != m.role:
 		return textResponse(http.StatusNotFound, "Not Found\n")
 	}
 	h, failed := s.served(r)

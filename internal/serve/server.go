@@ -178,7 +178,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		log.Warn(fmt.Sprintf("--imds: any local process that can reach %s gets the credentials over the EC2 metadata protocol, which has no shared secret; clients that can, should use %s with its token", bound, URIEnv),
 			keyEvent, "imds")
 	}
-	s.strangers = &strangers{log: log, conns: map[net.Conn]time.Time{}}
+	s.strangers = &strangers{log: log}
 	s.http = &http.Server{
 		ConnState:         s.strangers.track,
 		ConnContext:       withConn,
