@@ -462,25 +462,13 @@ func (r *Refresher) current(ctx context.Context) (*held, error) {
 			}
 			return nil, fmt.Errorf("no valid credentials: %w", last)
 		}
-		if err := r.await(ctx, wait); err != nil {
-			return nil, err
+		// The refresh in flight ends within its timeout and hangMargin,
+		// when call gives up on a fetch that does not honour its context.
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-	}
-}
-
-// await waits for the refresh in flight to end, for ctx, or for the
-// refresh's own timeout and hangMargin more, by which time call has
-// given up on a fetch that does not honour its context.
-func (r *Refresher) await(ctx context.Context, done <-chan struct{}) error {
-	t := time.NewTimer(r.timeout + hangMargin)
-	defer t.Stop()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return context.DeadlineExceeded
 	}
 }
 

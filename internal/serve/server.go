@@ -28,7 +28,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
@@ -113,7 +112,6 @@ type Server struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when http.Server.Serve returns
 	failed chan error    // Serve's error, unless the server was shut down
-	once   sync.Once
 
 	refused   tally // requests without the right token
 	strangers *strangers
@@ -241,18 +239,15 @@ func (s *Server) Failed() <-chan error { return s.failed }
 // Shutdown stops accepting connections, lets requests in flight finish
 // until ctx is done, then closes what is left and stops refreshing.
 func (s *Server) Shutdown(ctx context.Context) error {
-	var err error
-	s.once.Do(func() {
-		// Stop refreshing first: a request waiting on a refresh is
-		// released at once instead of holding up the shutdown.
-		s.ref.Close()
-		if err = s.http.Shutdown(ctx); err != nil {
-			s.cancel()
-			_ = s.http.Close()
-		}
-		s.cancel()
-		<-s.done
-	})
+	// Stop refreshing first: a request waiting on a refresh is released at
+	// once instead of holding up the shutdown. Every step may be repeated.
+	s.ref.Close()
+	err := s.http.Shutdown(ctx)
+	s.cancel()
+	if err != nil {
+		_ = s.http.Close()
+	}
+	<-s.done
 	return err
 }
 
