@@ -101,13 +101,13 @@ func checkToken(v, from string) (secret.String, error) {
 func readTokenFile(file string) ([]byte, error) {
 	hint := "the file holds the token clients send in the Authorization header; create it with: head -c 32 /dev/urandom | base64 | tr -d '\\n' > FILE"
 	b, err := regfile.Read(file, maxTokenFile, time.Now().Add(tokenFileTimeout))
-	var big *regfile.TooLargeError
+	_, big := errors.AsType[*regfile.TooLargeError](err)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		// serve names its own limit: the run has no deadline yet.
 		return nil, explain.Errorf(context.DeadlineExceeded, "cannot read --auth-token-file %s: no answer within %s", file, tokenFileTimeout).
 			Hint("the file system holding it may be hung (a network mount?); keep the token on a local file system such as /run")
-	case errors.As(err, &big):
+	case big:
 		return nil, explain.Errorf(nil, "--auth-token-file %s is larger than %d bytes", file, maxTokenFile).
 			Hint("the file must hold the token alone; 32 to 64 random characters are plenty")
 	case err != nil:

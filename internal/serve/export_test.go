@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 )
@@ -50,3 +51,6 @@ func (r *Refresher) Current() (awscred.Credentials, bool) {
 	}
 	return awscred.Credentials{}, false
 }
+
+// expires is when the credentials stop working, on the local clock.
+func (p plan) expires() time.Time { return p.got.Add(p.life) }

@@ -102,9 +102,6 @@ func newPlan(got time.Time, life time.Duration) plan {
 	return p
 }
 
-// expires is when the credentials stop working, on the local clock.
-func (p plan) expires() time.Time { return p.got.Add(p.life) }
-
 // window is the span the refresh time is drawn from.
 func (p plan) window() (from, to time.Time) {
 	u := p.life - p.keep
@@ -147,9 +144,8 @@ func (p plan) servable(now time.Time) bool {
 // credentials base is 10s and ceil 2m, which leaves at least five tries in
 // the grace between keep and floor.
 func (p plan) retryDelay(attempt int, r Rand) time.Duration {
-	life := p.life
-	base := clamp(life/360, 100*time.Millisecond, 10*time.Second)
-	ceil := clamp(life/30, time.Second, 2*time.Minute)
+	base := clamp(p.life/360, 100*time.Millisecond, 10*time.Second)
+	ceil := clamp(p.life/30, time.Second, 2*time.Minute)
 	return transport.Backoff(base, ceil, attempt, r.Float64())
 }
 
