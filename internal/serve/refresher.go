@@ -362,18 +362,11 @@ func (r *Refresher) run(done chan struct{}) {
 // failure schedules the retry after a failed refresh and returns what to
 // log: each distinct failure once, with its hints (a throttle on one line
 // with the STS code), and the moment nothing is left to serve. Called
-// with mu held.
+// with mu held, after Start stored the first credentials.
 func (r *Refresher) failure(err error, now time.Time) func() {
-	var p plan
-	if r.cur != nil {
-		p = r.cur.plan
-	} else {
-		// No credentials yet: back off as for the default lifetime.
-		p = newPlan(now, time.Hour)
-	}
-	d := p.retryDelay(r.failures, r.rand)
+	d := r.cur.plan.retryDelay(r.failures, r.rand)
 	r.schedule(d)
-	servable := r.cur != nil && r.cur.plan.servable(now)
+	servable := r.cur.plan.servable(now)
 
 	var state string
 	switch {
