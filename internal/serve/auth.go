@@ -65,9 +65,14 @@ func ResolveToken(getenv func(string) string, file string) (secret.String, strin
 		tok, err := checkToken(string(b), "--auth-token-file "+file)
 		return tok, TokenFromFile, err
 	}
+	return newToken(), TokenFromGenerator, nil
+}
+
+// newToken is 32 random bytes, base64url: 43 characters.
+func newToken() secret.String {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b) // never fails: crypto/rand crashes the program instead
-	return secret.New(base64.RawURLEncoding.EncodeToString(b)), TokenFromGenerator, nil
+	return secret.New(base64.RawURLEncoding.EncodeToString(b))
 }
 
 // checkToken refuses what the SDKs would refuse or could not send. Go v2's

@@ -75,10 +75,7 @@ func Exec(ctx context.Context, ec ExecConfig) error {
 	if err != nil {
 		return err
 	}
-	tok, _, err := ResolveToken(func(string) string { return "" }, "")
-	if err != nil {
-		return err
-	}
+	tok := newToken()
 	cfg := ec.Config
 	cfg.Listen, cfg.Token = "127.0.0.1:0", tok
 	srv, err := Start(ctx, cfg)
