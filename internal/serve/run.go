@@ -3,6 +3,7 @@ package serve
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -91,8 +92,8 @@ func Run(ctx context.Context, rc RunConfig) error {
 		}
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	sigs := make(chan os.Signal, 1)
 	// A stop signal the caller ignored stays ignored: catching SIGHUP would
 	// undo `nohup gcp-aws-cred serve &`, and the terminal closing would stop
@@ -103,13 +104,10 @@ func Run(ctx context.Context, rc RunConfig) error {
 		}
 	}
 	defer signal.Stop(sigs)
-	var got os.Signal
-	stopped := make(chan struct{})
 	go func() {
-		defer close(stopped)
 		select {
-		case got = <-sigs:
-			cancel()
+		case got := <-sigs:
+			stop(errors.New("received " + got.String()))
 		case <-ctx.Done():
 		}
 	}()
@@ -145,10 +143,9 @@ func Run(ctx context.Context, rc RunConfig) error {
 		return explain.Errorf(err, "stopped serving: %v", err).
 			Hint("the listening socket failed; with socket activation, check the .socket unit (ListenStream=127.0.0.1:PORT, Accept=no)")
 	}
-	<-stopped
 	reason := "the context ended"
-	if got != nil {
-		reason = "received " + got.String()
+	if cause := context.Cause(ctx); cause != ctx.Err() {
+		reason = cause.Error() // a signal's
 	}
 	log.Info("stopping: "+reason, keyEvent, "stop")
 	shutdown(srv)
