@@ -87,9 +87,7 @@ func jsonAttr(groups []string, a slog.Attr) slog.Attr {
 				hints[i] = cleanHint(s)
 			}
 			a.Value = slog.AnyValue(hints)
-		case error:
-			a.Value = slog.StringValue(clean.Line(x.Error()))
-		default:
+		default: // an error, or anything else printed as text
 			a.Value = slog.StringValue(clean.Line(a.Value.String()))
 		}
 	}
