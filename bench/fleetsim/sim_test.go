@@ -68,7 +68,7 @@ func run(n int, d, span, rollout time.Duration, jitter bool, seed uint64) result
 	for range n {
 		at := time.Duration(rng.Float64() * float64(rollout))
 		time.AfterFunc(at, func() {
-			r := serve.NewRefresher(serve.RefresherOptions{Fetch: fetch, Rand: draw})
+			r := serve.NewRefresher(serve.Config{Fetch: fetch, Rand: draw})
 			if err := r.Start(context.Background()); err != nil {
 				panic(err) // the fake exchange cannot fail
 			}

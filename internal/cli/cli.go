@@ -268,7 +268,7 @@ func (c *ExecCmd) Run(ctx context.Context, given *explain.Given) error {
 	}
 	// --timeout bounds each exchange, not the life of the command.
 	return serve.Exec(context.WithoutCancel(ctx), serve.ExecConfig{
-		Config: serve.Config{Fetch: explained(flow, given), Role: c.Role, Timeout: c.Timeout, Log: os.Stderr, Quiet: true, IMDS: c.IMDS},
+		Config: serve.Config{Fetch: explained(flow, given), Role: c.Role, Timeout: c.Timeout, Logger: serve.NewLogger(os.Stderr, serve.LogPlain, true), IMDS: c.IMDS},
 		Region: c.Region,
 		Argv:   argv,
 	})

@@ -161,7 +161,7 @@ func TestStrangersWhoNeverReadCannotStarveClients(t *testing.T) {
 // limit, so serve no longer sheds connections when accept(2) fails.)
 func TestIdleStrangersCannotStarveClients(t *testing.T) {
 	log := &syncBuffer{}
-	srv, _ := startServer(t, Config{Log: log}, time.Hour)
+	srv, _ := startServer(t, Config{Logger: NewLogger(log, LogPlain, false)}, time.Hour)
 	kept, err := net.Dial("tcp", srv.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +360,7 @@ func TestOnlyAuthorisedClientsKeepConnections(t *testing.T) {
 // reason; the next ones are counted, not logged one by one.
 func TestUnauthorizedLoggedRateLimited(t *testing.T) {
 	log := &syncBuffer{}
-	srv, _ := startServer(t, Config{Log: log}, time.Hour)
+	srv, _ := startServer(t, Config{Logger: NewLogger(log, LogPlain, false)}, time.Hour)
 	for range 50 {
 		get(t, "GET", srv.URL(), []string{"wrong-token-wrong-token-wrong-token"}, "")
 	}

@@ -39,7 +39,7 @@ func helperActivated() int {
 	os.Setenv("LISTEN_PID", strconv.Itoa(os.Getpid()))
 	f := newFakeFetch(time.Hour)
 	err := Run(context.Background(), RunConfig{
-		Config: Config{Fetch: f.fetch, Role: testRole, Log: os.Stderr, Listen: "127.0.0.1:1"},
+		Config: Config{Fetch: f.fetch, Role: testRole, Logger: NewLogger(os.Stderr, LogPlain, false), Listen: "127.0.0.1:1"},
 		Output: output.Env, Stdout: os.Stdout,
 	})
 	if err != nil {

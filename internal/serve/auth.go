@@ -8,16 +8,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
@@ -70,11 +65,14 @@ func ResolveToken(getenv func(string) string, file string) (secret.String, strin
 		tok, err := checkToken(string(b), "--auth-token-file "+file)
 		return tok, TokenFromFile, err
 	}
+	return newToken(), TokenFromGenerator, nil
+}
+
+// newToken is 32 random bytes, base64url: 43 characters.
+func newToken() secret.String {
 	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return secret.String{}, "", explain.Errorf(err, "cannot generate a token: %v", err)
-	}
-	return secret.New(base64.RawURLEncoding.EncodeToString(b)), TokenFromGenerator, nil
+	_, _ = rand.Read(b) // never fails: crypto/rand crashes the program instead
+	return secret.New(base64.RawURLEncoding.EncodeToString(b))
 }
 
 // checkToken refuses what the SDKs would refuse or could not send. Go v2's
@@ -108,29 +106,19 @@ func checkToken(v, from string) (secret.String, error) {
 func readTokenFile(file string) ([]byte, error) {
 	hint := "the file holds the token clients send in the Authorization header; create it with: head -c 32 /dev/urandom | base64 | tr -d '\\n' > FILE"
 	b, err := regfile.Read(file, maxTokenFile, time.Now().Add(tokenFileTimeout))
-	var big *regfile.TooLargeError
+	_, big := errors.AsType[*regfile.TooLargeError](err)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		// serve names its own limit: the run has no deadline yet.
 		return nil, explain.Errorf(context.DeadlineExceeded, "cannot read --auth-token-file %s: no answer within %s", file, tokenFileTimeout).
 			Hint("the file system holding it may be hung (a network mount?); keep the token on a local file system such as /run")
-	case errors.As(err, &big):
+	case big:
 		return nil, explain.Errorf(nil, "--auth-token-file %s is larger than %d bytes", file, maxTokenFile).
 			Hint("the file must hold the token alone; 32 to 64 random characters are plenty")
 	case err != nil:
 		return nil, explain.File(err, "--auth-token-file "+file, hint)
 	}
 	return b, nil
-}
-
-// TokenFileExposed reports whether file can be read by its group or by
-// others, for a warning: the token is worth the credentials it opens.
-func TokenFileExposed(file string) (bool, os.FileMode) {
-	fi, err := os.Stat(file)
-	if err != nil || runtime.GOOS == "windows" {
-		return false, 0
-	}
-	return fi.Mode().Perm()&0o044 != 0, fi.Mode().Perm()
 }
 
 // authorized compares the request's Authorization header with the token
@@ -203,37 +191,13 @@ func hosts(addr netip.AddrPort) map[string]bool {
 	return ok
 }
 
-func hostAllowed(ok map[string]bool, host string) bool {
-	return ok[strings.ToLower(host)]
-}
-
-// refusals counts requests refused for want of the right token and logs
-// them at most once a minute: a log line per 401 would let any local
-// process flood the log, and none at all would hide a client with a stale
-// token or a process probing for credentials.
-type refusals struct {
-	total  atomic.Int64 // every refusal, for the metrics
-	mu     sync.Mutex
-	last   time.Time // when a line was last written
-	since  int       // refusals not yet logged
-	logged bool
-}
-
-// refusalInterval is the least time between two lines about refusals.
-const refusalInterval = time.Minute
-
-func (f *refusals) note(log *slog.Logger, r *http.Request) {
-	f.total.Add(1)
-	f.mu.Lock()
-	f.since++
-	now := time.Now()
-	if f.logged && now.Sub(f.last) < refusalInterval {
-		f.mu.Unlock()
+// refuse logs a request refused for want of the right token: the first at
+// once, then at most a line a minute with the count (see tally).
+func (s *Server) refuse(r *http.Request) {
+	n, first := s.refused.add(1)
+	if n == 0 {
 		return
 	}
-	n, first := f.since, !f.logged
-	f.since, f.last, f.logged = 0, now, true
-	f.mu.Unlock()
 	why := "no Authorization header"
 	switch v := r.Header.Values("Authorization"); {
 	case len(v) > 1:
@@ -244,7 +208,7 @@ func (f *refusals) note(log *slog.Logger, r *http.Request) {
 	msg := fmt.Sprintf("refused a request with %s from %s (HTTP 401); further refusals are counted and logged at most once a minute", why, r.RemoteAddr)
 	if !first {
 		msg = fmt.Sprintf("refused %d %s without the right token in the last %s (HTTP 401); the latest had %s, from %s",
-			n, plural(n, "request"), refusalInterval, why, r.RemoteAddr)
+			n, plural(n, "request"), logInterval, why, r.RemoteAddr)
 	}
-	log.Warn(msg, keyEvent, "unauthorized", "count", n, "remote", r.RemoteAddr)
+	s.log.Warn(msg, keyEvent, "unauthorized", "count", n, "remote", r.RemoteAddr)
 }

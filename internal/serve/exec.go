@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"os"
 	"os/exec"
@@ -74,10 +75,7 @@ func Exec(ctx context.Context, ec ExecConfig) error {
 	if err != nil {
 		return err
 	}
-	tok, _, err := ResolveToken(func(string) string { return "" }, "")
-	if err != nil {
-		return err
-	}
+	tok := newToken()
 	cfg := ec.Config
 	cfg.Listen, cfg.Token = "127.0.0.1:0", tok
 	srv, err := Start(ctx, cfg)
@@ -89,22 +87,15 @@ func Exec(ctx context.Context, ec ExecConfig) error {
 	if environ == nil {
 		environ = os.Environ()
 	}
+	// cmp.Or keeps a nil *os.File from reaching exec.Cmd as a non-nil
+	// io.Reader or io.Writer.
 	cmd := &exec.Cmd{
 		Path:   path,
 		Args:   ec.Argv,
 		Env:    childEnv(environ, srv.URL(), tok.Reveal(), srv.IMDSEndpoint(), ec.Region),
-		Stdin:  orElse(ec.Stdin, os.Stdin),
-		Stdout: orElse(ec.Stdout, os.Stdout),
-		Stderr: orElse(ec.Stderr, os.Stderr),
+		Stdin:  cmp.Or(ec.Stdin, os.Stdin),
+		Stdout: cmp.Or(ec.Stdout, os.Stdout),
+		Stderr: cmp.Or(ec.Stderr, os.Stderr),
 	}
 	return child.Run(cmd, func() { shutdown(srv) })
-}
-
-// orElse is f, or def when f is nil. A nil *os.File must not reach
-// exec.Cmd as a non-nil io.Reader or io.Writer.
-func orElse(f, def *os.File) *os.File {
-	if f != nil {
-		return f
-	}
-	return def
 }

@@ -25,10 +25,12 @@ func execHelper(t *testing.T, argv []string, environ []string, region string) (s
 	errOut, stderr := capture(t)
 	log := &syncBuffer{}
 	err := Exec(context.Background(), ExecConfig{
-		Config:  Config{Fetch: f.fetch, Role: testRole, Log: log, Quiet: true},
-		Region:  region,
-		Argv:    argv,
-		Environ: append(environ, helperEnv+"=child"),
+		Config: Config{Fetch: f.fetch, Role: testRole, Logger: NewLogger(log, LogPlain, true)},
+		Region: region,
+		Argv:   argv,
+		// A test binary built with -cover warns on stderr when GOCOVERDIR
+		// is unset; the child's stderr must stay empty for what it asserts.
+		Environ: append(environ, helperEnv+"=child", "GOCOVERDIR="+t.TempDir()),
 		Stdout:  out, Stderr: errOut,
 	})
 	if e := stderr(); e != "" || log.String() != "" {

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -8,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -28,70 +28,44 @@ const (
 	imdsTokHeader = "X-Aws-Ec2-Metadata-Token"
 	// imdsMaxTTL is EC2's bound on a session token's lifetime: 6 hours.
 	imdsMaxTTL = 21600
-	// maxIMDSTokens bounds the session tokens held at once: a client takes
-	// one per process (the SDKs cache theirs for its TTL), and a process
-	// that asks in a loop must not grow serve's memory. At the bound the
-	// token nearest its end is dropped; its holder gets 401 and, as the
-	// SDKs do on 401, asks for a new one.
-	maxIMDSTokens = 1024
 )
 
-// imds holds the session tokens handed out and the role name served.
+// imds serves the role's name and hands out session tokens. A token is
+// its end time and an HMAC of it under a key made at start: serve holds
+// nothing per token, so no client asking in a loop grows its memory, and
+// no token can be forged or stretched without the key.
 type imds struct {
 	role string // the name listed under security-credentials/
-
-	mu     sync.Mutex
-	tokens map[[sha256.Size]byte]time.Time // a token's hash → when it expires
+	key  [32]byte
 }
 
 func newIMDS(roleARN string) *imds {
-	role := roleARN[strings.LastIndexByte(roleARN, '/')+1:]
-	if role == "" {
-		role = "gcp-aws-cred"
+	m := &imds{role: roleARN[strings.LastIndexByte(roleARN, '/')+1:]}
+	if m.role == "" {
+		m.role = "gcp-aws-cred"
 	}
-	return &imds{role: role, tokens: map[[sha256.Size]byte]time.Time{}}
+	_, _ = rand.Read(m.key[:]) // never fails: crypto/rand crashes the program instead
+	return m
 }
 
 // issue returns a new session token living ttl.
-func (m *imds) issue(ttl time.Duration) (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	tok := base64.RawURLEncoding.EncodeToString(b)
-	now := time.Now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for k, end := range m.tokens {
-		if !now.Before(end) {
-			delete(m.tokens, k)
-		}
-	}
-	if len(m.tokens) >= maxIMDSTokens {
-		var first [sha256.Size]byte
-		var at time.Time
-		for k, end := range m.tokens {
-			if at.IsZero() || end.Before(at) {
-				first, at = k, end
-			}
-		}
-		delete(m.tokens, first)
-	}
-	m.tokens[sha256.Sum256([]byte(tok))] = now.Add(ttl)
-	return tok, nil
+func (m *imds) issue(ttl time.Duration) string {
+	end := strconv.FormatInt(time.Now().Add(ttl).UnixMilli(), 10)
+	return end + "." + m.sign(end)
+}
+
+func (m *imds) sign(end string) string {
+	mac := hmac.New(sha256.New, m.key[:])
+	mac.Write([]byte(end))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // valid reports whether tok is a session token handed out and not expired.
-// Tokens are looked up by their hash, so the lookup's timing tells nothing
-// of a token's prefix.
+// hmac.Equal takes the same time whatever prefix of the signature matches.
 func (m *imds) valid(tok string) bool {
-	if tok == "" {
-		return false
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	end, ok := m.tokens[sha256.Sum256([]byte(tok))]
-	return ok && time.Now().Before(end)
+	end, sig, _ := strings.Cut(tok, ".")
+	ms, err := strconv.ParseInt(end, 10, 64)
+	return err == nil && time.Now().UnixMilli() < ms && hmac.Equal([]byte(sig), []byte(m.sign(end)))
 }
 
 // imdsDocument is EC2's credentials document. botocore reads AccessKeyId,
@@ -123,11 +97,7 @@ func (s *Server) imdsAnswer(r *http.Request) response {
 		if err != nil || ttl < 1 || ttl > imdsMaxTTL {
 			return textResponse(http.StatusBadRequest, "Bad Request: "+imdsTTLHeader+" must be from 1 to 21600\n")
 		}
-		tok, err := m.issue(time.Duration(ttl) * time.Second)
-		if err != nil {
-			return textResponse(http.StatusInternalServerError, "Internal Server Error\n")
-		}
-		resp := textResponse(http.StatusOK, tok)
+		resp := textResponse(http.StatusOK, m.issue(time.Duration(ttl)*time.Second))
 		resp.ttl = strconv.Itoa(ttl)
 		return resp
 	}
@@ -143,27 +113,24 @@ func (s *Server) imdsAnswer(r *http.Request) response {
 	// A client with a session token is no stranger: the cap must not close
 	// it while it waits for a refresh.
 	s.strangers.keep(r.Context())
-	name, ok := strings.CutPrefix(r.URL.Path, imdsCredsPath)
-	switch {
-	case !ok:
-		return textResponse(http.StatusNotFound, "Not Found\n")
-	case name == "":
+	switch name, ok := strings.CutPrefix(r.URL.Path, imdsCredsPath); {
+	case ok && name == "":
 		return textResponse(http.StatusOK, m.role)
-	case name != m.role:
+	case !ok || name != m.role:
 		return textResponse(http.StatusNotFound, "Not Found\n")
 	}
-	c, _, failed := s.served(r)
+	h, failed := s.served(r)
 	if failed != nil {
 		return *failed
 	}
 	b, _ := json.Marshal(imdsDocument{
 		Code:            "Success",
-		LastUpdated:     s.ref.state(time.Now()).lastOK.UTC().Format(time.RFC3339),
+		LastUpdated:     stamp(h.plan.got),
 		Type:            "AWS-HMAC",
-		AccessKeyID:     c.AccessKeyID,
-		SecretAccessKey: c.SecretAccessKey.Reveal(),
-		Token:           c.SessionToken.Reveal(),
-		Expiration:      c.Expiration.UTC().Format(time.RFC3339),
+		AccessKeyID:     h.creds.AccessKeyID,
+		SecretAccessKey: h.creds.SecretAccessKey.Reveal(),
+		Token:           h.creds.SessionToken.Reveal(),
+		Expiration:      stamp(h.creds.Expiration),
 	})
 	return response{status: http.StatusOK, body: b}
 }

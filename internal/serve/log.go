@@ -3,9 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"strings"
 	"sync"
@@ -34,6 +32,9 @@ const (
 	keyHints      = "hints"
 )
 
+// discard is the logger of a Config without one.
+var discard = slog.New(slog.DiscardHandler)
+
 // NewLogger returns serve's logger writing to w in format (LogPlain or
 // LogJSON); nil w discards everything. quiet keeps warnings and errors
 // only. Plain lines have the CLI's own form ("gcp-aws-cred: warning: …",
@@ -41,43 +42,62 @@ const (
 // and container runtimes add; JSON lines are slog's JSON handler's with
 // lower-case level names.
 //
-// Every value of every record, whatever handler writes it, passes through
-// cleanHandler first: secrets redacted, control characters escaped, the
-// line prefix defused. No call site has to remember to clean.
+// Both handlers clean every value they write, the message included:
+// secrets redacted, control characters escaped, the line prefix defused.
+// No call site has to remember to clean.
 func NewLogger(w io.Writer, format string, quiet bool) *slog.Logger {
 	if w == nil {
-		return slog.New(slog.DiscardHandler)
+		return discard
 	}
 	level := slog.LevelDebug
 	if quiet {
 		level = slog.LevelWarn
 	}
-	var h slog.Handler
 	if format == LogJSON {
-		h = slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: jsonAttr})
-	} else {
-		h = &plainHandler{w: w, level: level, mu: new(sync.Mutex)}
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: jsonAttr}))
 	}
-	return slog.New(cleanHandler{h})
+	return slog.New(&plainHandler{w: w, level: level})
 }
 
-// jsonAttr writes levels as the plain form names them and times in UTC,
-// and leaves out fields with nothing to say (no request ID, no code).
+// jsonAttr is the JSON handler's ReplaceAttr, which slog calls for the
+// message and for every attribute, in groups too. It writes levels as the
+// plain form names them and times in UTC, and cleans the rest: strings,
+// string lists (hints keep their line breaks, indented), errors and
+// anything else printed as text. Times, durations and numbers cannot carry
+// a secret and stay typed. Fields with nothing to say (no request ID, no
+// code) are left out.
 func jsonAttr(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 {
+		switch a.Key {
+		case slog.LevelKey:
+			return slog.String(slog.LevelKey, levelName(a.Value.Any().(slog.Level)))
+		case slog.TimeKey:
+			return slog.String(slog.TimeKey, a.Value.Time().UTC().Format(time.RFC3339Nano))
+		}
+	}
+	a.Key = clean.Line(a.Key)
+	switch a.Value.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(clean.Line(a.Value.String()))
+	case slog.KindAny:
+		switch x := a.Value.Any().(type) {
+		case []string:
+			hints := make([]string, len(x))
+			for i, s := range x {
+				hints[i] = cleanHint(s)
+			}
+			a.Value = slog.AnyValue(hints)
+		default: // an error, or anything else printed as text
+			a.Value = slog.StringValue(clean.Line(a.Value.String()))
+		}
+	}
 	if a.Value.Kind() == slog.KindString && a.Value.String() == "" {
 		return slog.Attr{}
 	}
-	if len(groups) > 0 {
-		return a
-	}
-	switch a.Key {
-	case slog.LevelKey:
-		return slog.String(slog.LevelKey, levelName(a.Value.Any().(slog.Level)))
-	case slog.TimeKey:
-		return slog.String(slog.TimeKey, a.Value.Time().UTC().Format(time.RFC3339Nano))
-	}
 	return a
 }
+
+func cleanHint(s string) string { return clean.Block(strings.TrimRight(s, "\n")) }
 
 func levelName(l slog.Level) string {
 	switch {
@@ -91,78 +111,6 @@ func levelName(l slog.Level) string {
 	return "debug"
 }
 
-// cleanHandler cleans a record's message and every attribute value before
-// the handler it wraps sees them.
-type cleanHandler struct{ next slog.Handler }
-
-func (h cleanHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return h.next.Enabled(ctx, l)
-}
-
-func (h cleanHandler) Handle(ctx context.Context, r slog.Record) error {
-	c := slog.NewRecord(r.Time, r.Level, clean.Line(r.Message), r.PC)
-	r.Attrs(func(a slog.Attr) bool {
-		c.AddAttrs(cleanAttr(a))
-		return true
-	})
-	return h.next.Handle(ctx, c)
-}
-
-func (h cleanHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	clean := make([]slog.Attr, len(as))
-	for i, a := range as {
-		clean[i] = cleanAttr(a)
-	}
-	return cleanHandler{h.next.WithAttrs(clean)}
-}
-
-func (h cleanHandler) WithGroup(name string) slog.Handler {
-	return cleanHandler{h.next.WithGroup(clean.Line(name))}
-}
-
-// cleanAttr cleans one value: strings, string lists (hints keep their
-// line breaks, indented), errors and anything else printed as text. Times,
-// durations and numbers cannot carry a secret and stay typed.
-func cleanAttr(a slog.Attr) slog.Attr {
-	a.Key = clean.Line(a.Key)
-	v := a.Value.Resolve()
-	switch v.Kind() {
-	case slog.KindString:
-		a.Value = slog.StringValue(clean.Line(v.String()))
-	case slog.KindGroup:
-		g := v.Group()
-		clean := make([]any, len(g))
-		for i, x := range g {
-			clean[i] = cleanAttr(x)
-		}
-		a.Value = slog.GroupValue(toAttrs(clean)...)
-	case slog.KindAny:
-		switch x := v.Any().(type) {
-		case []string:
-			out := make([]string, len(x))
-			for i, s := range x {
-				out[i] = clean.Block(strings.TrimRight(s, "\n"))
-			}
-			a.Value = slog.AnyValue(out)
-		case error:
-			a.Value = slog.StringValue(clean.Line(x.Error()))
-		default:
-			a.Value = slog.StringValue(clean.Line(v.String()))
-		}
-	default:
-		a.Value = v
-	}
-	return a
-}
-
-func toAttrs(xs []any) []slog.Attr {
-	out := make([]slog.Attr, len(xs))
-	for i, x := range xs {
-		out[i] = x.(slog.Attr)
-	}
-	return out
-}
-
 // plainHandler writes a record as the CLI writes its errors: the message
 // after "gcp-aws-cred: " (and "warning: " or "error: " for those levels),
 // then one "gcp-aws-cred: hint: " line per hint. The structured fields are
@@ -170,7 +118,7 @@ func toAttrs(xs []any) []slog.Attr {
 type plainHandler struct {
 	w     io.Writer
 	level slog.Level
-	mu    *sync.Mutex
+	mu    sync.Mutex
 }
 
 func (h *plainHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
@@ -181,11 +129,11 @@ func (h *plainHandler) Handle(_ context.Context, r slog.Record) error {
 	if r.Level != slog.LevelInfo {
 		b.WriteString(levelName(r.Level) + ": ")
 	}
-	b.WriteString(r.Message + "\n")
+	b.WriteString(clean.Line(r.Message) + "\n")
 	r.Attrs(func(a slog.Attr) bool {
 		if hs, ok := a.Value.Any().([]string); ok && a.Key == keyHints {
 			for _, s := range hs {
-				b.WriteString(explain.Indent(clean.Name+": hint: ", "    ", s))
+				b.WriteString(explain.Indent(clean.Name+": hint: ", "    ", cleanHint(s)))
 			}
 		}
 		return true
@@ -200,44 +148,6 @@ func (h *plainHandler) Handle(_ context.Context, r slog.Record) error {
 // ahead of time change nothing.
 func (h *plainHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h *plainHandler) WithGroup(string) slog.Handler      { return h }
-
-// errorLog is the net/http server's ErrorLog: its lines (a panic in a
-// handler, an accept error) go through the same handler as serve's own, as
-// warnings, at most one a second. Local clients choose how often they
-// come (an accept error for each connection over the descriptor limit):
-// the ones in between are counted, and the count given on the next line.
-func errorLog(l *slog.Logger) *log.Logger {
-	return log.New(&limitedLog{l: l}, "", 0)
-}
-
-// errorLogInterval is the least time between two lines of errorLog.
-const errorLogInterval = time.Second
-
-type limitedLog struct {
-	l       *slog.Logger
-	mu      sync.Mutex
-	last    time.Time
-	dropped int
-}
-
-func (w *limitedLog) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	now := time.Now()
-	if now.Sub(w.last) < errorLogInterval {
-		w.dropped++
-		w.mu.Unlock()
-		return len(p), nil
-	}
-	n := w.dropped
-	w.last, w.dropped = now, 0
-	w.mu.Unlock()
-	msg := strings.TrimSuffix(string(p), "\n")
-	if n > 0 {
-		msg += fmt.Sprintf(" (%d more net/http %s left out since the last one: at most one a second is logged)", n, plural(n, "line"))
-	}
-	w.l.Warn(msg)
-	return len(p), nil
-}
 
 // TraceWriter is an io.Writer for the --verbose trace of the exchanges
 // serve makes: each line written becomes a debug record of l, so that with

@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 func helperServe() int {
 	f := newFakeFetch(time.Hour)
 	err := Run(context.Background(), RunConfig{
-		Config: Config{Fetch: f.fetch, Role: testRole, Log: os.Stderr},
+		Config: Config{Fetch: f.fetch, Role: testRole, Logger: NewLogger(os.Stderr, LogPlain, false)},
 		Output: output.Env, Stdout: os.Stdout,
 	})
 	if err != nil {
@@ -61,7 +61,7 @@ func helperServe() int {
 func helperExec(argv []string) int {
 	f := newFakeFetch(time.Hour)
 	err := Exec(context.Background(), ExecConfig{
-		Config:  Config{Fetch: f.fetch, Role: testRole, Log: os.Stderr, Quiet: true},
+		Config:  Config{Fetch: f.fetch, Role: testRole, Logger: NewLogger(os.Stderr, LogPlain, true)},
 		Argv:    argv,
 		Environ: append(os.Environ(), helperEnv+"=child"),
 	})

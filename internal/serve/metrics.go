@@ -3,6 +3,7 @@ package serve
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -26,21 +27,12 @@ const MetricsPath = "/metrics"
 // metricsType is the text exposition format's content type.
 const metricsType = "text/plain; version=0.0.4; charset=utf-8"
 
-// Results a refresh is counted under, the label of
-// gcp_aws_cred_refreshes_total.
-const (
-	resultSuccess   = "success"
-	resultThrottled = "throttled"
-	resultDenied    = "denied"
-	resultOther     = "other"
-)
-
-var results = []string{resultSuccess, resultThrottled, resultDenied, resultOther}
+// results are the labels of gcp_aws_cred_refreshes_total, in the order
+// outcomes counts them.
+var results = [...]string{"success", "throttled", "denied", "other"}
 
 // outcomes counts exchanges by result.
-type outcomes struct {
-	n [4]atomic.Int64 // in the order of results
-}
+type outcomes [len(results)]atomic.Int64
 
 // note counts one exchange's outcome: err is nil for credentials stored.
 func (o *outcomes) note(err error) {
@@ -53,7 +45,7 @@ func (o *outcomes) note(err error) {
 	case errors.Is(err, sts.ErrAccessDenied):
 		i = 2
 	}
-	o.n[i].Add(1)
+	o[i].Add(1)
 }
 
 // statuses counts the answers written, by HTTP status.
@@ -74,42 +66,13 @@ func (s *statuses) note(status int) {
 func (s *statuses) snapshot() map[int]int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[int]int64, len(s.n))
-	for k, v := range s.n {
-		out[k] = v
-	}
-	return out
-}
-
-// refreshState is what the metrics read of the refresher, at one moment.
-type refreshState struct {
-	held       bool
-	left       time.Duration // until the held credentials expire
-	expiration time.Time
-	lastOK     time.Time // when credentials were last stored
-	results    [4]int64
-}
-
-func (r *Refresher) state(now time.Time) refreshState {
-	var st refreshState
-	r.mu.Lock()
-	if r.cur != nil {
-		st.held, st.left, st.expiration = true, r.cur.plan.left(now), r.cur.creds.Expiration
-	}
-	st.lastOK = r.lastOK
-	r.mu.Unlock()
-	for i := range st.results {
-		st.results[i] = r.outcomes.n[i].Load()
-	}
-	return st
+	return maps.Clone(s.n)
 }
 
 // metrics answers GET and HEAD on MetricsPath.
 func (s *Server) metrics(r *http.Request) response {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET and HEAD are served")
-		resp.allow = "GET, HEAD"
-		return resp
+	if resp := onlyGetOrHead(r); resp != nil {
+		return *resp
 	}
 	return response{status: http.StatusOK, ctype: metricsType, body: s.exposition(time.Now())}
 }
@@ -117,7 +80,6 @@ func (s *Server) metrics(r *http.Request) response {
 // exposition writes the metrics in the text format: # HELP and # TYPE,
 // then one sample a line. Times are Unix seconds, durations seconds.
 func (s *Server) exposition(now time.Time) []byte {
-	st := s.ref.state(now)
 	var b strings.Builder
 	family := func(name, typ, help string) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
@@ -127,9 +89,11 @@ func (s *Server) exposition(now time.Time) []byte {
 		if labels != "" {
 			b.WriteString("{" + labels + "}")
 		}
-		b.WriteByte(' ')
-		b.WriteString(strconv.FormatFloat(v, 'f', -1, 64))
-		b.WriteByte('\n')
+		b.WriteString(" " + strconv.FormatFloat(v, 'f', -1, 64) + "\n")
+	}
+	gauge := func(name, help string, v float64) {
+		family(name, "gauge", help)
+		sample(name, "", v)
 	}
 	unix := func(t time.Time) float64 {
 		if t.IsZero() {
@@ -137,32 +101,29 @@ func (s *Server) exposition(now time.Time) []byte {
 		}
 		return float64(t.UnixMilli()) / 1000
 	}
+	var left time.Duration
+	var expiration, got time.Time
+	if h := s.ref.last(); h != nil {
+		left, expiration, got = h.plan.left(now), h.creds.Expiration, h.plan.got
+	}
 
-	family("gcp_aws_cred_credentials_held", "gauge", "1 while credentials may be served (more than the floor left), else 0.")
-	sample("gcp_aws_cred_credentials_held", "", b2f(s.ref.Healthy()))
-	family("gcp_aws_cred_credentials_expiry_seconds", "gauge", "Seconds until the credentials held expire, by STS's clock and this machine's monotonic one; 0 when none are held or they have expired.")
-	sample("gcp_aws_cred_credentials_expiry_seconds", "", math.Max(0, math.Round(st.left.Seconds()*1000)/1000))
-	family("gcp_aws_cred_credentials_expiration_timestamp_seconds", "gauge", "The Expiration of the credentials held, in Unix seconds; 0 when none are held.")
-	sample("gcp_aws_cred_credentials_expiration_timestamp_seconds", "", unix(st.expiration))
-	family("gcp_aws_cred_last_refresh_success_timestamp_seconds", "gauge", "When credentials were last obtained (the first exchange included), in Unix seconds.")
-	sample("gcp_aws_cred_last_refresh_success_timestamp_seconds", "", unix(st.lastOK))
+	gauge("gcp_aws_cred_credentials_held", "1 while credentials may be served (more than the floor left), else 0.", b2f(s.ref.Healthy()))
+	gauge("gcp_aws_cred_credentials_expiry_seconds", "Seconds until the credentials held expire, by STS's clock and this machine's monotonic one; 0 when none are held or they have expired.",
+		math.Max(0, math.Round(left.Seconds()*1000)/1000))
+	gauge("gcp_aws_cred_credentials_expiration_timestamp_seconds", "The Expiration of the credentials held, in Unix seconds; 0 when none are held.", unix(expiration))
+	gauge("gcp_aws_cred_last_refresh_success_timestamp_seconds", "When credentials were last obtained (the first exchange included), in Unix seconds.", unix(got))
 	family("gcp_aws_cred_refreshes_total", "counter", "Exchanges with STS (the first included), by result: success, throttled, denied (AccessDenied, IDPRejectedClaim), other.")
 	for i, res := range results {
-		sample("gcp_aws_cred_refreshes_total", `result="`+res+`"`, float64(st.results[i]))
+		sample("gcp_aws_cred_refreshes_total", `result="`+res+`"`, float64(s.ref.outcomes[i].Load()))
 	}
 	family("gcp_aws_cred_requests_total", "counter", "Requests answered by serve, by HTTP status (net/http's own 400, 431 and 505 are not counted).")
 	byStatus := s.answered.snapshot()
-	codes := make([]int, 0, len(byStatus))
-	for c := range byStatus {
-		codes = append(codes, c)
-	}
-	slices.Sort(codes)
-	for _, c := range codes {
+	for _, c := range slices.Sorted(maps.Keys(byStatus)) {
 		sample("gcp_aws_cred_requests_total", `status="`+strconv.Itoa(c)+`"`, float64(byStatus[c]))
 	}
 	family("gcp_aws_cred_strangers_refused_total", "counter", "Requests refused for want of the right token (reason unauthorized), and connections closed because more than 128 without it were open (reason closed).")
 	sample("gcp_aws_cred_strangers_refused_total", `reason="unauthorized"`, float64(s.refused.total.Load()))
-	sample("gcp_aws_cred_strangers_refused_total", `reason="closed"`, float64(s.strangers.closed.Load()))
+	sample("gcp_aws_cred_strangers_refused_total", `reason="closed"`, float64(s.strangers.closed.total.Load()))
 	return []byte(b.String())
 }
 

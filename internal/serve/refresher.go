@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -21,22 +21,6 @@ import (
 // Fetch gets fresh credentials: one Google token and one STS exchange.
 // cred.Flow's Credentials method is one. It must honour ctx.
 type Fetch func(ctx context.Context) (awscred.Credentials, error)
-
-// RefresherOptions configure a Refresher. Only Fetch is required.
-type RefresherOptions struct {
-	// Fetch gets fresh credentials.
-	Fetch Fetch
-	// Timeout bounds each exchange, retries inside it included, and the
-	// throttled retries of the first one (--timeout). Zero means 30s.
-	Timeout time.Duration
-	// Rand draws the refresh times and backoff delays; nil means a
-	// generator seeded by the runtime, different in every process.
-	Rand Rand
-	// Log receives the log; nil discards it (NewLogger makes one).
-	Log *slog.Logger
-	// Role is the role ARN, for log lines.
-	Role string
-}
 
 // Refresher holds one set of credentials in memory and replaces it in the
 // background before it expires, never making more than one STS call at a
@@ -67,10 +51,7 @@ type Refresher struct {
 	gap      time.Duration // least time between two refreshes' starts
 	short    time.Time     // since when STS has issued too short lifetimes
 
-	lastOK   time.Time // when credentials were last stored, for the metrics
-	outcomes outcomes  // exchanges by result, for the metrics
-
-	calls, refreshes, failed, hung atomic.Int64
+	outcomes outcomes // exchanges by result, for the metrics
 }
 
 // held is one set of credentials with its schedule and its response body,
@@ -81,30 +62,12 @@ type held struct {
 	body  []byte
 }
 
-// Stats count a refresher's work since it was made.
-type Stats struct {
-	// Calls is how many times Fetch was called: the STS calls made, not
-	// counting the SDK's own retries inside one.
-	Calls int64
-	// Refreshes is how many calls returned usable credentials, the first
-	// exchange included.
-	Refreshes int64
-	// Failures is how many calls failed.
-	Failures int64
-	// Hung is how many of the failures were calls still running past
-	// their deadline and hangMargin.
-	Hung int64
-}
-
 // NewRefresher returns a refresher with no credentials; Start fetches the
-// first.
-func NewRefresher(o RefresherOptions) *Refresher {
-	r := &Refresher{fetch: o.Fetch, timeout: clampTimeout(o.Timeout), rand: o.Rand, role: o.Role, log: o.Log, gap: minRefreshGap}
+// first. It takes Fetch, Timeout, Rand, Role and the log from cfg.
+func NewRefresher(cfg Config) *Refresher {
+	r := &Refresher{fetch: cfg.Fetch, timeout: clampTimeout(cfg.Timeout), rand: cfg.Rand, role: cfg.Role, log: cmp.Or(cfg.Logger, discard), gap: minRefreshGap}
 	if r.rand == nil {
 		r.rand = globalRand{}
-	}
-	if r.log == nil {
-		r.log = NewLogger(nil, "", false)
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	return r
@@ -118,19 +81,13 @@ func NewRefresher(o RefresherOptions) *Refresher {
 func (r *Refresher) Start(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	deadline := time.Now().Add(r.timeout)
+	deadline, _ := ctx.Deadline()
 	var throttled error
 	for attempt := 1; ; attempt++ {
-		r.calls.Add(1)
 		r.mu.Lock()
 		r.started = time.Now()
 		r.mu.Unlock()
-		creds, err := r.call(ctx)
-		now := time.Now()
-		if err == nil {
-			err = check(creds, now)
-		}
-		r.outcomes.note(err)
+		creds, now, err := r.exchange(ctx)
 		if err == nil {
 			r.mu.Lock()
 			emit := r.store(creds, now)
@@ -138,7 +95,6 @@ func (r *Refresher) Start(ctx context.Context) error {
 			emit()
 			return nil
 		}
-		r.failed.Add(1)
 		if !errors.Is(err, sts.ErrThrottled) {
 			if throttled != nil && ctx.Err() != nil {
 				// The deadline ran out during a retry: what stopped the
@@ -154,12 +110,26 @@ func (r *Refresher) Start(ctx context.Context) error {
 		if time.Now().Add(d).After(deadline) {
 			return err
 		}
-		r.log.Warn(fmt.Sprintf("STS throttled the first exchange (%s); retrying in %s", codeOf(err), round(d)),
-			keyEvent, "throttled", keyRole, r.role, keyCode, codeOf(err), keyRequestID, requestID(err))
-		if sleep(ctx, d) != nil {
+		r.log.Warn(fmt.Sprintf("STS throttled the first exchange (%s); retrying in %s", sts.ErrorCode(err), round(d)),
+			keyEvent, "throttled", keyRole, r.role, keyCode, sts.ErrorCode(err), keyRequestID, requestID(err))
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
 			return err
 		}
 	}
+}
+
+// exchange makes one call and checks what it returned, counting the
+// outcome for the metrics.
+func (r *Refresher) exchange(ctx context.Context) (awscred.Credentials, time.Time, error) {
+	creds, err := r.call(ctx)
+	now := time.Now()
+	if err == nil {
+		err = check(creds, now)
+	}
+	r.outcomes.note(err)
+	return creds, now, err
 }
 
 // hangMargin is how long past its deadline a fetch may run before it
@@ -186,49 +156,42 @@ func (r *Refresher) call(ctx context.Context) (awscred.Credentials, error) {
 		c, err := r.fetch(ctx)
 		done <- result{c, err}
 	}()
-	wait := r.timeout + hangMargin
-	if d, ok := ctx.Deadline(); ok {
-		wait = time.Until(d) + hangMargin
-	}
-	t := time.NewTimer(wait)
+	deadline, _ := ctx.Deadline() // Start and run always set one
+	t := time.NewTimer(time.Until(deadline) + hangMargin)
 	defer t.Stop()
 	select {
 	case res := <-done:
-		return res.creds, r.perExchange(res.err)
+		// --timeout bounds each exchange here, not a whole run as in the
+		// credential process: a deadline error says so.
+		return res.creds, explain.PerExchange(res.err, r.timeout)
 	case <-t.C:
-		r.hung.Add(1)
-		return awscred.Credentials{}, explain.Errorf(errHung,
+		return awscred.Credentials{}, explain.Errorf(nil,
 			"the exchange has not ended within its deadline (%s) and %s more; it is left to end on its own", r.timeout, hangMargin).
 			Hint("a credential source that never answers holds it: a FIFO or a file on a hung network mount as credential_source.file, or an executable that does not exit; once the source answers again, the next retry succeeds")
 	}
 }
-
-// errHung marks a fetch that outlived its deadline.
-var errHung = errors.New("the exchange hangs")
 
 // check refuses credentials that must not be served whatever the
 // schedule: incomplete, not UTF-8 (a JSON encoder would alter them), or
 // already expired, by STS's own clock when its answer had a Date, else by
 // this machine's.
 func check(c awscred.Credentials, now time.Time) error {
+	const notSTS = "check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL: the endpoint may not be AWS STS"
 	if c.AccessKeyID == "" || c.SecretAccessKey.Reveal() == "" || c.SessionToken.Reveal() == "" || c.Expiration.IsZero() {
-		return explain.Errorf(nil, "STS returned incomplete credentials").
-			Hint("check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL: the endpoint may not be AWS STS")
+		return explain.Errorf(nil, "STS returned incomplete credentials").Hint(notSTS)
 	}
 	for _, s := range []string{c.AccessKeyID, c.SecretAccessKey.Reveal(), c.SessionToken.Reveal(), c.AccountID} {
 		if !utf8.ValidString(s) {
-			return explain.Errorf(nil, "STS returned credentials that are not valid UTF-8").
-				Hint("check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL: the endpoint may not be AWS STS")
+			return explain.Errorf(nil, "STS returned credentials that are not valid UTF-8").Hint(notSTS)
 		}
 	}
 	if !c.Issued.IsZero() && c.Expiration.Sub(c.Issued)-time.Second <= 0 {
 		return explain.Errorf(nil, "STS returned credentials that expired at %s, before the time of its own answer (%s)",
-			c.Expiration.UTC().Format(time.RFC3339), c.Issued.UTC().Format(time.RFC3339)).
-			Hint("check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL: the endpoint may not be AWS STS")
+			stamp(c.Expiration), stamp(c.Issued)).Hint(notSTS)
 	}
 	if lifetime(c, now) <= 0 {
 		return explain.Errorf(nil, "STS returned credentials that expired at %s, which is already past by this machine's clock (%s)",
-			c.Expiration.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)).
+			stamp(c.Expiration), stamp(now)).
 			Hint("this machine's clock is probably wrong: check its time sync (chronyc tracking, timedatectl)")
 	}
 	return nil
@@ -287,12 +250,10 @@ func (r *Refresher) store(c awscred.Credentials, now time.Time) func() {
 		AccessKeyID:     c.AccessKeyID,
 		SecretAccessKey: c.SecretAccessKey.Reveal(),
 		Token:           c.SessionToken.Reveal(),
-		Expiration:      c.Expiration.UTC().Format(time.RFC3339),
+		Expiration:      stamp(c.Expiration),
 		AccountID:       c.AccountID,
 	})
 	r.cur = &held{creds: c, plan: p, body: body}
-	r.lastOK = now
-	r.refreshes.Add(1)
 	r.schedule(p.refreshAt(r.rand).Sub(now))
 	return emit
 }
@@ -359,14 +320,8 @@ func (r *Refresher) begin() chan struct{} {
 // run makes the STS call and records its outcome.
 func (r *Refresher) run(done chan struct{}) {
 	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
-	r.calls.Add(1)
-	creds, err := r.call(ctx)
+	creds, now, err := r.exchange(ctx)
 	cancel()
-	now := time.Now()
-	if err == nil {
-		err = check(creds, now)
-	}
-	r.outcomes.note(err)
 
 	r.mu.Lock()
 	var emit func()
@@ -381,14 +336,12 @@ func (r *Refresher) run(done chan struct{}) {
 		after := r.failures
 		r.failures, r.lastErr, r.logged, r.empty = 0, nil, "", false
 		short := r.store(creds, now)
-		msg := fmt.Sprintf("refreshed the credentials; they expire at %s, next refresh at %s",
-			stamp(creds.Expiration), stamp(r.next))
-		level := slog.LevelInfo
+		what, level := "refreshed the credentials", slog.LevelInfo
 		if after > 0 {
-			msg = fmt.Sprintf("refreshed the credentials after %d failed %s; they expire at %s, next refresh at %s",
-				after, plural(after, "attempt"), stamp(creds.Expiration), stamp(r.next))
+			what += fmt.Sprintf(" after %d failed %s", after, plural(after, "attempt"))
 			level = slog.LevelWarn // recovery is news to whoever saw the failures
 		}
+		msg := fmt.Sprintf("%s; they expire at %s, next refresh at %s", what, stamp(creds.Expiration), stamp(r.next))
 		next := r.next
 		emit = func() {
 			short()
@@ -396,7 +349,6 @@ func (r *Refresher) run(done chan struct{}) {
 				keyExpiration, creds.Expiration.UTC(), keyNext, next.UTC(), keyRequestID, creds.RequestID)
 		}
 	default:
-		r.failed.Add(1)
 		r.failures++
 		r.lastErr = err
 		emit = r.failure(err, now)
@@ -410,18 +362,11 @@ func (r *Refresher) run(done chan struct{}) {
 // failure schedules the retry after a failed refresh and returns what to
 // log: each distinct failure once, with its hints (a throttle on one line
 // with the STS code), and the moment nothing is left to serve. Called
-// with mu held.
+// with mu held, after Start stored the first credentials.
 func (r *Refresher) failure(err error, now time.Time) func() {
-	var p plan
-	if r.cur != nil {
-		p = r.cur.plan
-	} else {
-		// No credentials yet: back off as for the default lifetime.
-		p = newPlan(now, time.Hour)
-	}
-	d := p.retryDelay(r.failures, r.rand)
+	d := r.cur.plan.retryDelay(r.failures, r.rand)
 	r.schedule(d)
-	servable := r.cur != nil && r.cur.plan.servable(now)
+	servable := r.cur.plan.servable(now)
 
 	var state string
 	switch {
@@ -446,11 +391,11 @@ func (r *Refresher) failure(err error, now time.Time) func() {
 	case repeat:
 		return func() {}
 	case errors.Is(err, sts.ErrThrottled):
-		level, event, msg = slog.LevelWarn, "throttled", fmt.Sprintf("STS throttled the refresh (%s); %s", codeOf(err), state)
+		level, event, msg = slog.LevelWarn, "throttled", fmt.Sprintf("STS throttled the refresh (%s); %s", sts.ErrorCode(err), state)
 	default:
 		msg, hints = fmt.Sprintf("cannot refresh the credentials (%s): %s", state, err.Error()), explain.Hints(err)
 	}
-	args := []any{keyEvent, event, keyRole, r.role, keyCode, codeOf(err), keyRequestID, requestID(err), keyNext, r.next.UTC()}
+	args := []any{keyEvent, event, keyRole, r.role, keyCode, sts.ErrorCode(err), keyRequestID, requestID(err), keyNext, r.next.UTC()}
 	if len(hints) > 0 {
 		args = append(args, keyHints, hints)
 	}
@@ -462,7 +407,7 @@ func (r *Refresher) failure(err error, now time.Time) func() {
 // time or an echoed value); else the message with its digits masked, for
 // the same reason.
 func failureKey(err error) string {
-	if c := codeOf(err); c != "" {
+	if c := sts.ErrorCode(err); c != "" {
 		return "code:" + c
 	}
 	return strings.Map(func(r rune) rune {
@@ -473,27 +418,22 @@ func failureKey(err error) string {
 	}, err.Error())
 }
 
-// Credentials returns credentials that may be served: the current ones
-// while they have more than the floor left; otherwise the outcome of the
-// refresh in flight; otherwise an error saying why there are none.
-func (r *Refresher) Credentials(ctx context.Context) (awscred.Credentials, error) {
-	c, _, err := r.current(ctx)
-	return c, err
-}
-
-// current is Credentials with the pre-encoded response body.
-func (r *Refresher) current(ctx context.Context) (awscred.Credentials, []byte, error) {
+// current returns credentials that may be served and their response body:
+// the current ones while they have more than the floor left; otherwise the
+// outcome of the refresh in flight; otherwise an error saying why there
+// are none, which keeps the hints of the last refresh's.
+func (r *Refresher) current(ctx context.Context) (*held, error) {
 	for {
 		r.mu.Lock()
 		now := time.Now()
 		if r.cur != nil && r.cur.plan.servable(now) {
 			h := r.cur
 			r.mu.Unlock()
-			return h.creds, h.body, nil
+			return h, nil
 		}
 		if r.closed && r.inflight == nil {
 			r.mu.Unlock()
-			return awscred.Credentials{}, nil, errShutdown
+			return nil, errShutdown
 		}
 		if r.inflight == nil && r.failures == 0 && r.cur != nil && !now.Before(r.started.Add(r.gap)) {
 			// The timer should have fired already. Timers run on the
@@ -513,45 +453,22 @@ func (r *Refresher) current(ctx context.Context) (awscred.Credentials, []byte, e
 			default:
 				last = errors.New("no credentials yet")
 			}
-			return awscred.Credentials{}, nil, &unavailableError{err: last}
+			return nil, fmt.Errorf("no valid credentials: %w", last)
 		}
-		if err := r.await(ctx, wait); err != nil {
-			return awscred.Credentials{}, nil, err
+		// The refresh in flight ends within its timeout and hangMargin,
+		// when call gives up on a fetch that does not honour its context.
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
 }
-
-// await waits for the refresh in flight to end, for ctx, or for the
-// refresh's own timeout and hangMargin more, by which time call has
-// given up on a fetch that does not honour its context.
-func (r *Refresher) await(ctx context.Context, done <-chan struct{}) error {
-	t := time.NewTimer(r.timeout + hangMargin)
-	defer t.Stop()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return context.DeadlineExceeded
-	}
-}
-
-// unavailableError is why a request got no credentials: the last refresh's
-// error, keeping its hints.
-type unavailableError struct{ err error }
-
-func (e *unavailableError) Error() string {
-	return "no valid credentials: " + e.err.Error()
-}
-
-func (e *unavailableError) Unwrap() error { return e.err }
 
 // Healthy reports whether credentials may be served now.
 func (r *Refresher) Healthy() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.cur != nil && r.cur.plan.servable(time.Now())
+	h := r.last()
+	return h != nil && h.plan.servable(time.Now())
 }
 
 // NextRefresh is when the next refresh or retry is due; zero when none is
@@ -565,20 +482,12 @@ func (r *Refresher) NextRefresh() time.Time {
 	return r.next
 }
 
-// Current returns the credentials held, servable or not, and whether there
-// are any, for tests and the simulation.
-func (r *Refresher) Current() (awscred.Credentials, bool) {
+// last returns the credentials held, servable or not, or nil before the
+// first exchange. A held value is never changed once stored.
+func (r *Refresher) last() *held {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.cur == nil {
-		return awscred.Credentials{}, false
-	}
-	return r.cur.creds, true
-}
-
-// Stats returns the counts so far.
-func (r *Refresher) Stats() Stats {
-	return Stats{Calls: r.calls.Load(), Refreshes: r.refreshes.Load(), Failures: r.failed.Load(), Hung: r.hung.Load()}
+	return r.cur
 }
 
 // Close stops the refreshes and aborts one in flight. The credentials held
@@ -595,37 +504,16 @@ func (r *Refresher) Close() {
 	r.cancel()
 }
 
-// codeOf is the STS error code in err, for log lines.
-func codeOf(err error) string {
-	return sts.ErrorCode(err)
-}
-
 // requestID is the ID STS gave the request that failed with err, if it
 // answered at all: what AWS support asks for.
 func requestID(err error) string {
-	var withID interface{ ServiceRequestID() string }
-	if errors.As(err, &withID) {
+	if withID, ok := errors.AsType[interface {
+		error
+		ServiceRequestID() string
+	}](err); ok {
 		return withID.ServiceRequestID()
 	}
 	return ""
-}
-
-// perExchange gives a deadline error serve's words: --timeout bounds each
-// exchange here, not a whole run as in the credential process.
-func (r *Refresher) perExchange(err error) error {
-	return explain.PerExchange(err, r.timeout)
-}
-
-// sleep waits for d, or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // maxTimeout bounds --timeout where it becomes a timer or a deadline: a

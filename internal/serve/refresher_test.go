@@ -20,7 +20,7 @@ import (
 
 // startRefresher starts a refresher on a fake exchange; call it inside a
 // synctest bubble, whose clock the refresher's timers then run on.
-func startRefresher(t *testing.T, life time.Duration, o RefresherOptions) (*Refresher, *fakeFetch) {
+func startRefresher(t *testing.T, life time.Duration, o Config) (*Refresher, *fakeFetch) {
 	t.Helper()
 	f := newFakeFetch(life)
 	o.Fetch = f.fetch
@@ -69,7 +69,7 @@ func TestRefreshKeepsCredentialsFresh(t *testing.T) {
 	} {
 		t.Run(c.life.String(), func(t *testing.T) {
 			bubble(t, func(t *testing.T, t0 time.Time) {
-				r, f := startRefresher(t, c.life, RefresherOptions{})
+				r, f := startRefresher(t, c.life, Config{})
 				horizon, step := 24*time.Hour, c.life/97
 				if c.life < time.Minute {
 					horizon = 50 * c.life
@@ -103,7 +103,7 @@ func TestSchedulersStartedTogetherDrift(t *testing.T) {
 		var fs []*fakeFetch
 		for range 2 {
 			f := newFakeFetch(time.Hour)
-			r := NewRefresher(RefresherOptions{Fetch: f.fetch}) // Rand: the default
+			r := NewRefresher(Config{Fetch: f.fetch}) // Rand: the default
 			if err := r.Start(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -141,7 +141,7 @@ func TestThrottledStartRetriesWithJitter(t *testing.T) {
 			f := newFakeFetch(time.Hour)
 			f.fail(throttled(t), throttled(t))
 			log := &syncBuffer{}
-			r := NewRefresher(RefresherOptions{Fetch: f.fetch, Rand: seeded(seed), Timeout: 30 * time.Second, Log: NewLogger(log, LogPlain, false)})
+			r := NewRefresher(Config{Fetch: f.fetch, Rand: seeded(seed), Timeout: 30 * time.Second, Logger: NewLogger(log, LogPlain, false)})
 			defer r.Close()
 			if err := r.Start(context.Background()); err != nil {
 				t.Fatalf("seed %d: %v", seed, err)
@@ -174,7 +174,7 @@ func TestThrottledStartGivesUpAtTimeout(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
 		f := newFakeFetch(time.Hour)
 		f.failAlways(throttled(t))
-		r := NewRefresher(RefresherOptions{Fetch: f.fetch, Rand: fixed(0.999999), Timeout: 5 * time.Second})
+		r := NewRefresher(Config{Fetch: f.fetch, Rand: fixed(0.999999), Timeout: 5 * time.Second})
 		defer r.Close()
 		err := r.Start(context.Background())
 		if !errors.Is(err, sts.ErrThrottled) {
@@ -199,7 +199,7 @@ func TestThrottledStartDeadlineDuringRetry(t *testing.T) {
 		f.fail(throttled(t))
 		// The retry, the second call, hangs until the deadline.
 		f.set(func(f *fakeFetch) { f.block, f.blockAt = make(chan struct{}), 2 })
-		r := NewRefresher(RefresherOptions{Fetch: f.fetch, Rand: fixed(0), Timeout: 300 * time.Millisecond})
+		r := NewRefresher(Config{Fetch: f.fetch, Rand: fixed(0), Timeout: 300 * time.Millisecond})
 		defer r.Close()
 		if err := r.Start(context.Background()); !errors.Is(err, sts.ErrThrottled) {
 			t.Fatalf("Start: %v, want the throttling error", err)
@@ -214,7 +214,7 @@ func TestStartFailsAtOnceUnlessThrottled(t *testing.T) {
 	f := newFakeFetch(time.Hour)
 	denied := stsError(t, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")
 	f.fail(denied)
-	r := NewRefresher(RefresherOptions{Fetch: f.fetch})
+	r := NewRefresher(Config{Fetch: f.fetch})
 	defer r.Close()
 	if err := r.Start(context.Background()); !errors.Is(err, sts.ErrAccessDenied) {
 		t.Fatalf("Start: %v, want AccessDenied", err)
@@ -226,7 +226,7 @@ func TestStartFailsAtOnceUnlessThrottled(t *testing.T) {
 
 func TestStartRefusesExpiredCredentials(t *testing.T) {
 	f := newFakeFetch(-time.Minute) // this machine's clock is ahead of STS's
-	r := NewRefresher(RefresherOptions{Fetch: f.fetch})
+	r := NewRefresher(Config{Fetch: f.fetch})
 	defer r.Close()
 	err := r.Start(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "already past by this machine's clock") {
@@ -244,7 +244,7 @@ func TestStartRefusesExpiredCredentials(t *testing.T) {
 func TestLastGoodThen503(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
 		log := &syncBuffer{}
-		r, f := startRefresher(t, time.Hour, RefresherOptions{Log: NewLogger(log, LogPlain, false)})
+		r, f := startRefresher(t, time.Hour, Config{Logger: NewLogger(log, LogPlain, false)})
 		first, _ := r.Current()
 		denied := stsError(t, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")
 		f.failAlways(explain.Errorf(denied, "%s", denied.Error()).Hint("the role's trust policy must trust the service account"))
@@ -263,8 +263,7 @@ func TestLastGoodThen503(t *testing.T) {
 				before = f.count()
 				continue
 			}
-			var u *unavailableError
-			if !errors.As(err, &u) || c != (awscred.Credentials{}) {
+			if err == nil || !strings.HasPrefix(err.Error(), "no valid credentials: ") || c != (awscred.Credentials{}) {
 				t.Fatalf("at %s, past the floor: got %v, %v; want no credentials", time.Since(t0), c, err)
 			}
 			msg := errorText(err)
@@ -315,7 +314,7 @@ func TestThrottledRefreshLogged(t *testing.T) {
 	for _, format := range []string{LogPlain, LogJSON} {
 		synctest.Test(t, func(t *testing.T) {
 			log := &syncBuffer{}
-			r, f := startRefresher(t, time.Hour, RefresherOptions{Log: NewLogger(log, format, false)})
+			r, f := startRefresher(t, time.Hour, Config{Logger: NewLogger(log, format, false)})
 			f.failAlways(throttled(t))
 			advance(40 * time.Minute)
 			if _, err := r.Credentials(context.Background()); err != nil {
@@ -346,7 +345,7 @@ func TestThrottledRefreshLogged(t *testing.T) {
 // requests are answered at once with the credentials held.
 func TestRequestsDuringRefreshGetCurrent(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
-		r, f := startRefresher(t, time.Hour, RefresherOptions{})
+		r, f := startRefresher(t, time.Hour, Config{})
 		first, _ := r.Current()
 		release := make(chan struct{})
 		f.mu.Lock()
@@ -376,7 +375,7 @@ func TestRequestsDuringRefreshGetCurrent(t *testing.T) {
 // and all wait for the one refresh.
 func TestSingleFlightWhenNoneValid(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, f := startRefresher(t, time.Hour, RefresherOptions{Timeout: 2 * time.Hour})
+		r, f := startRefresher(t, time.Hour, Config{Timeout: 2 * time.Hour})
 		first, _ := r.Current()
 		release := make(chan struct{})
 		f.mu.Lock()
@@ -419,7 +418,7 @@ func TestSingleFlightWhenNoneValid(t *testing.T) {
 // retry get its error; they start no call of their own.
 func TestWaitersGetErrorWhenRetryFails(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, f := startRefresher(t, time.Hour, RefresherOptions{})
+		r, f := startRefresher(t, time.Hour, Config{})
 		first, _ := r.Current()
 		f.failAlways(stsError(t, "IDPCommunicationError", "Couldn't retrieve verification key"))
 		advance(time.Until(first.Expiration.Add(-4 * time.Minute))) // past the floor, retrying
@@ -456,7 +455,7 @@ func TestWaitersGetErrorWhenRetryFails(t *testing.T) {
 
 func TestCloseStopsRefreshing(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
-		r, f := startRefresher(t, time.Hour, RefresherOptions{})
+		r, f := startRefresher(t, time.Hour, Config{})
 		r.Close()
 		advance(2 * time.Hour)
 		if f.count() != 1 || !r.NextRefresh().IsZero() {
@@ -474,7 +473,7 @@ func TestLogIsCleaned(t *testing.T) {
 	for _, format := range []string{LogPlain, LogJSON} {
 		synctest.Test(t, func(t *testing.T) {
 			log := &syncBuffer{}
-			r, f := startRefresher(t, time.Hour, RefresherOptions{Log: NewLogger(log, format, false)})
+			r, f := startRefresher(t, time.Hour, Config{Logger: NewLogger(log, format, false)})
 			issued, _ := r.Current()
 			f.failAlways(explain.Errorf(nil, "STS said \x1b[2J%s\ngcp-aws-cred: hint: run rm -rf /", issued.SessionToken.Reveal()).
 				Hint("see \x1b]8;;http://evil\x07here"))
@@ -505,7 +504,7 @@ func TestLogIsCleaned(t *testing.T) {
 // out expired credentials.
 func TestRefreshesAtMostOncePerSecond(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
-		r, f := startRefresher(t, 1200*time.Millisecond, RefresherOptions{})
+		r, f := startRefresher(t, 1200*time.Millisecond, Config{})
 		for time.Now().Before(t0.Add(10 * time.Second)) {
 			advance(50 * time.Millisecond)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -536,7 +535,7 @@ func TestIssuerClockGovernsLifetime(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
 		f := newFakeFetch(time.Hour)
 		f.issuerAhead = 2 * time.Hour
-		r := NewRefresher(RefresherOptions{Fetch: f.fetch, Rand: seeded(1)})
+		r := NewRefresher(Config{Fetch: f.fetch, Rand: seeded(1)})
 		defer r.Close()
 		if err := r.Start(context.Background()); err != nil {
 			t.Fatal(err)
@@ -563,7 +562,7 @@ func TestIssuerClockGovernsLifetime(t *testing.T) {
 func TestShortLifetimesBackOff(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
 		log := &syncBuffer{}
-		r, f := startRefresher(t, 3*time.Second, RefresherOptions{Log: NewLogger(log, LogPlain, true)})
+		r, f := startRefresher(t, 3*time.Second, Config{Logger: NewLogger(log, LogPlain, true)})
 		advance(30 * time.Minute)
 		times := f.times()
 		for i := 1; i < len(times); i++ {
@@ -592,7 +591,7 @@ func TestShortLifetimesBackOff(t *testing.T) {
 func TestFailureLoggedOncePerCode(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
 		log := &syncBuffer{}
-		r, f := startRefresher(t, time.Hour, RefresherOptions{Log: NewLogger(log, LogPlain, false)})
+		r, f := startRefresher(t, time.Hour, Config{Logger: NewLogger(log, LogPlain, false)})
 		_ = r
 		for i := range 20 {
 			f.fail(stsError(t, "InvalidIdentityToken", fmt.Sprintf("Couldn't retrieve verification key at %d", i)))
@@ -609,7 +608,7 @@ func TestFailureLoggedOncePerCode(t *testing.T) {
 func TestLogFields(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
 		log := &syncBuffer{}
-		r, f := startRefresher(t, time.Hour, RefresherOptions{Log: NewLogger(log, LogJSON, false), Role: testRole})
+		r, f := startRefresher(t, time.Hour, Config{Logger: NewLogger(log, LogJSON, false), Role: testRole})
 		_ = r
 		advance(40 * time.Minute) // a refresh
 		f.failAlways(stsError(t, "AccessDenied", "Not authorized"))
@@ -648,7 +647,7 @@ func TestLogFields(t *testing.T) {
 func TestDeadlineHintPerExchange(t *testing.T) {
 	f := newFakeFetch(time.Hour)
 	f.fail(explain.Errorf(context.DeadlineExceeded, "no answer from STS before the deadline").Hint("check the network"))
-	r := NewRefresher(RefresherOptions{Fetch: f.fetch, Timeout: 7 * time.Second})
+	r := NewRefresher(Config{Fetch: f.fetch, Timeout: 7 * time.Second})
 	defer r.Close()
 	err := r.Start(context.Background())
 	hints := explain.Hints(err)
@@ -661,7 +660,7 @@ func TestDeadlineHintPerExchange(t *testing.T) {
 // TestTimeoutClamped: a huge --timeout cannot overflow a deadline.
 func TestTimeoutClamped(t *testing.T) {
 	f := newFakeFetch(time.Hour)
-	r := NewRefresher(RefresherOptions{Fetch: f.fetch, Timeout: time.Duration(math.MaxInt64)})
+	r := NewRefresher(Config{Fetch: f.fetch, Timeout: time.Duration(math.MaxInt64)})
 	defer r.Close()
 	if err := r.Start(context.Background()); err != nil || r.timeout != maxTimeout {
 		t.Errorf("%v, timeout %s", err, r.timeout)
@@ -678,7 +677,7 @@ func TestTimeoutClamped(t *testing.T) {
 func TestHungFetchFailsThenRecovers(t *testing.T) {
 	bubble(t, func(t *testing.T, t0 time.Time) {
 		log := &syncBuffer{}
-		r, f := startRefresher(t, time.Hour, RefresherOptions{Log: NewLogger(log, LogPlain, false), Timeout: 3 * time.Second})
+		r, f := startRefresher(t, time.Hour, Config{Logger: NewLogger(log, LogPlain, false), Timeout: 3 * time.Second})
 		first, _ := r.Current()
 		hang := make(chan struct{})
 		defer close(hang) // the hung calls end with the test
@@ -692,7 +691,7 @@ func TestHungFetchFailsThenRecovers(t *testing.T) {
 			t.Errorf("no hint:\n%s", out)
 		}
 		hung := f.count() - 1
-		if s := r.Stats(); hung < 5 || s.Hung != int64(hung) || s.Failures != int64(hung) {
+		if s := r.Stats(); hung < 5 || s.Failures != int64(hung) {
 			t.Errorf("%d hung calls, stats %+v: want retries on schedule, each counted as failed", hung, s)
 		}
 		if r.NextRefresh().IsZero() {

@@ -1,12 +1,15 @@
 package serve
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -37,15 +40,6 @@ type RunConfig struct {
 	Getenv func(string) string
 }
 
-// varFormat reports whether an --output format can carry variables.
-func varFormat(f output.Format) bool {
-	switch f {
-	case output.Env, output.EnvNoExport, output.Fish, output.PowerShell, output.WindowsCmd:
-		return true
-	}
-	return false
-}
-
 // stopSignals end serve with a drain: SIGHUP too, since a closing terminal
 // sends it and should stop serve as cleanly as Ctrl+C does.
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
@@ -55,10 +49,8 @@ var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 // within 2 seconds and returns nil. A signal handler is installed here and
 // only here, so the credential process never pays for one.
 func Run(ctx context.Context, rc RunConfig) error {
-	if rc.Output == "" {
-		rc.Output = output.Env
-	}
-	if !varFormat(rc.Output) {
+	rc.Output = cmp.Or(rc.Output, output.Env)
+	if _, err := output.EncodeVars(rc.Output, nil); err != nil {
 		return explain.Errorf(nil, "serve cannot print its variables as --output %s", rc.Output).
 			Hint("use env (the default), env-no-export, fish, powershell or windows-cmd")
 	}
@@ -66,9 +58,7 @@ func Run(ctx context.Context, rc RunConfig) error {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	if rc.Logger == nil {
-		rc.Logger = NewLogger(rc.Log, rc.LogFormat, rc.Quiet)
-	}
+	rc.Logger = cmp.Or(rc.Logger, discard)
 	log := rc.Logger
 	tok, from, err := ResolveToken(getenv, rc.TokenFile)
 	if err != nil {
@@ -85,8 +75,9 @@ func Run(ctx context.Context, rc RunConfig) error {
 	case from == TokenFromEnv && rc.TokenFile != "":
 		log.Warn(fmt.Sprintf("using the token from %s; --auth-token-file %s is ignored", TokenEnv, rc.TokenFile), keyEvent, "token_source")
 	case from == TokenFromFile:
-		if exposed, mode := TokenFileExposed(rc.TokenFile); exposed {
-			log.Warn(fmt.Sprintf("--auth-token-file %s can be read by other users (mode %04o): whoever reads the token can fetch the credentials; chmod 600 it", rc.TokenFile, mode),
+		// The token is worth the credentials it opens.
+		if fi, err := os.Stat(rc.TokenFile); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o044 != 0 {
+			log.Warn(fmt.Sprintf("--auth-token-file %s can be read by other users (mode %04o): whoever reads the token can fetch the credentials; chmod 600 it", rc.TokenFile, fi.Mode().Perm()),
 				keyEvent, "token_file_exposed")
 		}
 	}
@@ -101,8 +92,8 @@ func Run(ctx context.Context, rc RunConfig) error {
 		}
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	sigs := make(chan os.Signal, 1)
 	// A stop signal the caller ignored stays ignored: catching SIGHUP would
 	// undo `nohup gcp-aws-cred serve &`, and the terminal closing would stop
@@ -113,13 +104,10 @@ func Run(ctx context.Context, rc RunConfig) error {
 		}
 	}
 	defer signal.Stop(sigs)
-	var got os.Signal
-	stopped := make(chan struct{})
 	go func() {
-		defer close(stopped)
 		select {
-		case got = <-sigs:
-			cancel()
+		case got := <-sigs:
+			stop(errors.New("received " + got.String()))
 		case <-ctx.Done():
 		}
 	}()
@@ -155,10 +143,9 @@ func Run(ctx context.Context, rc RunConfig) error {
 		return explain.Errorf(err, "stopped serving: %v", err).
 			Hint("the listening socket failed; with socket activation, check the .socket unit (ListenStream=127.0.0.1:PORT, Accept=no)")
 	}
-	<-stopped
 	reason := "the context ended"
-	if got != nil {
-		reason = "received " + got.String()
+	if cause := context.Cause(ctx); cause != ctx.Err() {
+		reason = cause.Error() // a signal's
 	}
 	log.Info("stopping: "+reason, keyEvent, "stop")
 	shutdown(srv)

@@ -24,7 +24,7 @@ func runServe(t *testing.T, rc RunConfig) (string, string, error) {
 	t.Helper()
 	f := newFakeFetch(time.Hour)
 	stdout, log := &syncBuffer{}, &syncBuffer{}
-	rc.Fetch, rc.Role, rc.Log, rc.Stdout = f.fetch, testRole, log, stdout
+	rc.Fetch, rc.Role, rc.Logger, rc.Stdout = f.fetch, testRole, NewLogger(log, LogPlain, false), stdout
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -215,7 +215,7 @@ func TestRunServeErrorIsFatal(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(context.Background(), RunConfig{
-			Config: Config{Fetch: f.fetch, Role: testRole, Listener: brokenListener{ln}, Log: io.Discard},
+			Config: Config{Fetch: f.fetch, Role: testRole, Listener: brokenListener{ln}, Logger: NewLogger(io.Discard, LogPlain, false)},
 			Stdout: io.Discard, Getenv: func(string) string { return "" },
 		})
 	}()
@@ -249,7 +249,7 @@ func TestTokenFromEnvironmentNotInherited(t *testing.T) {
 	stdout := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, RunConfig{Config: Config{Fetch: fetch, Role: testRole, Log: io.Discard}, Stdout: stdout})
+		done <- Run(ctx, RunConfig{Config: Config{Fetch: fetch, Role: testRole, Logger: NewLogger(io.Discard, LogPlain, false)}, Stdout: stdout})
 	}()
 	for end := time.Now().Add(5 * time.Second); stdout.String() == "" && time.Now().Before(end); {
 		time.Sleep(5 * time.Millisecond)

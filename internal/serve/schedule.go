@@ -102,9 +102,6 @@ func newPlan(got time.Time, life time.Duration) plan {
 	return p
 }
 
-// expires is when the credentials stop working, on the local clock.
-func (p plan) expires() time.Time { return p.got.Add(p.life) }
-
 // window is the span the refresh time is drawn from.
 func (p plan) window() (from, to time.Time) {
 	u := p.life - p.keep
@@ -147,12 +144,27 @@ func (p plan) servable(now time.Time) bool {
 // credentials base is 10s and ceil 2m, which leaves at least five tries in
 // the grace between keep and floor.
 func (p plan) retryDelay(attempt int, r Rand) time.Duration {
-	life := p.life
-	base := clamp(life/360, 100*time.Millisecond, 10*time.Second)
-	ceil := clamp(life/30, time.Second, 2*time.Minute)
+	base := clamp(p.life/360, 100*time.Millisecond, 10*time.Second)
+	ceil := clamp(p.life/30, time.Second, 2*time.Minute)
 	return transport.Backoff(base, ceil, attempt, r.Float64())
 }
 
 func clamp(d, lo, hi time.Duration) time.Duration {
 	return min(max(d, lo), hi)
+}
+
+// RefreshAt is when a holder of credentials obtained at got and valid for
+// life should refresh them: a random point in serve's own window (from
+// half to five sixths of the time before the last 15 minutes), so holders
+// started together do not call STS together. The credential agent keeps
+// its entries fresh with it.
+func RefreshAt(got time.Time, life time.Duration) time.Time {
+	return newPlan(got, life).refreshAt(globalRand{})
+}
+
+// RetryDelay is how long to wait before trying again after the attempt-th
+// failed refresh (1, 2, …) of credentials valid for life: serve's jittered
+// backoff.
+func RetryDelay(life time.Duration, attempt int) time.Duration {
+	return newPlan(time.Time{}, life).retryDelay(attempt, globalRand{})
 }

@@ -17,21 +17,19 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
@@ -54,13 +52,12 @@ const (
 	// maxHeaderBytes is the largest request header answered with anything
 	// but 431: a token is a header value, and the SDKs send a handful of
 	// short headers besides.
+	// It is net/http's bound too. net/http reads 4 KiB past it, so a
+	// header a little over it still gets serve's JSON 431; beyond that
+	// net/http answers 431 itself, in plain text, without reading on. It
+	// was 64 KiB: a header of that many tiny lines held about 650 KB of
+	// parsed lines per connection.
 	maxHeaderBytes = 8 << 10
-	// httpMaxHeaderBytes is net/http's own bound. net/http reads 4 KiB
-	// past it, so a header a little over maxHeaderBytes still gets serve's
-	// JSON 431; beyond that net/http answers 431 itself, in plain text,
-	// without reading on. It was 64 KiB: a header of that many tiny lines
-	// held about 650 KB of parsed lines per connection.
-	httpMaxHeaderBytes = maxHeaderBytes
 	// readHeaderTimeout is for a request's header, from the connection's
 	// start or its first byte: the SDKs send theirs in one write, so a
 	// few seconds leave room for a loaded machine and none for a stranger
@@ -92,14 +89,7 @@ type Config struct {
 	// Token is what clients must send in the Authorization header;
 	// required (ResolveToken picks one).
 	Token secret.String
-	// Log receives the log, usually stderr; nil discards it.
-	Log io.Writer
-	// LogFormat is LogPlain (default) or LogJSON.
-	LogFormat string
-	// Quiet logs failures only.
-	Quiet bool
-	// Logger, when set, is used instead of one made from Log, LogFormat and
-	// Quiet.
+	// Logger receives the log (NewLogger makes one); nil discards it.
 	Logger *slog.Logger
 	// Rand draws the refresh times; nil means the runtime's generator.
 	Rand Rand
@@ -115,21 +105,18 @@ type Server struct {
 	token secret.String
 	hosts map[string]bool
 	log   *slog.Logger
-	ln    net.Listener
-	url   string
+	url   string // http://ADDR/credentials
 	http  *http.Server
 
 	ctx    context.Context // cancelled by Shutdown, ending requests' waits
 	cancel context.CancelFunc
 	done   chan struct{} // closed when http.Server.Serve returns
 	failed chan error    // Serve's error, unless the server was shut down
-	once   sync.Once
 
-	refused   refusals
+	refused   tally // requests without the right token
 	strangers *strangers
 	answered  statuses
-	imds      *imds  // nil unless Config.IMDS
-	base      string // http://ADDR/
+	imds      *imds // nil unless Config.IMDS
 }
 
 // Start checks cfg, binds the address, makes the first exchange, then
@@ -167,11 +154,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, refuseListen(ln.Addr().String())
 	}
 	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
+	cfg.Logger = cmp.Or(cfg.Logger, discard)
 	log := cfg.Logger
-	if log == nil {
-		log = NewLogger(cfg.Log, cfg.LogFormat, cfg.Quiet)
-	}
-	ref := NewRefresher(RefresherOptions{Fetch: cfg.Fetch, Timeout: cfg.Timeout, Rand: cfg.Rand, Log: log, Role: cfg.Role})
+	ref := NewRefresher(cfg)
 	if err := ref.Start(ctx); err != nil {
 		_ = ln.Close()
 		return nil, err
@@ -181,9 +166,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		token:  cfg.Token,
 		hosts:  hosts(bound),
 		log:    log,
-		ln:     ln,
 		url:    "http://" + bound.String() + CredentialsPath,
-		base:   "http://" + bound.String() + "/",
 		done:   make(chan struct{}),
 		failed: make(chan error, 1),
 	}
@@ -193,7 +176,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		log.Warn(fmt.Sprintf("--imds: any local process that can reach %s gets the credentials over the EC2 metadata protocol, which has no shared secret; clients that can, should use %s with its token", bound, URIEnv),
 			keyEvent, "imds")
 	}
-	s.strangers = &strangers{log: log, conns: map[net.Conn]time.Time{}}
+	s.strangers = &strangers{log: log}
 	s.http = &http.Server{
 		ConnState:         s.strangers.track,
 		ConnContext:       withConn,
@@ -202,9 +185,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    httpMaxHeaderBytes,
-		ErrorLog:          errorLog(log),
-		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		MaxHeaderBytes:    maxHeaderBytes,
+		// net/http's own lines (a handler's panic, an accept error) go
+		// through serve's handler, as warnings.
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return s.ctx },
 		// net/http would answer "OPTIONS *" itself, 200 and keep-alive,
 		// whatever the token: a stranger could hold a connection for good.
 		DisableGeneralOptionsHandler: true,
@@ -215,7 +200,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			s.failed <- err
 		}
 	}()
-	c, _ := ref.Current()
+	c := ref.last().creds
 	log.Info(fmt.Sprintf("serving %s as session %s at %s; the credentials expire at %s, next refresh at %s",
 		cfg.Role, sessionOf(c.AssumedRoleARN), s.url, stamp(c.Expiration), stamp(ref.NextRefresh())),
 		keyEvent, "start", keyRole, cfg.Role, keyExpiration, c.Expiration.UTC(), keyNext, ref.NextRefresh().UTC(), keyRequestID, c.RequestID)
@@ -242,11 +227,8 @@ func (s *Server) IMDSEndpoint() string {
 	if s.imds == nil {
 		return ""
 	}
-	return s.base
+	return strings.TrimSuffix(s.url, CredentialsPath) + "/"
 }
-
-// Addr is the address listened on, host:port.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Failed receives the error that stopped the server from accepting
 // connections (a listener closed under it, or failing for good), which
@@ -254,29 +236,18 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // Shutdown.
 func (s *Server) Failed() <-chan error { return s.failed }
 
-// Refresher is the server's credentials holder, for its counts and
-// schedule.
-func (s *Server) Refresher() *Refresher { return s.ref }
-
-// Stats returns the refresher's counts: Calls is the number of STS
-// exchanges made so far.
-func (s *Server) Stats() Stats { return s.ref.Stats() }
-
 // Shutdown stops accepting connections, lets requests in flight finish
 // until ctx is done, then closes what is left and stops refreshing.
 func (s *Server) Shutdown(ctx context.Context) error {
-	var err error
-	s.once.Do(func() {
-		// Stop refreshing first: a request waiting on a refresh is
-		// released at once instead of holding up the shutdown.
-		s.ref.Close()
-		if err = s.http.Shutdown(ctx); err != nil {
-			s.cancel()
-			_ = s.http.Close()
-		}
-		s.cancel()
-		<-s.done
-	})
+	// Stop refreshing first: a request waiting on a refresh is released at
+	// once instead of holding up the shutdown. Every step may be repeated.
+	s.ref.Close()
+	err := s.http.Shutdown(ctx)
+	s.cancel()
+	if err != nil {
+		_ = s.http.Close()
+	}
+	<-s.done
 	return err
 }
 
@@ -339,7 +310,7 @@ func (s *Server) answer(r *http.Request) response {
 	if headerSize(r) > maxHeaderBytes {
 		return errorResponse(http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLarge", "the request header is larger than 8 KiB")
 	}
-	if len(r.Header["Host"]) > 1 || !hostAllowed(s.hosts, r.Host) {
+	if len(r.Header["Host"]) > 1 || !s.hosts[strings.ToLower(r.Host)] {
 		return errorResponse(http.StatusForbidden, "Forbidden",
 			"the Host header must name this server's loopback address (127.0.0.1, [::1] or localhost with its port)")
 	}
@@ -359,7 +330,7 @@ func (s *Server) answer(r *http.Request) response {
 
 func (s *Server) credentials(r *http.Request) response {
 	if !authorized(r.Header.Values("Authorization"), s.token) {
-		s.refused.note(s.log, r)
+		s.refuse(r)
 		return errorResponse(http.StatusUnauthorized, "Unauthorized",
 			"the Authorization header must carry the token given in "+TokenEnv)
 	}
@@ -371,41 +342,49 @@ func (s *Server) credentials(r *http.Request) response {
 		resp.allow = http.MethodGet
 		return resp
 	}
-	_, body, failed := s.served(r)
+	h, failed := s.served(r)
 	if failed != nil {
 		return *failed
 	}
-	return response{status: http.StatusOK, body: body}
+	return response{status: http.StatusOK, body: h.body}
 }
 
-// served returns the credentials to answer r with and their container
-// document, or the 503 to answer instead.
-func (s *Server) served(r *http.Request) (awscred.Credentials, []byte, *response) {
+// served returns the credentials to answer r with, or the 503 to answer
+// instead.
+func (s *Server) served(r *http.Request) (*held, *response) {
 	// The request's context ends with the client's connection, and with
 	// the shutdown (it derives from s.ctx).
 	ctx, cancel := context.WithTimeout(r.Context(), refreshWait)
 	defer cancel()
-	c, body, err := s.ref.current(ctx)
+	h, err := s.ref.current(ctx)
 	if err != nil {
 		if ctx.Err() != nil && r.Context().Err() == nil {
 			err = fmt.Errorf("no valid credentials: the refresh under way has not ended within %s; try again shortly", refreshWait)
 		}
 		resp := errorResponse(http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
-		return c, nil, &resp
+		return nil, &resp
 	}
-	return c, body, nil
+	return h, nil
 }
 
 func (s *Server) health(r *http.Request) response {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET and HEAD are served")
-		resp.allow = "GET, HEAD"
-		return resp
+	if resp := onlyGetOrHead(r); resp != nil {
+		return *resp
 	}
 	if s.ref.Healthy() {
 		return response{status: http.StatusOK, body: []byte(`{"status":"ok"}`)}
 	}
 	return response{status: http.StatusServiceUnavailable, body: []byte(`{"status":"unavailable"}`)}
+}
+
+// onlyGetOrHead is the 405 for a method other than GET and HEAD, or nil.
+func onlyGetOrHead(r *http.Request) *response {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET and HEAD are served")
+	resp.allow = "GET, HEAD"
+	return &resp
 }
 
 // headerSize is about what the request's header took on the wire.

@@ -523,7 +523,7 @@ func TestWithFakeServers(t *testing.T) {
 	fk.STS.Lifetime(4 * time.Second)
 	flow := fakeFlow(t, fk)
 	log := &syncBuffer{}
-	srv, err := Start(context.Background(), Config{Fetch: flow.Credentials, Role: testRole, Token: secret.New(testToken), Log: log, Timeout: 10 * time.Second})
+	srv, err := Start(context.Background(), Config{Fetch: flow.Credentials, Role: testRole, Token: secret.New(testToken), Logger: NewLogger(log, LogPlain, false), Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -573,7 +573,7 @@ func TestThrottledStartWithFakeSTS(t *testing.T) {
 	defer fk.Close()
 	fk.STS.FailNext(fakes.Throttled, fakes.Throttled, fakes.Throttled)
 	log := &syncBuffer{}
-	srv, err := Start(context.Background(), Config{Fetch: fakeFlow(t, fk).Credentials, Role: testRole, Token: secret.New(testToken), Log: log, Timeout: 20 * time.Second})
+	srv, err := Start(context.Background(), Config{Fetch: fakeFlow(t, fk).Credentials, Role: testRole, Token: secret.New(testToken), Logger: NewLogger(log, LogPlain, false), Timeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
