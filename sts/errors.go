@@ -27,12 +27,13 @@ var (
 	ErrDurationTooLong = errors.New("the requested duration is longer than the role's maximum session duration")
 )
 
-// Error is a failed exchange: the call went to Endpoint for Role, and
-// failed. When STS answered with an error code, Code, Message and
+// Error is a failed call: Op (AssumeRoleWithWebIdentity, or AssumeRole
+// for a chained hop) went to Endpoint for Role, and failed. When STS answered with an error code, Code, Message and
 // RequestID are STS's (Message with every known secret taken out);
 // otherwise Code is empty and Err says what failed on the way: the
 // network, TLS, or an answer that is not STS's.
 type Error struct {
+	Op                       string
 	Code, Message, RequestID string
 	// Endpoint is the URL called; Override says it was given rather than
 	// resolved from Region.
@@ -51,9 +52,9 @@ type Error struct {
 // Error says what failed in the x/oauth2 way: the package, then the facts.
 func (e *Error) Error() string {
 	if e.Code != "" {
-		return fmt.Sprintf("sts: AssumeRoleWithWebIdentity of %s at %s: %s: %s", e.Role, e.Endpoint, e.Code, e.Message)
+		return fmt.Sprintf("sts: %s of %s at %s: %s: %s", e.Op, e.Role, e.Endpoint, e.Code, e.Message)
 	}
-	return fmt.Sprintf("sts: AssumeRoleWithWebIdentity of %s at %s: %v", e.Role, e.Endpoint, e.Err)
+	return fmt.Sprintf("sts: %s of %s at %s: %v", e.Op, e.Role, e.Endpoint, e.Err)
 }
 
 // Unwrap returns the cause.
@@ -97,10 +98,10 @@ func ErrorCode(err error) string {
 	return ""
 }
 
-// newError records a failed call; an API error's code and message are
-// taken out of the SDK's error.
-func (c *Client) newError(err error, req Request) *Error {
-	e := &Error{Endpoint: c.Endpoint, Override: c.Override, Region: c.Region, Proxy: c.Proxy, Role: req.RoleARN, Duration: req.Duration, Err: err}
+// newError records a failed call of op; an API error's code and message
+// are taken out of the SDK's error.
+func (c *Client) newError(op string, err error, req Request) *Error {
+	e := &Error{Op: op, Endpoint: c.Endpoint, Override: c.Override, Region: c.Region, Proxy: c.Proxy, Role: req.RoleARN, Duration: req.Duration, Err: err}
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		// Both come from the peer, and a validation message can quote the

@@ -2,8 +2,6 @@ package explain
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -169,7 +167,7 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 		return x.Hint(hint).
 			Hint(proxyHint(e)...)
 	}
-	if tlsErr := tlsCause(err); tlsErr != "" {
+	if tlsErr := transport.TLSFailure(err); tlsErr != "" {
 		x := Errorf(e, "TLS to STS at %s failed: %s", e.Endpoint, tlsErr)
 		if e.Proxy != "" {
 			x.Hint(fmt.Sprintf("requests go through the proxy %s; if it inspects TLS, set AWS_CA_BUNDLE to its CA certificate (PEM)", e.Proxy))
@@ -223,30 +221,6 @@ func (g *Given) endpointFrom(e *sts.Error) string {
 		return g.EndpointFrom
 	}
 	return "an endpoint override"
-}
-
-func tlsCause(err error) string {
-	var unknown x509.UnknownAuthorityError
-	var host x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	var verify *tls.CertificateVerificationError
-	var record tls.RecordHeaderError
-	switch {
-	case errors.As(err, &unknown):
-		return "the certificate is signed by an unknown authority"
-	case errors.As(err, &host):
-		return "the " + strings.TrimPrefix(host.Error(), "x509: ")
-	case errors.As(err, &invalid):
-		if invalid.Reason == x509.Expired {
-			return "the certificate has expired or is not yet valid (check this machine's clock)"
-		}
-		return invalid.Error()
-	case errors.As(err, &verify):
-		return verify.Err.Error()
-	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
-		return "the server does not speak TLS (is the endpoint http://?)"
-	}
-	return ""
 }
 
 func (g *Given) networkHints(e *sts.Error) []string {

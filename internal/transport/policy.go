@@ -116,14 +116,15 @@ const (
 	EndpointNotHTTP
 	// EndpointUserInfo: user:password@, which would end up in logs.
 	EndpointUserInfo
-	// EndpointQuery: a query or fragment, where a base URL is wanted.
-	EndpointQuery
 	// EndpointCleartext: http:// to a host that is not loopback.
 	EndpointCleartext
+	// EndpointQuery: a query or fragment. Looked for last, so that a
+	// caller that takes a query (STS) may treat it as EndpointOK.
+	EndpointQuery
 )
 
 // CheckEndpoint is the one check of an endpoint URL given by the user
-// (--sts-endpoint, --iam-credentials-endpoint): https, or http to
+// (the STS, IAM Credentials and federation endpoints): https, or http to
 // loopback; no user information; no query or fragment. The caller words
 // the problem, as it knows where the URL came from.
 func CheckEndpoint(raw string) (*url.URL, EndpointProblem) {
@@ -133,12 +134,39 @@ func CheckEndpoint(raw string) (*url.URL, EndpointProblem) {
 		return u, EndpointNotHTTP
 	case u.User != nil:
 		return u, EndpointUserInfo
-	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-		return u, EndpointQuery
 	case u.Scheme == "http" && !IsLoopback(u.Hostname()):
 		return u, EndpointCleartext
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return u, EndpointQuery
 	}
 	return u, EndpointOK
+}
+
+// TLSFailure words the TLS failure in err's chain, or returns "": a
+// certificate that does not verify, or a peer that does not speak TLS.
+// No retry can fix either.
+func TLSFailure(err error) string {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	var record tls.RecordHeaderError
+	switch {
+	case errors.As(err, &unknown):
+		return "the certificate is signed by an unknown authority"
+	case errors.As(err, &host):
+		return "the " + strings.TrimPrefix(host.Error(), "x509: ")
+	case errors.As(err, &invalid):
+		if invalid.Reason == x509.Expired {
+			return "the certificate has expired or is not yet valid (check this machine's clock)"
+		}
+		return invalid.Error()
+	case errors.As(err, &verify):
+		return verify.Err.Error()
+	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return "the server does not speak TLS (is the endpoint http://?)"
+	}
+	return ""
 }
 
 // IsLoopback reports whether host, as written in a URL, is this machine: a
