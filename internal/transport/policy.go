@@ -7,6 +7,7 @@ package transport
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -85,12 +86,8 @@ const MaxHeaderBytes = 64 << 10
 // Credentials API. It follows no redirect (a redirect would carry a
 // credential elsewhere, and none of our peers sends one), and applies p.
 func NewClient(p Policy) *http.Client {
-	dialer := &net.Dialer{Timeout: p.DialTimeout, KeepAlive: 30 * time.Second}
-	if dialer.Timeout == 0 {
-		dialer.Timeout = 10 * time.Second
-	}
 	base := &http.Transport{
-		DialContext:            dial(dialer, p),
+		DialContext:            dial(p),
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: p.RootCAs},
 		TLSHandshakeTimeout:    10 * time.Second,
 		MaxResponseHeaderBytes: MaxHeaderBytes,
@@ -238,10 +235,7 @@ func (e *NotLoopbackError) Error() string {
 // after the name is resolved and before anything is sent, so a name such as
 // localhost that /etc/hosts or DNS points elsewhere is refused.
 func LoopbackOnly(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		host = address
-	}
+	host := hostOf(address)
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		return &NotLoopbackError{Addr: host}
 	}
@@ -268,39 +262,33 @@ func checkCleartext(p Policy, req *http.Request) (*http.Request, error) {
 	return req.WithContext(context.WithValue(req.Context(), dialKey{}, linkLocal)), nil
 }
 
-// dial dials as d does, checks the address a cleartext request's name
+// dial dials with the check of the address a cleartext request's name
 // resolved to, and makes dial timeouts final if p says.
-func dial(d *net.Dialer, p Policy) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	local := *d
-	local.Control = func(network, address string, c syscall.RawConn) error {
-		return LoopbackOnly(network, address, c)
-	}
-	linkLocal := *d
-	linkLocal.Control = func(network, address string, c syscall.RawConn) error {
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			host = address
-		}
-		if isLinkLocal(host) {
-			return nil
-		}
-		return LoopbackOnly(network, address, c)
-	}
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		use := d
-		if ll, ok := ctx.Value(dialKey{}).(bool); ok {
-			use = &local
-			if ll {
-				use = &linkLocal
+func dial(p Policy) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: cmp.Or(p.DialTimeout, 10*time.Second), KeepAlive: 30 * time.Second,
+		ControlContext: func(ctx context.Context, network, address string, c syscall.RawConn) error {
+			linkLocal, cleartext := ctx.Value(dialKey{}).(bool)
+			if !cleartext || linkLocal && isLinkLocal(hostOf(address)) {
+				return nil
 			}
-		}
-		conn, err := use.DialContext(ctx, network, addr)
+			return LoopbackOnly(network, address, c)
+		}}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
 		var nerr net.Error
-		if p.FinalDialTimeout && err != nil && errors.As(err, &nerr) && nerr.Timeout() && ctx.Err() == nil {
+		if p.FinalDialTimeout && errors.As(err, &nerr) && nerr.Timeout() && ctx.Err() == nil {
 			return nil, dialTimeout{d.Timeout}
 		}
 		return conn, err
 	}
+}
+
+// hostOf is the host of a host:port address, or the address itself.
+func hostOf(address string) string {
+	if host, _, err := net.SplitHostPort(address); err == nil {
+		return host
+	}
+	return address
 }
 
 // dialTimeout is a dial timeout that neither wraps a temporary error nor
