@@ -224,7 +224,9 @@ func newRetryer(cfg Config) aws.Retryer {
 	base := cmp.Or(cfg.BaseBackoff, transport.BaseBackoff)
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = attempts
-		o.Backoff = jitterBackoff{base: base, max: transport.MaxBackoff}
+		o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
+			return transport.Backoff(base, transport.MaxBackoff, attempt, transport.Draw()), nil
+		})
 		// The retry quota protects long-lived clients from retry storms; a
 		// process that makes one call has nothing to protect.
 		o.RateLimiter = ratelimit.None
@@ -245,13 +247,6 @@ var final = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
 	}
 	return aws.UnknownTernary
 })
-
-type jitterBackoff struct{ base, max time.Duration }
-
-// BackoffDelay implements retry.BackoffDelayer with full jitter.
-func (b jitterBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
-	return transport.Backoff(b.base, b.max, attempt, transport.Draw()), nil
-}
 
 // Exchange trades tok for credentials. The token travels only in the request
 // body; no message built here contains it. A zero req.Duration leaves the

@@ -106,12 +106,7 @@ func (g *Given) Explain(err error) error {
 		if c.flag != "" {
 			c.Msg, c.flag = fmt.Sprintf(c.format, g.quote(c.flag, c.value)), ""
 		}
-		if c.atDeadline {
-			c.Hints = append(slices.Clip(c.Hints), g.runDeadline())
-			c.atDeadline = false
-		}
-		c.Hints = slices.DeleteFunc(slices.Clip(c.Hints), func(h string) bool { return h == "" })
-		return &c
+		return g.finish(&c)
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		// kong joins a command's error with its hooks'.
@@ -128,16 +123,22 @@ func (g *Given) Explain(err error) error {
 	if e == nil {
 		e = g.explainToken(err)
 	}
-	if e != nil {
-		if e.atDeadline {
-			e.Hint(g.runDeadline())
-			e.atDeadline = false
-		}
-		e.Hints = slices.DeleteFunc(e.Hints, func(h string) bool { return h == "" })
-		e.worded = true
-		return e
+	if e == nil {
+		return err
 	}
-	return err
+	e.worded = true
+	return g.finish(e)
+}
+
+// finish adds the hint of what set the run's deadline, as given, to an
+// error that ended there, and drops the hints left empty.
+func (g *Given) finish(e *Error) *Error {
+	if e.atDeadline {
+		e.Hints = append(slices.Clip(e.Hints), g.runDeadline())
+		e.atDeadline = false
+	}
+	e.Hints = slices.DeleteFunc(slices.Clip(e.Hints), func(h string) bool { return h == "" })
+	return e
 }
 
 // AtDeadline marks e as ended by the run's deadline: Explain adds what set

@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -133,15 +134,13 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 	var resp *awshttp.ResponseError
 	switch {
 	case errors.As(err, &deser):
-		status, ctype, location := 0, "", ""
+		status, ctype, location := 0, "no content type", "nowhere"
 		if errors.As(err, &resp) && resp.Response != nil {
-			status, ctype, location = resp.HTTPStatusCode(), clean.Flatten(resp.Response.Header.Get("Content-Type"), 100), clean.Flatten(resp.Response.Header.Get("Location"), 200)
+			status, ctype = resp.HTTPStatusCode(), contentType(resp)
+			location = cmp.Or(clean.Flatten(resp.Response.Header.Get("Location"), 200), location)
 		}
 		from := g.endpointFrom(e)
 		if status >= 300 && status < 400 {
-			if location == "" {
-				location = "nowhere"
-			}
 			hint := "AWS STS does not redirect: a proxy or captive portal in between answered instead"
 			if from != "" {
 				hint = fmt.Sprintf("AWS STS does not redirect: check the endpoint given by %s, and any proxy in between", from)
@@ -149,9 +148,6 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 			return Errorf(e, "STS at %s answered with a redirect (HTTP %d to %s), which is not followed: the request carries the token", e.Endpoint, status, location).
 				Hint(hint).
 				Hint(proxyHint(e)...)
-		}
-		if ctype == "" {
-			ctype = "no content type"
 		}
 		x := Errorf(e, "the answer from %s (HTTP %d, %s) is not an STS response", e.Endpoint, status, ctype)
 		if status >= 500 {
@@ -200,16 +196,17 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 	// An answer came, but could not be read: STS was reached, so this is
 	// not a network problem.
 	if errors.As(err, &resp) && resp.HTTPStatusCode() != 0 {
-		ctype := clean.Flatten(resp.Response.Header.Get("Content-Type"), 100)
-		if ctype == "" {
-			ctype = "no content type"
-		}
-		return Errorf(e, "the answer from STS at %s (HTTP %d, %s) could not be read: %s", e.Endpoint, resp.HTTPStatusCode(), ctype, cause).
+		return Errorf(e, "the answer from STS at %s (HTTP %d, %s) could not be read: %s", e.Endpoint, resp.HTTPStatusCode(), contentType(resp), cause).
 			Hint("AWS STS answers well-formed XML; something sent something else or cut the answer short: check " + g.suspects(e)).
 			Hint(proxyHint(e)...)
 	}
 	return Errorf(e, "cannot reach STS at %s: %s", e.Endpoint, cause).
 		Hint(g.networkHints(e)...)
+}
+
+// contentType is the answer's Content-Type, for a message.
+func contentType(resp *awshttp.ResponseError) string {
+	return cmp.Or(clean.Flatten(resp.Response.Header.Get("Content-Type"), 100), "no content type")
 }
 
 // endpointFrom names what gave an overridden endpoint, or "" for STS's own.
@@ -270,22 +267,20 @@ func (g *Given) stsParam(e *sts.ParamError) *Error {
 			Hint("use 2 to 64 characters from letters, digits and _+=,.@-")
 	case sts.DurationSeconds:
 		as := g.quote("duration", e.Duration)
-		switch e.Problem {
-		case sts.TooShort:
-			if e.Duration == 0 {
-				// STS would take a missing duration as its default; an
-				// explicit zero is more likely a mistake.
-				return Errorf(e, "%s is out of range: STS issues sessions of 15m to 12h", as).
-					Hint("leave --duration out for the default, 1h")
-			}
-			return Errorf(e, "%s is out of range: STS issues sessions of 15m to 12h", as).
-				Hint("the default, 1h, suits credential_process: SDKs refresh 5 to 15 minutes before expiry, so a session of 15m makes them call gcp-aws-cred on nearly every request")
-		case sts.TooLong:
-			return Errorf(e, "%s is out of range: STS issues sessions of 15m to 12h", as).
-				Hint("12h (43200 seconds) is the most STS issues, and only for a role whose maximum session duration is 12h; " + g.Command("doctor", "--role", "…", "--duration", "12h") + " finds the role's maximum")
+		if e.Problem == sts.NotWholeSeconds {
+			return Errorf(e, "%s is not a whole number of seconds", as).
+				Hint("STS takes whole seconds: write it like 90m, 1h30m or 5400s")
 		}
-		return Errorf(e, "%s is not a whole number of seconds", as).
-			Hint("STS takes whole seconds: write it like 90m, 1h30m or 5400s")
+		x := Errorf(e, "%s is out of range: STS issues sessions of 15m to 12h", as)
+		switch {
+		case e.Problem == sts.TooLong:
+			return x.Hint("12h (43200 seconds) is the most STS issues, and only for a role whose maximum session duration is 12h; " + g.Command("doctor", "--role", "…", "--duration", "12h") + " finds the role's maximum")
+		case e.Duration == 0:
+			// STS would take a missing duration as its default; an
+			// explicit zero is more likely a mistake.
+			return x.Hint("leave --duration out for the default, 1h")
+		}
+		return x.Hint("the default, 1h, suits credential_process: SDKs refresh 5 to 15 minutes before expiry, so a session of 15m makes them call gcp-aws-cred on nearly every request")
 	case sts.Policy:
 		if e.Problem == sts.TooLong {
 			return Errorf(e, "--policy is %d characters; STS accepts at most %d", e.N, e.Max).

@@ -206,11 +206,6 @@ func AllowLinkLocal(ctx context.Context, urls ...string) context.Context {
 	return context.WithValue(ctx, linkLocalKey{}, hosts)
 }
 
-func linkLocalAllowed(ctx context.Context, host string) bool {
-	hosts, _ := ctx.Value(linkLocalKey{}).([]string)
-	return slices.Contains(hosts, host)
-}
-
 // CleartextError refuses an http:// URL off this machine before anything
 // is sent.
 type CleartextError struct {
@@ -253,7 +248,8 @@ func checkCleartext(p Policy, req *http.Request) (*http.Request, error) {
 		return req, nil
 	}
 	host := req.URL.Hostname()
-	linkLocal := isLinkLocal(host) && linkLocalAllowed(req.Context(), host)
+	allowed, _ := req.Context().Value(linkLocalKey{}).([]string)
+	linkLocal := isLinkLocal(host) && slices.Contains(allowed, host)
 	if req.URL.User != nil || !IsLoopback(host) && !linkLocal {
 		return nil, &CleartextError{URL: req.URL.Scheme + "://" + req.URL.Host + req.URL.Path}
 	}
