@@ -85,15 +85,11 @@ func (e *AnswerError) Error() string {
 	return "implausible answer: " + e.Detail
 }
 
-// ErrorCode returns the STS error code (AccessDenied, Throttling, …) found
-// anywhere in err's chain, or "" when STS did not answer with one.
+// ErrorCode returns the STS error code (AccessDenied, Throttling, …) of
+// the *Error in err's chain, or "" when STS did not answer with one.
 func ErrorCode(err error) string {
-	if e, ok := errors.AsType[*Error](err); ok && e.Code != "" {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Code
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		return api.ErrorCode()
 	}
 	return ""
 }

@@ -128,23 +128,17 @@ func escape(s string) string {
 func defuse(s string) string {
 	var b strings.Builder
 	for {
-		i := strings.Index(s, Name)
-		if i < 0 {
-			break
+		before, after, found := strings.Cut(s, Name)
+		if !found {
+			return b.String() + s
 		}
-		k := i + len(Name)
-		for k < len(s) && s[k] == ' ' {
-			k++
-		}
-		b.WriteString(s[:k])
-		if k < len(s) && s[k] == ':' {
+		s = strings.TrimLeft(after, " ")
+		b.WriteString(before + Name + after[:len(after)-len(s)])
+		if rest, ok := strings.CutPrefix(s, ":"); ok {
 			b.WriteString(`\x3a`)
-			k++
+			s = rest
 		}
-		s = s[k:]
 	}
-	b.WriteString(s)
-	return b.String()
 }
 
 // bound cuts s to what the longest printable line could need, before any
