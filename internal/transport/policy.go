@@ -371,25 +371,17 @@ func registerAnswer(req *http.Request, resp *http.Response) {
 	if req.Method == http.MethodPut && req.Header.Get("X-aws-ec2-metadata-token-ttl-seconds") != "" && len(b) <= 4<<10 {
 		secret.New(strings.TrimSpace(string(b)))
 	}
-	resp.Body = &replay{r: bytes.NewReader(b), err: err}
-}
-
-// replay is a body already read: its bytes, then the error that ended
-// the reading, if any.
-type replay struct {
-	r   *bytes.Reader
-	err error
-}
-
-func (b *replay) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err == io.EOF && b.err != nil {
-		return n, b.err
+	var replay io.Reader = bytes.NewReader(b)
+	if err != nil {
+		replay = io.MultiReader(replay, failed{err})
 	}
-	return n, err
+	resp.Body = io.NopCloser(replay)
 }
 
-func (b *replay) Close() error { return nil }
+// failed is a reader that only returns the error that ended a reading.
+type failed struct{ err error }
+
+func (f failed) Read([]byte) (int, error) { return 0, f.err }
 
 // readOnlyBodies sends each request with a body that has only Read and
 // Close. The AWS SDK's request body (smithy-go's safeWriteToReadCloser)
