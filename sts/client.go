@@ -109,10 +109,7 @@ func validRegion(r string) bool {
 // makes no network call, so every configuration mistake it finds is reported
 // before a token is fetched.
 func New(cfg Config) (*Client, error) {
-	region := cfg.Region
-	if region == "" {
-		region = DefaultRegion
-	}
+	region := cmp.Or(cfg.Region, DefaultRegion)
 	if !validRegion(region) {
 		return nil, &ParamError{Param: Region, Problem: Malformed, Value: region}
 	}
@@ -362,10 +359,7 @@ func plausible(creds awscred.Credentials, req Request) *AnswerError {
 			return implausible("%s has characters other than %s", f.name, f.charsDoc)
 		}
 	}
-	asked := req.Duration
-	if asked == 0 {
-		asked = time.Hour // STS's default
-	}
+	asked := cmp.Or(req.Duration, time.Hour) // STS's default
 	now := time.Now()
 	switch exp := creds.Expiration; {
 	case !exp.After(now):
