@@ -28,10 +28,11 @@ var (
 )
 
 // Error is a failed call: Op (AssumeRoleWithWebIdentity, or AssumeRole
-// for a chained hop) went to Endpoint for Role, and failed. When STS answered with an error code, Code, Message and
-// RequestID are STS's (Message with every known secret taken out);
-// otherwise Code is empty and Err says what failed on the way: the
-// network, TLS, or an answer that is not STS's.
+// for a chained hop) went to Endpoint for Role, and failed. When STS
+// answered with an error code, Code, Message and RequestID are STS's
+// (Message with every known secret taken out); otherwise Code is empty and
+// Err says what failed on the way: the network, TLS, or an answer that is
+// not STS's.
 type Error struct {
 	Op                       string
 	Code, Message, RequestID string
@@ -130,44 +131,44 @@ func kindOf(code, msg string) error {
 }
 
 // Param names a value of the request or of the configuration.
-type Param int
+type Param string
 
 // The values a ParamError can be about, by their names in the API.
 const (
-	RoleArn Param = iota
-	RoleSessionName
-	DurationSeconds
-	Policy
-	PolicyArns
-	WebIdentityToken
-	Region
-	Endpoint
+	RoleArn          Param = "RoleArn"
+	RoleSessionName  Param = "RoleSessionName"
+	DurationSeconds  Param = "DurationSeconds"
+	Policy           Param = "Policy"
+	PolicyArns       Param = "PolicyArns"
+	WebIdentityToken Param = "WebIdentityToken"
+	Region           Param = "Region"
+	Endpoint         Param = "Endpoint"
 )
 
-// Problem is what is wrong with a value.
-type Problem int
+// Problem is what is wrong with a value, in the words of ParamError.Error.
+type Problem string
 
 // What a ParamError can say.
 const (
 	// Missing: no value, where one is needed.
-	Missing Problem = iota
+	Missing Problem = "missing"
 	// Malformed: not what the API takes; Part says which part is wrong.
-	Malformed
+	Malformed Problem = "malformed"
 	// TooShort and TooLong: N is the value's size, Max the limit.
-	TooShort
-	TooLong
+	TooShort Problem = "too short"
+	TooLong  Problem = "too long"
 	// NotWholeSeconds: a duration with a fraction of a second.
-	NotWholeSeconds
+	NotWholeSeconds Problem = "not a whole number of seconds"
 	// TooMany: N values where the API takes Max.
-	TooMany
+	TooMany Problem = "too many values"
 	// NotJSON: a policy that is not a JSON object.
-	NotJSON
+	NotJSON Problem = "not a JSON object"
 	// UserInfo: an endpoint with user:password@.
-	UserInfo
+	UserInfo Problem = "carries user information"
 	// Cleartext: an http:// endpoint that is not on loopback.
-	Cleartext
+	Cleartext Problem = "cleartext beyond loopback"
 	// Unresolved: no STS endpoint for the region; Err says why.
-	Unresolved
+	Unresolved Problem = "no endpoint"
 )
 
 // ParamError is a value STS would refuse, or a configuration that cannot
@@ -187,15 +188,8 @@ type ParamError struct {
 	Err        error
 }
 
-var paramNames = [...]string{"RoleArn", "RoleSessionName", "DurationSeconds", "Policy", "PolicyArns", "WebIdentityToken", "Region", "Endpoint"}
-
-func (p Param) String() string { return paramNames[p] }
-
 func (e *ParamError) Error() string {
-	what := map[Problem]string{Missing: "missing", Malformed: "malformed", TooShort: "too short", TooLong: "too long",
-		NotWholeSeconds: "not a whole number of seconds", TooMany: "too many values", NotJSON: "not a JSON object",
-		UserInfo: "carries user information", Cleartext: "cleartext beyond loopback", Unresolved: "no endpoint"}[e.Problem]
-	s := fmt.Sprintf("sts: %s %q: %s", e.Param, e.Value, what)
+	s := fmt.Sprintf("sts: %s %q: %s", e.Param, e.Value, e.Problem)
 	if e.Part != "" {
 		s += ": " + e.Part
 	}
