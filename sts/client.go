@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
@@ -222,7 +223,7 @@ func newRetryer(cfg Config) aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = attempts
 		o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
-			return transport.Backoff(base, transport.MaxBackoff, attempt, transport.Draw()), nil
+			return transport.Backoff(base, transport.MaxBackoff, attempt, rand.Float64()), nil
 		})
 		// The retry quota protects long-lived clients from retry storms; a
 		// process that makes one call has nothing to protect.

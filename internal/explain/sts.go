@@ -214,10 +214,7 @@ func (g *Given) endpointFrom(e *sts.Error) string {
 	if !e.Override {
 		return ""
 	}
-	if g.EndpointFrom != "" {
-		return g.EndpointFrom
-	}
-	return "an endpoint override"
+	return cmp.Or(g.EndpointFrom, "an endpoint override")
 }
 
 func (g *Given) networkHints(e *sts.Error) []string {
