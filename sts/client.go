@@ -162,8 +162,8 @@ func resolveEndpoint(region, override string, fips bool) (string, error) {
 }
 
 // checkOverride refuses any endpoint that would send the token, a bearer
-// credential, in cleartext beyond this machine. A query is kept: a VPC
-// endpoint or a fake may want one, and the token travels in the body.
+// credential, in cleartext beyond this machine. A query is accepted
+// (EndpointQuery): the token travels in the body, never in the URL.
 func checkOverride(raw string) (string, error) {
 	u, problem := transport.CheckEndpoint(raw)
 	switch problem {
