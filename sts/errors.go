@@ -99,14 +99,12 @@ func ErrorCode(err error) string {
 // are taken out of the SDK's error.
 func (c *Client) newError(op string, err error, req Request) *Error {
 	e := &Error{Op: op, Endpoint: c.Endpoint, Override: c.Override, Region: c.Region, Proxy: c.Proxy, Role: req.RoleARN, Duration: req.Duration, Err: err}
-	var api smithy.APIError
-	if errors.As(err, &api) {
+	if api, ok := errors.AsType[smithy.APIError](err); ok {
 		// Both come from the peer, and a validation message can quote the
 		// token: secrets are taken out before anything else sees them.
 		e.Code, e.Message = flatten(secret.Redact(api.ErrorCode())), flatten(secret.Redact(api.ErrorMessage()))
 	}
-	var resp *awshttp.ResponseError
-	if errors.As(err, &resp) {
+	if resp, ok := errors.AsType[*awshttp.ResponseError](err); ok {
 		e.RequestID = resp.ServiceRequestID()
 	}
 	return e

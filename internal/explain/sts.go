@@ -102,8 +102,7 @@ func (g *Given) trustHint(account string) string {
 // network, TLS, the deadline, or an answer that is not STS's.
 func (g *Given) stsCall(e *sts.Error) *Error {
 	err := e.Err
-	var answer *sts.AnswerError
-	if errors.As(err, &answer) {
+	if answer, ok := errors.AsType[*sts.AnswerError](err); ok {
 		if answer.Incomplete {
 			return Errorf(e, "the answer from STS at %s has no complete credentials", e.Endpoint).
 				Hint("the endpoint may not be AWS STS: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL")
@@ -172,8 +171,7 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 		}
 		return x.Hint("for a VPC interface endpoint, use its DNS name (vpce-….sts.REGION.vpce.amazonaws.com) so the certificate matches")
 	}
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
+	if dns, ok := errors.AsType[*net.DNSError](err); ok {
 		hint := fmt.Sprintf("check the region (%s) and this machine's DNS resolver; private subnets without internet access need a VPC interface endpoint for STS, passed with --sts-endpoint", e.Region)
 		if from := g.endpointFrom(e); from != "" {
 			hint = fmt.Sprintf("check the host name in %s: a VPC interface endpoint's DNS name (vpce-….sts.REGION.vpce.amazonaws.com) is listed in the VPC console under Endpoints, and stops resolving once the endpoint is deleted", from)
@@ -329,8 +327,7 @@ func (g *Given) caBundle(e *sts.CABundleError) *Error {
 	if errors.Is(e.Err, context.DeadlineExceeded) {
 		x.Hint(g.runDeadline())
 	}
-	var big *regfile.TooLargeError
-	if errors.As(e.Err, &big) {
+	if errors.As(e.Err, new(*regfile.TooLargeError)) {
 		x.Hints = []string{"a bundle of every public CA is about 200 KB; check that AWS_CA_BUNDLE (or --ca-bundle) names the PEM file meant"}
 	}
 	x.Err = e
