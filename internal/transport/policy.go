@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -317,18 +316,16 @@ const maxFormBody = 1 << 20
 // a client secret. A peer that echoes any of them gets it redacted.
 func registerRequest(req *http.Request) (*http.Request, error) {
 	if a := req.Header.Get("Authorization"); a != "" {
+		_, cred, _ := strings.Cut(a, " ")
 		secret.New(a)
-		scheme, cred, _ := strings.Cut(a, " ")
 		secret.New(cred)
-		if strings.EqualFold(scheme, "Basic") {
-			if b, err := base64.StdEncoding.DecodeString(cred); err == nil {
-				secret.New(string(b))
-				_, pw, _ := strings.Cut(string(b), ":")
-				secret.New(pw)
-				if pw, err := url.QueryUnescape(pw); err == nil {
-					secret.New(pw)
-				}
-			}
+	}
+	if id, pw, ok := req.BasicAuth(); ok {
+		secret.New(id + ":" + pw)
+		secret.New(pw)
+		// x/oauth2 URL-escapes the client secret before encoding it.
+		if pw, err := url.QueryUnescape(pw); err == nil {
+			secret.New(pw)
 		}
 	}
 	if req.Body == nil || req.Body == http.NoBody || !strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
