@@ -2,7 +2,6 @@ package sts
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,12 +21,6 @@ const (
 	MaxExternalIDLen = 1224
 )
 
-// AssumeAPI is the call of a chained hop; *awssts.Client satisfies it, and
-// the client New builds is one.
-type AssumeAPI interface {
-	AssumeRole(ctx context.Context, in *awssts.AssumeRoleInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleOutput, error)
-}
-
 // ValidExternalID reports whether id is an ExternalId STS accepts: 2 to
 // 1224 characters from letters, digits and _+=,.@:/-.
 func ValidExternalID(id string) bool {
@@ -40,10 +33,6 @@ func ValidExternalID(id string) bool {
 // settings and retry policy as the exchange. externalID, when not empty, is
 // sent as ExternalId. from's secrets are only ever handed to the signer.
 func (c *Client) AssumeRole(ctx context.Context, from awscred.Credentials, req Request, externalID string) (awscred.Credentials, error) {
-	api, ok := c.API.(AssumeAPI)
-	if !ok {
-		return awscred.Credentials{}, errors.New("this STS client cannot call AssumeRole")
-	}
 	in := &awssts.AssumeRoleInput{
 		RoleArn:         aws.String(req.RoleARN),
 		RoleSessionName: aws.String(req.SessionName),
@@ -65,7 +54,7 @@ func (c *Client) AssumeRole(ctx context.Context, from awscred.Credentials, req R
 	signed := func(o *awssts.Options) {
 		o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return keys, nil })
 	}
-	out, err := api.AssumeRole(ctx, in, signed)
+	out, err := c.API.AssumeRole(ctx, in, signed)
 	if err != nil {
 		return awscred.Credentials{}, c.newError("AssumeRole", err, req)
 	}

@@ -29,18 +29,24 @@ import (
 // STS.
 const DefaultRegion = "us-east-1"
 
-// API is the one STS call we make; *awssts.Client satisfies it and tests can
-// stand in a function.
+// API is the STS calls we make: the exchange, and AssumeRole for a chained
+// hop. *awssts.Client satisfies it, and tests can stand in a function.
 type API interface {
 	AssumeRoleWithWebIdentity(ctx context.Context, in *awssts.AssumeRoleWithWebIdentityInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleWithWebIdentityOutput, error)
+	AssumeRole(ctx context.Context, in *awssts.AssumeRoleInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleOutput, error)
 }
 
-// APIFunc adapts a function to API.
+// APIFunc adapts a function to API's exchange.
 type APIFunc func(ctx context.Context, in *awssts.AssumeRoleWithWebIdentityInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleWithWebIdentityOutput, error)
 
 // AssumeRoleWithWebIdentity calls f.
 func (f APIFunc) AssumeRoleWithWebIdentity(ctx context.Context, in *awssts.AssumeRoleWithWebIdentityInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleWithWebIdentityOutput, error) {
 	return f(ctx, in, opts...)
+}
+
+// AssumeRole fails: a function stands in for the exchange only.
+func (APIFunc) AssumeRole(context.Context, *awssts.AssumeRoleInput, ...func(*awssts.Options)) (*awssts.AssumeRoleOutput, error) {
+	return nil, errors.New("this STS client cannot call AssumeRole")
 }
 
 // Config says where and how to reach STS.
