@@ -33,11 +33,11 @@ func Backoff(base, ceil time.Duration, attempt int, u float64) time.Duration {
 }
 
 // Retry calls try until it reports that trying again would not help, at
-// most attempts times, waiting Backoff(base, ceil, n, rand.Float64()) after try
-// number n. It never waits past ctx's deadline: when the next wait would
-// end after it, or ctx ends during a wait, it stops. waiting, when not
-// nil, is told each wait before it starts (for a trace). Retry returns the
-// number of tries made.
+// most attempts times, waiting Backoff(base, ceil, n, rand.Float64())
+// after try number n. It never waits past ctx's deadline: when the next
+// wait would end after it, or ctx ends during a wait, it stops. waiting is
+// told each wait before it starts (for a trace). Retry returns the number
+// of tries made.
 func Retry(ctx context.Context, attempts int, base, ceil time.Duration, try func() (again bool), waiting func(time.Duration)) int {
 	for n := 1; ; n++ {
 		if !try() || n >= attempts {
@@ -47,14 +47,10 @@ func Retry(ctx context.Context, attempts int, base, ceil time.Duration, try func
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
 			return n
 		}
-		if waiting != nil {
-			waiting(wait)
-		}
-		t := time.NewTimer(wait)
+		waiting(wait)
 		select {
-		case <-t.C:
+		case <-time.After(wait):
 		case <-ctx.Done():
-			t.Stop()
 			return n
 		}
 	}
