@@ -88,8 +88,8 @@ func (g *Given) stsAPI(e *sts.Error) *Error {
 		return base("STS refused the request as invalid").
 			Hint("the message names the parameter STS objects to: check --role, --session-name, --duration, --policy and --policy-arn")
 	}
-	return base(fmt.Sprintf("STS at %s refused AssumeRoleWithWebIdentity for %s", e.Endpoint, e.Role)).
-		Hint("look the error code up in the AssumeRoleWithWebIdentity API reference; " + g.Command("doctor", "--role", "…") + " shows each step with the values involved")
+	return base(fmt.Sprintf("STS at %s refused %s for %s", e.Endpoint, e.Op, e.Role)).
+		Hint("look the error code up in the " + e.Op + " API reference; " + g.Command("doctor", "--role", "…") + " shows each step with the values involved")
 }
 
 // trustHint is what can be said about a refusal without the token's claims;
