@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,11 +55,7 @@ func (g *Given) runDeadline() string {
 	if g == nil || g.Timeout == 0 {
 		return ""
 	}
-	as, ok := g.As["timeout"]
-	if !ok {
-		as = "--timeout " + g.Timeout.String() + " (the default)"
-	}
-	return "the whole run is bounded by " + as
+	return "the whole run is bounded by " + cmp.Or(g.As["timeout"], "--timeout "+g.Timeout.String()+" (the default)")
 }
 
 // Command is a command line of this program to run next, quoted for a
@@ -165,5 +162,5 @@ func PerExchange(err error, timeout time.Duration) error {
 // one %s, which Explain fills with the value as it was given ("--timeout
 // 0", "GCP_AWS_CRED_TIMEOUT=0"); until then it reads --FLAG and v.
 func Quote(flag string, v any, format string) *Error {
-	return &Error{Msg: fmt.Sprintf(format, fmt.Sprintf("--%s %v", flag, v)), flag: flag, value: v, format: format}
+	return &Error{Msg: fmt.Sprintf(format, (&Given{}).quote(flag, v)), flag: flag, value: v, format: format}
 }
