@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -329,8 +330,8 @@ func (c *Client) credentials(op string, out *awssts.AssumeRoleWithWebIdentityOut
 	}
 	if u := out.AssumedRoleUser; u != nil && u.Arn != nil && len(*u.Arn) <= 2048 && allBytes(*u.Arn, printable) {
 		creds.AssumedRoleARN = *u.Arn
-		if parts := strings.SplitN(*u.Arn, ":", 6); len(parts) == 6 && parts[0] == "arn" && len(parts[4]) == 12 && digits(parts[4]) {
-			creds.AccountID = parts[4]
+		if a, err := arn.Parse(*u.Arn); err == nil && len(a.AccountID) == 12 && digits(a.AccountID) {
+			creds.AccountID = a.AccountID
 		}
 	}
 	if creds.AccountID == "" {
