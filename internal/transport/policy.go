@@ -260,14 +260,19 @@ func checkCleartext(p Policy, req *http.Request) (*http.Request, error) {
 // dial dials with the check of the address a cleartext request's name
 // resolved to, and makes dial timeouts final if p says.
 func dial(p Policy) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	d := &net.Dialer{Timeout: cmp.Or(p.DialTimeout, 10*time.Second), KeepAlive: 30 * time.Second,
+	d := &net.Dialer{
+		Timeout:   cmp.Or(p.DialTimeout, 10*time.Second),
+		KeepAlive: 30 * time.Second,
+		// The request's context reaches the dial: checkCleartext's mark
+		// says whether, and where, this connection may go.
 		ControlContext: func(ctx context.Context, network, address string, c syscall.RawConn) error {
 			linkLocal, cleartext := ctx.Value(dialKey{}).(bool)
 			if !cleartext || linkLocal && isLinkLocal(hostOf(address)) {
 				return nil
 			}
 			return LoopbackOnly(network, address, c)
-		}}
+		},
+	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := d.DialContext(ctx, network, addr)
 		var nerr net.Error
