@@ -129,10 +129,8 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 		}
 		return x
 	}
-	var deser *smithy.DeserializationError
 	var resp *awshttp.ResponseError
-	switch {
-	case errors.As(err, &deser):
+	if errors.As(err, new(*smithy.DeserializationError)) {
 		status, ctype, location := 0, "no content type", "nowhere"
 		if errors.As(err, &resp) && resp.Response != nil {
 			status, ctype = resp.HTTPStatusCode(), contentType(resp)
