@@ -2,17 +2,12 @@ package sts
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/aws-sdk-go-v2/service/sts/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
 
 // ChainMaxDuration is the longest session STS issues to AssumeRole called
@@ -26,12 +21,6 @@ const (
 	MaxExternalIDLen = 1224
 )
 
-// AssumeAPI is the call of a chained hop; *awssts.Client satisfies it, and
-// the client New builds is one.
-type AssumeAPI interface {
-	AssumeRole(ctx context.Context, in *awssts.AssumeRoleInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleOutput, error)
-}
-
 // ValidExternalID reports whether id is an ExternalId STS accepts: 2 to
 // 1224 characters from letters, digits and _+=,.@:/-.
 func ValidExternalID(id string) bool {
@@ -39,47 +28,18 @@ func ValidExternalID(id string) bool {
 		allBytes(id, func(c byte) bool { return sessionChar(c) || c == ':' || c == '/' })
 }
 
-// DeniedError is STS's AccessDenied to an AssumeRole call, as data: which
-// role, and what STS said. The caller, which knows the chain, words it.
-type DeniedError struct {
-	// RoleARN is the role that was to be assumed.
-	RoleARN string
-	// Code and Message are STS's, cleaned and bounded.
-	Code, Message string
-	// Err holds ErrAccessDenied and the SDK's error.
-	Err error
-}
-
-// Error is STS's code and message.
-func (e *DeniedError) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
-
-// Unwrap gives ErrAccessDenied and the SDK's error.
-func (e *DeniedError) Unwrap() error { return e.Err }
-
 // AssumeRole assumes req.RoleARN with AssumeRole, signed (SigV4) with from,
 // the keys of the previous hop: through the same endpoint, region, TLS
 // settings and retry policy as the exchange. externalID, when not empty, is
 // sent as ExternalId. from's secrets are only ever handed to the signer.
 func (c *Client) AssumeRole(ctx context.Context, from awscred.Credentials, req Request, externalID string) (awscred.Credentials, error) {
-	api, ok := c.API.(AssumeAPI)
-	if !ok {
-		return awscred.Credentials{}, errors.New("this STS client cannot call AssumeRole")
-	}
 	in := &awssts.AssumeRoleInput{
 		RoleArn:         aws.String(req.RoleARN),
 		RoleSessionName: aws.String(req.SessionName),
 	}
-	if req.Duration != 0 {
-		in.DurationSeconds = aws.Int32(int32(req.Duration / time.Second))
-	}
+	in.DurationSeconds, in.Policy, in.PolicyArns = req.shared()
 	if externalID != "" {
 		in.ExternalId = aws.String(externalID)
-	}
-	if req.Policy != "" {
-		in.Policy = aws.String(req.Policy)
-	}
-	for _, arn := range req.PolicyARNs {
-		in.PolicyArns = append(in.PolicyArns, types.PolicyDescriptorType{Arn: aws.String(arn)})
 	}
 	keys := aws.Credentials{
 		AccessKeyID:     from.AccessKeyID,
@@ -94,20 +54,11 @@ func (c *Client) AssumeRole(ctx context.Context, from awscred.Credentials, req R
 	signed := func(o *awssts.Options) {
 		o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return keys, nil })
 	}
-	out, err := api.AssumeRole(ctx, in, signed)
+	out, err := c.API.AssumeRole(ctx, in, signed)
 	if err != nil {
-		var api smithy.APIError
-		if errors.As(err, &api) && api.ErrorCode() == "AccessDenied" {
-			return awscred.Credentials{}, &DeniedError{
-				RoleARN: req.RoleARN,
-				Code:    flatten(secret.Redact(api.ErrorCode())),
-				Message: flatten(secret.Redact(api.ErrorMessage())),
-				Err:     errors.Join(ErrAccessDenied, err),
-			}
-		}
-		return awscred.Credentials{}, c.newError(err, req)
+		return awscred.Credentials{}, c.newError("AssumeRole", err, req)
 	}
-	return c.credentials(&awssts.AssumeRoleWithWebIdentityOutput{
+	return c.credentials("AssumeRole", &awssts.AssumeRoleWithWebIdentityOutput{
 		Credentials:     out.Credentials,
 		AssumedRoleUser: out.AssumedRoleUser,
 		ResultMetadata:  out.ResultMetadata,

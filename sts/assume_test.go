@@ -65,8 +65,8 @@ func TestAssumeRole(t *testing.T) {
 
 	// A wrong external ID is AccessDenied, as data for the caller to word.
 	_, err = e.client.AssumeRole(ctx, first, req, "ext-2")
-	var denied *DeniedError
-	if !errors.As(err, &denied) || !errors.Is(err, ErrAccessDenied) || denied.RoleARN != chained || denied.Code != "AccessDenied" ||
+	denied, ok := errors.AsType[*Error](err)
+	if !ok || !errors.Is(err, ErrAccessDenied) || denied.Op != "AssumeRole" || denied.Role != chained || denied.Code != "AccessDenied" ||
 		!strings.Contains(denied.Message, "is not authorized to perform: sts:AssumeRole on resource: "+chained) {
 		t.Errorf("wrong external ID: %#v", err)
 	}

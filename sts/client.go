@@ -3,16 +3,16 @@ package sts
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -30,18 +30,24 @@ import (
 // STS.
 const DefaultRegion = "us-east-1"
 
-// API is the one STS call we make; *awssts.Client satisfies it and tests can
-// stand in a function.
+// API is the STS calls we make: the exchange, and AssumeRole for a chained
+// hop. *awssts.Client satisfies it, and tests can stand in a function.
 type API interface {
 	AssumeRoleWithWebIdentity(ctx context.Context, in *awssts.AssumeRoleWithWebIdentityInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleWithWebIdentityOutput, error)
+	AssumeRole(ctx context.Context, in *awssts.AssumeRoleInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleOutput, error)
 }
 
-// APIFunc adapts a function to API.
+// APIFunc adapts a function to API's exchange.
 type APIFunc func(ctx context.Context, in *awssts.AssumeRoleWithWebIdentityInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleWithWebIdentityOutput, error)
 
 // AssumeRoleWithWebIdentity calls f.
 func (f APIFunc) AssumeRoleWithWebIdentity(ctx context.Context, in *awssts.AssumeRoleWithWebIdentityInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleWithWebIdentityOutput, error) {
 	return f(ctx, in, opts...)
+}
+
+// AssumeRole fails: a function stands in for the exchange only.
+func (APIFunc) AssumeRole(context.Context, *awssts.AssumeRoleInput, ...func(*awssts.Options)) (*awssts.AssumeRoleOutput, error) {
+	return nil, errors.New("this STS client cannot call AssumeRole")
 }
 
 // Config says where and how to reach STS.
@@ -111,10 +117,7 @@ func validRegion(r string) bool {
 // makes no network call, so every configuration mistake it finds is reported
 // before a token is fetched.
 func New(cfg Config) (*Client, error) {
-	region := cfg.Region
-	if region == "" {
-		region = DefaultRegion
-	}
+	region := cmp.Or(cfg.Region, DefaultRegion)
 	if !validRegion(region) {
 		return nil, &ParamError{Param: Region, Problem: Malformed, Value: region}
 	}
@@ -166,16 +169,16 @@ func resolveEndpoint(region, override string, fips bool) (string, error) {
 }
 
 // checkOverride refuses any endpoint that would send the token, a bearer
-// credential, in cleartext beyond this machine.
+// credential, in cleartext beyond this machine. A query is accepted
+// (EndpointQuery): the token travels in the body, never in the URL.
 func checkOverride(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return "", &ParamError{Param: Endpoint, Problem: Malformed, Value: raw, Err: err}
-	}
-	if u.User != nil {
+	u, problem := transport.CheckEndpoint(raw)
+	switch problem {
+	case transport.EndpointNotHTTP:
+		return "", &ParamError{Param: Endpoint, Problem: Malformed, Value: raw}
+	case transport.EndpointUserInfo:
 		return "", &ParamError{Param: Endpoint, Problem: UserInfo, Value: u.Scheme + "://" + u.Host}
-	}
-	if u.Scheme == "http" && !transport.IsLoopback(u.Hostname()) {
+	case transport.EndpointCleartext:
 		return "", &ParamError{Param: Endpoint, Problem: Cleartext, Value: raw}
 	}
 	return strings.TrimRight(u.String(), "/"), nil
@@ -226,7 +229,9 @@ func newRetryer(cfg Config) aws.Retryer {
 	base := cmp.Or(cfg.BaseBackoff, transport.BaseBackoff)
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = attempts
-		o.Backoff = jitterBackoff{base: base, max: transport.MaxBackoff}
+		o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
+			return transport.Backoff(base, transport.MaxBackoff, attempt, rand.Float64()), nil
+		})
 		// The retry quota protects long-lived clients from retry storms; a
 		// process that makes one call has nothing to protect.
 		o.RateLimiter = ratelimit.None
@@ -242,18 +247,11 @@ func newRetryer(cfg Config) aws.Retryer {
 var final = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
 	var tooLarge *transport.TooLargeError
 	var notLoopback *transport.NotLoopbackError
-	if tlsFailed(err) || errors.As(err, &tooLarge) || errors.As(err, &notLoopback) {
+	if transport.TLSFailure(err) != "" || errors.As(err, &tooLarge) || errors.As(err, &notLoopback) {
 		return aws.FalseTernary
 	}
 	return aws.UnknownTernary
 })
-
-type jitterBackoff struct{ base, max time.Duration }
-
-// BackoffDelay implements retry.BackoffDelayer with full jitter.
-func (b jitterBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
-	return transport.Backoff(b.base, b.max, attempt, transport.Draw()), nil
-}
 
 // Exchange trades tok for credentials. The token travels only in the request
 // body; no message built here contains it. A zero req.Duration leaves the
@@ -267,20 +265,30 @@ func (c *Client) Exchange(ctx context.Context, tok secret.String, req Request) (
 		RoleSessionName:  aws.String(req.SessionName),
 		WebIdentityToken: aws.String(tok.Reveal()),
 	}
-	if req.Duration != 0 {
-		in.DurationSeconds = aws.Int32(int32(req.Duration / time.Second))
-	}
-	if req.Policy != "" {
-		in.Policy = aws.String(req.Policy)
-	}
-	for _, arn := range req.PolicyARNs {
-		in.PolicyArns = append(in.PolicyArns, types.PolicyDescriptorType{Arn: aws.String(arn)})
-	}
+	in.DurationSeconds, in.Policy, in.PolicyArns = req.shared()
 	out, err := c.API.AssumeRoleWithWebIdentity(ctx, in)
 	if err != nil {
-		return awscred.Credentials{}, c.newError(err, req)
+		return awscred.Credentials{}, c.newError(exchangeOp, err, req)
 	}
-	return c.credentials(out, req)
+	return c.credentials(exchangeOp, out, req)
+}
+
+// exchangeOp names the web-identity exchange in errors.
+const exchangeOp = "AssumeRoleWithWebIdentity"
+
+// shared returns the fields both calls take from req, each left nil when
+// not set so that STS applies its default.
+func (req Request) shared() (duration *int32, policy *string, arns []types.PolicyDescriptorType) {
+	if req.Duration != 0 {
+		duration = aws.Int32(int32(req.Duration / time.Second))
+	}
+	if req.Policy != "" {
+		policy = aws.String(req.Policy)
+	}
+	for _, arn := range req.PolicyARNs {
+		arns = append(arns, types.PolicyDescriptorType{Arn: aws.String(arn)})
+	}
+	return duration, policy, arns
 }
 
 // Bounds on what STS issues, well above what it does issue (access key IDs
@@ -297,10 +305,11 @@ const (
 	clockSkew = 15 * time.Minute
 )
 
-func (c *Client) credentials(out *awssts.AssumeRoleWithWebIdentityOutput, req Request) (awscred.Credentials, error) {
+// credentials takes the answer to op apart, and checks it.
+func (c *Client) credentials(op string, out *awssts.AssumeRoleWithWebIdentityOutput, req Request) (awscred.Credentials, error) {
 	cr := out.Credentials
 	if cr == nil || cr.AccessKeyId == nil || cr.SecretAccessKey == nil || cr.SessionToken == nil || cr.Expiration == nil {
-		return awscred.Credentials{}, c.newError(&AnswerError{Incomplete: true}, req)
+		return awscred.Credentials{}, c.newError(op, &AnswerError{Incomplete: true}, req)
 	}
 	// Remembered as secrets before anything else, so that no message about
 	// them can show them.
@@ -316,13 +325,13 @@ func (c *Client) credentials(out *awssts.AssumeRoleWithWebIdentityOutput, req Re
 			creds.Issued = d.UTC()
 		}
 	}
-	if err := c.plausible(creds, req); err != nil {
-		return awscred.Credentials{}, err
+	if err := plausible(creds, req); err != nil {
+		return awscred.Credentials{}, c.newError(op, err, req)
 	}
 	if u := out.AssumedRoleUser; u != nil && u.Arn != nil && len(*u.Arn) <= 2048 && allBytes(*u.Arn, printable) {
 		creds.AssumedRoleARN = *u.Arn
-		if parts := strings.SplitN(*u.Arn, ":", 6); len(parts) == 6 && parts[0] == "arn" && len(parts[4]) == 12 && digits(parts[4]) {
-			creds.AccountID = parts[4]
+		if a, err := arn.Parse(*u.Arn); err == nil && len(a.AccountID) == 12 && digits(a.AccountID) {
+			creds.AccountID = a.AccountID
 		}
 	}
 	if creds.AccountID == "" {
@@ -335,9 +344,9 @@ func (c *Client) credentials(out *awssts.AssumeRoleWithWebIdentityOutput, req Re
 // or with characters AWS never uses (a line break in a secret key would
 // become a second command for a shell reading an env file line by line),
 // or an Expiration in the past or later than the duration asked for.
-func (c *Client) plausible(creds awscred.Credentials, req Request) error {
-	implausible := func(format string, args ...any) *Error {
-		return c.newError(&AnswerError{Detail: fmt.Sprintf(format, args...)}, req)
+func plausible(creds awscred.Credentials, req Request) *AnswerError {
+	implausible := func(format string, args ...any) *AnswerError {
+		return &AnswerError{Detail: fmt.Sprintf(format, args...)}
 	}
 	word := func(c byte) bool { return sessionChar(c) && strings.IndexByte("+=,.@-", c) < 0 }
 	for _, f := range []struct {
@@ -358,32 +367,17 @@ func (c *Client) plausible(creds awscred.Credentials, req Request) error {
 			return implausible("%s has characters other than %s", f.name, f.charsDoc)
 		}
 	}
-	asked := req.Duration
-	if asked == 0 {
-		asked = time.Hour // STS's default
-	}
+	asked := cmp.Or(req.Duration, time.Hour) // STS's default
 	now := time.Now()
 	switch exp := creds.Expiration; {
 	case !exp.After(now):
 		e := implausible("the credentials expire at %s, which is not in the future", exp.Format(time.RFC3339))
-		e.Err.(*AnswerError).ClockAhead = true
+		e.ClockAhead = true
 		return e
 	case exp.Sub(now) > asked+clockSkew:
 		e := implausible("the credentials expire at %s, later than the %s asked for allows", exp.Format(time.RFC3339), asked)
-		e.Err.(*AnswerError).ClockBehind = true
+		e.ClockBehind = true
 		return e
 	}
 	return nil
-}
-
-// tlsFailed reports whether err is a TLS failure no retry can fix: a
-// certificate that does not verify, or a peer that does not speak TLS.
-func tlsFailed(err error) bool {
-	var unknown x509.UnknownAuthorityError
-	var host x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	var verify *tls.CertificateVerificationError
-	var record tls.RecordHeaderError
-	return errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid) || errors.As(err, &verify) ||
-		errors.As(err, &record) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }

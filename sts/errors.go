@@ -27,12 +27,14 @@ var (
 	ErrDurationTooLong = errors.New("the requested duration is longer than the role's maximum session duration")
 )
 
-// Error is a failed exchange: the call went to Endpoint for Role, and
-// failed. When STS answered with an error code, Code, Message and
-// RequestID are STS's (Message with every known secret taken out);
-// otherwise Code is empty and Err says what failed on the way: the
-// network, TLS, or an answer that is not STS's.
+// Error is a failed call: Op (AssumeRoleWithWebIdentity, or AssumeRole
+// for a chained hop) went to Endpoint for Role, and failed. When STS
+// answered with an error code, Code, Message and RequestID are STS's
+// (Message with every known secret taken out); otherwise Code is empty and
+// Err says what failed on the way: the network, TLS, or an answer that is
+// not STS's.
 type Error struct {
+	Op                       string
 	Code, Message, RequestID string
 	// Endpoint is the URL called; Override says it was given rather than
 	// resolved from Region.
@@ -51,9 +53,9 @@ type Error struct {
 // Error says what failed in the x/oauth2 way: the package, then the facts.
 func (e *Error) Error() string {
 	if e.Code != "" {
-		return fmt.Sprintf("sts: AssumeRoleWithWebIdentity of %s at %s: %s: %s", e.Role, e.Endpoint, e.Code, e.Message)
+		return fmt.Sprintf("sts: %s of %s at %s: %s: %s", e.Op, e.Role, e.Endpoint, e.Code, e.Message)
 	}
-	return fmt.Sprintf("sts: AssumeRoleWithWebIdentity of %s at %s: %v", e.Role, e.Endpoint, e.Err)
+	return fmt.Sprintf("sts: %s of %s at %s: %v", e.Op, e.Role, e.Endpoint, e.Err)
 }
 
 // Unwrap returns the cause.
@@ -84,31 +86,25 @@ func (e *AnswerError) Error() string {
 	return "implausible answer: " + e.Detail
 }
 
-// ErrorCode returns the STS error code (AccessDenied, Throttling, …) found
-// anywhere in err's chain, or "" when STS did not answer with one.
+// ErrorCode returns the STS error code (AccessDenied, Throttling, …) of
+// the *Error in err's chain, or "" when STS did not answer with one.
 func ErrorCode(err error) string {
-	if e, ok := errors.AsType[*Error](err); ok && e.Code != "" {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Code
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		return api.ErrorCode()
 	}
 	return ""
 }
 
-// newError records a failed call; an API error's code and message are
-// taken out of the SDK's error.
-func (c *Client) newError(err error, req Request) *Error {
-	e := &Error{Endpoint: c.Endpoint, Override: c.Override, Region: c.Region, Proxy: c.Proxy, Role: req.RoleARN, Duration: req.Duration, Err: err}
-	var api smithy.APIError
-	if errors.As(err, &api) {
+// newError records a failed call of op; an API error's code and message
+// are taken out of the SDK's error.
+func (c *Client) newError(op string, err error, req Request) *Error {
+	e := &Error{Op: op, Endpoint: c.Endpoint, Override: c.Override, Region: c.Region, Proxy: c.Proxy, Role: req.RoleARN, Duration: req.Duration, Err: err}
+	if api, ok := errors.AsType[smithy.APIError](err); ok {
 		// Both come from the peer, and a validation message can quote the
 		// token: secrets are taken out before anything else sees them.
 		e.Code, e.Message = flatten(secret.Redact(api.ErrorCode())), flatten(secret.Redact(api.ErrorMessage()))
 	}
-	var resp *awshttp.ResponseError
-	if errors.As(err, &resp) {
+	if resp, ok := errors.AsType[*awshttp.ResponseError](err); ok {
 		e.RequestID = resp.ServiceRequestID()
 	}
 	return e
@@ -133,44 +129,44 @@ func kindOf(code, msg string) error {
 }
 
 // Param names a value of the request or of the configuration.
-type Param int
+type Param string
 
 // The values a ParamError can be about, by their names in the API.
 const (
-	RoleArn Param = iota
-	RoleSessionName
-	DurationSeconds
-	Policy
-	PolicyArns
-	WebIdentityToken
-	Region
-	Endpoint
+	RoleArn          Param = "RoleArn"
+	RoleSessionName  Param = "RoleSessionName"
+	DurationSeconds  Param = "DurationSeconds"
+	Policy           Param = "Policy"
+	PolicyArns       Param = "PolicyArns"
+	WebIdentityToken Param = "WebIdentityToken"
+	Region           Param = "Region"
+	Endpoint         Param = "Endpoint"
 )
 
-// Problem is what is wrong with a value.
-type Problem int
+// Problem is what is wrong with a value, in the words of ParamError.Error.
+type Problem string
 
 // What a ParamError can say.
 const (
 	// Missing: no value, where one is needed.
-	Missing Problem = iota
+	Missing Problem = "missing"
 	// Malformed: not what the API takes; Part says which part is wrong.
-	Malformed
+	Malformed Problem = "malformed"
 	// TooShort and TooLong: N is the value's size, Max the limit.
-	TooShort
-	TooLong
+	TooShort Problem = "too short"
+	TooLong  Problem = "too long"
 	// NotWholeSeconds: a duration with a fraction of a second.
-	NotWholeSeconds
+	NotWholeSeconds Problem = "not a whole number of seconds"
 	// TooMany: N values where the API takes Max.
-	TooMany
+	TooMany Problem = "too many values"
 	// NotJSON: a policy that is not a JSON object.
-	NotJSON
+	NotJSON Problem = "not a JSON object"
 	// UserInfo: an endpoint with user:password@.
-	UserInfo
+	UserInfo Problem = "carries user information"
 	// Cleartext: an http:// endpoint that is not on loopback.
-	Cleartext
+	Cleartext Problem = "cleartext beyond loopback"
 	// Unresolved: no STS endpoint for the region; Err says why.
-	Unresolved
+	Unresolved Problem = "no endpoint"
 )
 
 // ParamError is a value STS would refuse, or a configuration that cannot
@@ -190,15 +186,8 @@ type ParamError struct {
 	Err        error
 }
 
-var paramNames = [...]string{"RoleArn", "RoleSessionName", "DurationSeconds", "Policy", "PolicyArns", "WebIdentityToken", "Region", "Endpoint"}
-
-func (p Param) String() string { return paramNames[p] }
-
 func (e *ParamError) Error() string {
-	what := map[Problem]string{Missing: "missing", Malformed: "malformed", TooShort: "too short", TooLong: "too long",
-		NotWholeSeconds: "not a whole number of seconds", TooMany: "too many values", NotJSON: "not a JSON object",
-		UserInfo: "carries user information", Cleartext: "cleartext beyond loopback", Unresolved: "no endpoint"}[e.Problem]
-	s := fmt.Sprintf("sts: %s %q: %s", e.Param, e.Value, what)
+	s := fmt.Sprintf("sts: %s %q: %s", e.Param, e.Value, e.Problem)
 	if e.Part != "" {
 		s += ": " + e.Part
 	}

@@ -392,7 +392,7 @@ func TestCleartextDialChecked(t *testing.T) {
 	if _, err := c.Exchange(context.Background(), e.token(t), Request{RoleARN: role, SessionName: "s1"}); err != nil {
 		t.Errorf("localhost, resolving to loopback, no longer works: %v", err)
 	}
-	err = c.newError(fmt.Errorf("send: %w", &transport.NotLoopbackError{Addr: "10.0.0.1"}), Request{})
+	err = c.newError(exchangeOp, fmt.Errorf("send: %w", &transport.NotLoopbackError{Addr: "10.0.0.1"}), Request{})
 	if !strings.Contains(Words(err), "refusing cleartext STS endpoint http://localhost:"+port+": its host name resolved to 10.0.0.1") {
 		t.Errorf("err = %v", err)
 	}
@@ -507,7 +507,7 @@ func FuzzSTSResponse(f *testing.F) {
 		c := &Client{API: api, Endpoint: "https://sts.example.com", Region: "us-east-1"}
 		creds, err := c.Exchange(context.Background(), tok, Request{RoleARN: role, SessionName: "s1", Duration: time.Hour})
 		if err == nil {
-			if c.plausible(creds, Request{Duration: time.Hour}) != nil || creds.AccountID != "" && (len(creds.AccountID) != 12 || !digits(creds.AccountID)) {
+			if plausible(creds, Request{Duration: time.Hour}) != nil || creds.AccountID != "" && (len(creds.AccountID) != 12 || !digits(creds.AccountID)) {
 				t.Fatalf("accepted implausible credentials: %v", creds)
 			}
 			return

@@ -80,16 +80,6 @@ func digits(s string) bool {
 
 func printable(c byte) bool { return 0x21 <= c && c <= 0x7e }
 
-// splitARN splits arn:PARTITION:SERVICE::ACCOUNT:RESOURCE, with an empty
-// region as IAM ARNs have.
-func splitARN(s, service string) (partition, account, resource string, ok bool) {
-	a, err := arn.Parse(s)
-	if err != nil || a.Service != service || a.Region != "" {
-		return "", "", "", false
-	}
-	return a.Partition, a.AccountID, a.Resource, true
-}
-
 // ParseRoleARN checks that s names an IAM role and returns its account and
 // role name (without path). When it does not, the error says which part is
 // wrong, and names the role an assumed-role ARN (from get-caller-identity)
@@ -181,11 +171,11 @@ func (r Request) ValidateParams() error {
 }
 
 // validPolicyARN accepts arn:PARTITION:iam::ACCOUNT|aws:policy/PATH.
-func validPolicyARN(arn string) bool {
-	partition, account, resource, ok := splitARN(arn, "iam")
-	rest, ok2 := strings.CutPrefix(resource, "policy/")
-	return ok && ok2 && partitions[partition] && (account == "aws" || len(account) == 12 && digits(account)) &&
-		rest != "" && allBytes(rest, printable)
+func validPolicyARN(s string) bool {
+	a, err := arn.Parse(s)
+	path, ok := strings.CutPrefix(a.Resource, "policy/")
+	return err == nil && a.Service == "iam" && a.Region == "" && partitions[a.Partition] &&
+		(a.AccountID == "aws" || len(a.AccountID) == 12 && digits(a.AccountID)) && ok && path != "" && allBytes(path, printable)
 }
 
 // ValidateSessionName checks a RoleSessionName.

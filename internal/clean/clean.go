@@ -8,6 +8,7 @@
 package clean
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf16"
@@ -76,10 +77,10 @@ func JSON(b []byte) []byte {
 	for _, r := range s {
 		if r >= 0x7f && dangerous(r) {
 			if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
-				hexEscape(&out, 'u', r1, 4) // JSON writes the rest of Unicode as a surrogate pair
+				fmt.Fprintf(&out, `\u%04x`, r1) // JSON writes the rest of Unicode as a surrogate pair
 				r = r2
 			}
-			hexEscape(&out, 'u', r, 4)
+			fmt.Fprintf(&out, `\u%04x`, r)
 			continue
 		}
 		out.WriteRune(r)
@@ -97,14 +98,7 @@ func dangerous(r rune) bool {
 // escape writes control, format and invalid characters as escapes, and
 // defuses the program's own prefix.
 func escape(s string) string {
-	clean := true
-	for _, r := range s {
-		if dangerous(r) {
-			clean = false
-			break
-		}
-	}
-	if clean && !strings.Contains(s, Name) {
+	if !strings.ContainsFunc(s, dangerous) && !strings.Contains(s, Name) {
 		return s
 	}
 	var b strings.Builder
@@ -112,29 +106,19 @@ func escape(s string) string {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && n <= 1:
-			hexEscape(&b, 'x', rune(s[i]), 2)
-		case r < 0x100 && dangerous(r):
-			hexEscape(&b, 'x', r, 2)
-		case r > 0xffff && dangerous(r):
-			hexEscape(&b, 'U', r, 8)
-		case dangerous(r):
-			hexEscape(&b, 'u', r, 4)
-		default:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case !dangerous(r):
 			b.WriteString(s[i : i+n])
+		case r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r > 0xffff:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
 		}
 		i += n
 	}
 	return defuse(b.String())
-}
-
-// hexEscape writes r as a backslash, kind, and digits hex digits.
-func hexEscape(b *strings.Builder, kind byte, r rune, digits int) {
-	const hex = "0123456789abcdef"
-	b.WriteByte('\\')
-	b.WriteByte(kind)
-	for shift := 4 * (digits - 1); shift >= 0; shift -= 4 {
-		b.WriteByte(hex[r>>shift&0xf])
-	}
 }
 
 // defuse rewrites "gcp-aws-cred:" inside text as "gcp-aws-cred\x3a", so that
@@ -144,23 +128,17 @@ func hexEscape(b *strings.Builder, kind byte, r rune, digits int) {
 func defuse(s string) string {
 	var b strings.Builder
 	for {
-		i := strings.Index(s, Name)
-		if i < 0 {
-			break
+		before, after, found := strings.Cut(s, Name)
+		if !found {
+			return b.String() + s
 		}
-		k := i + len(Name)
-		for k < len(s) && s[k] == ' ' {
-			k++
-		}
-		b.WriteString(s[:k])
-		if k < len(s) && s[k] == ':' {
+		s = strings.TrimLeft(after, " ")
+		b.WriteString(before + Name + after[:len(after)-len(s)])
+		if rest, ok := strings.CutPrefix(s, ":"); ok {
 			b.WriteString(`\x3a`)
-			k++
+			s = rest
 		}
-		s = s[k:]
 	}
-	b.WriteString(s)
-	return b.String()
 }
 
 // bound cuts s to what the longest printable line could need, before any

@@ -2,7 +2,6 @@ package cred
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -109,7 +108,7 @@ func (f *Flow) Hop(ctx context.Context, i int, from awscred.Credentials, req sts
 	creds, err := f.STS.AssumeRole(ctx, from, hreq, f.Opts.ExternalID)
 	if err != nil {
 		f.Trace.Printf("hop %d (AssumeRole %s): failed after %s (%s)", h.N, h.Role, transport.Duration(time.Since(start)), orNone(sts.ErrorCode(err)))
-		return awscred.Credentials{}, explain.HopFailed(h, errors.Is(err, sts.ErrAccessDenied), err)
+		return awscred.Credentials{}, explain.HopFailed(h, err)
 	}
 	f.Trace.Printf("hop %d (AssumeRole %s): session %s, %s until %s, after %s", h.N, h.Role, hreq.SessionName, creds.AssumedRoleARN, creds.Expiration.Format(time.RFC3339), transport.Duration(time.Since(start)))
 	return creds, nil

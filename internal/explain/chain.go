@@ -2,9 +2,12 @@ package explain
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
 // Hop is one AssumeRole hop of a role chain (--chain-role), as data, for
@@ -23,16 +26,16 @@ type Hop struct {
 	ExternalID string
 }
 
-// HopFailed words a failed hop. denied says STS refused it (AccessDenied),
-// when the hint is the trust-policy statement the role needs; any other
-// failure keeps the cause's own message and hints, prefixed with the hop.
-func HopFailed(h Hop, denied bool, cause error) *Error {
-	where := h.where()
-	if !denied {
+// HopFailed words a failed hop. When STS refused it (AccessDenied), the
+// hint is the trust-policy statement the role needs; any other failure
+// keeps the cause's own message and hints, prefixed with the hop.
+func HopFailed(h Hop, cause error) *Error {
+	denied, ok := errors.AsType[*sts.Error](cause)
+	if !ok || !errors.Is(cause, sts.ErrAccessDenied) {
 		// The cause is worded when the command line is known (Explain).
 		return &Error{Err: &HopError{Hop: h, Err: cause}}
 	}
-	e := Errorf(cause, "%s: STS refused to let a session of %s assume it (%s)", where, h.Previous, cause.Error())
+	e := Errorf(cause, "%s: STS refused to let a session of %s assume it (%s: %s)", h.where(), h.Previous, denied.Code, denied.Message)
 	name := h.Role[strings.LastIndexByte(h.Role, '/')+1:]
 	e.Hint(fmt.Sprintf("the trust policy of %s must admit %s; add this statement to it (aws iam get-role --role-name %s shows the policy; aws iam update-assume-role-policy replaces it):\n%s",
 		h.Role, h.Previous, name, TrustStatement(h.Previous, h.ExternalID)))

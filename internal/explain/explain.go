@@ -116,13 +116,8 @@ func (e exit) ExitCode() int { return int(e) }
 // Hints collects the hints of every *Error in err's chain, outermost first.
 func Hints(err error) []string {
 	var hints []string
-	for err != nil {
-		var fe *Error
-		if !errors.As(err, &fe) {
-			break
-		}
-		hints = append(hints, fe.Hints...)
-		err = fe.Err
+	for e, ok := errors.AsType[*Error](err); ok; e, ok = errors.AsType[*Error](e.Err) {
+		hints = append(hints, e.Hints...)
 	}
 	return hints
 }

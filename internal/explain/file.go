@@ -32,13 +32,11 @@ func FileProblem(err error) string {
 // File words a failure to read the file that what names ("CA bundle
 // /etc/ca.pem"), with hint saying what the file must be.
 func File(err error, what, hint string) *Error {
-	var big *regfile.TooLargeError
-	var irregular *regfile.NotRegularError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return Errorf(err, "reading %s did not finish before the deadline", what).
 			Hint(hint + ", on a file system that answers")
-	case errors.As(err, &big), errors.As(err, &irregular):
+	case errors.As(err, new(*regfile.TooLargeError)), errors.As(err, new(*regfile.NotRegularError)):
 		return Errorf(err, "%s is %s", what, FileProblem(err)).Hint(hint)
 	}
 	return Errorf(err, "cannot read %s: %s", what, FileProblem(err)).Hint(hint)

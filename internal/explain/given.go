@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,11 +55,7 @@ func (g *Given) runDeadline() string {
 	if g == nil || g.Timeout == 0 {
 		return ""
 	}
-	as, ok := g.As["timeout"]
-	if !ok {
-		as = "--timeout " + g.Timeout.String() + " (the default)"
-	}
-	return "the whole run is bounded by " + as
+	return "the whole run is bounded by " + cmp.Or(g.As["timeout"], "--timeout "+g.Timeout.String()+" (the default)")
 }
 
 // Command is a command line of this program to run next, quoted for a
@@ -106,12 +103,7 @@ func (g *Given) Explain(err error) error {
 		if c.flag != "" {
 			c.Msg, c.flag = fmt.Sprintf(c.format, g.quote(c.flag, c.value)), ""
 		}
-		if c.atDeadline {
-			c.Hints = append(slices.Clip(c.Hints), g.runDeadline())
-			c.atDeadline = false
-		}
-		c.Hints = slices.DeleteFunc(slices.Clip(c.Hints), func(h string) bool { return h == "" })
-		return &c
+		return g.finish(&c)
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		// kong joins a command's error with its hooks'.
@@ -128,16 +120,22 @@ func (g *Given) Explain(err error) error {
 	if e == nil {
 		e = g.explainToken(err)
 	}
-	if e != nil {
-		if e.atDeadline {
-			e.Hint(g.runDeadline())
-			e.atDeadline = false
-		}
-		e.Hints = slices.DeleteFunc(e.Hints, func(h string) bool { return h == "" })
-		e.worded = true
-		return e
+	if e == nil {
+		return err
 	}
-	return err
+	e.worded = true
+	return g.finish(e)
+}
+
+// finish adds the hint of what set the run's deadline, as given, to an
+// error that ended there, and drops the hints left empty.
+func (g *Given) finish(e *Error) *Error {
+	if e.atDeadline {
+		e.Hints = append(slices.Clip(e.Hints), g.runDeadline())
+		e.atDeadline = false
+	}
+	e.Hints = slices.DeleteFunc(slices.Clip(e.Hints), func(h string) bool { return h == "" })
+	return e
 }
 
 // AtDeadline marks e as ended by the run's deadline: Explain adds what set
@@ -164,5 +162,5 @@ func PerExchange(err error, timeout time.Duration) error {
 // one %s, which Explain fills with the value as it was given ("--timeout
 // 0", "GCP_AWS_CRED_TIMEOUT=0"); until then it reads --FLAG and v.
 func Quote(flag string, v any, format string) *Error {
-	return &Error{Msg: fmt.Sprintf(format, fmt.Sprintf("--%s %v", flag, v)), flag: flag, value: v, format: format}
+	return &Error{Msg: fmt.Sprintf(format, (&Given{}).quote(flag, v)), flag: flag, value: v, format: format}
 }

@@ -1,9 +1,8 @@
 package explain
 
 import (
+	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -89,8 +88,8 @@ func (g *Given) stsAPI(e *sts.Error) *Error {
 		return base("STS refused the request as invalid").
 			Hint("the message names the parameter STS objects to: check --role, --session-name, --duration, --policy and --policy-arn")
 	}
-	return base(fmt.Sprintf("STS at %s refused AssumeRoleWithWebIdentity for %s", e.Endpoint, e.Role)).
-		Hint("look the error code up in the AssumeRoleWithWebIdentity API reference; " + g.Command("doctor", "--role", "…") + " shows each step with the values involved")
+	return base(fmt.Sprintf("STS at %s refused %s for %s", e.Endpoint, e.Op, e.Role)).
+		Hint("look the error code up in the " + e.Op + " API reference; " + g.Command("doctor", "--role", "…") + " shows each step with the values involved")
 }
 
 // trustHint is what can be said about a refusal without the token's claims;
@@ -103,8 +102,7 @@ func (g *Given) trustHint(account string) string {
 // network, TLS, the deadline, or an answer that is not STS's.
 func (g *Given) stsCall(e *sts.Error) *Error {
 	err := e.Err
-	var answer *sts.AnswerError
-	if errors.As(err, &answer) {
+	if answer, ok := errors.AsType[*sts.AnswerError](err); ok {
 		if answer.Incomplete {
 			return Errorf(e, "the answer from STS at %s has no complete credentials", e.Endpoint).
 				Hint("the endpoint may not be AWS STS: check --sts-endpoint, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL")
@@ -131,19 +129,15 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 		}
 		return x
 	}
-	var deser *smithy.DeserializationError
 	var resp *awshttp.ResponseError
-	switch {
-	case errors.As(err, &deser):
-		status, ctype, location := 0, "", ""
+	if errors.As(err, new(*smithy.DeserializationError)) {
+		status, ctype, location := 0, "no content type", "nowhere"
 		if errors.As(err, &resp) && resp.Response != nil {
-			status, ctype, location = resp.HTTPStatusCode(), clean.Flatten(resp.Response.Header.Get("Content-Type"), 100), clean.Flatten(resp.Response.Header.Get("Location"), 200)
+			status, ctype = resp.HTTPStatusCode(), contentType(resp)
+			location = cmp.Or(clean.Flatten(resp.Response.Header.Get("Location"), 200), location)
 		}
 		from := g.endpointFrom(e)
 		if status >= 300 && status < 400 {
-			if location == "" {
-				location = "nowhere"
-			}
 			hint := "AWS STS does not redirect: a proxy or captive portal in between answered instead"
 			if from != "" {
 				hint = fmt.Sprintf("AWS STS does not redirect: check the endpoint given by %s, and any proxy in between", from)
@@ -151,9 +145,6 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 			return Errorf(e, "STS at %s answered with a redirect (HTTP %d to %s), which is not followed: the request carries the token", e.Endpoint, status, location).
 				Hint(hint).
 				Hint(proxyHint(e)...)
-		}
-		if ctype == "" {
-			ctype = "no content type"
 		}
 		x := Errorf(e, "the answer from %s (HTTP %d, %s) is not an STS response", e.Endpoint, status, ctype)
 		if status >= 500 {
@@ -169,7 +160,7 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 		return x.Hint(hint).
 			Hint(proxyHint(e)...)
 	}
-	if tlsErr := tlsCause(err); tlsErr != "" {
+	if tlsErr := transport.TLSFailure(err); tlsErr != "" {
 		x := Errorf(e, "TLS to STS at %s failed: %s", e.Endpoint, tlsErr)
 		if e.Proxy != "" {
 			x.Hint(fmt.Sprintf("requests go through the proxy %s; if it inspects TLS, set AWS_CA_BUNDLE to its CA certificate (PEM)", e.Proxy))
@@ -178,8 +169,7 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 		}
 		return x.Hint("for a VPC interface endpoint, use its DNS name (vpce-….sts.REGION.vpce.amazonaws.com) so the certificate matches")
 	}
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
+	if dns, ok := errors.AsType[*net.DNSError](err); ok {
 		hint := fmt.Sprintf("check the region (%s) and this machine's DNS resolver; private subnets without internet access need a VPC interface endpoint for STS, passed with --sts-endpoint", e.Region)
 		if from := g.endpointFrom(e); from != "" {
 			hint = fmt.Sprintf("check the host name in %s: a VPC interface endpoint's DNS name (vpce-….sts.REGION.vpce.amazonaws.com) is listed in the VPC console under Endpoints, and stops resolving once the endpoint is deleted", from)
@@ -202,11 +192,7 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 	// An answer came, but could not be read: STS was reached, so this is
 	// not a network problem.
 	if errors.As(err, &resp) && resp.HTTPStatusCode() != 0 {
-		ctype := clean.Flatten(resp.Response.Header.Get("Content-Type"), 100)
-		if ctype == "" {
-			ctype = "no content type"
-		}
-		return Errorf(e, "the answer from STS at %s (HTTP %d, %s) could not be read: %s", e.Endpoint, resp.HTTPStatusCode(), ctype, cause).
+		return Errorf(e, "the answer from STS at %s (HTTP %d, %s) could not be read: %s", e.Endpoint, resp.HTTPStatusCode(), contentType(resp), cause).
 			Hint("AWS STS answers well-formed XML; something sent something else or cut the answer short: check " + g.suspects(e)).
 			Hint(proxyHint(e)...)
 	}
@@ -214,39 +200,17 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 		Hint(g.networkHints(e)...)
 }
 
+// contentType is the answer's Content-Type, for a message.
+func contentType(resp *awshttp.ResponseError) string {
+	return cmp.Or(clean.Flatten(resp.Response.Header.Get("Content-Type"), 100), "no content type")
+}
+
 // endpointFrom names what gave an overridden endpoint, or "" for STS's own.
 func (g *Given) endpointFrom(e *sts.Error) string {
 	if !e.Override {
 		return ""
 	}
-	if g.EndpointFrom != "" {
-		return g.EndpointFrom
-	}
-	return "an endpoint override"
-}
-
-func tlsCause(err error) string {
-	var unknown x509.UnknownAuthorityError
-	var host x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	var verify *tls.CertificateVerificationError
-	var record tls.RecordHeaderError
-	switch {
-	case errors.As(err, &unknown):
-		return "the certificate is signed by an unknown authority"
-	case errors.As(err, &host):
-		return "the " + strings.TrimPrefix(host.Error(), "x509: ")
-	case errors.As(err, &invalid):
-		if invalid.Reason == x509.Expired {
-			return "the certificate has expired or is not yet valid (check this machine's clock)"
-		}
-		return invalid.Error()
-	case errors.As(err, &verify):
-		return verify.Err.Error()
-	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
-		return "the server does not speak TLS (is the endpoint http://?)"
-	}
-	return ""
+	return cmp.Or(g.EndpointFrom, "an endpoint override")
 }
 
 func (g *Given) networkHints(e *sts.Error) []string {
@@ -296,22 +260,20 @@ func (g *Given) stsParam(e *sts.ParamError) *Error {
 			Hint("use 2 to 64 characters from letters, digits and _+=,.@-")
 	case sts.DurationSeconds:
 		as := g.quote("duration", e.Duration)
-		switch e.Problem {
-		case sts.TooShort:
-			if e.Duration == 0 {
-				// STS would take a missing duration as its default; an
-				// explicit zero is more likely a mistake.
-				return Errorf(e, "%s is out of range: STS issues sessions of 15m to 12h", as).
-					Hint("leave --duration out for the default, 1h")
-			}
-			return Errorf(e, "%s is out of range: STS issues sessions of 15m to 12h", as).
-				Hint("the default, 1h, suits credential_process: SDKs refresh 5 to 15 minutes before expiry, so a session of 15m makes them call gcp-aws-cred on nearly every request")
-		case sts.TooLong:
-			return Errorf(e, "%s is out of range: STS issues sessions of 15m to 12h", as).
-				Hint("12h (43200 seconds) is the most STS issues, and only for a role whose maximum session duration is 12h; " + g.Command("doctor", "--role", "…", "--duration", "12h") + " finds the role's maximum")
+		if e.Problem == sts.NotWholeSeconds {
+			return Errorf(e, "%s is not a whole number of seconds", as).
+				Hint("STS takes whole seconds: write it like 90m, 1h30m or 5400s")
 		}
-		return Errorf(e, "%s is not a whole number of seconds", as).
-			Hint("STS takes whole seconds: write it like 90m, 1h30m or 5400s")
+		x := Errorf(e, "%s is out of range: STS issues sessions of 15m to 12h", as)
+		switch {
+		case e.Problem == sts.TooLong:
+			return x.Hint("12h (43200 seconds) is the most STS issues, and only for a role whose maximum session duration is 12h; " + g.Command("doctor", "--role", "…", "--duration", "12h") + " finds the role's maximum")
+		case e.Duration == 0:
+			// STS would take a missing duration as its default; an
+			// explicit zero is more likely a mistake.
+			return x.Hint("leave --duration out for the default, 1h")
+		}
+		return x.Hint("the default, 1h, suits credential_process: SDKs refresh 5 to 15 minutes before expiry, so a session of 15m makes them call gcp-aws-cred on nearly every request")
 	case sts.Policy:
 		if e.Problem == sts.TooLong {
 			return Errorf(e, "--policy is %d characters; STS accepts at most %d", e.N, e.Max).
@@ -363,8 +325,7 @@ func (g *Given) caBundle(e *sts.CABundleError) *Error {
 	if errors.Is(e.Err, context.DeadlineExceeded) {
 		x.Hint(g.runDeadline())
 	}
-	var big *regfile.TooLargeError
-	if errors.As(e.Err, &big) {
+	if errors.As(e.Err, new(*regfile.TooLargeError)) {
 		x.Hints = []string{"a bundle of every public CA is about 200 KB; check that AWS_CA_BUNDLE (or --ca-bundle) names the PEM file meant"}
 	}
 	x.Err = e

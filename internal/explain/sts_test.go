@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
@@ -93,5 +96,27 @@ func TestQuoteAndCommand(t *testing.T) {
 	want := "`gcp-aws-cred trust-policy --impersonate a@p.iam.gserviceaccount.com --audience 'it'\\''s $(x)'`"
 	if got := g.Command("trust-policy"); got != want {
 		t.Errorf("Command = %s, want %s", got, want)
+	}
+}
+
+// hopAPI answers AssumeRole with an error code no message knows.
+type hopAPI struct{ sts.APIFunc }
+
+func (hopAPI) AssumeRole(context.Context, *awssts.AssumeRoleInput, ...func(*awssts.Options)) (*awssts.AssumeRoleOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "Mystery", Message: "what happened"}
+}
+
+// TestUnknownCodeNamesTheCall: a code with no words of its own is told
+// with the call STS refused, so a chained hop says AssumeRole.
+func TestUnknownCodeNamesTheCall(t *testing.T) {
+	c := &sts.Client{API: hopAPI{}, Endpoint: "https://sts.us-east-1.amazonaws.com", Region: "us-east-1"}
+	_, err := c.AssumeRole(context.Background(), awscred.Credentials{}, sts.Request{RoleARN: "arn:aws:iam::123456789012:role/next", SessionName: "s1"}, "")
+	got := (&explain.Given{}).Explain(err)
+	want := "STS at https://sts.us-east-1.amazonaws.com refused AssumeRole for arn:aws:iam::123456789012:role/next (Mystery: what happened)"
+	if got.Error() != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if h := explain.Hints(got); len(h) == 0 || !strings.HasPrefix(h[0], "look the error code up in the AssumeRole API reference; ") {
+		t.Errorf("hints = %q", h)
 	}
 }

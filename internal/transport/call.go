@@ -5,7 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"sync"
+	"sync/atomic"
 )
 
 // Answer is what one request of a call ended with when it failed: the
@@ -29,8 +29,7 @@ const MaxErrorBody = 8 << 10
 type Recorder struct {
 	base http.RoundTripper
 	ctx  context.Context
-	mu   sync.Mutex
-	last *Answer
+	last atomic.Pointer[Answer]
 }
 
 // ForCall returns a client for one call made through c, and the Recorder
@@ -44,17 +43,7 @@ func ForCall(ctx context.Context, c *http.Client) (*http.Client, *Recorder) {
 }
 
 // Last is the last failure, or nil.
-func (r *Recorder) Last() *Answer {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.last
-}
-
-func (r *Recorder) set(a *Answer) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.last = a
-}
+func (r *Recorder) Last() *Answer { return r.last.Load() }
 
 // RoundTrip sends req through the call's client and keeps its failure.
 func (r *Recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -64,7 +53,7 @@ func (r *Recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	shown := req.URL.Scheme + "://" + req.URL.Host + req.URL.Path
 	resp, err := r.base.RoundTrip(req)
 	if err != nil {
-		r.set(&Answer{URL: shown, Err: err})
+		r.last.Store(&Answer{URL: shown, Err: err})
 		return nil, err
 	}
 	if resp.StatusCode < 400 {
@@ -73,10 +62,10 @@ func (r *Recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	b, rerr := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
 	resp.Body.Close()
 	if rerr != nil {
-		r.set(&Answer{URL: shown, Err: rerr})
+		r.last.Store(&Answer{URL: shown, Err: rerr})
 		return nil, rerr
 	}
-	r.set(&Answer{URL: shown, Status: resp.StatusCode, Body: b})
+	r.last.Store(&Answer{URL: shown, Status: resp.StatusCode, Body: b})
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	return resp, nil
 }

@@ -21,7 +21,7 @@ const (
 // ceiling that doubles from base up to ceil, but never under a tenth of
 // base, so that a tiny draw does not turn into a busy loop. u is a
 // parameter so that a scheduler with its own random source (serve) and
-// tests can draw it; Draw is the default.
+// tests can draw it; rand.Float64 is the default.
 func Backoff(base, ceil time.Duration, attempt int, u float64) time.Duration {
 	d := ceil
 	if attempt >= 1 && attempt < 32 {
@@ -32,33 +32,25 @@ func Backoff(base, ceil time.Duration, attempt int, u float64) time.Duration {
 	return max(time.Duration(u*float64(d)), base/10)
 }
 
-// Draw is a uniform draw in [0, 1) from the runtime-seeded generator, for
-// Backoff.
-func Draw() float64 { return rand.Float64() }
-
 // Retry calls try until it reports that trying again would not help, at
-// most attempts times, waiting Backoff(base, ceil, n, Draw()) after try
-// number n. It never waits past ctx's deadline: when the next wait would
-// end after it, or ctx ends during a wait, it stops. waiting, when not
-// nil, is told each wait before it starts (for a trace). Retry returns the
-// number of tries made.
+// most attempts times, waiting Backoff(base, ceil, n, rand.Float64())
+// after try number n. It never waits past ctx's deadline: when the next
+// wait would end after it, or ctx ends during a wait, it stops. waiting is
+// told each wait before it starts (for a trace). Retry returns the number
+// of tries made.
 func Retry(ctx context.Context, attempts int, base, ceil time.Duration, try func() (again bool), waiting func(time.Duration)) int {
 	for n := 1; ; n++ {
 		if !try() || n >= attempts {
 			return n
 		}
-		wait := Backoff(base, ceil, n, Draw())
+		wait := Backoff(base, ceil, n, rand.Float64())
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
 			return n
 		}
-		if waiting != nil {
-			waiting(wait)
-		}
-		t := time.NewTimer(wait)
+		waiting(wait)
 		select {
-		case <-t.C:
+		case <-time.After(wait):
 		case <-ctx.Done():
-			t.Stop()
 			return n
 		}
 	}

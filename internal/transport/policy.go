@@ -7,10 +7,10 @@ package transport
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -85,12 +85,8 @@ const MaxHeaderBytes = 64 << 10
 // Credentials API. It follows no redirect (a redirect would carry a
 // credential elsewhere, and none of our peers sends one), and applies p.
 func NewClient(p Policy) *http.Client {
-	dialer := &net.Dialer{Timeout: p.DialTimeout, KeepAlive: 30 * time.Second}
-	if dialer.Timeout == 0 {
-		dialer.Timeout = 10 * time.Second
-	}
 	base := &http.Transport{
-		DialContext:            dial(dialer, p),
+		DialContext:            dial(p),
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: p.RootCAs},
 		TLSHandshakeTimeout:    10 * time.Second,
 		MaxResponseHeaderBytes: MaxHeaderBytes,
@@ -116,14 +112,15 @@ const (
 	EndpointNotHTTP
 	// EndpointUserInfo: user:password@, which would end up in logs.
 	EndpointUserInfo
-	// EndpointQuery: a query or fragment, where a base URL is wanted.
-	EndpointQuery
 	// EndpointCleartext: http:// to a host that is not loopback.
 	EndpointCleartext
+	// EndpointQuery: a query or fragment. Looked for last, so that a
+	// caller that takes a query (STS) may treat it as EndpointOK.
+	EndpointQuery
 )
 
 // CheckEndpoint is the one check of an endpoint URL given by the user
-// (--sts-endpoint, --iam-credentials-endpoint): https, or http to
+// (the STS, IAM Credentials and federation endpoints): https, or http to
 // loopback; no user information; no query or fragment. The caller words
 // the problem, as it knows where the URL came from.
 func CheckEndpoint(raw string) (*url.URL, EndpointProblem) {
@@ -133,12 +130,39 @@ func CheckEndpoint(raw string) (*url.URL, EndpointProblem) {
 		return u, EndpointNotHTTP
 	case u.User != nil:
 		return u, EndpointUserInfo
-	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-		return u, EndpointQuery
 	case u.Scheme == "http" && !IsLoopback(u.Hostname()):
 		return u, EndpointCleartext
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return u, EndpointQuery
 	}
 	return u, EndpointOK
+}
+
+// TLSFailure words the TLS failure in err's chain, or returns "": a
+// certificate that does not verify, or a peer that does not speak TLS.
+// No retry can fix either.
+func TLSFailure(err error) string {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	var record tls.RecordHeaderError
+	switch {
+	case errors.As(err, &unknown):
+		return "the certificate is signed by an unknown authority"
+	case errors.As(err, &host):
+		return "the " + strings.TrimPrefix(host.Error(), "x509: ")
+	case errors.As(err, &invalid):
+		if invalid.Reason == x509.Expired {
+			return "the certificate has expired or is not yet valid (check this machine's clock)"
+		}
+		return invalid.Error()
+	case errors.As(err, &verify):
+		return verify.Err.Error()
+	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return "the server does not speak TLS (is the endpoint http://?)"
+	}
+	return ""
 }
 
 // IsLoopback reports whether host, as written in a URL, is this machine: a
@@ -181,11 +205,6 @@ func AllowLinkLocal(ctx context.Context, urls ...string) context.Context {
 	return context.WithValue(ctx, linkLocalKey{}, hosts)
 }
 
-func linkLocalAllowed(ctx context.Context, host string) bool {
-	hosts, _ := ctx.Value(linkLocalKey{}).([]string)
-	return slices.Contains(hosts, host)
-}
-
 // CleartextError refuses an http:// URL off this machine before anything
 // is sent.
 type CleartextError struct {
@@ -210,10 +229,7 @@ func (e *NotLoopbackError) Error() string {
 // after the name is resolved and before anything is sent, so a name such as
 // localhost that /etc/hosts or DNS points elsewhere is refused.
 func LoopbackOnly(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		host = address
-	}
+	host := hostOf(address)
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		return &NotLoopbackError{Addr: host}
 	}
@@ -231,7 +247,8 @@ func checkCleartext(p Policy, req *http.Request) (*http.Request, error) {
 		return req, nil
 	}
 	host := req.URL.Hostname()
-	linkLocal := isLinkLocal(host) && linkLocalAllowed(req.Context(), host)
+	allowed, _ := req.Context().Value(linkLocalKey{}).([]string)
+	linkLocal := isLinkLocal(host) && slices.Contains(allowed, host)
 	if req.URL.User != nil || !IsLoopback(host) && !linkLocal {
 		return nil, &CleartextError{URL: req.URL.Scheme + "://" + req.URL.Host + req.URL.Path}
 	}
@@ -240,39 +257,38 @@ func checkCleartext(p Policy, req *http.Request) (*http.Request, error) {
 	return req.WithContext(context.WithValue(req.Context(), dialKey{}, linkLocal)), nil
 }
 
-// dial dials as d does, checks the address a cleartext request's name
+// dial dials with the check of the address a cleartext request's name
 // resolved to, and makes dial timeouts final if p says.
-func dial(d *net.Dialer, p Policy) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	local := *d
-	local.Control = func(network, address string, c syscall.RawConn) error {
-		return LoopbackOnly(network, address, c)
-	}
-	linkLocal := *d
-	linkLocal.Control = func(network, address string, c syscall.RawConn) error {
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			host = address
-		}
-		if isLinkLocal(host) {
-			return nil
-		}
-		return LoopbackOnly(network, address, c)
+func dial(p Policy) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{
+		Timeout:   cmp.Or(p.DialTimeout, 10*time.Second),
+		KeepAlive: 30 * time.Second,
+		// The request's context reaches the dial: checkCleartext's mark
+		// says whether, and where, this connection may go.
+		ControlContext: func(ctx context.Context, network, address string, c syscall.RawConn) error {
+			linkLocal, cleartext := ctx.Value(dialKey{}).(bool)
+			if !cleartext || linkLocal && isLinkLocal(hostOf(address)) {
+				return nil
+			}
+			return LoopbackOnly(network, address, c)
+		},
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		use := d
-		if ll, ok := ctx.Value(dialKey{}).(bool); ok {
-			use = &local
-			if ll {
-				use = &linkLocal
-			}
-		}
-		conn, err := use.DialContext(ctx, network, addr)
+		conn, err := d.DialContext(ctx, network, addr)
 		var nerr net.Error
-		if p.FinalDialTimeout && err != nil && errors.As(err, &nerr) && nerr.Timeout() && ctx.Err() == nil {
+		if p.FinalDialTimeout && errors.As(err, &nerr) && nerr.Timeout() && ctx.Err() == nil {
 			return nil, dialTimeout{d.Timeout}
 		}
 		return conn, err
 	}
+}
+
+// hostOf is the host of a host:port address, or the address itself.
+func hostOf(address string) string {
+	if host, _, err := net.SplitHostPort(address); err == nil {
+		return host
+	}
+	return address
 }
 
 // dialTimeout is a dial timeout that neither wraps a temporary error nor
@@ -305,18 +321,16 @@ const maxFormBody = 1 << 20
 // a client secret. A peer that echoes any of them gets it redacted.
 func registerRequest(req *http.Request) (*http.Request, error) {
 	if a := req.Header.Get("Authorization"); a != "" {
+		_, cred, _ := strings.Cut(a, " ")
 		secret.New(a)
-		scheme, cred, _ := strings.Cut(a, " ")
 		secret.New(cred)
-		if strings.EqualFold(scheme, "Basic") {
-			if b, err := base64.StdEncoding.DecodeString(cred); err == nil {
-				secret.New(string(b))
-				_, pw, _ := strings.Cut(string(b), ":")
-				secret.New(pw)
-				if pw, err := url.QueryUnescape(pw); err == nil {
-					secret.New(pw)
-				}
-			}
+	}
+	if id, pw, ok := req.BasicAuth(); ok {
+		secret.New(id + ":" + pw)
+		secret.New(pw)
+		// x/oauth2 URL-escapes the client secret before encoding it.
+		if pw, err := url.QueryUnescape(pw); err == nil {
+			secret.New(pw)
 		}
 	}
 	if req.Body == nil || req.Body == http.NoBody || !strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
@@ -359,25 +373,17 @@ func registerAnswer(req *http.Request, resp *http.Response) {
 	if req.Method == http.MethodPut && req.Header.Get("X-aws-ec2-metadata-token-ttl-seconds") != "" && len(b) <= 4<<10 {
 		secret.New(strings.TrimSpace(string(b)))
 	}
-	resp.Body = &replay{r: bytes.NewReader(b), err: err}
-}
-
-// replay is a body already read: its bytes, then the error that ended
-// the reading, if any.
-type replay struct {
-	r   *bytes.Reader
-	err error
-}
-
-func (b *replay) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err == io.EOF && b.err != nil {
-		return n, b.err
+	var replay io.Reader = bytes.NewReader(b)
+	if err != nil {
+		replay = io.MultiReader(replay, failed{err})
 	}
-	return n, err
+	resp.Body = io.NopCloser(replay)
 }
 
-func (b *replay) Close() error { return nil }
+// failed is a reader that only returns the error that ended a reading.
+type failed struct{ err error }
+
+func (f failed) Read([]byte) (int, error) { return 0, f.err }
 
 // readOnlyBodies sends each request with a body that has only Read and
 // Close. The AWS SDK's request body (smithy-go's safeWriteToReadCloser)

@@ -162,11 +162,7 @@ func (t *roundTripper) once(req *http.Request) (*http.Response, error) {
 // limitHit returns the per-request TimeoutError when that limit, and not
 // the caller's deadline, ended the request; otherwise err.
 func (t *roundTripper) limitHit(parent, ctx context.Context, err error) error {
-	if t.c.PerRequest == 0 || parent.Err() != nil || ctx.Err() == nil {
-		return err
-	}
-	var te *TimeoutError
-	if errors.As(context.Cause(ctx), &te) {
+	if te, ok := errors.AsType[*TimeoutError](context.Cause(ctx)); ok && parent.Err() == nil {
 		return te
 	}
 	return err
