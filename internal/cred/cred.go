@@ -401,7 +401,7 @@ func (f *Flow) Credentials(ctx context.Context) (awscred.Credentials, error) {
 	if err != nil {
 		return awscred.Credentials{}, err
 	}
-	return f.Chain(ctx, creds, req)
+	return f.Chain(ctx, creds, req, nil)
 }
 
 // defaultSessionName names the session after the workload, so CloudTrail

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
@@ -228,8 +229,12 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 		return r
 	}
 	creds, err := flow.Exchange(ctx, tok, c, flow.FirstHop(req))
-	if err == nil {
-		creds, err = chainHops(ctx, s, flow, creds, req)
+	if err == nil && o.Chained() {
+		// The assumed-role ARN of every hop reached, the exchange's first,
+		// so that a failing hop shows how far the chain got.
+		reached := []string{creds.AssumedRoleARN}
+		creds, err = flow.Chain(ctx, creds, req, func(hop awscred.Credentials) { reached = append(reached, hop.AssumedRoleARN) })
+		s.factAs("chain", "chain", strings.Join(reached, " "), strings.Join(reached, " → "))
 	}
 	if err != nil {
 		s.fail(err)
