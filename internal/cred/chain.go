@@ -3,7 +3,6 @@ package cred
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
@@ -44,13 +43,13 @@ func (o *Options) checkChain() error {
 		}
 		return nil
 	}
-	first, _, _ := strings.Cut(strings.TrimPrefix(o.Role, "arn:"), ":")
+	first := Partition(o.Role)
 	for _, arn := range o.ChainRoles {
 		if _, _, err := sts.ParseRoleARN(arn); err != nil {
 			return explain.Errorf(nil, "--chain-role %q is not an IAM role ARN", arn).
 				Hint("a role ARN looks like arn:aws:iam::123456789012:role/NAME (or arn:aws-cn:…, arn:aws-us-gov:…, with an optional path: role/PATH/NAME)")
 		}
-		if p, _, _ := strings.Cut(strings.TrimPrefix(arn, "arn:"), ":"); o.Role != "" && p != first {
+		if p := Partition(arn); o.Role != "" && p != first {
 			return explain.Errorf(nil, "--chain-role %s is in partition %s, --role %s in %s: a role chain stays in one partition", arn, p, o.Role, first).
 				Hint("AWS partitions (aws, aws-cn, aws-us-gov) have separate IAM and STS; a role can only assume roles of its own partition")
 		}

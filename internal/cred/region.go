@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
@@ -34,7 +36,7 @@ func (s RegionSource) Describe(role string) string {
 	case RegionFromAWSRegion, RegionFromAWSDefaultRegion:
 		return "from " + string(s)
 	case RegionFromPartition:
-		return fmt.Sprintf("the default for the role's partition, %s: no --region, AWS_REGION or AWS_DEFAULT_REGION", arnPartition(role))
+		return fmt.Sprintf("the default for the role's partition, %s: no --region, AWS_REGION or AWS_DEFAULT_REGION", Partition(role))
 	}
 	return "the default: no --region, AWS_REGION or AWS_DEFAULT_REGION"
 }
@@ -77,13 +79,14 @@ func regionPartition(region string) string {
 	return ""
 }
 
-// arnPartition is the partition field of an ARN, or "".
-func arnPartition(arn string) string {
-	parts := strings.SplitN(arn, ":", 3)
-	if len(parts) < 3 || parts[0] != "arn" {
+// Partition is the partition of an ARN ("aws", "aws-cn", …), or "" for a
+// value that is not one.
+func Partition(s string) string {
+	a, err := arn.Parse(s)
+	if err != nil {
 		return ""
 	}
-	return parts[1]
+	return a.Partition
 }
 
 // STSRegion is the region of the STS endpoint and where it came from:
@@ -104,7 +107,7 @@ func (o *Options) STSRegion() (string, RegionSource, error) {
 		}
 		region, source = os.Getenv(string(env)), env
 	}
-	partition := arnPartition(o.Role)
+	partition := Partition(o.Role)
 	if region == "" {
 		if partition == "" || partition == "aws" {
 			return partitionDefaults["aws"], RegionDefault, nil

@@ -59,17 +59,10 @@ type Console struct {
 	Destination string
 }
 
-// partition is the partition of the role the credentials belong to (the
-// last of the chain; a chain stays in one partition).
-func partition(o *cred.Options) string {
-	p, _, _ := strings.Cut(strings.TrimPrefix(o.Role, "arn:"), ":")
-	return p
-}
-
 // Check checks the endpoint and destination before any call, for the
 // options o and the STS region.
 func (c *Console) Check(o *cred.Options, region string) (endpoint, destination string, err error) {
-	p := partition(o)
+	p := cred.Partition(o.Role) // a chain stays in the partition of its first role
 	endpoint = c.Endpoint
 	if endpoint == "" {
 		if endpoint = federationEndpoints[p]; endpoint == "" {
