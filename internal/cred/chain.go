@@ -1,6 +1,7 @@
 package cred
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -98,7 +99,7 @@ func (f *Flow) Chain(ctx context.Context, creds awscred.Credentials, req sts.Req
 		start := time.Now()
 		next, err := f.STS.AssumeRole(ctx, creds, hreq, f.Opts.ExternalID)
 		if err != nil {
-			f.Trace.Printf("hop %d (AssumeRole %s): failed after %s (%s)", h.N, role, transport.Duration(time.Since(start)), orNone(sts.ErrorCode(err)))
+			f.Trace.Printf("hop %d (AssumeRole %s): failed after %s (%s)", h.N, role, transport.Duration(time.Since(start)), cmp.Or(sts.ErrorCode(err), "none"))
 			return awscred.Credentials{}, explain.HopFailed(h, errors.Is(err, sts.ErrAccessDenied), err)
 		}
 		f.Trace.Printf("hop %d (AssumeRole %s): session %s, %s until %s, after %s", h.N, role, hreq.SessionName, next.AssumedRoleARN, next.Expiration.Format(time.RFC3339), transport.Duration(time.Since(start)))

@@ -122,7 +122,7 @@ func (o *Options) STSRegion() (string, RegionSource, error) {
 		}
 		return "", "", e
 	}
-	if rp := regionPartition(region); rp != "" && partition != "" && rp != partition && o.Endpoint() == "" {
+	if rp := regionPartition(region); rp != "" && partition != "" && rp != partition && o.EndpointFrom() == "" {
 		hint := "pass a region of the role's partition with --region"
 		if r, ok := partitionDefaults[partition]; ok {
 			hint = fmt.Sprintf("pass a region of the role's partition, such as --region %s", r)
