@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,6 +52,7 @@ var titles = map[string]string{
 	"options": "options", "metadata_server": "metadata server", "id_token": "ID token",
 	"sts_endpoint": "STS endpoint", "exchange": "exchange",
 	"credentials": "Application Default Credentials", "access_token": "access token",
+	"agent": "credential agent",
 }
 
 // Facts are what a step found, in the order it found them.
@@ -63,20 +65,16 @@ type Fact struct{ Key, Label, Value, Text string }
 
 // MarshalJSON writes facts as one object, keys in order.
 func (f Facts) MarshalJSON() ([]byte, error) {
-	var b strings.Builder
-	b.WriteByte('{')
+	b := []byte{'{'}
 	for i, fact := range f {
+		if i > 0 {
+			b = append(b, ',')
+		}
 		k, _ := json.Marshal(fact.Key)
 		v, _ := json.Marshal(fact.Value)
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(v)
+		b = append(append(append(b, k...), ':'), v...)
 	}
-	b.WriteByte('}')
-	return []byte(b.String()), nil
+	return append(b, '}'), nil
 }
 
 // fact records a finding shown as it is, under a label that is its key in
@@ -126,11 +124,16 @@ func (r *Report) step(name string) *Step {
 func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report {
 	r := &Report{given: given}
 	step := r.step
-	skipRest := func(names ...string) {
-		for _, n := range names {
-			step(n).Status = "skipped"
-		}
+	// Every step is reported: those after a failure as skipped.
+	plan := []string{"options", "metadata_server", "id_token", "sts_endpoint", "exchange"}
+	if o.Impersonating() {
+		plan = slices.Replace(plan, 1, 2, "credentials", "access_token")
 	}
+	defer func() {
+		for _, name := range plan[len(r.Steps):] {
+			step(name).Status = "skipped"
+		}
+	}()
 
 	s := step("options")
 	s.factAs("role", "role", o.Role, cmp.Or(o.Role, "(none)"))
@@ -143,11 +146,6 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 	flow, err := cred.NewWithoutRole(o)
 	if err != nil {
 		s.fail(err)
-		if o.Impersonating() {
-			skipRest("credentials", "access_token", "id_token", "sts_endpoint", "exchange")
-		} else {
-			skipRest("metadata_server", "id_token", "sts_endpoint", "exchange")
-		}
 		return r
 	}
 	if o.Role == "" {
@@ -156,7 +154,6 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 
 	if o.Impersonating() {
 		if !impersonationSteps(ctx, r, flow) {
-			skipRest("id_token", "sts_endpoint", "exchange")
 			return r
 		}
 	} else {
@@ -165,7 +162,6 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 		email, err := flow.Email(ctx)
 		if err != nil {
 			s.fail(err)
-			skipRest("id_token", "sts_endpoint", "exchange")
 			return r
 		}
 		s.fact("service_account_email", email)
@@ -176,7 +172,6 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 	tok, j, err := flow.Token(ctx)
 	if err != nil {
 		s.fail(err)
-		skipRest("sts_endpoint", "exchange")
 		return r
 	}
 	c := j.Claims

@@ -4,8 +4,6 @@ import (
 	"strconv"
 )
 
-func init() { titles["agent"] = "credential agent" }
-
 // AgentStatus is what doctor learned of the credential agent: whether one
 // answered at Socket (PID), and whether it holds an entry for the
 // credential process with the same inputs.
