@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
 // The console sign-in link follows AWS's "custom identity broker" flow: the
@@ -47,9 +49,9 @@ var consoleHosts = map[string]string{
 	"aws-cn":     "https://console.amazonaws.cn/console/home?region=REGION",
 }
 
-// MaxSigninAnswer bounds the federation endpoint's answer: a sign-in token
+// maxSigninAnswer bounds the federation endpoint's answer: a sign-in token
 // is about 1 KB.
-const MaxSigninAnswer = 64 << 10
+const maxSigninAnswer = 64 << 10
 
 // Console says where the sign-in link leads.
 type Console struct {
@@ -92,26 +94,25 @@ func (c *Console) Check(o *cred.Options, region string) (endpoint, destination s
 // credentials in cleartext beyond this machine, as the STS and IAM
 // Credentials endpoint overrides do.
 func checkFederationEndpoint(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" {
-		return "", explain.Errorf(err, "--federation-endpoint %q is not an http(s) URL without a query", raw).
-			Hint("give the whole URL of the endpoint, like https://signin.aws.amazon.com/federation")
-	}
-	if u.User != nil {
+	u, problem := transport.CheckEndpoint(raw)
+	switch problem {
+	case transport.EndpointOK:
+		return u.String(), nil
+	case transport.EndpointUserInfo:
 		return "", explain.Errorf(nil, "--federation-endpoint %s carries user information; refusing it", u.Scheme+"://"+u.Host).
 			Hint("remove user:password@ from the URL")
-	}
-	if u.Scheme == "http" && !transport.IsLoopback(u.Hostname()) {
+	case transport.EndpointCleartext:
 		return "", explain.Errorf(nil, "refusing cleartext federation endpoint %s: the credentials and the sign-in token would cross the network unencrypted", raw).
 			Hint("use https://; http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost), for tests")
 	}
-	return u.String(), nil
+	return "", explain.Errorf(nil, "--federation-endpoint %q is not an http(s) URL without a query", raw).
+		Hint("give the whole URL of the endpoint, like https://signin.aws.amazon.com/federation")
 }
 
-// SigninLink gets a sign-in token for creds at endpoint and returns the
+// signinLink gets a sign-in token for creds at endpoint and returns the
 // link that signs in and lands on destination. trace gets the requests,
 // without their query.
-func SigninLink(ctx context.Context, creds awscred.Credentials, endpoint, destination string, trace *transport.Tracer) (secret.String, error) {
+func signinLink(ctx context.Context, client *http.Client, creds awscred.Credentials, endpoint, destination string, trace *transport.Tracer) (secret.String, error) {
 	session, _ := json.Marshal(map[string]string{
 		"sessionId":    creds.AccessKeyID,
 		"sessionKey":   creds.SecretAccessKey.Reveal(),
@@ -128,7 +129,7 @@ func SigninLink(ctx context.Context, creds awscred.Credentials, endpoint, destin
 	}
 	req.Header.Set("Accept", "application/json")
 	start := time.Now()
-	resp, err := federationClient(trace).Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		// A *url.Error quotes the whole URL, keys included: only its cause
 		// is shown.
@@ -142,7 +143,7 @@ func SigninLink(ctx context.Context, creds awscred.Credentials, endpoint, destin
 			return secret.String{}, explain.Errorf(err, "no answer from the federation endpoint %s before the deadline", endpoint).
 				AtDeadline()
 		case errors.As(err, &tooLarge):
-			return secret.String{}, explain.Errorf(err, "the answer from the federation endpoint %s is larger than %s; a sign-in token is about 1 KB", endpoint, transport.Size(MaxSigninAnswer))
+			return secret.String{}, explain.Errorf(err, "the answer from the federation endpoint %s is larger than %s; a sign-in token is about 1 KB", endpoint, transport.Size(maxSigninAnswer))
 		}
 		return secret.String{}, explain.Errorf(err, "cannot reach the federation endpoint %s: %s", endpoint, clean.Flatten(explain.Cause(err), 200)).
 			Hint("check that this machine can reach it (firewall, proxy: HTTPS_PROXY), or give another with --federation-endpoint")
@@ -206,17 +207,21 @@ func text(b []byte) string {
 	return "(no text)"
 }
 
-// federationClient is an HTTP client for the federation endpoint, from the
-// one transport policy: the environment's proxy, no redirect followed, the
-// answer capped, and cleartext only to this machine.
-func federationClient(trace *transport.Tracer) *http.Client {
-	return transport.NewClient(transport.Policy{
-		Peer:      "federation endpoint",
-		MaxBody:   MaxSigninAnswer,
-		Cleartext: transport.CleartextLoopback,
-		Proxy:     true,
-		Trace:     trace,
-	})
+// federationClient is the HTTP client for the federation endpoint, under
+// STS's policy: the environment's proxy, the CA bundle of --ca-bundle or
+// AWS_CA_BUNDLE (a TLS-inspecting proxy in front of STS is in front of
+// this endpoint too), no redirect followed, the answer capped, and
+// cleartext only to this machine.
+func federationClient(ctx context.Context, o *cred.Options, endpoint string, trace *transport.Tracer) (*http.Client, error) {
+	var pool *x509.CertPool
+	if o.CABundle != "" && strings.HasPrefix(endpoint, "https://") {
+		deadline, _ := ctx.Deadline()
+		var err error
+		if pool, err = sts.LoadCABundle(o.CABundle, deadline); err != nil {
+			return nil, err
+		}
+	}
+	return transport.NewClient(transport.Policy{Peer: "federation endpoint", MaxBody: maxSigninAnswer, Proxy: true, RootCAs: pool, Trace: trace}), nil
 }
 
 // NoDisplay reports whether no browser can be shown here: on Linux and the
@@ -292,9 +297,13 @@ func ConsoleLink(ctx context.Context, o *cred.Options, c Console) (secret.String
 	if err != nil {
 		return secret.String{}, err
 	}
+	client, err := federationClient(ctx, o, endpoint, flow.Trace)
+	if err != nil {
+		return secret.String{}, err
+	}
 	creds, err := flow.Credentials(ctx)
 	if err != nil {
 		return secret.String{}, err
 	}
-	return SigninLink(ctx, creds, endpoint, destination, flow.Trace)
+	return signinLink(ctx, client, creds, endpoint, destination, flow.Trace)
 }
