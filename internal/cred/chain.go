@@ -34,7 +34,6 @@ import (
 // Chained reports whether --chain-role names any role.
 func (o *Options) Chained() bool { return len(o.ChainRoles) > 0 }
 
-// checkChain checks --chain-role and --external-id before any call.
 func (o *Options) checkChain() error {
 	if !o.Chained() {
 		if o.ExternalID != "" {

@@ -129,7 +129,6 @@ func (o *TokenOptions) Check() error {
 	return token.CheckHost()
 }
 
-// checkImpersonation checks --impersonate and the endpoint it uses.
 func (o *TokenOptions) checkImpersonation() error {
 	if len(o.Impersonate) == 0 {
 		return nil
@@ -179,7 +178,6 @@ func (o *Options) check(needRole bool) error {
 	return err
 }
 
-// request is the STS request for these options and a session name.
 func (o *Options) request(session string) sts.Request {
 	return sts.Request{
 		RoleARN:     o.Role,

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -35,18 +36,12 @@ import (
 // DurationSeconds, here --duration), and the federation endpoint refuses
 // SessionDuration for credentials a role session obtained (role chaining).
 
-// federationEndpoints are the sign-in federation endpoints by partition.
-var federationEndpoints = map[string]string{
-	"aws":        "https://signin.aws.amazon.com/federation",
-	"aws-us-gov": "https://signin.amazonaws-us-gov.com/federation",
-	"aws-cn":     "https://signin.amazonaws.cn/federation",
-}
-
-// consoleHosts are the consoles' home pages by partition, REGION to fill.
-var consoleHosts = map[string]string{
-	"aws":        "https://REGION.console.aws.amazon.com/console/home?region=REGION",
-	"aws-us-gov": "https://console.amazonaws-us-gov.com/console/home?region=REGION",
-	"aws-cn":     "https://console.amazonaws.cn/console/home?region=REGION",
+// consoles are the partitions' sign-in federation endpoints and console
+// home pages (REGION to fill).
+var consoles = map[string]struct{ federation, home string }{
+	"aws":        {"https://signin.aws.amazon.com/federation", "https://REGION.console.aws.amazon.com/console/home?region=REGION"},
+	"aws-us-gov": {"https://signin.amazonaws-us-gov.com/federation", "https://console.amazonaws-us-gov.com/console/home?region=REGION"},
+	"aws-cn":     {"https://signin.amazonaws.cn/federation", "https://console.amazonaws.cn/console/home?region=REGION"},
 }
 
 // maxSigninAnswer bounds the federation endpoint's answer: a sign-in token
@@ -67,7 +62,7 @@ func (c *Console) Check(o *cred.Options, region string) (endpoint, destination s
 	p := cred.Partition(o.Role) // a chain stays in the partition of its first role
 	endpoint = c.Endpoint
 	if endpoint == "" {
-		if endpoint = federationEndpoints[p]; endpoint == "" {
+		if endpoint = consoles[p].federation; endpoint == "" {
 			return "", "", explain.Errorf(nil, "no sign-in federation endpoint is known for the %s partition of %s", p, o.Role).
 				Hint("pass the whole URL of its endpoint with --federation-endpoint")
 		}
@@ -76,7 +71,7 @@ func (c *Console) Check(o *cred.Options, region string) (endpoint, destination s
 	}
 	destination = c.Destination
 	if destination == "" {
-		home := consoleHosts[p]
+		home := consoles[p].home
 		if home == "" {
 			return "", "", explain.Errorf(nil, "no console home page is known for the %s partition of %s", p, o.Role).
 				Hint("pass the page to land on with --destination URL")
@@ -118,11 +113,10 @@ func signinLink(ctx context.Context, client *http.Client, creds awscred.Credenti
 		"sessionKey":   creds.SecretAccessKey.Reveal(),
 		"sessionToken": creds.SessionToken.Reveal(),
 	})
-	q := url.Values{"Action": {"getSigninToken"}, "Session": {string(session)}}.Encode()
-	// The request's URL carries the keys: registered, so that no message
-	// that quotes it can show them.
+	// The request's URL carries the keys: registered, with its URL
+	// encoding, so that no message that quotes it can show them.
 	secret.New(string(session))
-	secret.New(q)
+	q := url.Values{"Action": {"getSigninToken"}, "Session": {string(session)}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"?"+q, nil)
 	if err != nil {
 		return secret.String{}, explain.Errorf(nil, "cannot build the sign-in request for %s", endpoint)
@@ -133,8 +127,7 @@ func signinLink(ctx context.Context, client *http.Client, creds awscred.Credenti
 	if err != nil {
 		// A *url.Error quotes the whole URL, keys included: only its cause
 		// is shown.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
+		if uerr, ok := errors.AsType[*url.Error](err); ok {
 			err = uerr.Err
 		}
 		var tooLarge *transport.TooLargeError
@@ -153,10 +146,7 @@ func signinLink(ctx context.Context, client *http.Client, creds awscred.Credenti
 	if err != nil {
 		return secret.String{}, explain.Errorf(err, "cannot read the answer of the federation endpoint %s: %s", endpoint, clean.Flatten(explain.Cause(err), 200))
 	}
-	ctype := clean.Flatten(resp.Header.Get("Content-Type"), 100)
-	if ctype == "" {
-		ctype = "no content type"
-	}
+	ctype := cmp.Or(clean.Flatten(resp.Header.Get("Content-Type"), 100), "no content type")
 	if resp.StatusCode != http.StatusOK {
 		e := explain.Errorf(nil, "the federation endpoint %s refused the sign-in request (HTTP %d, %s): %s", endpoint, resp.StatusCode, ctype, clean.Flatten(secret.Redact(text(body)), 200))
 		if resp.StatusCode == http.StatusBadRequest {
@@ -176,8 +166,7 @@ func signinLink(ctx context.Context, client *http.Client, creds awscred.Credenti
 		return secret.String{}, explain.Errorf(err, "the answer from the federation endpoint %s (HTTP 200, %s) %s", endpoint, ctype, what).
 			Hint("AWS answers {\"SigninToken\": …}; something else answered: a captive portal or proxy page, or an endpoint given by --federation-endpoint that is not AWS's")
 	}
-	token := secret.New(answer.SigninToken)
-	secret.New(url.QueryEscape(answer.SigninToken))
+	token := secret.New(answer.SigninToken) // and its URL encoding, as in the link
 	trace.Printf("federation endpoint: sign-in token of %d characters, after %s", len(token.Reveal()), transport.Duration(time.Since(start)))
 	link := endpoint + "?" + url.Values{"Action": {"login"}, "Destination": {destination}, "SigninToken": {token.Reveal()}}.Encode()
 	return secret.New(link), nil
@@ -255,7 +244,7 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 	path, err := exec.LookPath(name)
 	if err != nil {
 		return explain.Errorf(err, "cannot open a browser: %s is not on PATH", name).
-			Hint("pass --stdout to print the sign-in link instead, and open it yourself")
+			Hint(printInstead)
 	}
 	// Not tied to ctx: the browser it may start must outlive this run.
 	cmd := exec.Command(path, append(args, link.Reveal())...)
@@ -263,7 +252,7 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
 	if err := cmd.Start(); err != nil {
 		return explain.Errorf(nil, "cannot run %s to open the sign-in link: %s", name, clean.Flatten(explain.Cause(err), 100)).
-			Hint("pass --stdout to print the sign-in link instead, and open it yourself")
+			Hint(printInstead)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -275,7 +264,7 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 			// An *exec.ExitError's text holds no argument; the command line
 			// is never quoted.
 			return explain.Errorf(nil, "%s could not open the sign-in link: %s", name, clean.Flatten(explain.Cause(err), 100)).
-				Hint("pass --stdout to print the sign-in link instead, and open it yourself")
+				Hint(printInstead)
 		}
 	case <-time.After(openerGrace):
 	case <-ctx.Done():
@@ -283,8 +272,11 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 	return nil
 }
 
-// openerGrace is how long OpenBrowser waits for the opener to fail.
-const openerGrace = 3 * time.Second
+const (
+	// openerGrace is how long OpenBrowser waits for the opener to fail.
+	openerGrace  = 3 * time.Second
+	printInstead = "pass --stdout to print the sign-in link instead, and open it yourself"
+)
 
 // ConsoleLink runs the credential pipeline of o (exchange and chain) and
 // returns the sign-in link.

@@ -107,7 +107,6 @@ func (s *Step) warn(format string, args ...any) {
 	s.Warnings = append(s.Warnings, fmt.Sprintf(format, args...))
 }
 
-// step starts the next step.
 func (r *Report) step(name string) *Step {
 	s := &Step{Name: name, Status: "ok", given: r.given}
 	r.Steps = append(r.Steps, s)

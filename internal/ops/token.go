@@ -152,7 +152,6 @@ type tableRow struct{ key, value, note string }
 
 const maxValueWidth = 48
 
-// line adds a plain line.
 func (t *table) line(s string) { t.rows = append(t.rows, tableRow{value: s}) }
 
 // heading is a line whose second part sits over the notes column.
