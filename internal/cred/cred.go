@@ -179,13 +179,7 @@ func (o *Options) check(needRole bool) error {
 }
 
 func (o *Options) request(session string) sts.Request {
-	return sts.Request{
-		RoleARN:     o.Role,
-		SessionName: session,
-		Duration:    o.Duration,
-		Policy:      o.Policy,
-		PolicyARNs:  o.PolicyARNs,
-	}
+	return sts.Request{RoleARN: o.Role, SessionName: session, Duration: o.Duration, Policy: o.Policy, PolicyARNs: o.PolicyARNs}
 }
 
 // EndpointFrom names the flag or variable that gave Endpoint, or "".
