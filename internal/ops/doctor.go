@@ -151,8 +151,9 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 		s.warn("no --role: the steps that need none run, the exchange cannot")
 	}
 
-	if o.Impersonating() {
-		if !impersonationSteps(ctx, r, flow) {
+	src, impersonating := flow.Source.(*token.IAMSource)
+	if impersonating {
+		if !impersonationSteps(ctx, r, src) {
 			return r
 		}
 	} else {
@@ -167,7 +168,11 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 	}
 
 	s = step("id_token")
-	impersonationFacts(s, flow)
+	if impersonating {
+		s.factAs("generated_by", "from", src.URL(), "generateIdToken at "+src.URL())
+		s.fact("target", src.Target)
+		s.fact("delegates", strings.Join(src.Delegates, ","))
+	}
 	tok, j, err := flow.Token(ctx)
 	if err != nil {
 		s.fail(err)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
@@ -13,11 +12,7 @@ import (
 // --impersonate is given, in place of the metadata server's: which
 // Application Default Credentials were found, and whether they give an
 // access token. It reports whether both worked.
-func impersonationSteps(ctx context.Context, r *Report, flow *cred.Flow) bool {
-	src, ok := flow.Source.(*token.IAMSource)
-	if !ok {
-		return true
-	}
+func impersonationSteps(ctx context.Context, r *Report, src *token.IAMSource) bool {
 	s := r.step("credentials")
 	s.fact("impersonate", strings.Join(append(append([]string(nil), src.Delegates...), src.Target), ","))
 	a, err := src.FindADC(ctx)
@@ -38,16 +33,4 @@ func impersonationSteps(ctx context.Context, r *Report, flow *cred.Flow) bool {
 	}
 	s.factAs("scope", "scope", token.CloudPlatformScope, "")
 	return true
-}
-
-// impersonationFacts add to the ID token step what generateIdToken was
-// asked for.
-func impersonationFacts(s *Step, flow *cred.Flow) {
-	src, ok := flow.Source.(*token.IAMSource)
-	if !ok {
-		return
-	}
-	s.factAs("generated_by", "from", src.URL(), "generateIdToken at "+src.URL())
-	s.fact("target", src.Target)
-	s.fact("delegates", strings.Join(src.Delegates, ","))
 }
