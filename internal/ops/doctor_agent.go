@@ -26,8 +26,7 @@ func (r *Report) AddAgent(a AgentStatus) {
 	s.fact("socket", a.Socket)
 	// Every key always, empty when it does not apply, so scripts find
 	// the same keys whether an agent answered or not.
-	answered, pid, entry, why := "no", "", "", a.Why
-	text := ""
+	answered, pid, entry, text, why := "no", "", "", "", a.Why
 	switch {
 	case !a.Supported:
 		why = "peer credentials are not available on this platform"
