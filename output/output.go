@@ -216,17 +216,10 @@ func powershellQuote(s string) (string, error) {
 	if bare(s) {
 		return `"` + s + `"`, nil
 	}
-	var b strings.Builder
-	b.WriteByte('\'')
-	for _, r := range s {
-		b.WriteRune(r)
-		if r == '\'' || r == '\u2018' || r == '\u2019' || r == '\u201a' || r == '\u201b' {
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String(), nil
+	return "'" + powershellQuotes.Replace(s) + "'", nil
 }
+
+var powershellQuotes = strings.NewReplacer("'", "''", "\u2018", "\u2018\u2018", "\u2019", "\u2019\u2019", "\u201a", "\u201a\u201a", "\u201b", "\u201b\u201b")
 
 // cmdQuote accepts only values that need no quoting: cmd has no quoting that
 // keeps %, ! and line breaks literal in every context.
