@@ -54,14 +54,6 @@ var partitionDefaults = map[string]string{
 	"aws-eusc":   "eusc-de-east-1",
 }
 
-// partitionRegions name a partition's regions for hints.
-var partitionRegions = map[string]string{
-	"aws-iso":   "us-iso-east-1, us-iso-west-1",
-	"aws-iso-b": "us-isob-east-1, us-isob-west-1",
-	"aws-iso-e": "eu-isoe-west-1",
-	"aws-iso-f": "us-isof-east-1, us-isof-south-1",
-}
-
 // regionPartition is the partition a region name belongs to, by the name
 // patterns of the SDK's partitions.json, or "" for a name it does not know.
 // The longer prefixes come first: us-gov- and us-iso- are not aws.
@@ -117,8 +109,14 @@ func (o *Options) STSRegion() (string, RegionSource, error) {
 		}
 		e := explain.Errorf(nil, "the role %s is in the %s partition, which has no default STS region here", o.Role, partition).
 			Hint("pass --region on the credential_process line (the AWS CLI and SDKs do not pass a profile's region to a credential process)")
-		if regions := partitionRegions[partition]; regions != "" {
-			e.Hint("the regions of " + partition + ": " + regions)
+		var regions []string
+		for _, r := range knownRegions {
+			if regionPartition(r) == partition {
+				regions = append(regions, r)
+			}
+		}
+		if regions != nil {
+			e.Hint("the regions of " + partition + ": " + strings.Join(regions, ", "))
 		}
 		return "", "", e
 	}
