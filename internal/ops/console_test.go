@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"encoding/pem"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -45,5 +46,26 @@ func TestConsoleCABundle(t *testing.T) {
 	}
 	if !strings.HasPrefix(link.Reveal(), c.Endpoint+"?Action=login&") {
 		t.Errorf("link %s", link.Reveal())
+	}
+}
+
+// TestFederationEndpointChecked: an endpoint given by the user is checked
+// by transport.CheckEndpoint before any call; a bare trailing '?' counts as
+// a query (the request would go to …/federation??Action=…).
+func TestFederationEndpointChecked(t *testing.T) {
+	o := &cred.Options{Role: "arn:aws:iam::123456789012:role/r"}
+	for endpoint, want := range map[string]string{
+		"https://signin.example.com/federation":   "",
+		"http://127.0.0.1:8080/federation":        "",
+		"https://signin.example.com/federation?":  `--federation-endpoint "https://signin.example.com/federation?" is not an http(s) URL without a query`,
+		"https://signin.example.com/federation#x": `--federation-endpoint "https://signin.example.com/federation#x" is not an http(s) URL without a query`,
+		"signin.aws.amazon.com":                   `--federation-endpoint "signin.aws.amazon.com" is not an http(s) URL without a query`,
+		"https://u:p@signin.example.com/":         "--federation-endpoint https://signin.example.com carries user information; refusing it",
+		"http://signin.example.com/federation":    "refusing cleartext federation endpoint http://signin.example.com/federation: the credentials and the sign-in token would cross the network unencrypted",
+	} {
+		_, _, err := (&Console{Endpoint: endpoint}).Check(o, "us-east-1")
+		if got := fmt.Sprint(err); (want == "" && err != nil) || (want != "" && got != want) {
+			t.Errorf("%s: %v, want %q", endpoint, err, want)
+		}
 	}
 }
