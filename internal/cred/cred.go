@@ -288,16 +288,6 @@ func (o *Options) STSConfig() sts.Config {
 	return sts.Config{Region: region, Endpoint: endpoint, FIPS: o.FIPS, CABundle: o.CABundle, Deadline: time.Now().Add(o.Timeout)}
 }
 
-// Email asks the metadata server for the service account's email, which
-// also shows that the server is there and knows the account.
-func (f *Flow) Email(ctx context.Context) (string, error) {
-	md, ok := f.Source.(*token.MetadataSource)
-	if !ok {
-		return "", errors.New("this token source has no service account email")
-	}
-	return md.Email(ctx)
-}
-
 // Token fetches an ID token and decodes its claims. The metadata source has
 // already checked the token's shape; decoding again costs microseconds and
 // keeps token.Source down to one method that anything can implement.

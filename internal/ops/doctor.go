@@ -156,10 +156,11 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 		if !impersonationSteps(ctx, r, src) {
 			return r
 		}
-	} else {
+	} else if md, ok := flow.Source.(*token.MetadataSource); ok {
 		s = step("metadata_server")
 		s.fact("host", token.MetadataHost())
-		email, err := flow.Email(ctx)
+		// The email shows that the server is there and knows the account.
+		email, err := md.Email(ctx)
 		if err != nil {
 			s.fail(err)
 			return r
