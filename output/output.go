@@ -81,19 +81,35 @@ func Encode(f Format, c awscred.Credentials) ([]byte, error) {
 // EncodeVars renders vars as lines for the shell of format f, quoted for it.
 // The process format is a document, not variables, and is refused.
 func EncodeVars(f Format, vars []Var) ([]byte, error) {
-	switch f {
-	case Env:
-		return lines(vars, "export ", "=", posixQuote, "\n")
-	case EnvNoExport:
-		return lines(vars, "", "=", posixQuote, "\n")
-	case Fish:
-		return lines(vars, "set -gx ", " ", fishQuote, "\n")
-	case PowerShell:
-		return lines(vars, "$Env:", "=", powershellQuote, "\r\n")
-	case WindowsCmd:
-		return lines(vars, "set ", "=", cmdQuote, "\r\n")
+	sh, ok := shells[f]
+	if !ok {
+		return nil, fmt.Errorf("unknown output format %q", f)
 	}
-	return nil, fmt.Errorf("unknown output format %q", f)
+	var b strings.Builder
+	for _, v := range vars {
+		if err := noControl(v.Value); err != nil {
+			return nil, fmt.Errorf("%s: %w", v.Name, err)
+		}
+		q, err := sh.quote(v.Value)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", v.Name, err)
+		}
+		b.WriteString(sh.prefix + v.Name + sh.sep + q + sh.eol)
+	}
+	return []byte(b.String()), nil
+}
+
+// shells are the formats of variables: prefix, name, sep, quoted value
+// and eol make a variable's line.
+var shells = map[Format]struct {
+	prefix, sep, eol string
+	quote            func(string) (string, error)
+}{
+	Env:         {"export ", "=", "\n", posixQuote},
+	EnvNoExport: {"", "=", "\n", posixQuote},
+	Fish:        {"set -gx ", " ", "\n", fishQuote},
+	PowerShell:  {"$Env:", "=", "\r\n", powershellQuote},
+	WindowsCmd:  {"set ", "=", "\r\n", cmdQuote},
 }
 
 func expiration(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -137,18 +153,6 @@ func encodeProcess(c awscred.Credentials) ([]byte, error) {
 
 var windowsSafe = strings.NewReplacer(`\\`, `\u005c`, `\"`, `\u0022`)
 
-func lines(vars []Var, prefix, sep string, quote func(string) (string, error), eol string) ([]byte, error) {
-	var b strings.Builder
-	for _, v := range vars {
-		q, err := quote(v.Value)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", v.Name, err)
-		}
-		b.WriteString(prefix + v.Name + sep + q + eol)
-	}
-	return []byte(b.String()), nil
-}
-
 // bare reports whether s can stand unquoted in every supported shell. Real
 // AWS keys and tokens are in this set, so the usual output matches the AWS
 // CLI's byte for byte.
@@ -187,9 +191,6 @@ func noControl(s string) error {
 // posixQuote single-quotes s for sh, bash and zsh, where nothing inside
 // single quotes is special; a quote itself is closed, escaped and reopened.
 func posixQuote(s string) (string, error) {
-	if err := noControl(s); err != nil {
-		return "", err
-	}
 	if bare(s) {
 		return s, nil
 	}
@@ -199,9 +200,6 @@ func posixQuote(s string) (string, error) {
 // fishQuote writes the AWS CLI's double quotes for plain values and single
 // quotes otherwise, where only \ and ' are special in fish.
 func fishQuote(s string) (string, error) {
-	if err := noControl(s); err != nil {
-		return "", err
-	}
 	if bare(s) {
 		return `"` + s + `"`, nil
 	}
@@ -212,26 +210,16 @@ func fishQuote(s string) (string, error) {
 // verbatim single-quoted string otherwise. PowerShell takes the typographic
 // single quotes as quotes too, so they are doubled like the ASCII one.
 func powershellQuote(s string) (string, error) {
-	if err := noControl(s); err != nil {
-		return "", err
-	}
 	if !utf8.ValidString(s) {
 		return "", errors.New("is not valid UTF-8")
 	}
 	if bare(s) {
 		return `"` + s + `"`, nil
 	}
-	var b strings.Builder
-	b.WriteByte('\'')
-	for _, r := range s {
-		b.WriteRune(r)
-		if r == '\'' || r == '\u2018' || r == '\u2019' || r == '\u201a' || r == '\u201b' {
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String(), nil
+	return "'" + powershellQuotes.Replace(s) + "'", nil
 }
+
+var powershellQuotes = strings.NewReplacer("'", "''", "\u2018", "\u2018\u2018", "\u2019", "\u2019\u2019", "\u201a", "\u201a\u201a", "\u201b", "\u201b\u201b")
 
 // cmdQuote accepts only values that need no quoting: cmd has no quoting that
 // keeps %, ! and line breaks literal in every context.

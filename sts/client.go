@@ -129,7 +129,7 @@ func New(cfg Config) (*Client, error) {
 	// milliseconds that a loopback http:// endpoint never needs.
 	var pool *x509.CertPool
 	if cfg.CABundle != "" && strings.HasPrefix(endpoint, "https://") {
-		if pool, err = loadCABundle(cfg.CABundle, cfg.Deadline); err != nil {
+		if pool, err = LoadCABundle(cfg.CABundle, cfg.Deadline); err != nil {
 			return nil, err
 		}
 	}
@@ -184,11 +184,11 @@ func checkOverride(raw string) (string, error) {
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
-// loadCABundle reads a PEM bundle: only a regular file no larger than
+// LoadCABundle reads a PEM bundle: only a regular file no larger than
 // MaxCABundle, and not past deadline. A FIFO would block the open forever,
 // /dev/zero would fill the memory, and a hung network file system would
 // outlast the run's deadline.
-func loadCABundle(path string, deadline time.Time) (*x509.CertPool, error) {
+func LoadCABundle(path string, deadline time.Time) (*x509.CertPool, error) {
 	pem, err := regfile.Read(path, MaxCABundle, deadline)
 	if err != nil {
 		return nil, &CABundleError{Path: path, Err: err}

@@ -432,7 +432,7 @@ func TestCABundleBounded(t *testing.T) {
 		}
 	}
 	// A bundle that cannot be read by the deadline is given up on then.
-	_, err := loadCABundle(big, time.Now().Add(-time.Second))
+	_, err := LoadCABundle(big, time.Now().Add(-time.Second))
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(Words(err), "larger") {
 		t.Errorf("past deadline: %v", err)
 	}

@@ -1,8 +1,8 @@
 package cred
 
 import (
+	"cmp"
 	"context"
-	"strings"
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
@@ -30,14 +30,9 @@ import (
 //     chaining, refused before any call); the hops before it ask for the
 //     minimum, 15 minutes, since their keys sign one call and are dropped.
 
-// intermediate is the duration asked for a hop whose keys only sign the
-// next hop's call.
-const intermediate = sts.MinDuration
-
 // Chained reports whether --chain-role names any role.
 func (o *Options) Chained() bool { return len(o.ChainRoles) > 0 }
 
-// checkChain checks --chain-role and --external-id before any call.
 func (o *Options) checkChain() error {
 	if !o.Chained() {
 		if o.ExternalID != "" {
@@ -47,13 +42,13 @@ func (o *Options) checkChain() error {
 		}
 		return nil
 	}
-	first, _, _ := strings.Cut(strings.TrimPrefix(o.Role, "arn:"), ":")
+	first := Partition(o.Role)
 	for _, arn := range o.ChainRoles {
 		if _, _, err := sts.ParseRoleARN(arn); err != nil {
 			return explain.Errorf(nil, "--chain-role %q is not an IAM role ARN", arn).
 				Hint("a role ARN looks like arn:aws:iam::123456789012:role/NAME (or arn:aws-cn:…, arn:aws-us-gov:…, with an optional path: role/PATH/NAME)")
 		}
-		if p, _, _ := strings.Cut(strings.TrimPrefix(arn, "arn:"), ":"); o.Role != "" && p != first {
+		if p := Partition(arn); o.Role != "" && p != first {
 			return explain.Errorf(nil, "--chain-role %s is in partition %s, --role %s in %s: a role chain stays in one partition", arn, p, o.Role, first).
 				Hint("AWS partitions (aws, aws-cn, aws-us-gov) have separate IAM and STS; a role can only assume roles of its own partition")
 		}
@@ -70,58 +65,46 @@ func (o *Options) checkChain() error {
 
 // FirstHop is the exchange's request when req is the whole run's: with
 // --chain-role, the session policies go with the last hop, and the
-// exchange's keys only sign the next call, so it asks for the minimum.
+// exchange's keys only sign the next call.
 func (f *Flow) FirstHop(req sts.Request) sts.Request {
 	if !f.Opts.Chained() {
 		return req
 	}
-	req.Policy, req.PolicyARNs = "", nil
-	req.Duration = intermediate
+	return intermediate(req)
+}
+
+// intermediate is req for a hop whose keys only sign the next hop's call:
+// no session policy, and the shortest session.
+func intermediate(req sts.Request) sts.Request {
+	req.Policy, req.PolicyARNs, req.Duration = "", nil, sts.MinDuration
 	return req
 }
 
-// HopRequest is the AssumeRole request of chained hop i (0 for the first
-// --chain-role), given the whole run's request.
-func (f *Flow) HopRequest(i int, req sts.Request) sts.Request {
-	req.RoleARN = f.Opts.ChainRoles[i]
-	if i < len(f.Opts.ChainRoles)-1 {
-		req.Policy, req.PolicyARNs = "", nil
-		req.Duration = intermediate
-	}
-	return req
-}
-
-// HopInfo describes chained hop i for messages.
-func (f *Flow) HopInfo(i int) explain.Hop {
-	prev := f.Opts.Role
-	if i > 0 {
-		prev = f.Opts.ChainRoles[i-1]
-	}
-	return explain.Hop{N: i + 2, Of: len(f.Opts.ChainRoles) + 1, Role: f.Opts.ChainRoles[i], Previous: prev, ExternalID: f.Opts.ExternalID}
-}
-
-// Hop assumes chained hop i with the keys of the hop before it.
-func (f *Flow) Hop(ctx context.Context, i int, from awscred.Credentials, req sts.Request) (awscred.Credentials, error) {
-	hreq := f.HopRequest(i, req)
-	h := f.HopInfo(i)
-	start := time.Now()
-	creds, err := f.STS.AssumeRole(ctx, from, hreq, f.Opts.ExternalID)
-	if err != nil {
-		f.Trace.Printf("hop %d (AssumeRole %s): failed after %s (%s)", h.N, h.Role, transport.Duration(time.Since(start)), orNone(sts.ErrorCode(err)))
-		return awscred.Credentials{}, explain.HopFailed(h, err)
-	}
-	f.Trace.Printf("hop %d (AssumeRole %s): session %s, %s until %s, after %s", h.N, h.Role, hreq.SessionName, creds.AssumedRoleARN, creds.Expiration.Format(time.RFC3339), transport.Duration(time.Since(start)))
-	return creds, nil
-}
-
-// Chain assumes every --chain-role in turn, starting from the exchange's
-// credentials; without --chain-role it returns them as they are.
-func (f *Flow) Chain(ctx context.Context, creds awscred.Credentials, req sts.Request) (awscred.Credentials, error) {
-	for i := range f.Opts.ChainRoles {
-		var err error
-		if creds, err = f.Hop(ctx, i, creds, req); err != nil {
-			return awscred.Credentials{}, err
+// Chain assumes every --chain-role in turn, each with the keys of the hop
+// before it, starting from the exchange's credentials; without
+// --chain-role it returns them as they are. reached, when not nil, gets
+// each hop's credentials as they come, so that doctor can show how far a
+// failing chain got.
+func (f *Flow) Chain(ctx context.Context, creds awscred.Credentials, req sts.Request, reached func(awscred.Credentials)) (awscred.Credentials, error) {
+	roles, prev := f.Opts.ChainRoles, f.Opts.Role
+	for i, role := range roles {
+		hreq := req
+		if i < len(roles)-1 {
+			hreq = intermediate(req)
 		}
+		hreq.RoleARN = role
+		h := explain.Hop{N: i + 2, Of: len(roles) + 1, Role: role, Previous: prev, ExternalID: f.Opts.ExternalID}
+		start := time.Now()
+		next, err := f.STS.AssumeRole(ctx, creds, hreq, f.Opts.ExternalID)
+		if err != nil {
+			f.Trace.Printf("hop %d (AssumeRole %s): failed after %s (%s)", h.N, role, transport.Duration(time.Since(start)), cmp.Or(sts.ErrorCode(err), "none"))
+			return awscred.Credentials{}, explain.HopFailed(h, err)
+		}
+		f.Trace.Printf("hop %d (AssumeRole %s): session %s, %s until %s, after %s", h.N, role, hreq.SessionName, next.AssumedRoleARN, next.Expiration.Format(time.RFC3339), transport.Duration(time.Since(start)))
+		if reached != nil {
+			reached(next)
+		}
+		creds, prev = next, role
 	}
 	return creds, nil
 }

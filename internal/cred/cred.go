@@ -10,6 +10,7 @@
 package cred
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -56,14 +57,11 @@ func (o *TokenOptions) TokenArgs() []string {
 	if o.Audience != token.DefaultAudience {
 		args = append(args, "--audience", o.Audience)
 	}
-	if o.Impersonating() && o.IAMCredentialsEndpoint != defaultIAMEndpoint {
+	if o.Impersonating() && o.IAMCredentialsEndpoint != token.DefaultIAMCredentialsEndpoint {
 		args = append(args, "--iam-credentials-endpoint", o.IAMCredentialsEndpoint)
 	}
 	return args
 }
-
-// defaultIAMEndpoint is --iam-credentials-endpoint's default.
-const defaultIAMEndpoint = "https://iamcredentials.googleapis.com"
 
 // Chain is --impersonate as target and delegates, or "" when not
 // impersonating.
@@ -110,28 +108,14 @@ type Options struct {
 	TokenOptions `embed:""`
 }
 
-// validServiceAccount accepts "default" and the characters of an email;
-// the value goes into a URL path, so nothing else may pass.
-func validServiceAccount(s string) bool {
-	if s == "" || s[0] == '.' || s[0] == '-' || s[0] == '@' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("@._+-", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
-
 // Check checks the token options before any network call.
 func (o *TokenOptions) Check() error {
 	if strings.TrimSpace(o.Audience) == "" {
 		return explain.Errorf(nil, "--audience is empty").
 			Hint("the metadata server needs an audience; the default is " + token.DefaultAudience)
 	}
-	if !validServiceAccount(o.ServiceAccount) {
+	// The value goes into a URL path, so nothing else may pass.
+	if o.ServiceAccount != "default" && !token.ValidEmail(o.ServiceAccount) {
 		return explain.Errorf(nil, "--service-account %q is neither \"default\" nor a service account email", o.ServiceAccount).
 			Hint("pass the email, like NAME@PROJECT.iam.gserviceaccount.com, or leave the default")
 	}
@@ -145,7 +129,6 @@ func (o *TokenOptions) Check() error {
 	return token.CheckHost()
 }
 
-// checkImpersonation checks --impersonate and the endpoint it uses.
 func (o *TokenOptions) checkImpersonation() error {
 	if len(o.Impersonate) == 0 {
 		return nil
@@ -195,33 +178,21 @@ func (o *Options) check(needRole bool) error {
 	return err
 }
 
-// request is the STS request for these options and a session name.
 func (o *Options) request(session string) sts.Request {
-	return sts.Request{
-		RoleARN:     o.Role,
-		SessionName: session,
-		Duration:    o.Duration,
-		Policy:      o.Policy,
-		PolicyARNs:  o.PolicyARNs,
-	}
-}
-
-// Endpoint is the STS endpoint override in the AWS tools' order: the flag,
-// then AWS_ENDPOINT_URL_STS, then AWS_ENDPOINT_URL, unless
-// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS says to ignore the variables.
-func (o *Options) Endpoint() string {
-	e, _ := o.endpoint()
-	return e
+	return sts.Request{RoleARN: o.Role, SessionName: session, Duration: o.Duration, Policy: o.Policy, PolicyARNs: o.PolicyARNs}
 }
 
 // EndpointFrom names the flag or variable that gave Endpoint, or "".
 func (o *Options) EndpointFrom() string {
-	_, from := o.endpoint()
+	_, from := o.Endpoint()
 	return from
 }
 
-// endpoint is Endpoint and the flag or variable it came from.
-func (o *Options) endpoint() (url, from string) {
+// Endpoint is the STS endpoint override in the AWS tools' order, and the
+// flag or variable it came from: the flag, then AWS_ENDPOINT_URL_STS, then
+// AWS_ENDPOINT_URL, unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS says to
+// ignore the variables.
+func (o *Options) Endpoint() (url, from string) {
 	if o.STSEndpoint != "" {
 		return o.STSEndpoint, "--sts-endpoint"
 	}
@@ -251,24 +222,17 @@ type Flow struct {
 }
 
 // New checks opts and prepares both ends without touching the network.
-func New(opts *Options) (*Flow, error) {
-	if err := opts.Check(); err != nil {
-		return nil, err
-	}
-	return prepare(opts)
-}
+func New(opts *Options) (*Flow, error) { return prepare(opts, true) }
 
 // NewWithoutRole is New for a command line that may name no role yet:
 // everything else is checked, and every step but the exchange can run.
 // doctor uses it to check all it can before it says the role is missing.
-func NewWithoutRole(opts *Options) (*Flow, error) {
-	if err := opts.check(false); err != nil {
+func NewWithoutRole(opts *Options) (*Flow, error) { return prepare(opts, false) }
+
+func prepare(opts *Options, needRole bool) (*Flow, error) {
+	if err := opts.check(needRole); err != nil {
 		return nil, err
 	}
-	return prepare(opts)
-}
-
-func prepare(opts *Options) (*Flow, error) {
 	f := newFlow(&opts.TokenOptions)
 	cfg := opts.STSConfig()
 	cfg.Trace = f.Trace
@@ -277,7 +241,7 @@ func prepare(opts *Options) (*Flow, error) {
 		return nil, err
 	}
 	f.Opts, f.STS = opts, client
-	f.Trace.Printf("STS: endpoint %s, region %s, proxy %s, role %s, duration %s", client.Endpoint, client.Region, orNone(client.Proxy), opts.Role, opts.Duration)
+	f.Trace.Printf("STS: endpoint %s, region %s, proxy %s, role %s, duration %s", client.Endpoint, client.Region, cmp.Or(client.Proxy, "none"), opts.Role, opts.Duration)
 	return f, nil
 }
 
@@ -295,15 +259,11 @@ func NewTokenFlow(o *TokenOptions) (*Flow, error) {
 func newFlow(o *TokenOptions) *Flow {
 	var trace *transport.Tracer
 	if o.Verbose {
-		out := o.TraceTo
-		if out == nil {
-			out = os.Stderr
-		}
-		trace = transport.NewTracer(out)
+		trace = transport.NewTracer(cmp.Or[io.Writer](o.TraceTo, os.Stderr))
 	}
 	if target, delegates := o.Chain(); target != "" {
 		endpoint, _ := token.CheckIAMEndpoint(o.IAMCredentialsEndpoint) // checked by Check
-		trace.Printf("impersonating %s (delegates: %s) through %s, audience %s, timeout %s", target, orNone(strings.Join(delegates, ", ")), endpoint, o.Audience, o.Timeout)
+		trace.Printf("impersonating %s (delegates: %s) through %s, audience %s, timeout %s", target, cmp.Or(strings.Join(delegates, ", "), "none"), endpoint, o.Audience, o.Timeout)
 		return &Flow{Source: &token.IAMSource{
 			Target: target, Delegates: delegates, Audience: o.Audience, Endpoint: endpoint,
 			ServiceAccount: o.ServiceAccount, Metadata: token.NewClient(trace),
@@ -319,29 +279,13 @@ func newFlow(o *TokenOptions) *Flow {
 	}
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
-}
-
 // STSConfig is where and how to reach STS for these options. A region that
 // cannot be resolved is left empty here; Check reports it. The CA bundle
 // must be read within --timeout, which starts about now.
 func (o *Options) STSConfig() sts.Config {
 	region, _, _ := o.STSRegion()
-	return sts.Config{Region: region, Endpoint: o.Endpoint(), FIPS: o.FIPS, CABundle: o.CABundle, Deadline: time.Now().Add(o.Timeout)}
-}
-
-// Email asks the metadata server for the service account's email, which
-// also shows that the server is there and knows the account.
-func (f *Flow) Email(ctx context.Context) (string, error) {
-	md, ok := f.Source.(*token.MetadataSource)
-	if !ok {
-		return "", errors.New("this token source has no service account email")
-	}
-	return md.Email(ctx)
+	endpoint, _ := o.Endpoint()
+	return sts.Config{Region: region, Endpoint: endpoint, FIPS: o.FIPS, CABundle: o.CABundle, Deadline: time.Now().Add(o.Timeout)}
 }
 
 // Token fetches an ID token and decodes its claims. The metadata source has
@@ -380,7 +324,7 @@ func (f *Flow) Exchange(ctx context.Context, tok secret.String, claims token.Cla
 	start := time.Now()
 	creds, err := f.STS.Exchange(ctx, tok, req)
 	if err != nil {
-		f.Trace.Printf("exchange: failed after %s (%s)", transport.Duration(time.Since(start)), orNone(sts.ErrorCode(err)))
+		f.Trace.Printf("exchange: failed after %s (%s)", transport.Duration(time.Since(start)), cmp.Or(sts.ErrorCode(err), "none"))
 	} else {
 		f.Trace.Printf("exchange: session %s, %s until %s, after %s", req.SessionName, creds.AssumedRoleARN, creds.Expiration.Format(time.RFC3339), transport.Duration(time.Since(start)))
 	}
@@ -401,7 +345,7 @@ func (f *Flow) Credentials(ctx context.Context) (awscred.Credentials, error) {
 	if err != nil {
 		return awscred.Credentials{}, err
 	}
-	return f.Chain(ctx, creds, req)
+	return f.Chain(ctx, creds, req, nil)
 }
 
 // defaultSessionName names the session after the workload, so CloudTrail
@@ -412,21 +356,19 @@ func (f *Flow) Credentials(ctx context.Context) (awscred.Credentials, error) {
 // host name (a GKE pod's name), else the service account's name, else
 // "gcp-aws-cred".
 func defaultSessionName(c token.Claims, service, host string) string {
+	var names []string
 	if ce := c.Instance(); ce != nil {
-		if s := sts.SanitizeSessionName(ce.InstanceName); s != "" {
-			return s
-		}
+		names = append(names, ce.InstanceName)
 	}
-	if s := sts.SanitizeSessionName(service); s != "" {
-		return s
-	}
+	names = append(names, service)
 	if h, _, _ := strings.Cut(host, "."); h != "localhost" {
-		if s := sts.SanitizeSessionName(h); s != "" {
-			return s
-		}
+		names = append(names, h)
 	}
 	if local, _, ok := strings.Cut(c.Email, "@"); ok {
-		if s := sts.SanitizeSessionName(local); s != "" {
+		names = append(names, local)
+	}
+	for _, name := range names {
+		if s := sts.SanitizeSessionName(name); s != "" {
 			return s
 		}
 	}

@@ -31,7 +31,7 @@ func TestEndpointPrecedence(t *testing.T) {
 		t.Setenv("AWS_ENDPOINT_URL", tc.all)
 		t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", tc.ignore)
 		o := Options{STSEndpoint: tc.flag}
-		if got := o.Endpoint(); got != tc.want {
+		if got, _ := o.Endpoint(); got != tc.want {
 			t.Errorf("%+v: Endpoint() = %q, want %q", tc, got, tc.want)
 		}
 	}
@@ -181,6 +181,8 @@ func TestCheck(t *testing.T) {
 		func(o *Options) { o.SessionName = "a b" },
 		func(o *Options) { o.Audience = " " },
 		func(o *Options) { o.ServiceAccount = "../token" },
+		// Neither "default" nor an email: no metadata server knows it.
+		func(o *Options) { o.ServiceAccount = "workload" },
 		func(o *Options) { o.Timeout = 0 },
 		func(o *Options) { o.Duration = 1 },
 	} {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
@@ -34,7 +36,7 @@ func (s RegionSource) Describe(role string) string {
 	case RegionFromAWSRegion, RegionFromAWSDefaultRegion:
 		return "from " + string(s)
 	case RegionFromPartition:
-		return fmt.Sprintf("the default for the role's partition, %s: no --region, AWS_REGION or AWS_DEFAULT_REGION", arnPartition(role))
+		return fmt.Sprintf("the default for the role's partition, %s: no --region, AWS_REGION or AWS_DEFAULT_REGION", Partition(role))
 	}
 	return "the default: no --region, AWS_REGION or AWS_DEFAULT_REGION"
 }
@@ -50,14 +52,6 @@ var partitionDefaults = map[string]string{
 	"aws-cn":     "cn-north-1",
 	"aws-us-gov": "us-gov-west-1",
 	"aws-eusc":   "eusc-de-east-1",
-}
-
-// partitionRegions name a partition's regions for hints.
-var partitionRegions = map[string]string{
-	"aws-iso":   "us-iso-east-1, us-iso-west-1",
-	"aws-iso-b": "us-isob-east-1, us-isob-west-1",
-	"aws-iso-e": "eu-isoe-west-1",
-	"aws-iso-f": "us-isof-east-1, us-isof-south-1",
 }
 
 // regionPartition is the partition a region name belongs to, by the name
@@ -77,13 +71,14 @@ func regionPartition(region string) string {
 	return ""
 }
 
-// arnPartition is the partition field of an ARN, or "".
-func arnPartition(arn string) string {
-	parts := strings.SplitN(arn, ":", 3)
-	if len(parts) < 3 || parts[0] != "arn" {
+// Partition is the partition of an ARN ("aws", "aws-cn", …), or "" for a
+// value that is not one.
+func Partition(s string) string {
+	a, err := arn.Parse(s)
+	if err != nil {
 		return ""
 	}
-	return parts[1]
+	return a.Partition
 }
 
 // STSRegion is the region of the STS endpoint and where it came from:
@@ -104,7 +99,7 @@ func (o *Options) STSRegion() (string, RegionSource, error) {
 		}
 		region, source = os.Getenv(string(env)), env
 	}
-	partition := arnPartition(o.Role)
+	partition := Partition(o.Role)
 	if region == "" {
 		if partition == "" || partition == "aws" {
 			return partitionDefaults["aws"], RegionDefault, nil
@@ -114,12 +109,18 @@ func (o *Options) STSRegion() (string, RegionSource, error) {
 		}
 		e := explain.Errorf(nil, "the role %s is in the %s partition, which has no default STS region here", o.Role, partition).
 			Hint("pass --region on the credential_process line (the AWS CLI and SDKs do not pass a profile's region to a credential process)")
-		if regions := partitionRegions[partition]; regions != "" {
-			e.Hint("the regions of " + partition + ": " + regions)
+		var regions []string
+		for _, r := range knownRegions {
+			if regionPartition(r) == partition {
+				regions = append(regions, r)
+			}
+		}
+		if regions != nil {
+			e.Hint("the regions of " + partition + ": " + strings.Join(regions, ", "))
 		}
 		return "", "", e
 	}
-	if rp := regionPartition(region); rp != "" && partition != "" && rp != partition && o.Endpoint() == "" {
+	if rp := regionPartition(region); rp != "" && partition != "" && rp != partition && o.EndpointFrom() == "" {
 		hint := "pass a region of the role's partition with --region"
 		if r, ok := partitionDefaults[partition]; ok {
 			hint = fmt.Sprintf("pass a region of the role's partition, such as --region %s", r)

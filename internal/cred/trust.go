@@ -1,6 +1,7 @@
 package cred
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 
@@ -69,10 +70,7 @@ func TrustPolicy(c token.Claims) ([]byte, error) {
 // with these claims, with their actual values, because the usual mistake is
 // putting the audience where IAM expects the service account's unique ID.
 func trustHints(c token.Claims) []string {
-	who := clean.Line(c.Email) // claims come from the metadata server: one line each
-	if who == "" {
-		who = "the service account"
-	}
+	who := cmp.Or(clean.Line(c.Email), "the service account") // claims come from the metadata server: one line each
 	policy, _ := TrustPolicy(c)
 	return []string{
 		fmt.Sprintf("the role's trust policy must trust %s: its token has azp=%s, aud=%s, sub=%s", who, clean.Line(c.AuthorizedParty), clean.Line(c.Audience.String()), clean.Line(c.Subject)),

@@ -1,6 +1,10 @@
 package ops
 
-import "github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
+import (
+	"slices"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
+)
 
 // cleaned is the report as it may be printed: every string in it that a
 // peer could have shaped (a fact from a token's claims, a warning, an
@@ -25,12 +29,9 @@ func (r *Report) cleaned() *Report {
 }
 
 func cleanAll(ss []string, clean func(string) string) []string {
-	if ss == nil {
-		return nil
-	}
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = clean(s)
+	out := slices.Clone(ss)
+	for i := range out {
+		out[i] = clean(out[i])
 	}
 	return out
 }

@@ -1,7 +1,9 @@
 package ops
 
 import (
+	"cmp"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -19,6 +21,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
 // The console sign-in link follows AWS's "custom identity broker" flow: the
@@ -33,23 +36,17 @@ import (
 // DurationSeconds, here --duration), and the federation endpoint refuses
 // SessionDuration for credentials a role session obtained (role chaining).
 
-// federationEndpoints are the sign-in federation endpoints by partition.
-var federationEndpoints = map[string]string{
-	"aws":        "https://signin.aws.amazon.com/federation",
-	"aws-us-gov": "https://signin.amazonaws-us-gov.com/federation",
-	"aws-cn":     "https://signin.amazonaws.cn/federation",
+// consoles are the partitions' sign-in federation endpoints and console
+// home pages (REGION to fill).
+var consoles = map[string]struct{ federation, home string }{
+	"aws":        {"https://signin.aws.amazon.com/federation", "https://REGION.console.aws.amazon.com/console/home?region=REGION"},
+	"aws-us-gov": {"https://signin.amazonaws-us-gov.com/federation", "https://console.amazonaws-us-gov.com/console/home?region=REGION"},
+	"aws-cn":     {"https://signin.amazonaws.cn/federation", "https://console.amazonaws.cn/console/home?region=REGION"},
 }
 
-// consoleHosts are the consoles' home pages by partition, REGION to fill.
-var consoleHosts = map[string]string{
-	"aws":        "https://REGION.console.aws.amazon.com/console/home?region=REGION",
-	"aws-us-gov": "https://console.amazonaws-us-gov.com/console/home?region=REGION",
-	"aws-cn":     "https://console.amazonaws.cn/console/home?region=REGION",
-}
-
-// MaxSigninAnswer bounds the federation endpoint's answer: a sign-in token
+// maxSigninAnswer bounds the federation endpoint's answer: a sign-in token
 // is about 1 KB.
-const MaxSigninAnswer = 64 << 10
+const maxSigninAnswer = 64 << 10
 
 // Console says where the sign-in link leads.
 type Console struct {
@@ -59,20 +56,13 @@ type Console struct {
 	Destination string
 }
 
-// partition is the partition of the role the credentials belong to (the
-// last of the chain; a chain stays in one partition).
-func partition(o *cred.Options) string {
-	p, _, _ := strings.Cut(strings.TrimPrefix(o.Role, "arn:"), ":")
-	return p
-}
-
 // Check checks the endpoint and destination before any call, for the
 // options o and the STS region.
 func (c *Console) Check(o *cred.Options, region string) (endpoint, destination string, err error) {
-	p := partition(o)
+	p := cred.Partition(o.Role) // a chain stays in the partition of its first role
 	endpoint = c.Endpoint
 	if endpoint == "" {
-		if endpoint = federationEndpoints[p]; endpoint == "" {
+		if endpoint = consoles[p].federation; endpoint == "" {
 			return "", "", explain.Errorf(nil, "no sign-in federation endpoint is known for the %s partition of %s", p, o.Role).
 				Hint("pass the whole URL of its endpoint with --federation-endpoint")
 		}
@@ -81,7 +71,7 @@ func (c *Console) Check(o *cred.Options, region string) (endpoint, destination s
 	}
 	destination = c.Destination
 	if destination == "" {
-		home := consoleHosts[p]
+		home := consoles[p].home
 		if home == "" {
 			return "", "", explain.Errorf(nil, "no console home page is known for the %s partition of %s", p, o.Role).
 				Hint("pass the page to land on with --destination URL")
@@ -99,48 +89,45 @@ func (c *Console) Check(o *cred.Options, region string) (endpoint, destination s
 // credentials in cleartext beyond this machine, as the STS and IAM
 // Credentials endpoint overrides do.
 func checkFederationEndpoint(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" {
-		return "", explain.Errorf(err, "--federation-endpoint %q is not an http(s) URL without a query", raw).
-			Hint("give the whole URL of the endpoint, like https://signin.aws.amazon.com/federation")
-	}
-	if u.User != nil {
+	u, problem := transport.CheckEndpoint(raw)
+	switch problem {
+	case transport.EndpointOK:
+		return u.String(), nil
+	case transport.EndpointUserInfo:
 		return "", explain.Errorf(nil, "--federation-endpoint %s carries user information; refusing it", u.Scheme+"://"+u.Host).
 			Hint("remove user:password@ from the URL")
-	}
-	if u.Scheme == "http" && !transport.IsLoopback(u.Hostname()) {
+	case transport.EndpointCleartext:
 		return "", explain.Errorf(nil, "refusing cleartext federation endpoint %s: the credentials and the sign-in token would cross the network unencrypted", raw).
 			Hint("use https://; http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost), for tests")
 	}
-	return u.String(), nil
+	return "", explain.Errorf(nil, "--federation-endpoint %q is not an http(s) URL without a query", raw).
+		Hint("give the whole URL of the endpoint, like https://signin.aws.amazon.com/federation")
 }
 
-// SigninLink gets a sign-in token for creds at endpoint and returns the
+// signinLink gets a sign-in token for creds at endpoint and returns the
 // link that signs in and lands on destination. trace gets the requests,
 // without their query.
-func SigninLink(ctx context.Context, creds awscred.Credentials, endpoint, destination string, trace *transport.Tracer) (secret.String, error) {
+func signinLink(ctx context.Context, client *http.Client, creds awscred.Credentials, endpoint, destination string, trace *transport.Tracer) (secret.String, error) {
 	session, _ := json.Marshal(map[string]string{
 		"sessionId":    creds.AccessKeyID,
 		"sessionKey":   creds.SecretAccessKey.Reveal(),
 		"sessionToken": creds.SessionToken.Reveal(),
 	})
-	q := url.Values{"Action": {"getSigninToken"}, "Session": {string(session)}}.Encode()
-	// The request's URL carries the keys: registered, so that no message
-	// that quotes it can show them.
+	// The request's URL carries the keys: registered, with its URL
+	// encoding, so that no message that quotes it can show them.
 	secret.New(string(session))
-	secret.New(q)
+	q := url.Values{"Action": {"getSigninToken"}, "Session": {string(session)}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"?"+q, nil)
 	if err != nil {
 		return secret.String{}, explain.Errorf(nil, "cannot build the sign-in request for %s", endpoint)
 	}
 	req.Header.Set("Accept", "application/json")
 	start := time.Now()
-	resp, err := federationClient(trace).Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		// A *url.Error quotes the whole URL, keys included: only its cause
 		// is shown.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
+		if uerr, ok := errors.AsType[*url.Error](err); ok {
 			err = uerr.Err
 		}
 		var tooLarge *transport.TooLargeError
@@ -149,7 +136,7 @@ func SigninLink(ctx context.Context, creds awscred.Credentials, endpoint, destin
 			return secret.String{}, explain.Errorf(err, "no answer from the federation endpoint %s before the deadline", endpoint).
 				AtDeadline()
 		case errors.As(err, &tooLarge):
-			return secret.String{}, explain.Errorf(err, "the answer from the federation endpoint %s is larger than %s; a sign-in token is about 1 KB", endpoint, transport.Size(MaxSigninAnswer))
+			return secret.String{}, explain.Errorf(err, "the answer from the federation endpoint %s is larger than %s; a sign-in token is about 1 KB", endpoint, transport.Size(maxSigninAnswer))
 		}
 		return secret.String{}, explain.Errorf(err, "cannot reach the federation endpoint %s: %s", endpoint, clean.Flatten(explain.Cause(err), 200)).
 			Hint("check that this machine can reach it (firewall, proxy: HTTPS_PROXY), or give another with --federation-endpoint")
@@ -159,10 +146,7 @@ func SigninLink(ctx context.Context, creds awscred.Credentials, endpoint, destin
 	if err != nil {
 		return secret.String{}, explain.Errorf(err, "cannot read the answer of the federation endpoint %s: %s", endpoint, clean.Flatten(explain.Cause(err), 200))
 	}
-	ctype := clean.Flatten(resp.Header.Get("Content-Type"), 100)
-	if ctype == "" {
-		ctype = "no content type"
-	}
+	ctype := cmp.Or(clean.Flatten(resp.Header.Get("Content-Type"), 100), "no content type")
 	if resp.StatusCode != http.StatusOK {
 		e := explain.Errorf(nil, "the federation endpoint %s refused the sign-in request (HTTP %d, %s): %s", endpoint, resp.StatusCode, ctype, clean.Flatten(secret.Redact(text(body)), 200))
 		if resp.StatusCode == http.StatusBadRequest {
@@ -182,8 +166,7 @@ func SigninLink(ctx context.Context, creds awscred.Credentials, endpoint, destin
 		return secret.String{}, explain.Errorf(err, "the answer from the federation endpoint %s (HTTP 200, %s) %s", endpoint, ctype, what).
 			Hint("AWS answers {\"SigninToken\": …}; something else answered: a captive portal or proxy page, or an endpoint given by --federation-endpoint that is not AWS's")
 	}
-	token := secret.New(answer.SigninToken)
-	secret.New(url.QueryEscape(answer.SigninToken))
+	token := secret.New(answer.SigninToken) // and its URL encoding, as in the link
 	trace.Printf("federation endpoint: sign-in token of %d characters, after %s", len(token.Reveal()), transport.Duration(time.Since(start)))
 	link := endpoint + "?" + url.Values{"Action": {"login"}, "Destination": {destination}, "SigninToken": {token.Reveal()}}.Encode()
 	return secret.New(link), nil
@@ -213,17 +196,21 @@ func text(b []byte) string {
 	return "(no text)"
 }
 
-// federationClient is an HTTP client for the federation endpoint, from the
-// one transport policy: the environment's proxy, no redirect followed, the
-// answer capped, and cleartext only to this machine.
-func federationClient(trace *transport.Tracer) *http.Client {
-	return transport.NewClient(transport.Policy{
-		Peer:      "federation endpoint",
-		MaxBody:   MaxSigninAnswer,
-		Cleartext: transport.CleartextLoopback,
-		Proxy:     true,
-		Trace:     trace,
-	})
+// federationClient is the HTTP client for the federation endpoint, under
+// STS's policy: the environment's proxy, the CA bundle of --ca-bundle or
+// AWS_CA_BUNDLE (a TLS-inspecting proxy in front of STS is in front of
+// this endpoint too), no redirect followed, the answer capped, and
+// cleartext only to this machine.
+func federationClient(ctx context.Context, o *cred.Options, endpoint string, trace *transport.Tracer) (*http.Client, error) {
+	var pool *x509.CertPool
+	if o.CABundle != "" && strings.HasPrefix(endpoint, "https://") {
+		deadline, _ := ctx.Deadline()
+		var err error
+		if pool, err = sts.LoadCABundle(o.CABundle, deadline); err != nil {
+			return nil, err
+		}
+	}
+	return transport.NewClient(transport.Policy{Peer: "federation endpoint", MaxBody: maxSigninAnswer, Proxy: true, RootCAs: pool, Trace: trace}), nil
 }
 
 // NoDisplay reports whether no browser can be shown here: on Linux and the
@@ -257,7 +244,7 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 	path, err := exec.LookPath(name)
 	if err != nil {
 		return explain.Errorf(err, "cannot open a browser: %s is not on PATH", name).
-			Hint("pass --stdout to print the sign-in link instead, and open it yourself")
+			Hint(printInstead)
 	}
 	// Not tied to ctx: the browser it may start must outlive this run.
 	cmd := exec.Command(path, append(args, link.Reveal())...)
@@ -265,7 +252,7 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
 	if err := cmd.Start(); err != nil {
 		return explain.Errorf(nil, "cannot run %s to open the sign-in link: %s", name, clean.Flatten(explain.Cause(err), 100)).
-			Hint("pass --stdout to print the sign-in link instead, and open it yourself")
+			Hint(printInstead)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -277,7 +264,7 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 			// An *exec.ExitError's text holds no argument; the command line
 			// is never quoted.
 			return explain.Errorf(nil, "%s could not open the sign-in link: %s", name, clean.Flatten(explain.Cause(err), 100)).
-				Hint("pass --stdout to print the sign-in link instead, and open it yourself")
+				Hint(printInstead)
 		}
 	case <-time.After(openerGrace):
 	case <-ctx.Done():
@@ -285,8 +272,11 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 	return nil
 }
 
-// openerGrace is how long OpenBrowser waits for the opener to fail.
-const openerGrace = 3 * time.Second
+const (
+	// openerGrace is how long OpenBrowser waits for the opener to fail.
+	openerGrace  = 3 * time.Second
+	printInstead = "pass --stdout to print the sign-in link instead, and open it yourself"
+)
 
 // ConsoleLink runs the credential pipeline of o (exchange and chain) and
 // returns the sign-in link.
@@ -299,9 +289,13 @@ func ConsoleLink(ctx context.Context, o *cred.Options, c Console) (secret.String
 	if err != nil {
 		return secret.String{}, err
 	}
+	client, err := federationClient(ctx, o, endpoint, flow.Trace)
+	if err != nil {
+		return secret.String{}, err
+	}
 	creds, err := flow.Credentials(ctx)
 	if err != nil {
 		return secret.String{}, err
 	}
-	return SigninLink(ctx, creds, endpoint, destination, flow.Trace)
+	return signinLink(ctx, client, creds, endpoint, destination, flow.Trace)
 }

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
@@ -50,6 +52,7 @@ var titles = map[string]string{
 	"options": "options", "metadata_server": "metadata server", "id_token": "ID token",
 	"sts_endpoint": "STS endpoint", "exchange": "exchange",
 	"credentials": "Application Default Credentials", "access_token": "access token",
+	"agent": "credential agent",
 }
 
 // Facts are what a step found, in the order it found them.
@@ -62,20 +65,16 @@ type Fact struct{ Key, Label, Value, Text string }
 
 // MarshalJSON writes facts as one object, keys in order.
 func (f Facts) MarshalJSON() ([]byte, error) {
-	var b strings.Builder
-	b.WriteByte('{')
+	b := []byte{'{'}
 	for i, fact := range f {
+		if i > 0 {
+			b = append(b, ',')
+		}
 		k, _ := json.Marshal(fact.Key)
 		v, _ := json.Marshal(fact.Value)
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(v)
+		b = append(append(append(b, k...), ':'), v...)
 	}
-	b.WriteByte('}')
-	return []byte(b.String()), nil
+	return append(b, '}'), nil
 }
 
 // fact records a finding shown as it is, under a label that is its key in
@@ -108,7 +107,6 @@ func (s *Step) warn(format string, args ...any) {
 	s.Warnings = append(s.Warnings, fmt.Sprintf(format, args...))
 }
 
-// step starts the next step.
 func (r *Report) step(name string) *Step {
 	s := &Step{Name: name, Status: "ok", given: r.given}
 	r.Steps = append(r.Steps, s)
@@ -125,11 +123,16 @@ func (r *Report) step(name string) *Step {
 func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report {
 	r := &Report{given: given}
 	step := r.step
-	skipRest := func(names ...string) {
-		for _, n := range names {
-			step(n).Status = "skipped"
-		}
+	// Every step is reported: those after a failure as skipped.
+	plan := []string{"options", "metadata_server", "id_token", "sts_endpoint", "exchange"}
+	if o.Impersonating() {
+		plan = slices.Replace(plan, 1, 2, "credentials", "access_token")
 	}
+	defer func() {
+		for _, name := range plan[len(r.Steps):] {
+			step(name).Status = "skipped"
+		}
+	}()
 
 	s := step("options")
 	s.factAs("role", "role", o.Role, cmp.Or(o.Role, "(none)"))
@@ -142,40 +145,38 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 	flow, err := cred.NewWithoutRole(o)
 	if err != nil {
 		s.fail(err)
-		if o.Impersonating() {
-			skipRest("credentials", "access_token", "id_token", "sts_endpoint", "exchange")
-		} else {
-			skipRest("metadata_server", "id_token", "sts_endpoint", "exchange")
-		}
 		return r
 	}
 	if o.Role == "" {
 		s.warn("no --role: the steps that need none run, the exchange cannot")
 	}
 
-	if o.Impersonating() {
-		if !impersonationSteps(ctx, r, flow) {
-			skipRest("id_token", "sts_endpoint", "exchange")
+	src, impersonating := flow.Source.(*token.IAMSource)
+	if impersonating {
+		if !impersonationSteps(ctx, r, src) {
 			return r
 		}
-	} else {
+	} else if md, ok := flow.Source.(*token.MetadataSource); ok {
 		s = step("metadata_server")
 		s.fact("host", token.MetadataHost())
-		email, err := flow.Email(ctx)
+		// The email shows that the server is there and knows the account.
+		email, err := md.Email(ctx)
 		if err != nil {
 			s.fail(err)
-			skipRest("id_token", "sts_endpoint", "exchange")
 			return r
 		}
 		s.fact("service_account_email", email)
 	}
 
 	s = step("id_token")
-	impersonationFacts(s, flow)
+	if impersonating {
+		s.factAs("generated_by", "from", src.URL(), "generateIdToken at "+src.URL())
+		s.fact("target", src.Target)
+		s.fact("delegates", strings.Join(src.Delegates, ","))
+	}
 	tok, j, err := flow.Token(ctx)
 	if err != nil {
 		s.fail(err)
-		skipRest("sts_endpoint", "exchange")
 		return r
 	}
 	c := j.Claims
@@ -228,8 +229,12 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 		return r
 	}
 	creds, err := flow.Exchange(ctx, tok, c, flow.FirstHop(req))
-	if err == nil {
-		creds, err = chainHops(ctx, s, flow, creds, req)
+	if err == nil && o.Chained() {
+		// The assumed-role ARN of every hop reached, the exchange's first,
+		// so that a failing hop shows how far the chain got.
+		reached := []string{creds.AssumedRoleARN}
+		creds, err = flow.Chain(ctx, creds, req, func(hop awscred.Credentials) { reached = append(reached, hop.AssumedRoleARN) })
+		s.factAs("chain", "chain", strings.Join(reached, " "), strings.Join(reached, " → "))
 	}
 	if err != nil {
 		s.fail(err)
@@ -247,6 +252,33 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 	s.factAs("expiration", "expires", rfc3339(creds.Expiration), stamp(creds.Expiration, time.Now()))
 	r.OK = true
 	return r
+}
+
+// impersonationSteps are doctor's steps before the ID token when
+// --impersonate is given, in place of the metadata server's: which
+// Application Default Credentials were found, and whether they give an
+// access token. It reports whether both worked.
+func impersonationSteps(ctx context.Context, r *Report, src *token.IAMSource) bool {
+	s := r.step("credentials")
+	s.fact("impersonate", strings.Join(append(append([]string(nil), src.Delegates...), src.Target), ","))
+	a, err := src.FindADC(ctx)
+	if err != nil {
+		s.fail(err)
+		return false
+	}
+	s.fact("type", a.Type)
+	s.factAs("source", "found", a.From, a.From)
+	s.fact("file", a.File)
+	s.factAs("caller", "caller", a.Member, cmp.Or(a.Member, "(not named in the credentials; a user login names no email)"))
+
+	s = r.step("access_token")
+	s.factAs("token_url", "from", a.TokenURL, a.TokenURL)
+	if _, err := src.AccessToken(ctx, a); err != nil {
+		s.fail(err)
+		return false
+	}
+	s.factAs("scope", "scope", token.CloudPlatformScope, "")
+	return true
 }
 
 func rfc3339(t time.Time) string {

@@ -4,8 +4,6 @@ import (
 	"strconv"
 )
 
-func init() { titles["agent"] = "credential agent" }
-
 // AgentStatus is what doctor learned of the credential agent: whether one
 // answered at Socket (PID), and whether it holds an entry for the
 // credential process with the same inputs.
@@ -28,8 +26,7 @@ func (r *Report) AddAgent(a AgentStatus) {
 	s.fact("socket", a.Socket)
 	// Every key always, empty when it does not apply, so scripts find
 	// the same keys whether an agent answered or not.
-	answered, pid, entry, why := "no", "", "", a.Why
-	text := ""
+	answered, pid, entry, text, why := "no", "", "", "", a.Why
 	switch {
 	case !a.Supported:
 		why = "peer credentials are not available on this platform"

@@ -146,20 +146,17 @@ func (t TokenInfo) Text(now time.Time) []byte {
 // column, so one long value does not push every note off the screen.
 type table struct{ rows []tableRow }
 
-type tableRow struct {
-	key, value, note string
-	text             string // a plain line, or a heading with note set
-	plain            bool
-}
+// tableRow is a key, its value and a note; without a key, value is a line
+// of plain text, and a note is its heading over the notes column.
+type tableRow struct{ key, value, note string }
 
 const maxValueWidth = 48
 
-// line adds a plain line.
-func (t *table) line(s string) { t.rows = append(t.rows, tableRow{text: s, plain: true}) }
+func (t *table) line(s string) { t.rows = append(t.rows, tableRow{value: s}) }
 
 // heading is a line whose second part sits over the notes column.
 func (t *table) heading(title, over string) {
-	t.rows = append(t.rows, tableRow{text: title, note: over, plain: true})
+	t.rows = append(t.rows, tableRow{value: title, note: over})
 }
 
 // row adds a key and value, with an optional note; an empty value is left
@@ -174,7 +171,7 @@ func (t *table) row(key, value, note string) {
 func (t *table) render() []byte {
 	kw, vw := 0, 0
 	for _, r := range t.rows {
-		if !r.plain {
+		if r.key != "" {
 			kw = max(kw, utf8.RuneCountInString(r.key))
 			if r.note != "" && utf8.RuneCountInString(r.value) <= maxValueWidth {
 				vw = max(vw, utf8.RuneCountInString(r.value))
@@ -182,26 +179,23 @@ func (t *table) render() []byte {
 		}
 	}
 	noteCol := 2 + kw + 1 + vw + 2
-	var b strings.Builder
 	pad := func(s string, w int) string {
 		return s + strings.Repeat(" ", max(0, w-utf8.RuneCountInString(s)))
 	}
+	var b strings.Builder
 	for _, r := range t.rows {
-		switch {
-		case r.plain && r.note != "":
-			b.WriteString(pad(r.text, noteCol) + r.note + "\n")
-		case r.plain:
-			b.WriteString(r.text + "\n")
-		case r.note == "":
-			b.WriteString("  " + pad(r.key, kw) + " " + r.value + "\n")
-		default:
-			line := "  " + pad(r.key, kw) + " " + r.value
-			if utf8.RuneCountInString(line)+2 > noteCol {
+		line := r.value
+		if r.key != "" {
+			line = "  " + pad(r.key, kw) + " " + r.value
+		}
+		if r.note != "" {
+			if r.key != "" && utf8.RuneCountInString(line)+2 > noteCol {
 				b.WriteString(line + "\n")
 				line = ""
 			}
-			b.WriteString(pad(line, noteCol) + r.note + "\n")
+			line = pad(line, noteCol) + r.note
 		}
+		b.WriteString(line + "\n")
 	}
 	return []byte(b.String())
 }

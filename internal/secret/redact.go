@@ -62,35 +62,19 @@ func register(v string) {
 	if len(squeeze(v, nil)) < minLen {
 		return
 	}
-	if len(v) > maxValueLen {
-		v = v[:maxValueLen]
-	}
-	forms := []string{v, base64.StdEncoding.EncodeToString([]byte(v)), base64.URLEncoding.EncodeToString([]byte(v))}
-	if q := url.QueryEscape(v); q != v {
-		forms = append(forms, q)
-	}
-	for _, f := range forms {
-		remember(f)
-	}
-}
-
-// remember adds one form of a secret to the registry.
-func remember(v string) {
-	v = squeeze(v, nil)
-	if len(v) < minLen {
-		return
-	}
-	if len(v) > maxValueLen {
-		v = v[:maxValueLen]
-	}
+	v = v[:min(len(v), maxValueLen)]
+	forms := []string{v, base64.StdEncoding.EncodeToString([]byte(v)), base64.URLEncoding.EncodeToString([]byte(v)), url.QueryEscape(v)}
 	r := &registry
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if slices.Contains(r.values, v) {
-		return
+	for _, f := range forms {
+		f = squeeze(f, nil)
+		f = f[:min(len(f), maxValueLen)]
+		if !slices.Contains(r.values, f) {
+			r.values = append(r.values, f)
+			r.bytes += len(f)
+		}
 	}
-	r.values = append(r.values, v)
-	r.bytes += len(v)
 	for len(r.values) > maxValues || r.bytes > maxBytes {
 		r.bytes -= len(r.values[0])
 		r.values[0] = ""
@@ -172,12 +156,10 @@ func Redact(s string) string {
 	var pos []int
 	sq := squeeze(s, &pos)
 	marked := make([]bool, len(sq))
-	found := false
 	mark := func(from, to int) {
 		for i := from; i < to; i++ {
 			marked[i] = true
 		}
-		found = true
 	}
 	for i := 0; i+gram <= len(sq); i++ {
 		w := sq[i : i+gram]
@@ -204,7 +186,7 @@ func Redact(s string) string {
 			off += i + 1
 		}
 	}
-	if !found {
+	if !slices.Contains(marked, true) {
 		return s
 	}
 	// Replace each marked run, with whatever ignorable characters lie
