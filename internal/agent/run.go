@@ -3,16 +3,15 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"syscall"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/activation"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
@@ -59,13 +58,28 @@ func Run(rc RunConfig) error {
 	return err
 }
 
+// systemdUnit is the agent's .socket unit, for the hints of a socket
+// systemd passed that the agent cannot take.
+var systemdUnit = activation.Unit{Taker: "the agent", Name: "gcp-aws-cred-agent.socket",
+	Listen: "ListenStream=%t/gcp-aws-cred/agent.sock", Kind: "Unix"}
+
 // Listen takes the socket systemd passes (socket activation), else binds
 // socket: its directory made or checked first, a stale socket with no
 // agent behind it replaced, a live one left alone. created says whether
 // the agent made the socket (and so removes it when it stops).
 func Listen(socket string, getenv func(string) string) (ln *net.UnixListener, created bool, err error) {
-	if ln, err := activated(getenv); ln != nil || err != nil {
-		return ln, false, err
+	if l, err := activation.Listener(getenv, systemdUnit); err != nil {
+		return nil, false, err
+	} else if l != nil {
+		ul, ok := l.(*net.UnixListener)
+		if !ok {
+			l.Close()
+			return nil, false, explain.Errorf(nil, "the socket systemd passed is %s, not a Unix socket", l.Addr()).
+				Hint("gcp-aws-cred-agent.socket needs ListenStream=%t/gcp-aws-cred/agent.sock (a path), not an address and port")
+		}
+		// systemd made it and removes it.
+		ul.SetUnlinkOnClose(false)
+		return ul, false, nil
 	}
 	if err := prepareDir(filepath.Dir(socket)); err != nil {
 		return nil, false, explain.Errorf(err, "%v", err).
@@ -98,37 +112,6 @@ func Listen(socket string, getenv func(string) string) (ln *net.UnixListener, cr
 	return ln, true, nil
 }
 
-// activated returns the socket systemd passed with socket activation
-// (LISTEN_PID is this process, LISTEN_FDS is 1), else nil.
-func activated(getenv func(string) string) (*net.UnixListener, error) {
-	pid, fds := getenv("LISTEN_PID"), getenv("LISTEN_FDS")
-	if pid == "" || fds == "" || pid != strconv.Itoa(os.Getpid()) {
-		return nil, nil
-	}
-	for _, k := range []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"} {
-		_ = os.Unsetenv(k)
-	}
-	if fds != "1" {
-		return nil, explain.Errorf(nil, "systemd passed %s sockets (LISTEN_FDS); the agent takes exactly one", fds).
-			Hint("give gcp-aws-cred-agent.socket a single ListenStream=%t/gcp-aws-cred/agent.sock line")
-	}
-	f := os.NewFile(3, "systemd-socket")
-	defer f.Close()
-	l, err := net.FileListener(f)
-	if err != nil {
-		return nil, explain.Errorf(err, "the socket systemd passed is not a listening socket: %v", err)
-	}
-	ul, ok := l.(*net.UnixListener)
-	if !ok {
-		l.Close()
-		return nil, explain.Errorf(nil, "the socket systemd passed is %s, not a Unix socket", l.Addr()).
-			Hint("gcp-aws-cred-agent.socket needs ListenStream=%t/gcp-aws-cred/agent.sock (a path), not an address and port")
-	}
-	// systemd made it and removes it.
-	ul.SetUnlinkOnClose(false)
-	return ul, nil
-}
-
 // Check asks whether an agent of this user answers at socket: nil if so.
 func Check(ctx context.Context, socket string) error {
 	if _, err := Ping(ctx, socket); err != nil {
@@ -136,9 +119,4 @@ func Check(ctx context.Context, socket string) error {
 			Hint("start one with: gcp-aws-cred agent (or systemctl --user enable --now gcp-aws-cred-agent.socket)")
 	}
 	return nil
-}
-
-// String describes a Stats value for logs.
-func (s Stats) String() string {
-	return fmt.Sprintf("%d entries, %d exchanges", s.Entries, s.Exchanges)
 }
