@@ -131,9 +131,26 @@ func TestRefreshAheadAndIdle(t *testing.T) {
 	c.add(Idle)
 	s.Tick()
 	waitIdle(s)
-	if st := s.Stats(); st.Entries != 0 || f.calls.Load() != 2 {
-		t.Errorf("after an hour unused: %+v, %d exchanges; want the entry dropped and no exchange", st, f.calls.Load())
+	if n := entries(s); n != 0 || f.calls.Load() != 2 {
+		t.Errorf("after an hour unused: %d entries, %d exchanges; want the entry dropped and no exchange", n, f.calls.Load())
 	}
+}
+
+// entries is how many entries s holds.
+func entries(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries)
+}
+
+// ask asks the agent at socket as the credential process does.
+func ask(socket string, r *Request) (*Answer, error) {
+	c, err := Dial(context.Background(), socket)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.Ask(context.Background(), r)
 }
 
 func waitIdle(s *Server) {
@@ -185,8 +202,8 @@ func TestEntryCap(t *testing.T) {
 		get(t, s, req("--role", fmt.Sprint(i)))
 		c.add(time.Second)
 	}
-	if st := s.Stats(); st.Entries != MaxEntries {
-		t.Errorf("%d entries held, cap %d", st.Entries, MaxEntries)
+	if n := entries(s); n != MaxEntries {
+		t.Errorf("%d entries held, cap %d", n, MaxEntries)
 	}
 	get(t, s, req("--role", "0")) // the oldest, dropped: exchanged again
 	if n := int(f.calls.Load()); n != MaxEntries+2 {
@@ -203,7 +220,7 @@ func TestFailureNotKept(t *testing.T) {
 	if a.Status != stFailed || a.Exit != 75 || !strings.Contains(a.Stderr, "throttling") {
 		t.Errorf("answer %+v", a)
 	}
-	if s.Stats().Entries != 0 {
+	if entries(s) != 0 {
 		t.Error("a failed exchange left an entry")
 	}
 }
@@ -333,7 +350,7 @@ func TestSocket(t *testing.T) {
 	go func() { done <- s.Serve(ctx, ln) }()
 	r := req("--role", "a")
 	for range 3 {
-		a, err := Ask(context.Background(), sock, r)
+		a, err := ask( sock, r)
 		if err != nil || a.Creds.AccessKeyID == "" {
 			t.Fatalf("Ask: %v %+v", err, a)
 		}
@@ -349,7 +366,7 @@ func TestSocket(t *testing.T) {
 	}
 	big := req("--role", "a")
 	big.Env = []string{"X=" + strings.Repeat("x", MaxRequest)}
-	if _, err := Ask(context.Background(), sock, big); !errors.As(err, new(*Unanswered)) {
+	if _, err := ask( sock, big); !errors.As(err, new(*Unanswered)) {
 		t.Errorf("an oversize request: %v", err)
 	}
 	// A stale socket is replaced, a live one is not.
@@ -386,14 +403,14 @@ func TestSocket(t *testing.T) {
 				}
 			}()
 			start := time.Now()
-			_, err = Ask(context.Background(), p, r)
+			_, err = ask( p, r)
 			if !errors.As(err, new(*Unanswered)) || time.Since(start) > FirstAnswer+500*time.Millisecond {
 				t.Errorf("%s: %v after %s", name, err, time.Since(start))
 			}
 		})
 	}
 	// No agent: one failed connect.
-	if _, err := Ask(context.Background(), filepath.Join(dir, "none.sock"), r); !errors.As(err, new(*Unanswered)) {
+	if _, err := ask( filepath.Join(dir, "none.sock"), r); !errors.As(err, new(*Unanswered)) {
 		t.Errorf("no agent: %v", err)
 	}
 }
@@ -467,7 +484,7 @@ func TestDrain(t *testing.T) {
 	go func() { done <- s.Serve(ctx, ln) }()
 	got := make(chan error)
 	go func() {
-		_, err := Ask(context.Background(), sock, req("--role", "a"))
+		_, err := ask( sock, req("--role", "a"))
 		got <- err
 	}()
 	for f.calls.Load() == 0 {
@@ -497,7 +514,7 @@ func TestCheckBeforeExchange(t *testing.T) {
 		return nil
 	}
 	a := s.get(req("exec", "--", "sh"), func() { t.Error("pending before a refusal") })
-	if a.Status != stRefused || f.calls.Load() != 0 || s.Stats().Entries != 0 {
-		t.Errorf("answer %+v, %d exchanges, %d entries", a, f.calls.Load(), s.Stats().Entries)
+	if a.Status != stRefused || f.calls.Load() != 0 || entries(s) != 0 {
+		t.Errorf("answer %+v, %d exchanges, %d entries", a, f.calls.Load(), entries(s))
 	}
 }

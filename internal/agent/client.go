@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -150,19 +149,6 @@ func unanswered(format string, a ...any) error {
 	return &Unanswered{Why: fmt.Sprintf(format, a...)}
 }
 
-// Ask asks the agent at socket for credentials for req. An *Unanswered
-// error means no agent answered usably: absent (one failed connect, no
-// waiting), another user's, silent for FirstAnswer, refusing, or saying
-// something that is not an answer.
-func Ask(ctx context.Context, socket string, req *Request) (*Answer, error) {
-	c, err := Dial(ctx, socket)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	return c.Ask(ctx, req)
-}
-
 // Conn is a connection to an agent of this user, for one request.
 type Conn struct {
 	uc     *net.UnixConn
@@ -193,7 +179,9 @@ func Dial(ctx context.Context, socket string) (*Conn, error) {
 // Close closes the connection.
 func (c *Conn) Close() error { return c.uc.Close() }
 
-// Ask sends req for credentials; see the function Ask.
+// Ask asks the agent for credentials for req. An *Unanswered error means
+// the agent gave no usable answer: silent for FirstAnswer, refusing, or
+// saying something that is not an answer.
 func (c *Conn) Ask(ctx context.Context, req *Request) (*Answer, error) {
 	socket := c.socket
 	a, err := c.roundTrip(ctx, req)
@@ -219,7 +207,7 @@ func (c *Conn) Ask(ctx context.Context, req *Request) (*Answer, error) {
 	return nil, unanswered("the agent at %s answered %q, not an answer", socket, clean.Line(a.Status))
 }
 
-// roundTrip dials and sends req, for Ping and Peek.
+// roundTrip dials the agent at socket and sends req.
 func roundTrip(ctx context.Context, socket string, req *Request) (*answer, error) {
 	c, err := Dial(ctx, socket)
 	if err != nil {
@@ -247,33 +235,22 @@ func (c *Conn) roundTrip(ctx context.Context, req *Request) (*answer, error) {
 	if _, err := uc.Write(append(b, '\n')); err != nil {
 		return nil, unanswered("cannot send the request to the agent at %s: %v", socket, err)
 	}
-	r := bufio.NewReader(io.LimitReader(uc, maxAnswer))
-	a, err := readAnswer(r)
-	if err != nil {
+	dec := json.NewDecoder(io.LimitReader(uc, maxAnswer))
+	var a answer
+	if err := dec.Decode(&a); err != nil {
 		return nil, unanswered("the agent at %s gave no answer within %s: %v", socket, FirstAnswer, err)
 	}
 	if a.Status != stPending {
-		return a, nil
+		return &a, nil
 	}
 	wait := 20 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		wait = time.Until(d) * 2 / 3
 	}
 	_ = uc.SetDeadline(time.Now().Add(wait))
-	if a, err = readAnswer(r); err != nil {
+	a = answer{}
+	if err := dec.Decode(&a); err != nil {
 		return nil, unanswered("the agent at %s was exchanging but gave no answer within %s: %v", socket, wait.Round(time.Millisecond), err)
-	}
-	return a, nil
-}
-
-func readAnswer(r *bufio.Reader) (*answer, error) {
-	line, err := r.ReadBytes('\n')
-	if err != nil {
-		return nil, err
-	}
-	var a answer
-	if err := json.Unmarshal(line, &a); err != nil {
-		return nil, errors.New("not JSON")
 	}
 	return &a, nil
 }
@@ -281,8 +258,7 @@ func readAnswer(r *bufio.Reader) (*answer, error) {
 // Err turns a direct run's stderr back into the error it printed, so the
 // caller prints the same lines and exits with the same status.
 func (f *Failure) Err() error {
-	var msg []string
-	var hints []string
+	var msg, hints []string
 	for _, line := range strings.Split(strings.TrimRight(f.Stderr, "\n"), "\n") {
 		switch {
 		case strings.HasPrefix(line, "gcp-aws-cred: error: "):
@@ -298,7 +274,8 @@ func (f *Failure) Err() error {
 	return explain.Errorf(exitStatus(f.Exit), "%s", strings.Join(msg, "\n")).Hint(hints...)
 }
 
-// exitStatus carries a direct run's exit status through the error chain.
+// exitStatus carries a direct run's exit status through the error chain;
+// unlike explain.Exit, the message above it is printed.
 type exitStatus int
 
 func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
