@@ -250,6 +250,10 @@ func TestKey(t *testing.T) {
 	if !slices.Equal(d1.Env, []string{"A=1"}) || !slices.Equal(d2.Env, []string{"A=2"}) || d1.key() == d2.key() {
 		t.Errorf("a variable set twice: %q and %q, same key %v", d1.Env, d2.Env, d1.key() == d2.key())
 	}
+	// Where one input ends and the next begins is part of the key.
+	if (&Request{Args: []string{"a", "b"}}).key() == (&Request{Args: []string{"a"}, Env: []string{"b"}}).key() {
+		t.Error("an argument moved into the environment kept the key")
+	}
 	r3, _ := NewRequest([]string{"--role", "b"}, base, nil)
 	r4, _ := NewRequest([]string{"get", "--role", "a"}, base, nil)
 	if r3.key() == r1.key() || r4.key() != r1.key() {
