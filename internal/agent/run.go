@@ -33,7 +33,7 @@ func Run(rc RunConfig) error {
 		return explain.Errorf(nil, "the agent cannot run on %s: it answers only its own user, and this platform gives no way to tell who is at the other end of its socket", runtime.GOOS).
 			Hint("on Windows, use gcp-aws-cred exec --serve or serve for many commands, or the credential process alone")
 	}
-	self, err := Self()
+	self, err := os.Executable()
 	if err != nil {
 		return explain.Errorf(err, "cannot find the gcp-aws-cred binary to run exchanges with: %v", err)
 	}
