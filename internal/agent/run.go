@@ -22,8 +22,6 @@ type RunConfig struct {
 	Socket string
 	Check  func(args []string) error
 	Logger *slog.Logger
-	// Ready, when set, is called once the agent listens.
-	Ready func(socket string)
 }
 
 // Run listens and answers until SIGINT or SIGTERM, then drains the requests
@@ -48,9 +46,6 @@ func Run(rc RunConfig) error {
 		where = "the socket systemd passed (" + ln.Addr().String() + ")"
 	}
 	rc.Logger.Info("listening at "+where, "event", "start", "socket", ln.Addr().String())
-	if rc.Ready != nil {
-		rc.Ready(ln.Addr().String())
-	}
 	srv := NewServer(Config{Check: rc.Check, Exchange: SelfExchange(self), Logger: rc.Logger})
 	err = srv.Serve(ctx, ln)
 	_ = ln.Close() // removes the socket if this process created it
