@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -134,6 +136,24 @@ func TestRefreshAheadAndIdle(t *testing.T) {
 	if n := entries(s); n != 0 || f.calls.Load() != 2 {
 		t.Errorf("after an hour unused: %d entries, %d exchanges; want the entry dropped and no exchange", n, f.calls.Load())
 	}
+}
+
+// syncBuffer is a log several goroutines write.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
 
 // entries is how many entries s holds.
@@ -349,6 +369,8 @@ func TestSocket(t *testing.T) {
 		t.Errorf("socket %v, directory %v", fi.Mode(), di.Mode())
 	}
 	s, _, f := newTestServer(time.Hour)
+	var log syncBuffer
+	s.cfg.Logger = slog.New(slog.NewTextHandler(&log, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- s.Serve(ctx, ln) }()
@@ -372,6 +394,37 @@ func TestSocket(t *testing.T) {
 	big.Env = []string{"X=" + strings.Repeat("x", MaxRequest)}
 	if _, err := ask(sock, big); err == nil {
 		t.Errorf("an oversize request: %v", err)
+	}
+	// What no client of ours sends is refused; a bare connect (a probe,
+	// as systemd's or a script's) gets no answer.
+	for name, send := range map[string]string{
+		"garbage":  "HTTP/1.1 GET /\r\n\r\n",
+		"oversize": `{"v":1,"op":"get","env":["X=` + strings.Repeat("x", MaxRequest) + `"]}` + "\n",
+		"version":  `{"v":2,"op":"get"}` + "\n",
+		"probe":    "",
+	} {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			_, _ = c.Write([]byte(send))
+			_ = c.(*net.UnixConn).CloseWrite()
+		}()
+		b, _ := io.ReadAll(c)
+		c.Close()
+		want := `{"status":"refused","reason":"bad request"}` + "\n"
+		if name == "probe" {
+			want = ""
+		}
+		if string(b) != want {
+			t.Errorf("%s: answered %q, want %q", name, b, want)
+		}
+	}
+	for _, want := range []string{"refused a request: larger than 262144 bytes", "refused a request: protocol version 2, want 1", "refused a request: invalid character"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the log has no %q:\n%s", want, log.String())
+		}
 	}
 	// A stale socket is replaced, a live one is not.
 	if _, _, err := Listen(sock, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "already answers") {

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -174,7 +173,7 @@ func (s *Server) serveConn(c *net.UnixConn) {
 		return
 	}
 	_ = c.SetReadDeadline(time.Now().Add(readRequest))
-	req, err := readRequestLine(c)
+	req, err := decodeRequest(c)
 	if errors.Is(err, io.EOF) {
 		return // connected and closed: a probe, as systemd's or a script's
 	}
@@ -209,22 +208,15 @@ func (s *Server) refuse(err error, reason string) answer {
 	return answer{Status: stRefused, Reason: reason}
 }
 
-// readRequestLine reads and decodes the request line, at most MaxRequest
-// bytes.
-func readRequestLine(c net.Conn) (*Request, error) {
-	buf, err := bufio.NewReader(io.LimitReader(c, MaxRequest+1)).ReadBytes('\n')
-	if len(buf) > MaxRequest {
-		return nil, fmt.Errorf("larger than %d bytes", MaxRequest)
-	}
-	if errors.Is(err, io.EOF) && len(buf) == 0 {
-		return nil, io.EOF
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading it: %v", err)
-	}
+// decodeRequest reads and decodes the request, at most MaxRequest bytes.
+func decodeRequest(c net.Conn) (*Request, error) {
+	r := &io.LimitedReader{R: c, N: MaxRequest + 1}
 	var req Request
-	if err := json.Unmarshal(buf, &req); err != nil {
-		return nil, errors.New("not JSON")
+	if err := json.NewDecoder(r).Decode(&req); err != nil {
+		if r.N == 0 {
+			return nil, fmt.Errorf("larger than %d bytes", MaxRequest)
+		}
+		return nil, err
 	}
 	if err := req.check(); err != nil {
 		return nil, err
