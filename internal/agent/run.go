@@ -63,9 +63,11 @@ var systemdUnit = activation.Unit{Taker: "the agent", Name: "gcp-aws-cred-agent.
 // agent behind it replaced, a live one left alone. created says whether
 // the agent made the socket (and so removes it when it stops).
 func Listen(socket string, getenv func(string) string) (ln *net.UnixListener, created bool, err error) {
-	if l, err := activation.Listener(getenv, systemdUnit); err != nil {
+	l, err := activation.Listener(getenv, systemdUnit)
+	if err != nil {
 		return nil, false, err
-	} else if l != nil {
+	}
+	if l != nil {
 		ul, ok := l.(*net.UnixListener)
 		if !ok {
 			l.Close()
