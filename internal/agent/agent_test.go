@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -131,9 +133,44 @@ func TestRefreshAheadAndIdle(t *testing.T) {
 	c.add(Idle)
 	s.Tick()
 	waitIdle(s)
-	if st := s.Stats(); st.Entries != 0 || f.calls.Load() != 2 {
-		t.Errorf("after an hour unused: %+v, %d exchanges; want the entry dropped and no exchange", st, f.calls.Load())
+	if n := entries(s); n != 0 || f.calls.Load() != 2 {
+		t.Errorf("after an hour unused: %d entries, %d exchanges; want the entry dropped and no exchange", n, f.calls.Load())
 	}
+}
+
+// syncBuffer is a log several goroutines write.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// entries is how many entries s holds.
+func entries(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries)
+}
+
+// ask asks the agent at socket as the credential process does.
+func ask(socket string, r *Request) (*Answer, error) {
+	c, err := Dial(context.Background(), socket)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.Ask(context.Background(), r)
 }
 
 func waitIdle(s *Server) {
@@ -185,8 +222,8 @@ func TestEntryCap(t *testing.T) {
 		get(t, s, req("--role", fmt.Sprint(i)))
 		c.add(time.Second)
 	}
-	if st := s.Stats(); st.Entries != MaxEntries {
-		t.Errorf("%d entries held, cap %d", st.Entries, MaxEntries)
+	if n := entries(s); n != MaxEntries {
+		t.Errorf("%d entries held, cap %d", n, MaxEntries)
 	}
 	get(t, s, req("--role", "0")) // the oldest, dropped: exchanged again
 	if n := int(f.calls.Load()); n != MaxEntries+2 {
@@ -203,7 +240,7 @@ func TestFailureNotKept(t *testing.T) {
 	if a.Status != stFailed || a.Exit != 75 || !strings.Contains(a.Stderr, "throttling") {
 		t.Errorf("answer %+v", a)
 	}
-	if s.Stats().Entries != 0 {
+	if entries(s) != 0 {
 		t.Error("a failed exchange left an entry")
 	}
 }
@@ -232,6 +269,10 @@ func TestKey(t *testing.T) {
 	d2, _ := NewRequest([]string{"--role", "a"}, []string{"A=2", "A=1"}, nil)
 	if !slices.Equal(d1.Env, []string{"A=1"}) || !slices.Equal(d2.Env, []string{"A=2"}) || d1.key() == d2.key() {
 		t.Errorf("a variable set twice: %q and %q, same key %v", d1.Env, d2.Env, d1.key() == d2.key())
+	}
+	// Where one input ends and the next begins is part of the key.
+	if (&Request{Args: []string{"a", "b"}}).key() == (&Request{Args: []string{"a"}, Env: []string{"b"}}).key() {
+		t.Error("an argument moved into the environment kept the key")
 	}
 	r3, _ := NewRequest([]string{"--role", "b"}, base, nil)
 	r4, _ := NewRequest([]string{"get", "--role", "a"}, base, nil)
@@ -328,12 +369,14 @@ func TestSocket(t *testing.T) {
 		t.Errorf("socket %v, directory %v", fi.Mode(), di.Mode())
 	}
 	s, _, f := newTestServer(time.Hour)
+	var log syncBuffer
+	s.cfg.Logger = slog.New(slog.NewTextHandler(&log, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- s.Serve(ctx, ln) }()
 	r := req("--role", "a")
 	for range 3 {
-		a, err := Ask(context.Background(), sock, r)
+		a, err := ask(sock, r)
 		if err != nil || a.Creds.AccessKeyID == "" {
 			t.Fatalf("Ask: %v %+v", err, a)
 		}
@@ -349,8 +392,39 @@ func TestSocket(t *testing.T) {
 	}
 	big := req("--role", "a")
 	big.Env = []string{"X=" + strings.Repeat("x", MaxRequest)}
-	if _, err := Ask(context.Background(), sock, big); !errors.As(err, new(*Unanswered)) {
+	if _, err := ask(sock, big); err == nil {
 		t.Errorf("an oversize request: %v", err)
+	}
+	// What no client of ours sends is refused; a bare connect (a probe,
+	// as systemd's or a script's) gets no answer.
+	for name, send := range map[string]string{
+		"garbage":  "HTTP/1.1 GET /\r\n\r\n",
+		"oversize": `{"v":1,"op":"get","env":["X=` + strings.Repeat("x", MaxRequest) + `"]}` + "\n",
+		"version":  `{"v":2,"op":"get"}` + "\n",
+		"probe":    "",
+	} {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			_, _ = c.Write([]byte(send))
+			_ = c.(*net.UnixConn).CloseWrite()
+		}()
+		b, _ := io.ReadAll(c)
+		c.Close()
+		want := `{"status":"refused","reason":"bad request"}` + "\n"
+		if name == "probe" {
+			want = ""
+		}
+		if string(b) != want {
+			t.Errorf("%s: answered %q, want %q", name, b, want)
+		}
+	}
+	for _, want := range []string{"refused a request: larger than 262144 bytes", "refused a request: protocol version 2, want 1", "refused a request: invalid character"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the log has no %q:\n%s", want, log.String())
+		}
 	}
 	// A stale socket is replaced, a live one is not.
 	if _, _, err := Listen(sock, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "already answers") {
@@ -386,14 +460,14 @@ func TestSocket(t *testing.T) {
 				}
 			}()
 			start := time.Now()
-			_, err = Ask(context.Background(), p, r)
-			if !errors.As(err, new(*Unanswered)) || time.Since(start) > FirstAnswer+500*time.Millisecond {
+			_, err = ask(p, r)
+			if err == nil || time.Since(start) > FirstAnswer+500*time.Millisecond {
 				t.Errorf("%s: %v after %s", name, err, time.Since(start))
 			}
 		})
 	}
 	// No agent: one failed connect.
-	if _, err := Ask(context.Background(), filepath.Join(dir, "none.sock"), r); !errors.As(err, new(*Unanswered)) {
+	if _, err := ask(filepath.Join(dir, "none.sock"), r); err == nil {
 		t.Errorf("no agent: %v", err)
 	}
 }
@@ -467,7 +541,7 @@ func TestDrain(t *testing.T) {
 	go func() { done <- s.Serve(ctx, ln) }()
 	got := make(chan error)
 	go func() {
-		_, err := Ask(context.Background(), sock, req("--role", "a"))
+		_, err := ask(sock, req("--role", "a"))
 		got <- err
 	}()
 	for f.calls.Load() == 0 {
@@ -497,7 +571,7 @@ func TestCheckBeforeExchange(t *testing.T) {
 		return nil
 	}
 	a := s.get(req("exec", "--", "sh"), func() { t.Error("pending before a refusal") })
-	if a.Status != stRefused || f.calls.Load() != 0 || s.Stats().Entries != 0 {
-		t.Errorf("answer %+v, %d exchanges, %d entries", a, f.calls.Load(), s.Stats().Entries)
+	if a.Status != stRefused || f.calls.Load() != 0 || entries(s) != 0 {
+		t.Errorf("answer %+v, %d exchanges, %d entries", a, f.calls.Load(), entries(s))
 	}
 }

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -140,29 +139,6 @@ type Answer struct {
 	Trace string
 }
 
-// Unanswered is why the agent gave no usable answer: the caller exchanges
-// itself and says so under --verbose only.
-type Unanswered struct{ Why string }
-
-func (u *Unanswered) Error() string { return u.Why }
-
-func unanswered(format string, a ...any) error {
-	return &Unanswered{Why: fmt.Sprintf(format, a...)}
-}
-
-// Ask asks the agent at socket for credentials for req. An *Unanswered
-// error means no agent answered usably: absent (one failed connect, no
-// waiting), another user's, silent for FirstAnswer, refusing, or saying
-// something that is not an answer.
-func Ask(ctx context.Context, socket string, req *Request) (*Answer, error) {
-	c, err := Dial(ctx, socket)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	return c.Ask(ctx, req)
-}
-
 // Conn is a connection to an agent of this user, for one request.
 type Conn struct {
 	uc     *net.UnixConn
@@ -174,18 +150,18 @@ type Conn struct {
 // before building the request keeps that case as cheap as it can be.
 func Dial(ctx context.Context, socket string) (*Conn, error) {
 	if !Supported {
-		return nil, unanswered("no agent on this platform")
+		return nil, fmt.Errorf("no agent on this platform")
 	}
 	c, err := (&net.Dialer{}).DialContext(ctx, "unix", socket)
 	if err != nil {
-		return nil, unanswered("no agent at %s (%v)", socket, errors.Unwrap(err))
+		return nil, fmt.Errorf("no agent at %s (%v)", socket, errors.Unwrap(err))
 	}
 	uc := c.(*net.UnixConn)
 	// A socket another user planted at the path could answer credentials
 	// of its choosing: only our own user's agent is believed.
 	if uid, err := peerUID(uc); err != nil || uid != os.Getuid() {
 		uc.Close()
-		return nil, unanswered("the socket %s is served by user %d, not by you (user %d): not asked", socket, uid, os.Getuid())
+		return nil, fmt.Errorf("the socket %s is served by user %d, not by you (user %d): not asked", socket, uid, os.Getuid())
 	}
 	return &Conn{uc: uc, socket: socket}, nil
 }
@@ -193,7 +169,10 @@ func Dial(ctx context.Context, socket string) (*Conn, error) {
 // Close closes the connection.
 func (c *Conn) Close() error { return c.uc.Close() }
 
-// Ask sends req for credentials; see the function Ask.
+// Ask asks the agent for credentials for req. An error means the agent
+// gave no usable answer (silent for FirstAnswer, refusing, or saying
+// something that is not an answer): the caller exchanges itself and says
+// so under --verbose only. A failed exchange is Answer.Err.
 func (c *Conn) Ask(ctx context.Context, req *Request) (*Answer, error) {
 	socket := c.socket
 	a, err := c.roundTrip(ctx, req)
@@ -204,22 +183,22 @@ func (c *Conn) Ask(ctx context.Context, req *Request) (*Answer, error) {
 	case stOK:
 		cr := a.creds()
 		if cr.AccessKeyID == "" || cr.SecretAccessKey.Reveal() == "" || !cr.Expiration.After(time.Now()) {
-			return nil, unanswered("the agent at %s answered credentials that are incomplete or expired", socket)
+			return nil, fmt.Errorf("the agent at %s answered credentials that are incomplete or expired", socket)
 		}
 		return &Answer{Creds: cr, Fresh: a.Fresh}, nil
 	case stFailed:
 		if a.Exit <= 0 || !strings.HasPrefix(a.Stderr, "gcp-aws-cred: error: ") && !strings.Contains(a.Stderr, "\ngcp-aws-cred: error: ") {
-			return nil, unanswered("the agent at %s answered a failure without a message", socket)
+			return nil, fmt.Errorf("the agent at %s answered a failure without a message", socket)
 		}
 		trace, _, _ := strings.Cut(a.Stderr, "gcp-aws-cred: error: ")
 		return &Answer{Err: (&Failure{Exit: a.Exit, Stderr: a.Stderr}).Err(), Trace: trace}, nil
 	case stRefused:
-		return nil, unanswered("the agent at %s refused: %s", socket, clean.Line(a.Reason))
+		return nil, fmt.Errorf("the agent at %s refused: %s", socket, clean.Line(a.Reason))
 	}
-	return nil, unanswered("the agent at %s answered %q, not an answer", socket, clean.Line(a.Status))
+	return nil, fmt.Errorf("the agent at %s answered %q, not an answer", socket, clean.Line(a.Status))
 }
 
-// roundTrip dials and sends req, for Ping and Peek.
+// roundTrip dials the agent at socket and sends req.
 func roundTrip(ctx context.Context, socket string, req *Request) (*answer, error) {
 	c, err := Dial(ctx, socket)
 	if err != nil {
@@ -237,7 +216,7 @@ func (c *Conn) roundTrip(ctx context.Context, req *Request) (*answer, error) {
 	socket, uc := c.socket, c.uc
 	b, err := json.Marshal(req)
 	if err != nil || len(b) >= MaxRequest {
-		return nil, unanswered("the request would be %d bytes, more than the agent reads (%d)", len(b), MaxRequest)
+		return nil, fmt.Errorf("the request would be %d bytes, more than the agent reads (%d)", len(b), MaxRequest)
 	}
 	deadline := time.Now().Add(FirstAnswer)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -245,35 +224,24 @@ func (c *Conn) roundTrip(ctx context.Context, req *Request) (*answer, error) {
 	}
 	_ = uc.SetDeadline(deadline)
 	if _, err := uc.Write(append(b, '\n')); err != nil {
-		return nil, unanswered("cannot send the request to the agent at %s: %v", socket, err)
+		return nil, fmt.Errorf("cannot send the request to the agent at %s: %v", socket, err)
 	}
-	r := bufio.NewReader(io.LimitReader(uc, maxAnswer))
-	a, err := readAnswer(r)
-	if err != nil {
-		return nil, unanswered("the agent at %s gave no answer within %s: %v", socket, FirstAnswer, err)
+	dec := json.NewDecoder(io.LimitReader(uc, maxAnswer))
+	var a answer
+	if err := dec.Decode(&a); err != nil {
+		return nil, fmt.Errorf("the agent at %s gave no answer within %s: %v", socket, FirstAnswer, err)
 	}
 	if a.Status != stPending {
-		return a, nil
+		return &a, nil
 	}
 	wait := 20 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		wait = time.Until(d) * 2 / 3
 	}
 	_ = uc.SetDeadline(time.Now().Add(wait))
-	if a, err = readAnswer(r); err != nil {
-		return nil, unanswered("the agent at %s was exchanging but gave no answer within %s: %v", socket, wait.Round(time.Millisecond), err)
-	}
-	return a, nil
-}
-
-func readAnswer(r *bufio.Reader) (*answer, error) {
-	line, err := r.ReadBytes('\n')
-	if err != nil {
-		return nil, err
-	}
-	var a answer
-	if err := json.Unmarshal(line, &a); err != nil {
-		return nil, errors.New("not JSON")
+	a = answer{}
+	if err := dec.Decode(&a); err != nil {
+		return nil, fmt.Errorf("the agent at %s was exchanging but gave no answer within %s: %v", socket, wait.Round(time.Millisecond), err)
 	}
 	return &a, nil
 }
@@ -281,8 +249,7 @@ func readAnswer(r *bufio.Reader) (*answer, error) {
 // Err turns a direct run's stderr back into the error it printed, so the
 // caller prints the same lines and exits with the same status.
 func (f *Failure) Err() error {
-	var msg []string
-	var hints []string
+	var msg, hints []string
 	for _, line := range strings.Split(strings.TrimRight(f.Stderr, "\n"), "\n") {
 		switch {
 		case strings.HasPrefix(line, "gcp-aws-cred: error: "):
@@ -298,7 +265,8 @@ func (f *Failure) Err() error {
 	return explain.Errorf(exitStatus(f.Exit), "%s", strings.Join(msg, "\n")).Hint(hints...)
 }
 
-// exitStatus carries a direct run's exit status through the error chain.
+// exitStatus carries a direct run's exit status through the error chain;
+// unlike explain.Exit, the message above it is printed.
 type exitStatus int
 
 func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
@@ -313,7 +281,7 @@ func Ping(ctx context.Context, socket string) (pid int, err error) {
 		return 0, err
 	}
 	if a.Status != stOK || a.PID <= 0 {
-		return 0, unanswered("the agent at %s answered %q to a ping", socket, clean.Line(a.Status))
+		return 0, fmt.Errorf("the agent at %s answered %q to a ping", socket, clean.Line(a.Status))
 	}
 	return a.PID, nil
 }
@@ -333,7 +301,7 @@ func Peek(ctx context.Context, socket string, req *Request) (bool, error) {
 	case stNone:
 		return false, nil
 	case stRefused:
-		return false, unanswered("the agent at %s refused: %s", socket, clean.Line(a.Reason))
+		return false, fmt.Errorf("the agent at %s refused: %s", socket, clean.Line(a.Reason))
 	}
-	return false, unanswered("the agent at %s answered %q", socket, clean.Line(a.Status))
+	return false, fmt.Errorf("the agent at %s answered %q", socket, clean.Line(a.Status))
 }

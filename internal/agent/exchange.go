@@ -2,16 +2,17 @@ package agent
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
 // Failure is an exchange that failed as a direct run would: its exit
@@ -50,16 +51,12 @@ func SelfExchange(self string) func(context.Context, *Request) (awscred.Credenti
 		argv := append(append([]string{"get"}, r.Args...), "--output", "process")
 		cmd := exec.CommandContext(ctx, self, argv...)
 		cmd.Env = append(append([]string(nil), r.Env...), EnvNoAgent+"=1")
-		cmd.Dir = r.Dir
-		if cmd.Dir == "" {
-			cmd.Dir = "/"
-		}
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout = &limited{b: &stdout}
-		cmd.Stderr = &limited{b: &stderr}
+		cmd.Dir = cmp.Or(r.Dir, "/")
+		var stdout, stderr limited
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		cmd.WaitDelay = time.Second
 		err := cmd.Run()
-		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() > 0 {
+		if ee, ok := errors.AsType[*exec.ExitError](err); ok && ee.ExitCode() > 0 {
 			return awscred.Credentials{}, &Failure{Exit: ee.ExitCode(), Stderr: stderr.String()}
 		}
 		if err != nil {
@@ -69,33 +66,25 @@ func SelfExchange(self string) func(context.Context, *Request) (awscred.Credenti
 	}
 }
 
-// Self is the path of the running binary, for SelfExchange.
-func Self() (string, error) { return os.Executable() }
-
 // parseDocument reads the credential_process document a child printed.
 func parseDocument(b []byte) (awscred.Credentials, error) {
-	var doc struct {
-		Version         int
-		AccessKeyID     string `json:"AccessKeyId"`
-		SecretAccessKey string
-		SessionToken    string
-		Expiration      time.Time
-		AccountID       string `json:"AccountId"`
+	var doc output.Document
+	if json.Unmarshal(b, &doc) == nil && doc.Version == 1 && doc.AccessKeyID != "" {
+		if exp, err := time.Parse(time.RFC3339, doc.Expiration); err == nil {
+			return awscred.Credentials{AccessKeyID: doc.AccessKeyID, SecretAccessKey: secret.New(doc.SecretAccessKey),
+				SessionToken: secret.New(doc.SessionToken), Expiration: exp, AccountID: doc.AccountID}, nil
+		}
 	}
-	if err := json.Unmarshal(b, &doc); err != nil || doc.Version != 1 || doc.AccessKeyID == "" || doc.Expiration.IsZero() {
-		return awscred.Credentials{}, errors.New("the credential process printed no credential document")
-	}
-	return awscred.Credentials{AccessKeyID: doc.AccessKeyID, SecretAccessKey: secret.New(doc.SecretAccessKey),
-		SessionToken: secret.New(doc.SessionToken), Expiration: doc.Expiration, AccountID: doc.AccountID}, nil
+	return awscred.Credentials{}, errors.New("the credential process printed no credential document")
 }
 
 // limited keeps the first maxOutput bytes written to it and drops the rest,
 // so a child cannot fill the agent's memory.
-type limited struct{ b *bytes.Buffer }
+type limited struct{ bytes.Buffer }
 
 func (l *limited) Write(p []byte) (int, error) {
-	if room := maxOutput - l.b.Len(); room > 0 {
-		l.b.Write(p[:min(len(p), room)])
+	if room := maxOutput - l.Len(); room > 0 {
+		l.Buffer.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
 }

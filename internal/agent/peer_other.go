@@ -5,6 +5,7 @@ package agent
 import (
 	"errors"
 	"net"
+	"os"
 )
 
 // Supported is whether this platform can tell who is at the other end of a
@@ -16,3 +17,6 @@ const Supported = false
 func peerUID(*net.UnixConn) (int, error) {
 	return -1, errors.New("peer credentials are not available on this platform")
 }
+
+// ownerOf cannot tell the owner here; the agent does not start.
+func ownerOf(os.FileInfo) int { return -2 }

@@ -2,7 +2,11 @@
 
 package agent
 
-import "net"
+import (
+	"net"
+	"os"
+	"syscall"
+)
 
 // Supported is whether this platform can tell who is at the other end of a
 // Unix socket; without that the agent does not start and the credential
@@ -24,4 +28,12 @@ func peerUID(c *net.UnixConn) (int, error) {
 		return -1, err
 	}
 	return uid, serr
+}
+
+// ownerOf is the user that owns the file fi describes.
+func ownerOf(fi os.FileInfo) int {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid)
+	}
+	return -1
 }

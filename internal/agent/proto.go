@@ -2,8 +2,8 @@ package agent
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -68,28 +68,13 @@ type Request struct {
 	ADC string `json:"adc,omitempty"`
 }
 
-// key is the entry's key: a hash of every input, each length-prefixed so
-// no two different inputs serialize alike.
+// key is the entry's key: a hash of every input. The agent keys requests
+// it decoded from JSON, whose strings are valid UTF-8, so their JSON
+// encoding is unambiguous: no two different inputs encode alike.
 func (r *Request) key() string {
-	h := sha256.New()
-	put := func(s string) {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	put(fmt.Sprint(len(r.Args)))
-	for _, a := range r.Args {
-		put(a)
-	}
-	put(fmt.Sprint(len(r.Env)))
-	for _, e := range r.Env {
-		put(e)
-	}
-	put(r.Dir)
-	put(r.Host)
-	put(r.ADC)
-	return hex.EncodeToString(h.Sum(nil))
+	b, _ := json.Marshal([]any{r.Args, r.Env, r.Dir, r.Host, r.ADC})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // check refuses a request that is not well formed. What the arguments mean
@@ -131,7 +116,6 @@ type answer struct {
 	SessionToken    string    `json:"session_token,omitempty"`
 	Expiration      time.Time `json:"expiration,omitzero"`
 	AccountID       string    `json:"account_id,omitempty"`
-	AssumedRoleARN  string    `json:"assumed_role_arn,omitempty"`
 	// ok: whether this request made the exchange (for --verbose).
 	Fresh bool `json:"fresh,omitempty"`
 	// failed: the direct run's exit status and stderr.
@@ -145,10 +129,10 @@ type answer struct {
 
 func credsAnswer(c awscred.Credentials) answer {
 	return answer{Status: stOK, AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey.Reveal(),
-		SessionToken: c.SessionToken.Reveal(), Expiration: c.Expiration, AccountID: c.AccountID, AssumedRoleARN: c.AssumedRoleARN}
+		SessionToken: c.SessionToken.Reveal(), Expiration: c.Expiration, AccountID: c.AccountID}
 }
 
 func (a *answer) creds() awscred.Credentials {
 	return awscred.Credentials{AccessKeyID: a.AccessKeyID, SecretAccessKey: secret.New(a.SecretAccessKey),
-		SessionToken: secret.New(a.SessionToken), Expiration: a.Expiration, AccountID: a.AccountID, AssumedRoleARN: a.AssumedRoleARN}
+		SessionToken: secret.New(a.SessionToken), Expiration: a.Expiration, AccountID: a.AccountID}
 }

@@ -3,16 +3,15 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"syscall"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/activation"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 )
 
@@ -23,8 +22,6 @@ type RunConfig struct {
 	Socket string
 	Check  func(args []string) error
 	Logger *slog.Logger
-	// Ready, when set, is called once the agent listens.
-	Ready func(socket string)
 }
 
 // Run listens and answers until SIGINT or SIGTERM, then drains the requests
@@ -34,7 +31,7 @@ func Run(rc RunConfig) error {
 		return explain.Errorf(nil, "the agent cannot run on %s: it answers only its own user, and this platform gives no way to tell who is at the other end of its socket", runtime.GOOS).
 			Hint("on Windows, use gcp-aws-cred exec --serve or serve for many commands, or the credential process alone")
 	}
-	self, err := Self()
+	self, err := os.Executable()
 	if err != nil {
 		return explain.Errorf(err, "cannot find the gcp-aws-cred binary to run exchanges with: %v", err)
 	}
@@ -49,9 +46,6 @@ func Run(rc RunConfig) error {
 		where = "the socket systemd passed (" + ln.Addr().String() + ")"
 	}
 	rc.Logger.Info("listening at "+where, "event", "start", "socket", ln.Addr().String())
-	if rc.Ready != nil {
-		rc.Ready(ln.Addr().String())
-	}
 	srv := NewServer(Config{Check: rc.Check, Exchange: SelfExchange(self), Logger: rc.Logger})
 	err = srv.Serve(ctx, ln)
 	_ = ln.Close() // removes the socket if this process created it
@@ -59,13 +53,30 @@ func Run(rc RunConfig) error {
 	return err
 }
 
+// systemdUnit is the agent's .socket unit, for the hints of a socket
+// systemd passed that the agent cannot take.
+var systemdUnit = activation.Unit{Taker: "the agent", Name: "gcp-aws-cred-agent.socket",
+	Listen: "ListenStream=%t/gcp-aws-cred/agent.sock", Kind: "Unix"}
+
 // Listen takes the socket systemd passes (socket activation), else binds
 // socket: its directory made or checked first, a stale socket with no
 // agent behind it replaced, a live one left alone. created says whether
 // the agent made the socket (and so removes it when it stops).
 func Listen(socket string, getenv func(string) string) (ln *net.UnixListener, created bool, err error) {
-	if ln, err := activated(getenv); ln != nil || err != nil {
-		return ln, false, err
+	l, err := activation.Listener(getenv, systemdUnit)
+	if err != nil {
+		return nil, false, err
+	}
+	if l != nil {
+		ul, ok := l.(*net.UnixListener)
+		if !ok {
+			l.Close()
+			return nil, false, explain.Errorf(nil, "the socket systemd passed is %s, not a Unix socket", l.Addr()).
+				Hint("gcp-aws-cred-agent.socket needs ListenStream=%t/gcp-aws-cred/agent.sock (a path), not an address and port")
+		}
+		// systemd made it and removes it.
+		ul.SetUnlinkOnClose(false)
+		return ul, false, nil
 	}
 	if err := prepareDir(filepath.Dir(socket)); err != nil {
 		return nil, false, explain.Errorf(err, "%v", err).
@@ -98,37 +109,6 @@ func Listen(socket string, getenv func(string) string) (ln *net.UnixListener, cr
 	return ln, true, nil
 }
 
-// activated returns the socket systemd passed with socket activation
-// (LISTEN_PID is this process, LISTEN_FDS is 1), else nil.
-func activated(getenv func(string) string) (*net.UnixListener, error) {
-	pid, fds := getenv("LISTEN_PID"), getenv("LISTEN_FDS")
-	if pid == "" || fds == "" || pid != strconv.Itoa(os.Getpid()) {
-		return nil, nil
-	}
-	for _, k := range []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"} {
-		_ = os.Unsetenv(k)
-	}
-	if fds != "1" {
-		return nil, explain.Errorf(nil, "systemd passed %s sockets (LISTEN_FDS); the agent takes exactly one", fds).
-			Hint("give gcp-aws-cred-agent.socket a single ListenStream=%t/gcp-aws-cred/agent.sock line")
-	}
-	f := os.NewFile(3, "systemd-socket")
-	defer f.Close()
-	l, err := net.FileListener(f)
-	if err != nil {
-		return nil, explain.Errorf(err, "the socket systemd passed is not a listening socket: %v", err)
-	}
-	ul, ok := l.(*net.UnixListener)
-	if !ok {
-		l.Close()
-		return nil, explain.Errorf(nil, "the socket systemd passed is %s, not a Unix socket", l.Addr()).
-			Hint("gcp-aws-cred-agent.socket needs ListenStream=%t/gcp-aws-cred/agent.sock (a path), not an address and port")
-	}
-	// systemd made it and removes it.
-	ul.SetUnlinkOnClose(false)
-	return ul, nil
-}
-
 // Check asks whether an agent of this user answers at socket: nil if so.
 func Check(ctx context.Context, socket string) error {
 	if _, err := Ping(ctx, socket); err != nil {
@@ -136,9 +116,4 @@ func Check(ctx context.Context, socket string) error {
 			Hint("start one with: gcp-aws-cred agent (or systemctl --user enable --now gcp-aws-cred-agent.socket)")
 	}
 	return nil
-}
-
-// String describes a Stats value for logs.
-func (s Stats) String() string {
-	return fmt.Sprintf("%d entries, %d exchanges", s.Entries, s.Exchanges)
 }

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,11 +70,6 @@ type Server struct {
 
 	mu      sync.Mutex
 	entries map[string]*entry
-	conns   sync.WaitGroup
-	sem     chan struct{}
-
-	// exchanges counts exchanges started, for tests and the log.
-	exchanges int
 }
 
 // entry is the credentials for one set of inputs.
@@ -83,7 +77,6 @@ type entry struct {
 	req      *Request
 	creds    awscred.Credentials
 	has      bool
-	got      time.Time
 	life     time.Duration
 	next     time.Time // the next refresh
 	attempt  int       // failed refreshes in a row
@@ -108,13 +101,13 @@ func NewServer(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	host, _ := os.Hostname()
-	return &Server{cfg: cfg, uid: os.Getuid(), host: host, entries: map[string]*entry{}, sem: make(chan struct{}, maxConns)}
+	return &Server{cfg: cfg, uid: os.Getuid(), host: host, entries: map[string]*entry{}}
 }
 
 // Serve answers connections on ln until ctx is done, then stops accepting,
 // waits for the requests under way (at most drainGrace) and returns. The
 // caller closes ln (which removes a socket the agent created).
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+func (s *Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
 	go func() {
@@ -129,39 +122,34 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
 	defer stop()
+	var conns sync.WaitGroup
+	sem := make(chan struct{}, maxConns)
 	for {
-		c, err := ln.Accept()
+		c, err := ln.AcceptUnix()
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 				continue
 			}
 			return err
 		}
-		uc, ok := c.(*net.UnixConn)
-		if !ok {
+		select {
+		case sem <- struct{}{}:
+		default:
+			s.cfg.Logger.Warn("refused a connection: "+fmt.Sprint(maxConns)+" are being served already", "event", "busy")
+			writeAnswer(c, answer{Status: stRefused, Reason: "busy"})
 			_ = c.Close()
 			continue
 		}
-		select {
-		case s.sem <- struct{}{}:
-		default:
-			s.cfg.Logger.Warn("refused a connection: "+fmt.Sprint(maxConns)+" are being served already", "event", "busy")
-			writeAnswer(uc, answer{Status: stRefused, Reason: "busy"})
-			_ = uc.Close()
-			continue
-		}
-		s.conns.Add(1)
-		go func() {
-			defer func() { <-s.sem; s.conns.Done() }()
-			s.serveConn(uc)
-		}()
+		conns.Go(func() {
+			defer func() { <-sem }()
+			s.serveConn(c)
+		})
 	}
 	done := make(chan struct{})
-	go func() { s.conns.Wait(); close(done) }()
+	go func() { conns.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(drainGrace):
@@ -185,80 +173,55 @@ func (s *Server) serveConn(c *net.UnixConn) {
 		return
 	}
 	_ = c.SetReadDeadline(time.Now().Add(readRequest))
-	req, err := readRequestLine(c)
+	req, err := decodeRequest(c)
 	if errors.Is(err, io.EOF) {
 		return // connected and closed: a probe, as systemd's or a script's
 	}
 	if err != nil {
-		s.cfg.Logger.Warn("refused a request: "+err.Error(), "event", "bad_request")
-		writeAnswer(c, answer{Status: stRefused, Reason: "bad request"})
+		writeAnswer(c, s.refuse(err, "bad request"))
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
-	if req.Op == opPing {
+	switch {
+	case req.Op == opPing:
 		writeAnswer(c, answer{Status: stOK, PID: os.Getpid()})
-		return
-	}
-	if err := s.admit(req); err != nil {
-		s.cfg.Logger.Warn("refused a request: "+err.Error(), "event", "bad_request")
-		writeAnswer(c, answer{Status: stRefused, Reason: err.Error()})
-		return
-	}
-	if req.Op == opPeek {
+	case req.Host != s.host:
+		// The default session name is the host name: another host name
+		// (a container's own UTS namespace) would get another session.
+		err := errors.New("the caller's host name is not the agent's")
+		writeAnswer(c, s.refuse(err, err.Error()))
+	case req.Op == opPeek:
 		st := stNone
 		if s.held(req.key()) {
 			st = stHeld
 		}
 		writeAnswer(c, answer{Status: st})
-		return
+	default:
+		writeAnswer(c, s.get(req, func() { writeAnswer(c, answer{Status: stPending}) }))
 	}
-	writeAnswer(c, s.get(req, func() { writeAnswer(c, answer{Status: stPending}) }))
 }
 
-// readRequestLine reads and decodes the request line, at most MaxRequest
-// bytes.
-func readRequestLine(c net.Conn) (*Request, error) {
-	buf, err := bufio.NewReader(io.LimitReader(c, MaxRequest+1)).ReadBytes('\n')
-	if len(buf) > MaxRequest {
-		return nil, fmt.Errorf("larger than %d bytes", MaxRequest)
-	}
-	if errors.Is(err, io.EOF) && len(buf) == 0 {
-		return nil, io.EOF
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading it: %v", err)
-	}
+// refuse logs a refused request and is the answer that tells the client
+// why (reason).
+func (s *Server) refuse(err error, reason string) answer {
+	s.cfg.Logger.Warn("refused a request: "+err.Error(), "event", "bad_request")
+	return answer{Status: stRefused, Reason: reason}
+}
+
+// decodeRequest reads and decodes the request, at most MaxRequest bytes.
+func decodeRequest(c net.Conn) (*Request, error) {
+	r := &io.LimitedReader{R: c, N: MaxRequest + 1}
 	var req Request
-	if err := json.Unmarshal(buf, &req); err != nil {
-		return nil, errors.New("not JSON")
+	if err := json.NewDecoder(r).Decode(&req); err != nil {
+		if r.N == 0 {
+			return nil, fmt.Errorf("larger than %d bytes", MaxRequest)
+		}
+		return nil, err
 	}
 	if err := req.check(); err != nil {
 		return nil, err
 	}
 	return &req, nil
-}
-
-// admit refuses requests the agent will not run the pipeline for.
-func (s *Server) admit(req *Request) error {
-	if req.Host != s.host {
-		// The default session name is the host name: another host name
-		// (a container's own UTS namespace) would get another session.
-		return errors.New("the caller's host name is not the agent's")
-	}
-	return nil
-}
-
-// checkArgs refuses arguments that are not a credential process run,
-// before anything runs: only a request that would start an exchange pays
-// for it (parsing them costs about a millisecond).
-func (s *Server) checkArgs(req *Request) error {
-	if s.cfg.Check == nil {
-		return nil
-	}
-	if err := s.cfg.Check(req.Args); err != nil {
-		return fmt.Errorf("not a credential process run: %v", err)
-	}
-	return nil
 }
 
 // servable reports whether e's credentials may be handed out at now.
@@ -287,22 +250,29 @@ func (s *Server) held(key string) bool {
 // one under way), calling pending first.
 func (s *Server) get(req *Request, pending func()) answer {
 	key := req.key()
-	if a, ok := s.hit(key); ok {
+	s.mu.Lock()
+	a, ok := s.hitLocked(key)
+	s.mu.Unlock()
+	if ok {
 		return a
 	}
-	if err := s.checkArgs(req); err != nil {
-		s.cfg.Logger.Warn("refused a request: "+err.Error(), "event", "bad_request")
-		return answer{Status: stRefused, Reason: err.Error()}
+	// Arguments that are not a credential process run are refused before
+	// anything runs. Only a request that would start an exchange pays for
+	// the check: parsing them costs about a millisecond.
+	if s.cfg.Check != nil {
+		if err := s.cfg.Check(req.Args); err != nil {
+			err = fmt.Errorf("not a credential process run: %v", err)
+			return s.refuse(err, err.Error())
+		}
 	}
-	now := s.cfg.Now()
 	s.mu.Lock()
-	e := s.entries[key]
-	if e != nil && e.servable(now) {
-		e.lastUsed = now
-		a := credsAnswer(e.creds)
+	// Another request's exchange may have ended since.
+	if a, ok := s.hitLocked(key); ok {
 		s.mu.Unlock()
 		return a
 	}
+	now := s.cfg.Now()
+	e := s.entries[key]
 	if e == nil {
 		if !s.makeRoomLocked() {
 			s.mu.Unlock()
@@ -321,23 +291,21 @@ func (s *Server) get(req *Request, pending func()) answer {
 	// Not ctx: a stopping agent answers the requests under way (Serve
 	// waits for them, at most drainGrace); the exchange is bounded anyway.
 	<-f.done
-	var fl *Failure
-	switch {
-	case errors.As(f.err, &fl):
+	if fl, ok := errors.AsType[*Failure](f.err); ok {
 		return answer{Status: stFailed, Exit: fl.Exit, Stderr: fl.Stderr}
-	case f.err != nil:
+	}
+	if f.err != nil {
 		return answer{Status: stRefused, Reason: f.err.Error()}
 	}
-	a := credsAnswer(f.creds)
+	a = credsAnswer(f.creds)
 	a.Fresh = fresh
 	return a
 }
 
-// hit returns the credentials of key's entry if they may be handed out.
-func (s *Server) hit(key string) (answer, bool) {
+// hitLocked returns the credentials of key's entry if they may be handed
+// out.
+func (s *Server) hitLocked(key string) (answer, bool) {
 	now := s.cfg.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	e := s.entries[key]
 	if e == nil || !e.servable(now) {
 		return answer{}, false
@@ -370,7 +338,6 @@ func (s *Server) makeRoomLocked() bool {
 func (s *Server) startLocked(key string, e *entry) *flight {
 	f := &flight{done: make(chan struct{})}
 	e.flight = f
-	s.exchanges++
 	refresh := e.has
 	go func() {
 		start := s.cfg.Now()
@@ -379,7 +346,7 @@ func (s *Server) startLocked(key string, e *entry) *flight {
 		s.mu.Lock()
 		e.flight = nil
 		if f.err == nil {
-			e.creds, e.has, e.got, e.attempt = f.creds, true, now, 0
+			e.creds, e.has, e.attempt = f.creds, true, 0
 			e.life = f.creds.Expiration.Sub(now)
 			e.next = serve.RefreshAt(now, e.life)
 		} else if e.servable(now) {
@@ -428,19 +395,6 @@ func (s *Server) Tick() {
 			s.startLocked(k, e)
 		}
 	}
-}
-
-// Stats is what the agent holds, for tests and doctor.
-type Stats struct {
-	Entries   int
-	Exchanges int
-}
-
-// Stats returns the counts.
-func (s *Server) Stats() Stats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return Stats{Entries: len(s.entries), Exchanges: s.exchanges}
 }
 
 // writeAnswer writes one answer line; a client gone away is not an error

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -39,13 +40,7 @@ func DefaultSocket(getenv func(string) string) string {
 // Socket is the socket to use: flag, else GCP_AWS_CRED_AGENT_SOCKET, else
 // DefaultSocket.
 func Socket(flag string, getenv func(string) string) string {
-	if flag != "" {
-		return flag
-	}
-	if s := getenv(EnvSocket); s != "" {
-		return s
-	}
-	return DefaultSocket(getenv)
+	return cmp.Or(flag, getenv(EnvSocket), DefaultSocket(getenv))
 }
 
 // prepareDir makes sure the socket's directory exists, is a directory (not

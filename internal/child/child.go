@@ -54,11 +54,12 @@ func Look(name string) (string, error) {
 	case errors.Is(err, exec.ErrNotFound):
 		return "", explain.Errorf(&statusError{notFound, err}, "command %q not found in PATH", name).
 			Hint("check the spelling, or give the command's full path")
-	case errors.Is(err, fs.ErrNotExist):
-		return "", explain.Errorf(&statusError{notFound, err}, "cannot run %q: %v", name, cause(err)).
-			Hint("check that the file exists and is executable")
 	}
-	return "", explain.Errorf(&statusError{notExecutable, err}, "cannot run %q: %v", name, cause(err)).
+	status := notExecutable
+	if errors.Is(err, fs.ErrNotExist) {
+		status = notFound
+	}
+	return "", explain.Errorf(&statusError{status, err}, "cannot run %q: %v", name, explain.Cause(err)).
 		Hint("check that the file exists and is executable")
 }
 
@@ -66,20 +67,8 @@ func Look(name string) (string, error) {
 // start says: its file is for another system, or its #! interpreter is
 // missing (which the system reports as "no such file").
 func startError(path string, err error) error {
-	return explain.Errorf(&statusError{notExecutable, err}, "cannot run %s: %v", path, cause(err)).
+	return explain.Errorf(&statusError{notExecutable, err}, "cannot run %s: %v", path, explain.Cause(err)).
 		Hint("check that the file is an executable for this system, and that its #! interpreter exists")
-}
-
-// cause is what an error from looking up or starting a command says
-// without the operations and path around it ("permission denied").
-func cause(err error) error {
-	for {
-		u := errors.Unwrap(err)
-		if u == nil {
-			return err
-		}
-		err = u
-	}
 }
 
 // Env is the command's environment: environ without the variables named
@@ -104,6 +93,9 @@ func Env(environ, hide, set []string, region string) []string {
 		k, _, _ := strings.Cut(kv, "=")
 		drop[strings.ToUpper(k)] = true
 	}
+	if region != "" {
+		drop["AWS_REGION"], drop["AWS_DEFAULT_REGION"] = true, true
+	}
 	seen := make(map[string]bool, len(environ))
 	env := make([]string, 0, len(environ)+len(set)+2)
 	for _, kv := range slices.Backward(environ) {
@@ -119,19 +111,9 @@ func Env(environ, hide, set []string, region string) []string {
 		env = append(env, kv)
 	}
 	slices.Reverse(env)
-	if region != "" {
-		env = slices.DeleteFunc(env, func(kv string) bool {
-			k, _, _ := strings.Cut(kv, "=")
-			return isRegion(strings.ToUpper(k))
-		})
-	}
 	env = append(env, set...)
 	if region != "" {
 		env = append(env, "AWS_REGION="+region, "AWS_DEFAULT_REGION="+region)
 	}
 	return env
-}
-
-func isRegion(upper string) bool {
-	return upper == "AWS_REGION" || upper == "AWS_DEFAULT_REGION"
 }

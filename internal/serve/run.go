@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/activation"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
@@ -82,7 +83,8 @@ func Run(ctx context.Context, rc RunConfig) error {
 		}
 	}
 	if rc.Listener == nil {
-		ln, err := Activated(getenv)
+		ln, err := activation.Listener(getenv, activation.Unit{
+			Taker: "serve", Name: "the .socket unit", Listen: "ListenStream=127.0.0.1:PORT", Kind: "TCP"})
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package serve
+package activation
 
 // listening is not asked where systemd cannot pass sockets.
 func listening(uintptr) (bool, error) { return true, nil }
