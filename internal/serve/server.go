@@ -84,7 +84,7 @@ type Config struct {
 	// Listen is the loopback address to listen on; empty means 127.0.0.1:0.
 	Listen string
 	// Listener, when set, is listened on instead of Listen: a socket
-	// systemd passed (see Activated). It must be on loopback.
+	// systemd passed (see activation.Listener). It must be on loopback.
 	Listener net.Listener
 	// Token is what clients must send in the Authorization header;
 	// required (ResolveToken picks one).
