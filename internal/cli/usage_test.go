@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,5 +142,17 @@ func TestVersionAnswers(t *testing.T) {
 		if err != nil || string(out) != "test\n" {
 			t.Errorf("%q: %v, printed %q, want %q", args, err, out, "test\n")
 		}
+	}
+}
+
+// TestDanglingFlagBeatsItsVariable: a flag at the end without its value is
+// the mistake reported, even when its variable holds a bad value too: the
+// flag on the command line wins over its variable.
+func TestDanglingFlagBeatsItsVariable(t *testing.T) {
+	t.Setenv("GCP_AWS_CRED_DURATION", "bogus")
+	var stderr strings.Builder
+	code := Run([]string{"--role", "arn:aws:iam::123456789012:role/r", "--duration"}, io.Discard, &stderr, func() string { return "v" })
+	if want := "gcp-aws-cred: error: --duration needs a value\n"; code != 2 || !strings.HasPrefix(stderr.String(), want) {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and a first line %q", code, stderr.String(), want)
 	}
 }
