@@ -141,7 +141,9 @@ func (e *valueError) Error() string { return e.reason }
 // variable.
 func badVariable(r *reading) *explain.Error {
 	for _, f := range r.node().Flags {
-		if _, given := r.typed[f.Name]; given {
+		// A flag left without its value is given too: that is the
+		// mistake to report.
+		if _, given := r.typed[f.Name]; given || f == r.pending {
 			continue
 		}
 		for _, env := range f.Envs {

@@ -88,6 +88,12 @@ func (r *reading) positional(w string, i int) *explain.Error {
 		case c != nil:
 			r.cmd = c
 			return nil
+		case w == ProcessName && r.before == "":
+			// The credential process's hidden word, first: the agent runs
+			// its child as "get" and the caller's words, whose flags must
+			// read as they do without it (how a duration was typed).
+			r.cmd = ProcessNode(r.app)
+			return nil
 		}
 		return unknownCommand(r, w)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +141,36 @@ func TestVersionAnswers(t *testing.T) {
 		out, err := cmd.Output()
 		if err != nil || string(out) != "test\n" {
 			t.Errorf("%q: %v, printed %q, want %q", args, err, out, "test\n")
+		}
+	}
+}
+
+// TestDanglingFlagBeatsItsVariable: a flag at the end without its value is
+// the mistake reported, even when its variable holds a bad value too: the
+// flag on the command line wins over its variable.
+func TestDanglingFlagBeatsItsVariable(t *testing.T) {
+	t.Setenv("GCP_AWS_CRED_DURATION", "bogus")
+	var stderr strings.Builder
+	code := Run([]string{"--role", "arn:aws:iam::123456789012:role/r", "--duration"}, io.Discard, &stderr, func() string { return "v" })
+	if want := "gcp-aws-cred: error: --duration needs a value\n"; code != 2 || !strings.HasPrefix(stderr.String(), want) {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and a first line %q", code, stderr.String(), want)
+	}
+}
+
+// TestProcessWordKeepsTypedValues: the agent runs its child as "get" and
+// the caller's words; a message quotes a duration as the caller typed it
+// there too, and the deadline hint does not call a --timeout given the
+// default.
+func TestProcessWordKeepsTypedValues(t *testing.T) {
+	t.Setenv("GCP_AWS_CRED_DURATION", "")
+	for _, args := range [][]string{
+		{"get", "--role", "arn:aws:iam::123456789012:role/r", "--duration", "90"},
+		{"--role", "arn:aws:iam::123456789012:role/r", "--duration", "90"},
+	} {
+		var stderr strings.Builder
+		code := Run(args, io.Discard, &stderr, func() string { return "v" })
+		if want := "gcp-aws-cred: error: --duration 90 is out of range"; code != 1 || !strings.HasPrefix(stderr.String(), want) {
+			t.Errorf("%q: exit %d, stderr:\n%s\nwant exit 1 and %q", args, code, stderr.String(), want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -321,12 +322,17 @@ const maxFormBody = 1 << 20
 // a client secret. A peer that echoes any of them gets it redacted.
 func registerRequest(req *http.Request) (*http.Request, error) {
 	if a := req.Header.Get("Authorization"); a != "" {
-		_, cred, _ := strings.Cut(a, " ")
+		scheme, cred, _ := strings.Cut(a, " ")
 		secret.New(a)
 		secret.New(cred)
+		// Decoded whole, for a Basic credential without a colon (an API
+		// key a credential source's headers carry) too: BasicAuth below
+		// reads only id:secret.
+		if b, err := base64.StdEncoding.DecodeString(cred); err == nil && strings.EqualFold(scheme, "Basic") {
+			secret.New(string(b))
+		}
 	}
-	if id, pw, ok := req.BasicAuth(); ok {
-		secret.New(id + ":" + pw)
+	if _, pw, ok := req.BasicAuth(); ok {
 		secret.New(pw)
 		// x/oauth2 URL-escapes the client secret before encoding it.
 		if pw, err := url.QueryUnescape(pw); err == nil {

@@ -3,6 +3,7 @@ package transport
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -307,7 +308,7 @@ func TestCleartextRules(t *testing.T) {
 // token of an answer, is remembered for redaction before the peer or the
 // caller sees it (issue 23, item 2).
 func TestRegistersSecrets(t *testing.T) {
-	bearer, user, pass := "ya29.bearer-"+unique(), "client-"+unique(), "client-secret-"+unique()
+	bearer, user, pass, key := "ya29.bearer-"+unique(), "client-"+unique(), "client-secret-"+unique(), "api-key-"+rand.Text()
 	form := map[string]string{"subject_token": "subject-" + unique(), "refresh_token": "refresh-" + unique(), "assertion": "assertion-" + unique(), "client_secret": "form-secret-" + unique(), "actor_token": "actor-" + unique()}
 	answer := map[string]string{"access_token": "at-" + unique(), "accessToken": "iam-at-" + unique(), "id_token": "idt-" + unique(), "token": "tok-" + unique(), "SecretAccessKey": "aws-secret-" + unique()}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -316,7 +317,10 @@ func TestRegistersSecrets(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := NewClient(Policy{Peer: "p", Secrets: true, MaxBody: 1 << 20})
-	for _, auth := range []string{"Bearer " + bearer, "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))} {
+	for _, auth := range []string{"Bearer " + bearer, "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass)),
+		// A Basic credential without a colon: an API key alone, random so
+		// that no window of it matches the other secrets' timestamps.
+		"Basic " + base64.StdEncoding.EncodeToString([]byte(key))} {
 		v := url.Values{}
 		for k, s := range form {
 			v.Set(k, s)
@@ -334,7 +338,7 @@ func TestRegistersSecrets(t *testing.T) {
 			t.Errorf("the answer did not reach the caller whole: %s", b)
 		}
 	}
-	all := []string{bearer, pass}
+	all := []string{bearer, pass, key}
 	for _, s := range form {
 		all = append(all, s)
 	}
