@@ -13,9 +13,7 @@ import (
 )
 
 // Given is what only the command line knows about a run: how the person
-// gave the values a message quotes. Explain uses it to turn the typed
-// errors of sts (and of the other packages below the command line) into
-// messages and hints, so that no package below names a flag.
+// gave the values a message quotes.
 type Given struct {
 	// As maps a flag's name to how its value was given: "--duration 90",
 	// or the variable it came from, "GCP_AWS_CRED_DURATION=90". A flag not
@@ -24,13 +22,11 @@ type Given struct {
 	// EndpointFrom names what gave the STS endpoint ("--sts-endpoint",
 	// "AWS_ENDPOINT_URL_STS"), or "" when none was given.
 	EndpointFrom string
-	// Timeout is the run's deadline, in a hint when the run ends there.
-	// Zero: the deadline bounds something else (serve's exchanges), and
-	// its caller says so (PerExchange).
+	// Timeout is the run's deadline, in a hint when the run ends there;
+	// zero when it bounds serve's exchanges instead (PerExchange).
 	Timeout time.Duration
-	// TokenArgs are the arguments that decide which token a run gets
-	// (--impersonate EMAIL, --audience …), repeated in a hint that names
-	// another command so that it looks at the same token.
+	// TokenArgs decide which token a run gets (--impersonate EMAIL,
+	// --audience …), repeated in a hint that names another command.
 	TokenArgs []string
 }
 
@@ -59,8 +55,7 @@ func (g *Given) runDeadline() string {
 }
 
 // Command is a command line of this program to run next, quoted for a
-// hint: the command words, then the arguments that decide the token, so
-// that it looks at the same token as the run that printed it.
+// hint, with the TokenArgs so that it looks at the same token.
 func (g *Given) Command(words ...string) string {
 	var args []string
 	if g != nil {
@@ -85,8 +80,7 @@ func shellQuote(words []string) []string {
 
 // Explain turns the typed errors in err's chain into messages with hints,
 // in the words of the command line g describes. An *Error is kept, its
-// cause explained; what Explain does not know is returned as it is. It may
-// be called more than once on the same error.
+// cause explained; what Explain does not know is returned as it is.
 func (g *Given) Explain(err error) error {
 	if g == nil {
 		g = &Given{}
@@ -145,11 +139,9 @@ func (e *Error) AtDeadline() *Error {
 	return e
 }
 
-// PerExchange gives a deadline error of serve's its hint: there the
-// deadline, timeout, bounds each exchange, not the life of the server.
+// PerExchange words err, and gives a deadline error of serve's its hint:
+// there the deadline, timeout, bounds each exchange.
 func PerExchange(err error, timeout time.Duration) error {
-	// What serve's tests and callers fetch without the command line is
-	// worded too; words already chosen are kept.
 	err = (&Given{}).Explain(err)
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		return err
