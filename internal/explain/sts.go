@@ -117,16 +117,16 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 		}
 		return x
 	}
-	if x := Common(err, Peer{
-		Name: "STS at " + e.Endpoint, Kind: "STS endpoint", URL: e.Endpoint,
-		Normal: "AWS STS answers in a few KB", Other: "something other than AWS STS answered: check " + g.suspects(e),
-		Network: g.networkHints(e), Bearer: "the ID token",
-	}); x != nil {
-		// A proxy answering in STS's place is one suspect; naming it does
-		// not help a peer that refused or went silent.
-		if errors.As(err, new(*transport.TooLargeError)) {
-			x.Hint(proxyHint(e)...)
-		}
+	if tooLarge, ok := errors.AsType[*transport.TooLargeError](err); ok {
+		return Errorf(err, "the answer from STS at %s is larger than %s; AWS STS answers in a few KB", e.Endpoint, transport.Size(tooLarge.Limit)).
+			Hint("something other than AWS STS answered: check " + g.suspects(e)).
+			Hint(proxyHint(e)...)
+	}
+	if notLoopback, ok := errors.AsType[*transport.NotLoopbackError](err); ok {
+		return Errorf(err, "refusing cleartext STS endpoint %s: its host name resolved to %s, which is not a loopback address, and the ID token is a bearer credential", e.Endpoint, notLoopback.Addr).
+			Hint("use https://, or a loopback address such as http://127.0.0.1:PORT: a name like localhost is only as trustworthy as /etc/hosts and DNS")
+	}
+	if x := interrupted(err, "STS at "+e.Endpoint, g.networkHints(e)...); x != nil {
 		return x
 	}
 	var resp *awshttp.ResponseError

@@ -161,7 +161,7 @@ func unreachable(e *token.ADCError) *Error {
 		return Errorf(e, "the token endpoint %s answered more than %s", where, transport.Size(tooLarge.Limit)).
 			Hint("check token_uri or token_url in " + a.File)
 	case errors.Is(err, context.DeadlineExceeded):
-		return Common(e, Peer{Name: "the token endpoint " + where})
+		return interrupted(e, "the token endpoint "+where)
 	}
 	return Errorf(e, "cannot reach the token endpoint %s for the Application Default Credentials in %s: %s", where, a.File, clean.Flatten(Cause(err), 200)).
 		Hint("check the network and any proxy (HTTPS_PROXY, NO_PROXY), and token_uri or token_url in " + a.File)
@@ -176,7 +176,7 @@ func metadataFailure(e *token.MetadataError) *Error {
 	var refused *transport.RefusedError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return Common(e, Peer{Name: "the metadata server at " + host, Network: notOnGoogleCloud})
+		return interrupted(e, "the metadata server at "+host, notOnGoogleCloud...)
 	case errors.As(err, &perRequest):
 		return Errorf(e, "the metadata server at %s did not answer within %s, the limit for one request", host, perRequest.Limit).
 			Hint("a metadata server answers in milliseconds; one that accepts the connection and then says nothing is not a working metadata server (a proxy, a sidecar, or GCE_METADATA_HOST naming something else)").
@@ -263,7 +263,7 @@ func iamFailure(e *token.IAMError) *Error {
 	tooLarge, isTooLarge := errors.AsType[*transport.TooLargeError](err)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return Common(e, Peer{Name: "the IAM Credentials API at " + ep})
+		return interrupted(e, "the IAM Credentials API at "+ep)
 	case isTooLarge:
 		return Errorf(e, "the IAM Credentials API at %s answered more than %s; an ID token is about 1 KB", ep, transport.Size(tooLarge.Limit)).
 			Hint(hintIAMEndpoint)
