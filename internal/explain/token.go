@@ -14,10 +14,6 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
-// The words of token's errors: token says what went wrong with which peer
-// or file, as data, and only this package knows which flag or variable set
-// the value a user should check.
-
 const (
 	hintIAMEndpoint    = "check --iam-credentials-endpoint (or GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT)"
 	hintIAMEndpointAPI = hintIAMEndpoint + ": it must name the IAM Credentials API"
@@ -332,10 +328,9 @@ func member(a *token.ADC) string {
 	return "MEMBER"
 }
 
-// shellQuote1 makes s one word for POSIX shells (sh, bash, zsh) when a
-// gcloud line of a hint is pasted: a value from an ADC file may hold
-// $(…), which would run, or a *, which zsh refuses as a glob that matches
-// nothing.
+// shellQuote1 makes s one word for a pasted gcloud line: a value from an
+// ADC file may hold $(…), which would run, or a *, which zsh refuses as a
+// glob that matches nothing.
 func shellQuote1(s string) string { return shellQuote([]string{s})[0] }
 
 // bindingHints say which role each link of the chain needs on the next,
@@ -375,8 +370,7 @@ func relogin(a *token.ADC) []string {
 	return nil
 }
 
-// oauthText is an OAuth error as Google answered it: code/subtype:
-// description.
+// oauthText is an OAuth error as Google answered it.
 func oauthText(code, desc, subtype string) string {
 	s := cmp.Or(code, "(no error code)")
 	if subtype != "" {
