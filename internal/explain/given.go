@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
+	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
 // Given is what only the command line knows about a run: how the person
@@ -57,25 +60,25 @@ func (g *Given) runDeadline() string {
 // Command is a command line of this program to run next, quoted for a
 // hint, with the TokenArgs so that it looks at the same token.
 func (g *Given) Command(words ...string) string {
-	var args []string
+	words = append([]string{clean.Name}, words...)
 	if g != nil {
-		args = g.TokenArgs
-	}
-	return "`" + strings.Join(append(append([]string{clean.Name}, words...), shellQuote(args)...), " ") + "`"
-}
-
-// shellQuote quotes each word that a shell would change.
-func shellQuote(words []string) []string {
-	out := make([]string, len(words))
-	for i, w := range words {
-		out[i] = w
-		if w == "" || strings.ContainsFunc(w, func(r rune) bool {
-			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("@%+=:,./_-", r))
-		}) {
-			out[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+		for _, a := range g.TokenArgs {
+			words = append(words, shellQuote(a))
 		}
 	}
-	return out
+	return "`" + strings.Join(words, " ") + "`"
+}
+
+// shellQuote makes w one word for POSIX shells (sh, bash, zsh) when a
+// hint's command line is pasted: a value from an ADC file may hold $(…),
+// which would run, or a *, which zsh refuses as a glob that matches nothing.
+func shellQuote(w string) string {
+	if w != "" && !strings.ContainsFunc(w, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("@%+=:,./_-", r))
+	}) {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 }
 
 // Explain turns the typed errors in err's chain into messages with hints,
@@ -110,15 +113,42 @@ func (g *Given) Explain(err error) error {
 		}
 		return errors.Join(errs...)
 	}
-	e := g.explainSTS(err)
-	if e == nil {
-		e = g.explainToken(err)
-	}
+	e := g.word(err)
 	if e == nil {
 		return err
 	}
 	e.worded = true
 	return g.finish(e)
+}
+
+// word words the typed errors of sts and token, or returns nil for an
+// error that is none of them.
+func (g *Given) word(err error) *Error {
+	switch e := err.(type) {
+	case *sts.Error:
+		if e.Code != "" {
+			return g.stsAPI(e)
+		}
+		return g.stsCall(e)
+	case *sts.ParamError:
+		return g.stsParam(e)
+	case *sts.CABundleError:
+		return g.caBundle(e)
+	case *token.MetadataError:
+		return metadataFailure(e)
+	case *token.AnswerError:
+		return badAnswer(e)
+	case *token.IAMError:
+		if e.Problem != transport.EndpointOK {
+			return iamEndpoint(e)
+		}
+		return iamFailure(e)
+	case *token.ADCError:
+		return adcFailure(e)
+	case *token.HostError:
+		return badHost(e)
+	}
+	return nil
 }
 
 // finish adds the hint of what set the run's deadline, as given, to an

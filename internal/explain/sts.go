@@ -17,23 +17,6 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
-// explainSTS words the errors of package sts, or returns nil for an error
-// that is none of them.
-func (g *Given) explainSTS(err error) *Error {
-	switch e := err.(type) {
-	case *sts.Error:
-		if e.Code != "" {
-			return g.stsAPI(e)
-		}
-		return g.stsCall(e)
-	case *sts.ParamError:
-		return g.stsParam(e)
-	case *sts.CABundleError:
-		return g.caBundle(e)
-	}
-	return nil
-}
-
 // stsAPI words an error code STS answered with. Every message says what
 // the refusal means, then STS's own code and message.
 func (g *Given) stsAPI(e *sts.Error) *Error {

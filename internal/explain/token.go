@@ -21,29 +21,13 @@ const (
 	hintCleartext      = "use https://; http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost), for local emulators"
 )
 
-// explainToken words the errors of package token, or returns nil for an
-// error that is none of them.
-func (g *Given) explainToken(err error) *Error {
-	switch e := err.(type) {
-	case *token.MetadataError:
-		return metadataFailure(e)
-	case *token.AnswerError:
-		return badAnswer(e)
-	case *token.IAMError:
-		if e.Problem != transport.EndpointOK {
-			return iamEndpoint(e)
-		}
-		return iamFailure(e)
-	case *token.ADCError:
-		return adcFailure(e)
-	case *token.HostError:
-		x := Errorf(e, "GCE_METADATA_HOST=%q is not host:port: %s", e.Value, e.Why)
-		if e.Fix != "" {
-			x.Hint("set GCE_METADATA_HOST=" + e.Fix)
-		}
-		return x.Hint("GCE_METADATA_HOST takes the metadata server's host and optional port, without a scheme or path: 169.254.169.254, metadata.google.internal, 127.0.0.1:8080 for an emulator; on Google Cloud, leave it unset")
+// badHost words a GCE_METADATA_HOST that is not host[:port].
+func badHost(e *token.HostError) *Error {
+	x := Errorf(e, "GCE_METADATA_HOST=%q is not host:port: %s", e.Value, e.Why)
+	if e.Fix != "" {
+		x.Hint("set GCE_METADATA_HOST=" + e.Fix)
 	}
-	return nil
+	return x.Hint("GCE_METADATA_HOST takes the metadata server's host and optional port, without a scheme or path: 169.254.169.254, metadata.google.internal, 127.0.0.1:8080 for an emulator; on Google Cloud, leave it unset")
 }
 
 // rewrite is the fix for an ADC file that cannot be used as it is.
@@ -125,7 +109,7 @@ func refused(e *token.ADCError) *Error {
 	case code == "invalid_grant" && (a.Type == token.AuthorizedUser || a.Type == token.ExternalAccountAuthorizedUser || e.AtSource):
 		return Errorf(e, "your Google login in %s has expired or was revoked (invalid_grant at %s: %s)", a.File, where, cmp.Or(desc, "no description")).Hint(signIn)
 	case code == "invalid_grant" && a.Type == token.ServiceAccountKey:
-		return x.Hint("the key in "+a.File+" may have been deleted or disabled: gcloud iam service-accounts keys list --iam-account="+shellQuote1(strings.TrimPrefix(a.Member, "serviceAccount:")),
+		return x.Hint("the key in "+a.File+" may have been deleted or disabled: gcloud iam service-accounts keys list --iam-account="+shellQuote(strings.TrimPrefix(a.Member, "serviceAccount:")),
 			"or this machine's clock is off (the assertion is valid for one hour from now): check time sync")
 	case a.Type == token.ExternalAccount && (code == "invalid_grant" || code == "invalid_target" || code == "invalid_request"):
 		return x.Hint("Google's STS did not accept the subject token for the workload identity provider in the file's audience: check the provider's issuer, allowed audiences and attribute condition, and that the credential source in " + a.File + " holds a fresh token")
@@ -321,23 +305,18 @@ func caller(a *token.ADC) string {
 func member(a *token.ADC) string {
 	switch {
 	case a.Member != "":
-		return shellQuote1(a.Member)
+		return shellQuote(a.Member)
 	case a.Type == token.AuthorizedUser:
 		return "user:$(gcloud config get account)"
 	}
 	return "MEMBER"
 }
 
-// shellQuote1 makes s one word for a pasted gcloud line: a value from an
-// ADC file may hold $(…), which would run, or a *, which zsh refuses as a
-// glob that matches nothing.
-func shellQuote1(s string) string { return shellQuote([]string{s})[0] }
-
 // bindingHints say which role each link of the chain needs on the next,
 // with the gcloud line that grants it.
 func bindingHints(e *token.IAMError) []string {
 	bind := func(on, member, role string) string {
-		return fmt.Sprintf("gcloud iam service-accounts add-iam-policy-binding %s --member=%s --role=%s", shellQuote1(on), member, role)
+		return fmt.Sprintf("gcloud iam service-accounts add-iam-policy-binding %s --member=%s --role=%s", shellQuote(on), member, role)
 	}
 	const openID, creator = "roles/iam.serviceAccountOpenIdTokenCreator", "roles/iam.serviceAccountTokenCreator"
 	if len(e.Delegates) == 0 {
@@ -351,7 +330,7 @@ func bindingHints(e *token.IAMError) []string {
 	m := member(e.Caller)
 	for _, d := range e.Delegates {
 		hints = append(hints, bind(d, m, creator))
-		m = shellQuote1("serviceAccount:" + d)
+		m = shellQuote("serviceAccount:" + d)
 	}
 	return append(hints, bind(e.Target, m, openID),
 		"Google answers the same when an account in the chain does not exist: check the emails")
@@ -363,7 +342,7 @@ func relogin(a *token.ADC) []string {
 	case token.AuthorizedUser, token.ExternalAccountAuthorizedUser, token.ImpersonatedServiceAccount:
 		return []string{signIn}
 	case token.ServiceAccountKey:
-		return []string{"check that the key in " + a.File + " is still valid: gcloud iam service-accounts keys list --iam-account=" + shellQuote1(strings.TrimPrefix(a.Member, "serviceAccount:"))}
+		return []string{"check that the key in " + a.File + " is still valid: gcloud iam service-accounts keys list --iam-account=" + shellQuote(strings.TrimPrefix(a.Member, "serviceAccount:"))}
 	case token.ExternalAccount:
 		return []string{"check the Workload Identity Federation configuration in " + a.File + " and that its credential source holds a fresh token"}
 	}
