@@ -288,8 +288,7 @@ func (g *Given) stsParam(e *sts.ParamError) *Error {
 				Hint("remove user:password@ from the URL: STS takes no credentials in the URL, and they would end up in logs")
 		case sts.Cleartext:
 			return Errorf(e, "refusing cleartext STS endpoint %s: the ID token is a bearer credential and would cross the network unencrypted", e.Value).
-				Hint("use https://; http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost), for local emulators",
-					"the endpoint came from --sts-endpoint, else AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL")
+				Hint(hintCleartext, "the endpoint came from --sts-endpoint, else AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL")
 		}
 		return Errorf(e, "STS endpoint %q is not an http(s) URL", e.Value).
 			Hint("give a full URL, such as https://vpce-0123-abcd.sts.us-east-1.vpce.amazonaws.com (from --sts-endpoint, AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL)")

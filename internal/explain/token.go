@@ -19,6 +19,10 @@ const (
 	hintIAMEndpointAPI = hintIAMEndpoint + ": it must name the IAM Credentials API"
 	hintMetadataHost   = "check that GCE_METADATA_HOST (if set) names a Google metadata server"
 	hintCleartext      = "use https://; http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost), for local emulators"
+	// The fixes for an ADC file that cannot be used as it is, and for a
+	// user's login that a token endpoint refused.
+	rewrite = "write it again: gcloud auth application-default login, or download the key or configuration file anew"
+	signIn  = "sign in again: gcloud auth application-default login"
 )
 
 // badHost words a GCE_METADATA_HOST that is not host[:port].
@@ -29,12 +33,6 @@ func badHost(e *token.HostError) *Error {
 	}
 	return x.Hint("GCE_METADATA_HOST takes the metadata server's host and optional port, without a scheme or path: 169.254.169.254, metadata.google.internal, 127.0.0.1:8080 for an emulator; on Google Cloud, leave it unset")
 }
-
-// rewrite is the fix for an ADC file that cannot be used as it is.
-const rewrite = "write it again: gcloud auth application-default login, or download the key or configuration file anew"
-
-// signIn is the fix for a user's login that a token endpoint refused.
-const signIn = "sign in again: gcloud auth application-default login"
 
 // adcFailure words a failure to find, read or use Application Default
 // Credentials.
