@@ -19,11 +19,7 @@ import (
 const MaxGoogleAnswer = 256 << 10
 
 // NewGoogleClient returns the HTTP client for Google's token endpoints and
-// the IAM Credentials API (transport.NewClient): proxy from the
-// environment, no redirects, http:// only to loopback (and to the
-// link-local address of a credential source), answers capped, every
-// secret a request or an answer carries remembered for redaction, each
-// request traced to trace when it is not nil, and named peer in errors.
+// the IAM Credentials API, named peer in errors.
 func NewGoogleClient(peer string, trace *transport.Tracer) *http.Client {
 	return transport.NewClient(transport.Policy{
 		Peer:    peer,
@@ -66,8 +62,7 @@ func (a *ADC) AccessToken(ctx context.Context, hc *http.Client) (secret.String, 
 	return at, nil
 }
 
-// failure carries a failure to get an access token as data, with the
-// endpoint's last failed request, if there was one.
+// failure is an ADCToken error, with the endpoint's last failed request.
 func (a *ADC) failure(ctx context.Context, err error, answer *transport.Answer) error {
 	e := &ADCError{Stage: ADCToken, ADC: a, Answer: answer, Deadline: ctx.Err() != nil, Err: err}
 	if answer != nil && answer.Err == nil {
@@ -77,9 +72,8 @@ func (a *ADC) failure(ctx context.Context, err error, answer *transport.Answer) 
 	return e
 }
 
-// tokenSource is x/oauth2's token source for a: for an external_account
-// file whose subject token comes from a file, a URL or a program, one
-// whose subject token subjectSupplier reads; for the rest, x/oauth2's own.
+// tokenSource is x/oauth2's token source for a, with subjectSupplier for
+// an external_account file's file, URL or program source.
 func (a *ADC) tokenSource(ctx context.Context, hc *http.Client) (oauth2.TokenSource, error) {
 	scopes := []string{CloudPlatformScope}
 	if a.ext != nil && a.ext.supplied() {
@@ -96,8 +90,6 @@ func (a *ADC) tokenSource(ctx context.Context, hc *http.Client) (oauth2.TokenSou
 // characters, federated ones a few KB.
 const maxAccessToken = 16 << 10
 
-// metadataToken asks the metadata server for the attached account's
-// access token.
 func (a *ADC) metadataToken(ctx context.Context) (secret.String, error) {
 	body, err := a.md.GetWithContext(ctx, "instance/service-accounts/"+url.PathEscape(a.account)+"/token?"+url.Values{"scopes": {CloudPlatformScope}}.Encode())
 	if err != nil {

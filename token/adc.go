@@ -53,31 +53,26 @@ const MaxADCFile = 64 << 10
 // ADC are the caller's Application Default Credentials as found: of what
 // type, where, and for whom. They hold no token; AccessToken gets one.
 type ADC struct {
-	// Type is the file's type, or MetadataAccount.
-	Type string
-	// From is where they were found: FromEnv, FromWellKnown or
-	// FromMetadata.
-	From string
-	// File is the file read; empty for the metadata server.
-	File string
+	Type string // the file's type, or MetadataAccount
+	From string // FromEnv, FromWellKnown or FromMetadata
+	File string // empty for the metadata server
 	// Member is the caller as IAM names it in a binding's --member
 	// (serviceAccount:EMAIL, principalSet://…), when the credentials say;
 	// empty for a user's login, whose email the file does not hold.
 	Member string
-	// TokenURL is where the access token is asked for, as every URL is
-	// shown: scheme, host and path, without user:password@ or a query.
+	// TokenURL is where the access token is asked for, shown as every URL
+	// is: scheme, host and path.
 	TokenURL string
 
 	json    []byte
 	account string // metadata: the attached account asked for
 	md      *metadata.Client
-	// ext is an external_account file's configuration.
-	ext *externalFile
+	ext     *externalFile // an external_account file's configuration
 	// sourceTokenURL is where an impersonated_service_account file's
 	// source credentials are refreshed, as shown.
 	sourceTokenURL string
-	// linkLocal are the URLs of a credential source that may be reached
-	// in cleartext when they are link-local addresses (transport.AllowLinkLocal).
+	// linkLocal are a credential source's URLs that may be reached in
+	// cleartext when link-local (transport.AllowLinkLocal).
 	linkLocal []string
 }
 
@@ -89,8 +84,7 @@ type adcFile struct {
 	TokenURL                       string `json:"token_url"`
 	Audience                       string `json:"audience"`
 	ServiceAccountImpersonationURL string `json:"service_account_impersonation_url"`
-	// Secrets the file holds, remembered so that Redact removes them from
-	// anything a peer echoes.
+	// Secrets, remembered so that a peer's echo of them is redacted.
 	RefreshToken string `json:"refresh_token"`
 	ClientSecret string `json:"client_secret"`
 	PrivateKey   string `json:"private_key"`
@@ -117,12 +111,10 @@ func WellKnownFile() string {
 }
 
 // FindADC looks for Application Default Credentials as Google's client
-// libraries do: the file GOOGLE_APPLICATION_CREDENTIALS names, then gcloud's
-// well-known file, then the metadata server (account is the attached
-// account to use there, "default" unless the caller names another). It reads
-// the file itself, bounded and without blocking, and asks the metadata
-// server through md, which is bounded, rather than through x/oauth2's
-// unbounded package-level metadata client.
+// libraries do: the file GOOGLE_APPLICATION_CREDENTIALS names, gcloud's
+// well-known file, then the metadata server's attached account (account,
+// "default" if empty). It reads the file bounded and without blocking, and
+// asks the bounded md rather than x/oauth2's unbounded metadata client.
 func FindADC(ctx context.Context, md *metadata.Client, account string) (*ADC, error) {
 	if p := os.Getenv(FromEnv); p != "" {
 		return readADC(ctx, p, FromEnv)
@@ -201,8 +193,7 @@ func readADC(ctx context.Context, path, from string) (*ADC, error) {
 }
 
 // remember registers for redaction the secrets an external_account file's
-// credential source sends or reads (readADC has the file's own), and notes
-// which of its URLs may be reached in cleartext on the local link.
+// credential source sends, and notes which of its URLs are link-local.
 func (a *ADC) remember() {
 	cs := a.ext.CredentialSource
 	for _, v := range cs.Headers {
@@ -221,9 +212,8 @@ func (a *ADC) remember() {
 }
 
 // poolMember is the IAM member for every identity of the workload identity
-// pool that a provider's audience names:
-// //iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/X
-// becomes principalSet://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/*.
+// pool of a provider's audience: //iam.googleapis.com/POOL/providers/X
+// becomes principalSet://iam.googleapis.com/POOL/*.
 func poolMember(audience string) string {
 	rest, ok := strings.CutPrefix(audience, "//iam.googleapis.com/")
 	if !ok {

@@ -11,33 +11,23 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
 
-// Every error token returns is one of these, or has one in its chain
-// (errors.As): what went wrong with which peer or file, as data, and no
-// word for the person at the terminal. The command line's words for them,
-// with the flags that set each value, are internal/explain's; their Error
-// methods are for logs and tests, x/oauth2's way, prefixed "token: ".
+// Every error token returns is one of these, or has one in its chain: what
+// went wrong with which peer or file, as data. internal/explain words them
+// for the terminal; their Error methods are for logs and tests.
 
 // IAMError is a failure of the IAM Credentials API: its endpoint refused
 // before any request (Problem), or a generateIdToken call that got an
-// error answer, or none (Err).
+// error answer (Status, Google's Code and Message, cleaned), or none (Err,
+// the run's deadline included when it ended the request).
 type IAMError struct {
-	// Endpoint is the API's base URL as it may be shown, Target the
-	// account asked for and Delegates the chain in between.
-	Endpoint, Target string
+	Endpoint, Target string // Endpoint as it may be shown
 	Delegates        []string
-	// Problem is what is wrong with Endpoint, when it was refused.
-	Problem transport.EndpointProblem
-	// Status is the HTTP status; Code and Message Google's error status
-	// and message, cleaned and cut to fit a line.
-	Status        int
-	Code, Message string
-	// Tries counts the requests made, retries included.
-	Tries int
-	// Caller holds the credentials whose access token was sent.
-	Caller *ADC
-	// Err is why no answer came (Status is then 0): the run's deadline
-	// included, when it ended the request.
-	Err error
+	Problem          transport.EndpointProblem
+	Status           int
+	Code, Message    string
+	Tries            int  // requests made, retries included
+	Caller           *ADC // whose access token was sent
+	Err              error
 }
 
 // Error says what the API answered.
@@ -61,18 +51,14 @@ func (e *IAMError) Unwrap() error {
 }
 
 // AnswerError is an answer of HTTP 200 that is not a token STS would
-// take.
+// take: Peer ("metadata server", "IAM Credentials API") at its host or
+// endpoint At answered no Want ("ID token", "access token") at all
+// (Missing), one longer than STS accepts (Len), or a bad one (Err).
 type AnswerError struct {
-	// Peer is who answered ("metadata server", "IAM Credentials API"), At
-	// its host or endpoint, and Want the token asked for ("ID token",
-	// "access token").
 	Peer, At, Want string
-	// Missing says the answer held no token at all; Len is the length of
-	// a token longer than STS accepts.
-	Missing bool
-	Len     int
-	// Err says why the answer is not a token, when it was decoded.
-	Err error
+	Missing        bool
+	Len            int
+	Err            error
 }
 
 // Error says what was wrong with the answer.
@@ -83,18 +69,15 @@ func (e *AnswerError) Error() string {
 // Unwrap returns why the answer is not a token.
 func (e *AnswerError) Unwrap() error { return e.Err }
 
-// MetadataError is a request to the metadata server that failed: an
-// answer that was an error (Status), or none (Status 0; Err says why).
+// MetadataError is a request to Host (MetadataHost) for the attached
+// Account that failed: an answer that was an error (Status, 404 for an
+// account not defined, and the start of its Body), or none (Status 0).
+// Err is the metadata package's error.
 type MetadataError struct {
-	// Host is the metadata server asked (GCE_METADATA_HOST or the
-	// link-local address) and Account the attached account.
 	Host, Account string
-	// Status is the HTTP status (404: the account is not defined) and
-	// Body the start of the answer, as the metadata package returned it.
-	Status int
-	Body   string
-	// Err is the metadata package's error.
-	Err error
+	Status        int
+	Body          string
+	Err           error
 }
 
 // Error says what the metadata server answered.
@@ -113,34 +96,24 @@ type ADCStage int
 
 // The stages an ADCError names.
 const (
-	// ADCToken: no access token from the credentials' token endpoint.
-	ADCToken ADCStage = iota
-	// ADCNone: none were found. FromEnv is not set, gcloud's well-known
-	// file (ADC.File) does not exist, and the metadata server did not
-	// answer (Err is its *MetadataError).
+	ADCToken ADCStage = iota // no access token from the token endpoint
+	// ADCNone: FromEnv is not set, gcloud's well-known file (ADC.File) does
+	// not exist, and the metadata server did not answer (Err is its
+	// *MetadataError).
 	ADCNone
-	// ADCRead: the file could not be read (Err is regfile's).
-	ADCRead
-	// ADCJSON: the file is not JSON.
-	ADCJSON
-	// ADCType: the file's type (ADC.Type, cleaned) is not one this
-	// package takes.
-	ADCType
-	// ADCUse: x/oauth2 could not make a token source of the file.
-	ADCUse
-	// ADCLength: the access token answered is empty or implausibly long.
-	ADCLength
+	ADCRead   // the file could not be read (Err is regfile's)
+	ADCJSON   // the file is not JSON
+	ADCType   // the file's type (ADC.Type, cleaned) is not one taken here
+	ADCUse    // x/oauth2 could not make a token source of the file
+	ADCLength // the access token answered is empty or implausibly long
 )
 
 // ADCError is a failure of Application Default Credentials: finding,
 // reading or using them, or getting an access token.
 type ADCError struct {
 	Stage ADCStage
-	// ADC are the credentials: File and From at every stage, the rest
-	// from ADCUse on.
-	ADC *ADC
-	// Len is the length of the access token answered (ADCLength).
-	Len int
+	ADC   *ADC // File and From at every stage, the rest from ADCUse on
+	Len   int  // of the access token answered (ADCLength)
 	// Answer is the token endpoint's last failed request, if there was
 	// one. When it has no Err, Code, Description and Subtype are RFC
 	// 6749's error, error_description and Google's error_subtype of its
@@ -150,10 +123,8 @@ type ADCError struct {
 	Answer                     *transport.Answer
 	Code, Description, Subtype string
 	AtSource                   bool
-	// Deadline says the run's context had ended when the request failed.
-	Deadline bool
-	// Err is the cause.
-	Err error
+	Deadline                   bool // the run's context had ended
+	Err                        error
 }
 
 // Error names the file and the cause.
@@ -164,12 +135,9 @@ func (e *ADCError) Error() string {
 // Unwrap returns the cause.
 func (e *ADCError) Unwrap() error { return e.Err }
 
-// HostError is a GCE_METADATA_HOST that is not host[:port].
-type HostError struct {
-	// Value is the variable's value without user information, Why what
-	// is wrong with it, and Fix the host:port probably meant, or "".
-	Value, Why, Fix string
-}
+// HostError is a GCE_METADATA_HOST that is not host[:port]: its Value
+// without user information, Why, and Fix, the host:port probably meant.
+type HostError struct{ Value, Why, Fix string }
 
 // Error says what is wrong.
 func (e *HostError) Error() string {

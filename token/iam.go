@@ -22,8 +22,7 @@ import (
 )
 
 // ErrThrottled is in the chain of an error from the IAM Credentials API
-// that was still throttling (429) or unavailable (503) after the retries:
-// a run should be tried again later, as when STS throttles.
+// that was still throttling (429) or unavailable (503) after the retries.
 var ErrThrottled = errors.New("the IAM Credentials API is throttling requests")
 
 // DefaultIAMCredentialsEndpoint is the IAM Credentials API.
@@ -37,7 +36,6 @@ func ValidEmail(s string) bool {
 		!strings.ContainsFunc(s, func(r rune) bool { return !alnum(r) && !strings.ContainsRune("@._+-", r) })
 }
 
-// alnum reports whether r is an ASCII letter or digit.
 func alnum(r rune) bool {
 	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
 }
@@ -59,33 +57,27 @@ func CheckIAMEndpoint(raw string) (string, error) {
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
-// IAMSource is a Source that impersonates a service account: it finds the
-// caller's Application Default Credentials, gets their access token, and
-// asks the IAM Credentials API's generateIdToken for an ID token of
-// Target. It keeps nothing between calls and writes nothing.
+// IAMSource is a Source that impersonates a service account: it trades the
+// access token of the caller's Application Default Credentials for an ID
+// token of Target at generateIdToken. It keeps nothing between calls.
 type IAMSource struct {
-	// Target is the service account whose token is minted.
-	Target string
-	// Delegates are the accounts in between, each acting as the next, as
-	// gcloud's --impersonate-service-account chain.
+	// Target is the service account whose token is minted, Delegates the
+	// accounts in between, each acting as the next.
+	Target    string
 	Delegates []string
-	// Audience is the aud claim to request.
-	Audience string
+	Audience  string
 	// Endpoint is the IAM Credentials API's base URL, checked by
 	// CheckIAMEndpoint; empty means DefaultIAMCredentialsEndpoint.
 	Endpoint string
 	// ServiceAccount is the attached account whose access token the
 	// metadata server gives, when ADC come from there.
 	ServiceAccount string
-	// Metadata asks the metadata server; nil uses the default client.
-	Metadata *metadata.Client
+	Metadata       *metadata.Client // nil uses the default client
 	// OAuth carries x/oauth2's requests to the token endpoints, IAM the
 	// generateIdToken calls (see NewGoogleClient); nil makes untraced ones.
-	OAuth, IAM *http.Client
-	// BaseBackoff is the first retry's mean wait; 0 means 250ms.
-	BaseBackoff time.Duration
-	// Trace, when not nil, gets the retries.
-	Trace *transport.Tracer
+	OAuth, IAM  *http.Client
+	BaseBackoff time.Duration // the first retry's mean wait; 0 means 250ms
+	Trace       *transport.Tracer
 }
 
 // FindADC finds the caller's credentials (see the package function).
@@ -127,9 +119,8 @@ func (s *IAMSource) URL() string {
 }
 
 // IDToken asks generateIdToken, as the caller whose access token at is,
-// for an ID token of Target with the email claim. Throttling and server
-// errors are tried again with jittered backoff, within transport.Attempts
-// and the context's deadline.
+// for an ID token of Target with the email claim, retrying throttling and
+// server errors.
 func (s *IAMSource) IDToken(ctx context.Context, a *ADC, at secret.String) (secret.String, error) {
 	var delegates []string
 	for _, d := range s.Delegates {

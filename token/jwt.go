@@ -42,9 +42,8 @@ type Claims struct {
 	Google          *GoogleEx `json:"google,omitempty"`
 }
 
-// GoogleEx is the "google" claim that format=full adds on Compute Engine.
-// GKE Workload Identity and Cloud Run leave it out, so nothing may depend on
-// it being there.
+// GoogleEx is the "google" claim that format=full adds on Compute Engine,
+// and only there.
 type GoogleEx struct {
 	ComputeEngine *ComputeEngine `json:"compute_engine,omitempty"`
 }
@@ -68,8 +67,7 @@ func (c Claims) Instance() *ComputeEngine {
 }
 
 // IAMAud is the value IAM compares with accounts.google.com:aud: azp when the
-// token has one (metadata tokens do: the service account's unique ID), aud
-// otherwise.
+// token has one (the service account's unique ID), aud otherwise.
 func (c Claims) IAMAud() string {
 	return cmp.Or(c.AuthorizedParty, c.Audience.String())
 }

@@ -21,16 +21,13 @@ import (
 )
 
 // An external_account file's subject token comes from a file, a URL or a
-// program (credential_source). x/oauth2 reads each without a bound: a
-// blocking open of the file (a FIFO hangs it), no WaitDelay for the
-// program (a child it leaves behind holds the run for its whole life),
-// and 100 MB of output read whole; and its errors quote what it read. So
-// x/oauth2 gets the subject token from subjectSupplier, which reads each
-// source within the call's deadline, bounded, and says what failed in
-// words of its own.
+// program (credential_source). x/oauth2 reads each without a bound (a FIFO
+// hangs its open, a child the program leaves behind holds the run, 100 MB
+// of output is read whole) and its errors quote what it read, so
+// subjectSupplier reads them instead, within the call's deadline, bounded.
 
 // MaxSubjectToken bounds what a credential source may give: x/oauth2's own
-// limit, far above any real token.
+// limit.
 const MaxSubjectToken = 1 << 20
 
 // The executable source's rules, as Google's client libraries have them.
@@ -40,26 +37,22 @@ const (
 	executableDefault = 30 * time.Second
 	executableMinimum = 5 * time.Second
 	executableMaximum = 120 * time.Second
-	// executableWaitDelay is how long a program's output is waited for
-	// once it has exited or its time is up: a child it left behind that
-	// keeps the output open does not hold the run.
+	// executableWaitDelay: a child the program left behind that keeps its
+	// output open does not hold the run.
 	executableWaitDelay = 500 * time.Millisecond
 )
 
 // SourceError says why an external_account file's credential source gave
 // no subject token, without quoting what the source gave.
 type SourceError struct {
-	// Kind is "file", "url" or "executable".
-	Kind string
-	// Where is the file, URL (as shown) or command.
-	Where string
+	Kind  string // "file", "url" or "executable"
+	Where string // the file, URL (as shown) or command
 	// Why is what went wrong, or "" when the file Where (or, with
 	// OutputFile, the program's output_file) could not be read: Err is
 	// then regfile's.
 	Why        string
 	OutputFile bool
-	// Err is the cause, when it quotes nothing the source gave
-	// (context.DeadlineExceeded, a regfile error).
+	// Err is the cause, when it quotes nothing the source gave.
 	Err error
 }
 
@@ -74,8 +67,7 @@ func (e *SourceError) Error() string {
 // Unwrap returns the cause.
 func (e *SourceError) Unwrap() error { return e.Err }
 
-// externalFile is the part of an external_account file x/oauth2's Config
-// takes.
+// externalFile is what x/oauth2's Config takes of an external_account file.
 type externalFile struct {
 	Audience                       string `json:"audience"`
 	SubjectTokenType               string `json:"subject_token_type"`
@@ -100,8 +92,6 @@ func (f *externalFile) supplied() bool {
 	return cs.EnvironmentID == "" && (cs.File != "" || cs.URL != "" || cs.Executable != nil)
 }
 
-// config is x/oauth2's Config for f, with the subject token from
-// subjectSupplier.
 func (f *externalFile) config(scopes []string, hc *http.Client) externalaccount.Config {
 	return externalaccount.Config{
 		Audience:                       f.Audience,
@@ -120,8 +110,7 @@ func (f *externalFile) config(scopes []string, hc *http.Client) externalaccount.
 	}
 }
 
-// subjectSupplier is x/oauth2's SubjectTokenSupplier for a file, URL or
-// program source.
+// subjectSupplier is x/oauth2's SubjectTokenSupplier.
 type subjectSupplier struct {
 	f  *externalFile
 	hc *http.Client // the call's, bounded, with the cleartext rules
@@ -183,8 +172,8 @@ func (s *subjectSupplier) url(ctx context.Context, u string, headers map[string]
 	return formatted(b, format, bad)
 }
 
-// requestFailed says in e why a request to a URL source failed. Its cause
-// is kept only for the deadline or a cancellation: the transport's error
+// requestFailed says in e why a request to a URL source failed. Only the
+// deadline or a cancellation is kept as its cause: the transport's error
 // may quote what the peer said.
 func requestFailed(ctx context.Context, e *SourceError, err error) error {
 	tooLarge, isTooLarge := errors.AsType[*transport.TooLargeError](err)
@@ -211,8 +200,7 @@ func requestFailed(ctx context.Context, e *SourceError, err error) error {
 }
 
 // formatted takes the token out of what a file or URL source gave, as
-// its format says: the whole text, or a field of a JSON object. Else it
-// returns e, saying what is wrong and quoting nothing.
+// its format says, or returns e saying what is wrong, quoting nothing.
 func formatted(b []byte, format externalaccount.Format, e *SourceError) (string, error) {
 	b = bytes.TrimSpace(b)
 	tok := string(b)
@@ -241,8 +229,8 @@ func formatted(b []byte, format externalaccount.Format, e *SourceError) (string,
 	return tok, nil
 }
 
-// executableResponse is what a credential program prints, and what its
-// output_file holds.
+// executableResponse is what a credential program prints, or leaves in its
+// output_file.
 type executableResponse struct {
 	Version        int    `json:"version"`
 	Success        *bool  `json:"success"`
@@ -308,7 +296,6 @@ func (s *subjectSupplier) executable(ctx context.Context, ec *externalaccount.Ex
 	return tok, nil
 }
 
-// runErr says why a program could not be started, without its output.
 func runErr(err error) string {
 	if ee, ok := errors.AsType[*exec.Error](err); ok {
 		return ee.Err.Error()
@@ -361,11 +348,9 @@ func (s *subjectSupplier) executableEnv(ec *externalaccount.ExecutableConfig) []
 	return env
 }
 
-// parseExecutable takes the token out of a program's response (version,
-// success, token_type, id_token or saml_response, expiration_time, or
-// code and message on failure). why says what is wrong, quoting nothing
-// but a failure's own code and message, which the program writes for
-// people.
+// parseExecutable takes the token out of a program's response. why says
+// what is wrong, quoting nothing but a failure's own code and message,
+// which the program writes for people.
 func parseExecutable(b []byte, needExpiry bool) (tok, why string) {
 	var r executableResponse
 	switch {

@@ -1,12 +1,9 @@
-// Package token is where Google ID tokens come from. It serves this command
-// only (its API takes the module's internal types).
-//
-// A Source hands out one token per call. The MetadataSource asks the
-// metadata server of a Compute Engine VM, GKE pod, Cloud Run service or
-// Cloud Function for a Google-signed token of the attached service account.
-// Decode reads a token's claims without checking its signature: AWS STS does
-// that against Google's published keys, and we only need the claims to name
-// the session and to explain a failure.
+// Package token is where Google ID tokens come from: the metadata server
+// (MetadataSource) or the IAM Credentials API (IAMSource). It serves this
+// command only (its API takes the module's internal types). Decode reads a
+// token's claims without checking its signature: AWS STS does that against
+// Google's published keys, and we only need the claims to name the session
+// and to explain a failure.
 package token
 
 import (
@@ -35,9 +32,8 @@ import (
 // replayed at STS.
 const DefaultAudience = "sts.amazonaws.com"
 
-// Source hands out ID tokens. It is the one thing the exchange needs from
-// Google, so tests and other token origins can stand in for the metadata
-// server.
+// Source hands out one ID token per call: the one thing the exchange needs
+// from Google.
 type Source interface {
 	Token(ctx context.Context) (secret.String, error)
 }
@@ -54,27 +50,22 @@ type MetadataSource struct {
 	Trace *transport.Tracer
 }
 
-// Limits on what the metadata server may send. An ID token is about 1 KB
-// (1.5 KB in the full format), and STS takes at most 20,000 characters;
-// anything far larger comes from something that is not a metadata server,
-// and is refused before it is sent on or fills the memory.
+// Limits on the metadata server.
 const (
-	// MaxAnswer is the most bytes read from one answer.
+	// MaxAnswer is the most bytes read from one answer: an ID token is
+	// about 1 KB, so anything far larger is not from a metadata server.
 	MaxAnswer = 64 << 10
-	// RequestLimit bounds each request to the metadata server, as the
-	// metadata package's own client does: a metadata server answers in
-	// milliseconds, so one that has not answered in five seconds will not.
-	// It is reported as this limit, not as the run's deadline, and not retried.
+	// RequestLimit bounds each request, as the metadata package's own
+	// client does: a metadata server answers in milliseconds. It is
+	// reported as this limit, not as the run's deadline, and not retried.
 	RequestLimit = 5 * time.Second
-	// RefusedFor is how long refused connections are tried again (within
-	// the run's deadline): GKE's metadata server refuses them for a few seconds
-	// after a pod starts.
+	// RefusedFor is how long refused connections are tried again: GKE's
+	// metadata server refuses them for a few seconds after a pod starts.
 	RefusedFor = 5 * time.Second
 )
 
-// MetadataHost is where metadata requests go: GCE_METADATA_HOST when set, as
-// the metadata package does, else the link-local address. It is exported for
-// messages, so they name the host that was actually asked.
+// MetadataHost is where metadata requests go, as the metadata package
+// decides: GCE_METADATA_HOST when set, else the link-local address.
 func MetadataHost() string {
 	return cmp.Or(os.Getenv("GCE_METADATA_HOST"), "169.254.169.254")
 }
@@ -175,15 +166,11 @@ func shownHost(h string) string {
 	return h
 }
 
-// defaultClient is the client a MetadataSource without one uses, made on
-// first use so that commands that never ask pay nothing.
+// defaultClient is made on first use, so commands that never ask pay nothing.
 var defaultClient = sync.OnceValue(func() *metadata.Client { return NewClient(nil) })
 
-// NewClient returns a metadata client that honours GCE_METADATA_HOST, never
-// uses a proxy, gives up on a host that does not accept a connection within
-// two seconds, tries refused connections again for RefusedFor, limits each
-// request to RequestLimit, reads at most MaxAnswer bytes of an answer, and
-// writes each request to trace when it is not nil.
+// NewClient returns a metadata client that honours GCE_METADATA_HOST, with
+// the limits above, writing each request to trace when it is not nil.
 func NewClient(trace *transport.Tracer) *metadata.Client {
 	return metadata.NewWithOptions(&metadata.Options{Client: transport.NewClient(metadataPolicy(trace))})
 }
@@ -201,8 +188,7 @@ func metadataPolicy(trace *transport.Tracer) transport.Policy {
 		// server that does not accept a connection within two seconds is
 		// not there, and six tries with the metadata package's backoff
 		// would keep the user waiting fifteen seconds to say so. Refused
-		// connections are another matter (RefusedFor), and resets stay
-		// retryable.
+		// connections are another matter, and resets stay retryable.
 		DialTimeout:      2 * time.Second,
 		FinalDialTimeout: true,
 		Trace:            trace,
@@ -211,11 +197,9 @@ func metadataPolicy(trace *transport.Tracer) transport.Policy {
 
 // Token asks the metadata server for an ID token and checks that the answer
 // is shaped like a JWT, and not longer than STS accepts, before anyone sends
-// it on.
-//
-// It asks for the full format, whose claims name the VM; a metadata server
-// that answers 400 to that (GKE Workload Identity, in some versions) is
-// asked once more for the standard format.
+// it on. It asks for the full format, whose claims name the VM; a metadata
+// server that answers 400 to that (GKE Workload Identity, in some
+// versions) is asked once more for the standard format.
 func (m *MetadataSource) Token(ctx context.Context) (secret.String, error) {
 	if err := CheckHost(); err != nil {
 		return secret.String{}, err
@@ -261,8 +245,7 @@ func (m *MetadataSource) client() *metadata.Client {
 	return defaultClient()
 }
 
-// metadataError carries a failed request for account sa as data, for
-// internal/explain to word.
+// metadataError carries a failed request for account sa as data.
 func metadataError(err error, sa string) *MetadataError {
 	e := &MetadataError{Host: MetadataHost(), Account: sa, Err: err}
 	if errors.As(err, new(metadata.NotDefinedError)) {
@@ -273,8 +256,7 @@ func metadataError(err error, sa string) *MetadataError {
 	return e
 }
 
-// Email asks the metadata server for the email of the service account, which
-// also shows that the server is there and knows the account.
+// Email asks the metadata server for the email of the service account.
 func (m *MetadataSource) Email(ctx context.Context) (string, error) {
 	if err := CheckHost(); err != nil {
 		return "", err

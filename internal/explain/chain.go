@@ -14,16 +14,12 @@ import (
 // the messages about it. Hop 1 is the web-identity exchange (--role), so
 // chained hops are numbered from 2.
 type Hop struct {
-	// N is this hop's number and Of the number of hops, the exchange
-	// included.
-	N, Of int
-	// Role is the ARN of the role this hop assumes.
-	Role string
+	N, Of int    // this hop's number, and the hops' with the exchange
+	Role  string // the ARN of the role this hop assumes
 	// Previous is the ARN of the role whose session signs the call (a role
 	// ARN, not the assumed-role ARN of its session).
-	Previous string
-	// ExternalID is what was sent as ExternalId, or "".
-	ExternalID string
+	Previous   string
+	ExternalID string // what was sent as ExternalId, or ""
 }
 
 // HopFailed words a failed hop. When STS refused it (AccessDenied), the
@@ -48,13 +44,11 @@ func HopFailed(h Hop, cause error) *Error {
 	return e
 }
 
-// where names the hop in a message.
 func (h Hop) where() string {
 	return fmt.Sprintf("hop %d of %d (--chain-role %s)", h.N, h.Of, h.Role)
 }
 
-// HopError is a hop that failed for a reason other than its trust policy:
-// Explain words the cause and names the hop before it.
+// HopError is a hop that failed for a reason other than its trust policy.
 type HopError struct {
 	Hop
 	Err error
@@ -66,7 +60,6 @@ func (e *HopError) Error() string { return e.where() + ": " + e.Err.Error() }
 // Unwrap gives the cause.
 func (e *HopError) Unwrap() error { return e.Err }
 
-// explain words the cause in g's words, after the hop's name.
 func (e *HopError) explain(g *Given) *Error {
 	inner := g.Explain(e.Err)
 	return &Error{Msg: e.where() + ": " + inner.Error(), Err: inner, worded: true}

@@ -1,24 +1,15 @@
 // Package explain is the one place that speaks to the person reading stderr:
-// it turns the typed errors of the packages below the command line into a
-// message and hints, prints them, and makes any text safe to print.
+// it turns the typed errors of the packages below the command line (sts,
+// token), which carry data and name no flag, into a message and hints in
+// the words of the command line that ran (Given), and prints them. It is
+// the only code that knows flag names and how a value was typed.
 //
-// Packages such as sts and token return errors that carry data (an STS error code and
-// request ID, the endpoint, the role, which value is malformed) and name no
-// flag. Given describes the command line that ran (how each value was
-// typed, where the STS endpoint came from, the run's deadline, the
-// arguments that decide the token), and Given.Explain words those errors
-// for it: this package is the only code that knows flag names and how a
-// value was typed. Errors already written for a person are *explain.Error
-// values; their cause stays reachable for errors.Is and errors.As but is
-// never printed on its own, because a cause from deep in a library may
-// quote things we do not control.
-//
-// Messages still carry text from peers (an STS error message, a metadata
-// server's body, a token's claims), so everything printed goes through
-// clean.Line or clean.Block first: secrets are removed, control
-// characters escaped, and our own line prefix cannot be forged. Print does
-// it for errors; anything else that prints what a peer said (doctor's
-// report, the --verbose trace, serve's log) must call them too.
+// An *Error's cause stays reachable for errors.Is and errors.As but is
+// never printed on its own: a cause from deep in a library may quote
+// things we do not control. Messages still carry text from peers, so
+// everything printed goes through clean.Line or clean.Block (secrets
+// removed, control characters escaped, our line prefix unforgeable); any
+// other code that prints what a peer said must call them too.
 package explain
 
 import (
@@ -32,20 +23,14 @@ import (
 
 // Error is a failure with a user-facing message and optional hints.
 type Error struct {
-	// Msg says what failed; it is printed after "error: ".
-	Msg string
-	// Hints are fixes, each printed on its own "hint: " line.
-	Hints []string
-	// Err is the cause, kept for errors.Is and errors.As.
-	Err error
+	Msg   string   // printed after "error: "
+	Hints []string // each printed on its own "hint: " line
+	Err   error    // the cause, for errors.Is and errors.As
 
-	// worded: Explain made it, and has nothing more to do with it.
-	worded bool
-	// atDeadline: the run's deadline ended it (AtDeadline).
-	atDeadline bool
-	// flag, value and format: Msg quotes a flag's value (Quote).
+	worded       bool // Explain made it, and has nothing more to do with it
+	atDeadline   bool // the run's deadline ended it (AtDeadline)
 	flag, format string
-	value        any
+	value        any // with flag and format: Msg quotes a flag's value (Quote)
 }
 
 // Error returns Msg alone; hints are printed separately by Print. An Error
@@ -72,10 +57,9 @@ func (e *Error) Hint(hints ...string) *Error {
 }
 
 // Print writes err to w as "prog: error: …" and one "prog: hint: …" line per
-// hint found anywhere in its chain. Multi-line hints keep the prefix on their
-// first line only and are indented after it, so JSON in a hint stays readable.
-// Every line is cleaned (see clean.Line). An Exit error prints nothing: its
-// command has said what it had to say.
+// hint in its chain, every line cleaned; a multi-line hint is indented
+// after its first line, so JSON in a hint stays readable. An Exit error
+// prints nothing: its command has said what it had to say.
 func Print(w io.Writer, prog string, err error) {
 	if _, ok := errors.AsType[exit](err); ok {
 		return
@@ -90,8 +74,7 @@ func Print(w io.Writer, prog string, err error) {
 }
 
 // Indent writes text after first, and each further line of it after rest,
-// each line ending in a newline: how a multi-line hint or value is shown
-// under its label.
+// each line ending in a newline.
 func Indent(first, rest, text string) string {
 	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
 	var b strings.Builder

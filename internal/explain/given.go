@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
+	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
 // Given is what only the command line knows about a run: how the person
-// gave the values a message quotes. Explain uses it to turn the typed
-// errors of sts (and of the other packages below the command line) into
-// messages and hints, so that no package below names a flag.
+// gave the values a message quotes.
 type Given struct {
 	// As maps a flag's name to how its value was given: "--duration 90",
 	// or the variable it came from, "GCP_AWS_CRED_DURATION=90". A flag not
@@ -24,13 +25,11 @@ type Given struct {
 	// EndpointFrom names what gave the STS endpoint ("--sts-endpoint",
 	// "AWS_ENDPOINT_URL_STS"), or "" when none was given.
 	EndpointFrom string
-	// Timeout is the run's deadline, in a hint when the run ends there.
-	// Zero: the deadline bounds something else (serve's exchanges), and
-	// its caller says so (PerExchange).
+	// Timeout is the run's deadline, in a hint when the run ends there;
+	// zero when it bounds serve's exchanges instead (PerExchange).
 	Timeout time.Duration
-	// TokenArgs are the arguments that decide which token a run gets
-	// (--impersonate EMAIL, --audience …), repeated in a hint that names
-	// another command so that it looks at the same token.
+	// TokenArgs decide which token a run gets (--impersonate EMAIL,
+	// --audience …), repeated in a hint that names another command.
 	TokenArgs []string
 }
 
@@ -59,34 +58,32 @@ func (g *Given) runDeadline() string {
 }
 
 // Command is a command line of this program to run next, quoted for a
-// hint: the command words, then the arguments that decide the token, so
-// that it looks at the same token as the run that printed it.
+// hint, with the TokenArgs so that it looks at the same token.
 func (g *Given) Command(words ...string) string {
-	var args []string
+	words = append([]string{clean.Name}, words...)
 	if g != nil {
-		args = g.TokenArgs
-	}
-	return "`" + strings.Join(append(append([]string{clean.Name}, words...), shellQuote(args)...), " ") + "`"
-}
-
-// shellQuote quotes each word that a shell would change.
-func shellQuote(words []string) []string {
-	out := make([]string, len(words))
-	for i, w := range words {
-		out[i] = w
-		if w == "" || strings.ContainsFunc(w, func(r rune) bool {
-			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("@%+=:,./_-", r))
-		}) {
-			out[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+		for _, a := range g.TokenArgs {
+			words = append(words, shellQuote(a))
 		}
 	}
-	return out
+	return "`" + strings.Join(words, " ") + "`"
+}
+
+// shellQuote makes w one word for POSIX shells (sh, bash, zsh) when a
+// hint's command line is pasted: a value from an ADC file may hold $(…),
+// which would run, or a *, which zsh refuses as a glob that matches nothing.
+func shellQuote(w string) string {
+	if w != "" && !strings.ContainsFunc(w, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("@%+=:,./_-", r))
+	}) {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 }
 
 // Explain turns the typed errors in err's chain into messages with hints,
 // in the words of the command line g describes. An *Error is kept, its
-// cause explained; what Explain does not know is returned as it is. It may
-// be called more than once on the same error.
+// cause explained; what Explain does not know is returned as it is.
 func (g *Given) Explain(err error) error {
 	if g == nil {
 		g = &Given{}
@@ -116,15 +113,42 @@ func (g *Given) Explain(err error) error {
 		}
 		return errors.Join(errs...)
 	}
-	e := g.explainSTS(err)
-	if e == nil {
-		e = g.explainToken(err)
-	}
+	e := g.word(err)
 	if e == nil {
 		return err
 	}
 	e.worded = true
 	return g.finish(e)
+}
+
+// word words the typed errors of sts and token, or returns nil for an
+// error that is none of them.
+func (g *Given) word(err error) *Error {
+	switch e := err.(type) {
+	case *sts.Error:
+		if e.Code != "" {
+			return g.stsAPI(e)
+		}
+		return g.stsCall(e)
+	case *sts.ParamError:
+		return g.stsParam(e)
+	case *sts.CABundleError:
+		return g.caBundle(e)
+	case *token.MetadataError:
+		return metadataFailure(e)
+	case *token.AnswerError:
+		return badAnswer(e)
+	case *token.IAMError:
+		if e.Problem != transport.EndpointOK {
+			return iamEndpoint(e)
+		}
+		return iamFailure(e)
+	case *token.ADCError:
+		return adcFailure(e)
+	case *token.HostError:
+		return badHost(e)
+	}
+	return nil
 }
 
 // finish adds the hint of what set the run's deadline, as given, to an
@@ -145,11 +169,9 @@ func (e *Error) AtDeadline() *Error {
 	return e
 }
 
-// PerExchange gives a deadline error of serve's its hint: there the
-// deadline, timeout, bounds each exchange, not the life of the server.
+// PerExchange words err, and gives a deadline error of serve's its hint:
+// there the deadline, timeout, bounds each exchange.
 func PerExchange(err error, timeout time.Duration) error {
-	// What serve's tests and callers fetch without the command line is
-	// worded too; words already chosen are kept.
 	err = (&Given{}).Explain(err)
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		return err

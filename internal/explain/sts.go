@@ -17,23 +17,6 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
-// explainSTS words the errors of package sts, or returns nil for an error
-// that is none of them.
-func (g *Given) explainSTS(err error) *Error {
-	switch e := err.(type) {
-	case *sts.Error:
-		if e.Code != "" {
-			return g.stsAPI(e)
-		}
-		return g.stsCall(e)
-	case *sts.ParamError:
-		return g.stsParam(e)
-	case *sts.CABundleError:
-		return g.caBundle(e)
-	}
-	return nil
-}
-
 // stsAPI words an error code STS answered with. Every message says what
 // the refusal means, then STS's own code and message.
 func (g *Given) stsAPI(e *sts.Error) *Error {
@@ -117,16 +100,16 @@ func (g *Given) stsCall(e *sts.Error) *Error {
 		}
 		return x
 	}
-	if x := Common(err, Peer{
-		Name: "STS at " + e.Endpoint, Kind: "STS endpoint", URL: e.Endpoint,
-		Normal: "AWS STS answers in a few KB", Other: "something other than AWS STS answered: check " + g.suspects(e),
-		Network: g.networkHints(e), Bearer: "the ID token",
-	}); x != nil {
-		// A proxy answering in STS's place is one suspect; naming it does
-		// not help a peer that refused or went silent.
-		if errors.As(err, new(*transport.TooLargeError)) {
-			x.Hint(proxyHint(e)...)
-		}
+	if tooLarge, ok := errors.AsType[*transport.TooLargeError](err); ok {
+		return Errorf(err, "the answer from STS at %s is larger than %s; AWS STS answers in a few KB", e.Endpoint, transport.Size(tooLarge.Limit)).
+			Hint("something other than AWS STS answered: check " + g.suspects(e)).
+			Hint(proxyHint(e)...)
+	}
+	if notLoopback, ok := errors.AsType[*transport.NotLoopbackError](err); ok {
+		return Errorf(err, "refusing cleartext STS endpoint %s: its host name resolved to %s, which is not a loopback address, and the ID token is a bearer credential", e.Endpoint, notLoopback.Addr).
+			Hint("use https://, or a loopback address such as http://127.0.0.1:PORT: a name like localhost is only as trustworthy as /etc/hosts and DNS")
+	}
+	if x := interrupted(err, "STS at "+e.Endpoint, g.networkHints(e)...); x != nil {
 		return x
 	}
 	var resp *awshttp.ResponseError
@@ -305,8 +288,7 @@ func (g *Given) stsParam(e *sts.ParamError) *Error {
 				Hint("remove user:password@ from the URL: STS takes no credentials in the URL, and they would end up in logs")
 		case sts.Cleartext:
 			return Errorf(e, "refusing cleartext STS endpoint %s: the ID token is a bearer credential and would cross the network unencrypted", e.Value).
-				Hint("use https://; http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost), for local emulators",
-					"the endpoint came from --sts-endpoint, else AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL")
+				Hint(hintCleartext, "the endpoint came from --sts-endpoint, else AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL")
 		}
 		return Errorf(e, "STS endpoint %q is not an http(s) URL", e.Value).
 			Hint("give a full URL, such as https://vpce-0123-abcd.sts.us-east-1.vpce.amazonaws.com (from --sts-endpoint, AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL)")

@@ -14,47 +14,25 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
-// The words of token's errors: token says what went wrong with which peer
-// or file, as data, and only this package knows which flag or variable set
-// the value a user should check.
-
 const (
 	hintIAMEndpoint    = "check --iam-credentials-endpoint (or GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT)"
 	hintIAMEndpointAPI = hintIAMEndpoint + ": it must name the IAM Credentials API"
 	hintMetadataHost   = "check that GCE_METADATA_HOST (if set) names a Google metadata server"
 	hintCleartext      = "use https://; http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost), for local emulators"
+	// The fixes for an ADC file that cannot be used as it is, and for a
+	// user's login that a token endpoint refused.
+	rewrite = "write it again: gcloud auth application-default login, or download the key or configuration file anew"
+	signIn  = "sign in again: gcloud auth application-default login"
 )
 
-// explainToken words the errors of package token, or returns nil for an
-// error that is none of them.
-func (g *Given) explainToken(err error) *Error {
-	switch e := err.(type) {
-	case *token.MetadataError:
-		return metadataFailure(e)
-	case *token.AnswerError:
-		return badAnswer(e)
-	case *token.IAMError:
-		if e.Problem != transport.EndpointOK {
-			return iamEndpoint(e)
-		}
-		return iamFailure(e)
-	case *token.ADCError:
-		return adcFailure(e)
-	case *token.HostError:
-		x := Errorf(e, "GCE_METADATA_HOST=%q is not host:port: %s", e.Value, e.Why)
-		if e.Fix != "" {
-			x.Hint("set GCE_METADATA_HOST=" + e.Fix)
-		}
-		return x.Hint("GCE_METADATA_HOST takes the metadata server's host and optional port, without a scheme or path: 169.254.169.254, metadata.google.internal, 127.0.0.1:8080 for an emulator; on Google Cloud, leave it unset")
+// badHost words a GCE_METADATA_HOST that is not host[:port].
+func badHost(e *token.HostError) *Error {
+	x := Errorf(e, "GCE_METADATA_HOST=%q is not host:port: %s", e.Value, e.Why)
+	if e.Fix != "" {
+		x.Hint("set GCE_METADATA_HOST=" + e.Fix)
 	}
-	return nil
+	return x.Hint("GCE_METADATA_HOST takes the metadata server's host and optional port, without a scheme or path: 169.254.169.254, metadata.google.internal, 127.0.0.1:8080 for an emulator; on Google Cloud, leave it unset")
 }
-
-// rewrite is the fix for an ADC file that cannot be used as it is.
-const rewrite = "write it again: gcloud auth application-default login, or download the key or configuration file anew"
-
-// signIn is the fix for a user's login that a token endpoint refused.
-const signIn = "sign in again: gcloud auth application-default login"
 
 // adcFailure words a failure to find, read or use Application Default
 // Credentials.
@@ -129,7 +107,7 @@ func refused(e *token.ADCError) *Error {
 	case code == "invalid_grant" && (a.Type == token.AuthorizedUser || a.Type == token.ExternalAccountAuthorizedUser || e.AtSource):
 		return Errorf(e, "your Google login in %s has expired or was revoked (invalid_grant at %s: %s)", a.File, where, cmp.Or(desc, "no description")).Hint(signIn)
 	case code == "invalid_grant" && a.Type == token.ServiceAccountKey:
-		return x.Hint("the key in "+a.File+" may have been deleted or disabled: gcloud iam service-accounts keys list --iam-account="+shellQuote1(strings.TrimPrefix(a.Member, "serviceAccount:")),
+		return x.Hint("the key in "+a.File+" may have been deleted or disabled: gcloud iam service-accounts keys list --iam-account="+shellQuote(strings.TrimPrefix(a.Member, "serviceAccount:")),
 			"or this machine's clock is off (the assertion is valid for one hour from now): check time sync")
 	case a.Type == token.ExternalAccount && (code == "invalid_grant" || code == "invalid_target" || code == "invalid_request"):
 		return x.Hint("Google's STS did not accept the subject token for the workload identity provider in the file's audience: check the provider's issuer, allowed audiences and attribute condition, and that the credential source in " + a.File + " holds a fresh token")
@@ -161,7 +139,7 @@ func unreachable(e *token.ADCError) *Error {
 		return Errorf(e, "the token endpoint %s answered more than %s", where, transport.Size(tooLarge.Limit)).
 			Hint("check token_uri or token_url in " + a.File)
 	case errors.Is(err, context.DeadlineExceeded):
-		return Common(e, Peer{Name: "the token endpoint " + where})
+		return interrupted(e, "the token endpoint "+where)
 	}
 	return Errorf(e, "cannot reach the token endpoint %s for the Application Default Credentials in %s: %s", where, a.File, clean.Flatten(Cause(err), 200)).
 		Hint("check the network and any proxy (HTTPS_PROXY, NO_PROXY), and token_uri or token_url in " + a.File)
@@ -176,7 +154,7 @@ func metadataFailure(e *token.MetadataError) *Error {
 	var refused *transport.RefusedError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return Common(e, Peer{Name: "the metadata server at " + host, Network: notOnGoogleCloud})
+		return interrupted(e, "the metadata server at "+host, notOnGoogleCloud...)
 	case errors.As(err, &perRequest):
 		return Errorf(e, "the metadata server at %s did not answer within %s, the limit for one request", host, perRequest.Limit).
 			Hint("a metadata server answers in milliseconds; one that accepts the connection and then says nothing is not a working metadata server (a proxy, a sidecar, or GCE_METADATA_HOST naming something else)").
@@ -263,7 +241,7 @@ func iamFailure(e *token.IAMError) *Error {
 	tooLarge, isTooLarge := errors.AsType[*transport.TooLargeError](err)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return Common(e, Peer{Name: "the IAM Credentials API at " + ep})
+		return interrupted(e, "the IAM Credentials API at "+ep)
 	case isTooLarge:
 		return Errorf(e, "the IAM Credentials API at %s answered more than %s; an ID token is about 1 KB", ep, transport.Size(tooLarge.Limit)).
 			Hint(hintIAMEndpoint)
@@ -325,24 +303,18 @@ func caller(a *token.ADC) string {
 func member(a *token.ADC) string {
 	switch {
 	case a.Member != "":
-		return shellQuote1(a.Member)
+		return shellQuote(a.Member)
 	case a.Type == token.AuthorizedUser:
 		return "user:$(gcloud config get account)"
 	}
 	return "MEMBER"
 }
 
-// shellQuote1 makes s one word for POSIX shells (sh, bash, zsh) when a
-// gcloud line of a hint is pasted: a value from an ADC file may hold
-// $(…), which would run, or a *, which zsh refuses as a glob that matches
-// nothing.
-func shellQuote1(s string) string { return shellQuote([]string{s})[0] }
-
 // bindingHints say which role each link of the chain needs on the next,
 // with the gcloud line that grants it.
 func bindingHints(e *token.IAMError) []string {
 	bind := func(on, member, role string) string {
-		return fmt.Sprintf("gcloud iam service-accounts add-iam-policy-binding %s --member=%s --role=%s", shellQuote1(on), member, role)
+		return fmt.Sprintf("gcloud iam service-accounts add-iam-policy-binding %s --member=%s --role=%s", shellQuote(on), member, role)
 	}
 	const openID, creator = "roles/iam.serviceAccountOpenIdTokenCreator", "roles/iam.serviceAccountTokenCreator"
 	if len(e.Delegates) == 0 {
@@ -356,7 +328,7 @@ func bindingHints(e *token.IAMError) []string {
 	m := member(e.Caller)
 	for _, d := range e.Delegates {
 		hints = append(hints, bind(d, m, creator))
-		m = shellQuote1("serviceAccount:" + d)
+		m = shellQuote("serviceAccount:" + d)
 	}
 	return append(hints, bind(e.Target, m, openID),
 		"Google answers the same when an account in the chain does not exist: check the emails")
@@ -368,15 +340,14 @@ func relogin(a *token.ADC) []string {
 	case token.AuthorizedUser, token.ExternalAccountAuthorizedUser, token.ImpersonatedServiceAccount:
 		return []string{signIn}
 	case token.ServiceAccountKey:
-		return []string{"check that the key in " + a.File + " is still valid: gcloud iam service-accounts keys list --iam-account=" + shellQuote1(strings.TrimPrefix(a.Member, "serviceAccount:"))}
+		return []string{"check that the key in " + a.File + " is still valid: gcloud iam service-accounts keys list --iam-account=" + shellQuote(strings.TrimPrefix(a.Member, "serviceAccount:"))}
 	case token.ExternalAccount:
 		return []string{"check the Workload Identity Federation configuration in " + a.File + " and that its credential source holds a fresh token"}
 	}
 	return nil
 }
 
-// oauthText is an OAuth error as Google answered it: code/subtype:
-// description.
+// oauthText is an OAuth error as Google answered it.
 func oauthText(code, desc, subtype string) string {
 	s := cmp.Or(code, "(no error code)")
 	if subtype != "" {
