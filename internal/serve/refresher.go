@@ -120,33 +120,18 @@ func (r *Refresher) Start(ctx context.Context) error {
 	}
 }
 
-// exchange makes one call and checks what it returned, counting the
-// outcome for the metrics.
-func (r *Refresher) exchange(ctx context.Context) (awscred.Credentials, time.Time, error) {
-	creds, err := r.call(ctx)
-	now := time.Now()
-	if err == nil {
-		err = check(creds, now)
-	}
-	r.outcomes.note(err)
-	return creds, now, err
-}
-
 // hangMargin is how long past its deadline a fetch may run before it
-// counts as failed. A fetch must honour its context, but one may not: a
-// credential source that is a FIFO, a file on a hung network mount, an
-// executable whose child holds its output open. Without the bound such a
-// fetch kept its refresh in flight for good: no log line, no retry, and
-// every request waiting on it.
+// counts as failed: a fetch that ignores its context (a FIFO or a file on a
+// hung network mount as credential source, an executable whose child holds
+// its output open) would otherwise keep its refresh in flight for good,
+// with no log line, no retry, and every request waiting on it.
 const hangMargin = 2 * time.Second
 
-// call runs fetch under ctx and waits for it until ctx's deadline and
-// hangMargin more. A fetch still running then is failed with an error
-// that says so, and left to end on its own: its goroutine cannot be
-// stopped from here, and its result, if it ever comes, is dropped. The
-// refresh it held is no longer in flight, so the retry is scheduled and
-// logged as for any failure.
-func (r *Refresher) call(ctx context.Context) (awscred.Credentials, error) {
+// exchange runs fetch under ctx, checks what it returned and counts the
+// outcome for the metrics. A fetch still running hangMargin past ctx's
+// deadline fails the exchange and is left to end on its own: its goroutine
+// cannot be stopped from here, and its late result is dropped.
+func (r *Refresher) exchange(ctx context.Context) (awscred.Credentials, time.Time, error) {
 	type result struct {
 		creds awscred.Credentials
 		err   error
@@ -159,16 +144,23 @@ func (r *Refresher) call(ctx context.Context) (awscred.Credentials, error) {
 	deadline, _ := ctx.Deadline() // Start and run always set one
 	t := time.NewTimer(time.Until(deadline) + hangMargin)
 	defer t.Stop()
+	var res result
 	select {
-	case res := <-done:
+	case res = <-done:
 		// --timeout bounds each exchange here, not a whole run as in the
 		// credential process: a deadline error says so.
-		return res.creds, explain.PerExchange(res.err, r.timeout)
+		res.err = explain.PerExchange(res.err, r.timeout)
 	case <-t.C:
-		return awscred.Credentials{}, explain.Errorf(nil,
+		res.err = explain.Errorf(nil,
 			"the exchange has not ended within its deadline (%s) and %s more; it is left to end on its own", r.timeout, hangMargin).
 			Hint("a credential source that never answers holds it: a FIFO or a file on a hung network mount as credential_source.file, or an executable that does not exit; once the source answers again, the next retry succeeds")
 	}
+	now := time.Now()
+	if res.err == nil {
+		res.err = check(res.creds, now)
+	}
+	r.outcomes.note(res.err)
+	return res.creds, now, res.err
 }
 
 // check refuses credentials that must not be served whatever the
@@ -198,14 +190,12 @@ func check(c awscred.Credentials, now time.Time) error {
 }
 
 // lifetime is how long c lives from now: its Expiration less the Date of
-// STS's answer, both by STS's clock, so that a local clock behind STS's
-// cannot stretch it. The Date has whole seconds, so a second is taken off
-// for the part of it that may have passed already. A Date earlier than
-// this machine's clock is a local clock ahead or a wrong Date (a broken
-// proxy or endpoint, a day off): the two cannot be told apart, and the
-// local reading, the shorter, is safe in both, where the Date's alone
-// would serve credentials long expired. Without a Date (an endpoint that
-// sends none) this machine's clock is all there is.
+// STS's answer (both by STS's clock, so that a local clock behind cannot
+// stretch it; less a second, as the Date has whole seconds), or the local
+// reading when shorter: a Date behind this machine's clock is a local
+// clock ahead or a wrong Date (a broken proxy, a day off), which cannot be
+// told apart, and the shorter is safe in both. Without a Date the local
+// clock is all there is.
 func lifetime(c awscred.Credentials, now time.Time) time.Duration {
 	local := c.Expiration.Sub(now)
 	if c.Issued.IsZero() {
@@ -507,11 +497,8 @@ func (r *Refresher) Close() {
 // requestID is the ID STS gave the request that failed with err, if it
 // answered at all: what AWS support asks for.
 func requestID(err error) string {
-	if withID, ok := errors.AsType[interface {
-		error
-		ServiceRequestID() string
-	}](err); ok {
-		return withID.ServiceRequestID()
+	if e, ok := errors.AsType[*sts.Error](err); ok {
+		return e.RequestID
 	}
 	return ""
 }
