@@ -210,5 +210,5 @@ func (s *Server) refuse(r *http.Request) {
 		msg = fmt.Sprintf("refused %d %s without the right token in the last %s (HTTP 401); the latest had %s, from %s",
 			n, plural(n, "request"), logInterval, why, r.RemoteAddr)
 	}
-	s.log.Warn(msg, keyEvent, "unauthorized", "count", n, "remote", r.RemoteAddr)
+	s.ref.log.Warn(msg, keyEvent, "unauthorized", "count", n, "remote", r.RemoteAddr)
 }

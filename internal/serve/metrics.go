@@ -74,7 +74,7 @@ func (s *Server) metrics(r *http.Request) response {
 	if resp := onlyGetOrHead(r); resp != nil {
 		return *resp
 	}
-	return response{status: http.StatusOK, ctype: metricsType, body: s.exposition(time.Now())}
+	return response{status: http.StatusOK, body: s.exposition(time.Now())}.with("Content-Type", metricsType)
 }
 
 // exposition writes the metrics in the text format: # HELP and # TYPE,
