@@ -74,8 +74,7 @@ func NewRefresher(cfg Config) *Refresher {
 }
 
 // Start makes the first exchange and schedules the refreshes. When STS
-// throttles it, the exchange is retried with full jitter (so that a fleet
-// started at once does not retry at once) for as long as Timeout allows;
+// throttles it, the exchange is retried for as long as Timeout allows;
 // any other failure is returned at once, as the credential process would
 // report it.
 func (r *Refresher) Start(ctx context.Context) error {
