@@ -12,11 +12,7 @@ import (
 	"time"
 )
 
-// The EC2 instance metadata protocol, version 2 only, for clients that read
-// no other (--imds). It has no shared secret: any local process that can
-// reach the port gets a session token for the asking, then the
-// credentials. So it is off by default, and turning it on is logged as a
-// warning.
+// The EC2 instance metadata protocol, version 2 only (see Config.IMDS).
 const (
 	// IMDSEndpointEnv is the variable the SDKs and the CLI read a
 	// non-default metadata endpoint from.

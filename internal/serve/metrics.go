@@ -107,7 +107,11 @@ func (s *Server) exposition(now time.Time) []byte {
 		left, expiration, got = h.plan.left(now), h.creds.Expiration, h.plan.got
 	}
 
-	gauge("gcp_aws_cred_credentials_held", "1 while credentials may be served (more than the floor left), else 0.", b2f(s.ref.Healthy()))
+	held := 0.0
+	if s.ref.Healthy() {
+		held = 1
+	}
+	gauge("gcp_aws_cred_credentials_held", "1 while credentials may be served (more than the floor left), else 0.", held)
 	gauge("gcp_aws_cred_credentials_expiry_seconds", "Seconds until the credentials held expire, by STS's clock and this machine's monotonic one; 0 when none are held or they have expired.",
 		math.Max(0, math.Round(left.Seconds()*1000)/1000))
 	gauge("gcp_aws_cred_credentials_expiration_timestamp_seconds", "The Expiration of the credentials held, in Unix seconds; 0 when none are held.", unix(expiration))
@@ -125,11 +129,4 @@ func (s *Server) exposition(now time.Time) []byte {
 	sample("gcp_aws_cred_strangers_refused_total", `reason="unauthorized"`, float64(s.refused.total.Load()))
 	sample("gcp_aws_cred_strangers_refused_total", `reason="closed"`, float64(s.strangers.closed.total.Load()))
 	return []byte(b.String())
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }

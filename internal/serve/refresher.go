@@ -266,12 +266,10 @@ type document struct {
 // serve call STS and the metadata server many times a second, for good.
 const minRefreshGap = time.Second
 
-// schedule sets the one refresh timer, no sooner than minRefreshGap after
-// the last refresh began. Called with mu held.
+// schedule sets the one refresh timer, no sooner than r.gap after the last
+// refresh began. Called with mu held and no timer set: by Start, or after
+// begin, which stops the timer.
 func (r *Refresher) schedule(d time.Duration) {
-	if r.timer != nil {
-		r.timer.Stop()
-	}
 	if r.closed {
 		return
 	}
@@ -357,15 +355,12 @@ func (r *Refresher) failure(err error, now time.Time) func() {
 	r.schedule(d)
 	servable := r.cur.plan.servable(now)
 
-	var state string
+	state := fmt.Sprintf("retrying in %s", round(d))
 	switch {
 	case servable:
-		until := r.cur.creds.Expiration.Add(-r.cur.plan.floor)
-		state = fmt.Sprintf("retrying in %s; serving the current credentials until %s", round(d), stamp(until))
-	case r.empty:
-		state = fmt.Sprintf("retrying in %s", round(d))
-	default:
-		state = fmt.Sprintf("retrying in %s; no credentials left to serve: requests get 503 until a refresh succeeds", round(d))
+		state += "; serving the current credentials until " + stamp(r.cur.creds.Expiration.Add(-r.cur.plan.floor))
+	case !r.empty:
+		state += "; no credentials left to serve: requests get 503 until a refresh succeeds"
 	}
 	newEmpty := !servable && !r.empty
 	r.empty = r.empty || !servable
