@@ -3,13 +3,10 @@ package serve
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,27 +43,6 @@ func (o *outcomes) note(err error) {
 		i = 2
 	}
 	o[i].Add(1)
-}
-
-// statuses counts the answers written, by HTTP status.
-type statuses struct {
-	mu sync.Mutex
-	n  map[int]int64
-}
-
-func (s *statuses) note(status int) {
-	s.mu.Lock()
-	if s.n == nil {
-		s.n = map[int]int64{}
-	}
-	s.n[status]++
-	s.mu.Unlock()
-}
-
-func (s *statuses) snapshot() map[int]int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.n)
 }
 
 // metrics answers GET and HEAD on MetricsPath.
@@ -121,9 +97,10 @@ func (s *Server) exposition(now time.Time) []byte {
 		sample("gcp_aws_cred_refreshes_total", `result="`+res+`"`, float64(s.ref.outcomes[i].Load()))
 	}
 	family("gcp_aws_cred_requests_total", "counter", "Requests answered by serve, by HTTP status (net/http's own 400, 431 and 505 are not counted).")
-	byStatus := s.answered.snapshot()
-	for _, c := range slices.Sorted(maps.Keys(byStatus)) {
-		sample("gcp_aws_cred_requests_total", `status="`+strconv.Itoa(c)+`"`, float64(byStatus[c]))
+	for status := range s.answered {
+		if n := s.answered[status].Load(); n > 0 {
+			sample("gcp_aws_cred_requests_total", `status="`+strconv.Itoa(status)+`"`, float64(n))
+		}
 	}
 	family("gcp_aws_cred_strangers_refused_total", "counter", "Requests refused for want of the right token (reason unauthorized), and connections closed because more than 128 without it were open (reason closed).")
 	sample("gcp_aws_cred_strangers_refused_total", `reason="unauthorized"`, float64(s.refused.total.Load()))

@@ -29,6 +29,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
@@ -44,11 +45,8 @@ const (
 	HealthPath = "/healthz"
 )
 
-// Request handling limits. A local client that misbehaves, or a thousand
-// of them, must not exhaust the server or delay another client: the
-// connections without the token are capped (maxStrangers) and their
-// headers small and quick; slow ones time out; and only a client with the
-// token keeps its connection once answered.
+// Request handling limits: a local client that misbehaves, or a thousand
+// of them, must not exhaust the server or delay another client.
 const (
 	// maxHeaderBytes is the largest request header answered with anything
 	// but 431: a token is a header value, and the SDKs send a handful of
@@ -109,7 +107,7 @@ type Server struct {
 
 	refused   tally // requests without the right token
 	strangers *strangers
-	answered  statuses
+	answered  [600]atomic.Int64 // answers written, by HTTP status
 	imds      *imds // nil unless Config.IMDS
 }
 
@@ -269,7 +267,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if resp.status != http.StatusOK || r.URL.Path != CredentialsPath || r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
 		h.Set("Connection", "close")
 	}
-	s.answered.note(resp.status)
+	s.answered[resp.status].Add(1)
 	w.WriteHeader(resp.status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(resp.body)
