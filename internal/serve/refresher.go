@@ -405,12 +405,13 @@ func failureKey(err error) string {
 // current returns credentials that may be served and their response body:
 // the current ones while they have more than the floor left; otherwise the
 // outcome of the refresh in flight; otherwise an error saying why there
-// are none, which keeps the hints of the last refresh's.
+// are none, which keeps the hints of the last refresh's. Called once Start
+// has stored the first credentials, as a Server does.
 func (r *Refresher) current(ctx context.Context) (*held, error) {
 	for {
 		r.mu.Lock()
 		now := time.Now()
-		if r.cur != nil && r.cur.plan.servable(now) {
+		if r.cur.plan.servable(now) {
 			h := r.cur
 			r.mu.Unlock()
 			return h, nil
@@ -419,28 +420,22 @@ func (r *Refresher) current(ctx context.Context) (*held, error) {
 			r.mu.Unlock()
 			return nil, errShutdown
 		}
-		if r.inflight == nil && r.failures == 0 && r.cur != nil && !now.Before(r.started.Add(r.gap)) {
+		if r.inflight == nil && r.failures == 0 && !now.Before(r.started.Add(r.gap)) {
 			// The timer should have fired already. Timers run on the
 			// monotonic clock, which stands still while the machine is
 			// suspended; the wall clock, which expiry follows, does not.
-			if done := r.begin(); done != nil {
-				go r.run(done)
-			}
+			go r.run(r.begin())
 		}
-		wait, last, held, gap := r.inflight, r.lastErr, r.cur != nil, r.gap
+		wait, last, gap := r.inflight, r.lastErr, r.gap
 		r.mu.Unlock()
 		if wait == nil {
-			switch {
-			case last != nil:
-			case held:
+			if last == nil {
 				last = fmt.Errorf("the credentials held have too little time left, and refreshes are at least %s apart", gap)
-			default:
-				last = errors.New("no credentials yet")
 			}
 			return nil, fmt.Errorf("no valid credentials: %w", last)
 		}
 		// The refresh in flight ends within its timeout and hangMargin,
-		// when call gives up on a fetch that does not honour its context.
+		// when exchange gives up on a fetch that does not honour its context.
 		select {
 		case <-wait:
 		case <-ctx.Done():
