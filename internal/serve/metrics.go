@@ -71,27 +71,18 @@ func (s *Server) exposition(now time.Time) []byte {
 		family(name, "gauge", help)
 		sample(name, "", v)
 	}
-	unix := func(t time.Time) float64 {
-		if t.IsZero() {
-			return 0
-		}
-		return float64(t.UnixMilli()) / 1000
-	}
-	var left time.Duration
-	var expiration, got time.Time
-	if h := s.ref.last(); h != nil {
-		left, expiration, got = h.plan.left(now), h.creds.Expiration, h.plan.got
-	}
+	unix := func(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+	h := s.ref.last() // never nil: a Server holds credentials from its start
 
 	held := 0.0
-	if s.ref.Healthy() {
+	if h.plan.servable(now) {
 		held = 1
 	}
 	gauge("gcp_aws_cred_credentials_held", "1 while credentials may be served (more than the floor left), else 0.", held)
 	gauge("gcp_aws_cred_credentials_expiry_seconds", "Seconds until the credentials held expire, by STS's clock and this machine's monotonic one; 0 when none are held or they have expired.",
-		math.Max(0, math.Round(left.Seconds()*1000)/1000))
-	gauge("gcp_aws_cred_credentials_expiration_timestamp_seconds", "The Expiration of the credentials held, in Unix seconds; 0 when none are held.", unix(expiration))
-	gauge("gcp_aws_cred_last_refresh_success_timestamp_seconds", "When credentials were last obtained (the first exchange included), in Unix seconds.", unix(got))
+		math.Max(0, math.Round(h.plan.left(now).Seconds()*1000)/1000))
+	gauge("gcp_aws_cred_credentials_expiration_timestamp_seconds", "The Expiration of the credentials held, in Unix seconds; 0 when none are held.", unix(h.creds.Expiration))
+	gauge("gcp_aws_cred_last_refresh_success_timestamp_seconds", "When credentials were last obtained (the first exchange included), in Unix seconds.", unix(h.plan.got))
 	family("gcp_aws_cred_refreshes_total", "counter", "Exchanges with STS (the first included), by result: success, throttled, denied (AccessDenied, IDPRejectedClaim), other.")
 	for i, res := range results {
 		sample("gcp_aws_cred_refreshes_total", `result="`+res+`"`, float64(s.ref.outcomes[i].Load()))
