@@ -44,7 +44,7 @@ type Refresher struct {
 	next     time.Time // when timer fires
 	failures int       // consecutive failed refreshes
 	lastErr  error
-	logged   string // the failure last logged (its code), so a repeat is not
+	logged   string // failureKey of the failure last logged: a repeat is not
 	empty    bool   // logged that nothing can be served
 	closed   bool
 	started  time.Time     // when the last refresh began, for gap
@@ -146,8 +146,6 @@ func (r *Refresher) exchange(ctx context.Context) (awscred.Credentials, time.Tim
 	var res result
 	select {
 	case res = <-done:
-		// --timeout bounds each exchange here, not a whole run as in the
-		// credential process: a deadline error says so.
 		res.err = explain.PerExchange(res.err, r.timeout)
 	case <-t.C:
 		res.err = explain.Errorf(nil,
