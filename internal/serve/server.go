@@ -108,7 +108,7 @@ type Server struct {
 	refused   tally // requests without the right token
 	strangers *strangers
 	answered  [600]atomic.Int64 // answers written, by HTTP status
-	imds      *imds // nil unless Config.IMDS
+	imds      *imds             // nil unless Config.IMDS
 }
 
 // Start checks cfg, binds the address, makes the first exchange, then
