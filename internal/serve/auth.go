@@ -35,18 +35,17 @@ const (
 	TokenFromGenerator = "generated"
 )
 
-// maxTokenFile bounds what is read from --auth-token-file: a token is a
-// header value, and the server takes headers of 8 KiB at most.
-const maxTokenFile = 4096
-
-// minToken is the shortest token accepted from the environment or a file:
-// anything shorter is a password someone typed, not a secret. A generated
-// one has 43 characters (32 random bytes).
-const minToken = 32
-
-// tokenFileTimeout bounds the reading of --auth-token-file, which could be
-// on a hung network file system.
-const tokenFileTimeout = 5 * time.Second
+const (
+	// maxTokenFile bounds what is read from --auth-token-file: a token is
+	// a header value, and the server takes headers of 8 KiB at most.
+	maxTokenFile = 4096
+	// minToken is the shortest token accepted from the environment or a
+	// file: anything shorter is a password someone typed, not a secret.
+	minToken = 32
+	// tokenFileTimeout bounds the reading of --auth-token-file, which
+	// could be on a hung network file system.
+	tokenFileTimeout = 5 * time.Second
+)
 
 // ResolveToken picks the authorization token: getenv(TokenEnv) when set,
 // else the contents of file when given, else 32 random bytes, base64url.
@@ -122,11 +121,9 @@ func readTokenFile(file string) ([]byte, error) {
 }
 
 // authorized compares the request's Authorization header with the token
-// in constant time. Both sides are hashed first so that the comparison
-// does not return early on a length mismatch either. The SDKs send the
-// token verbatim, without a scheme such as "Bearer" (the Go SDK's
-// endpointcreds client sets the header to the token; botocore builds
-// {'Authorization': auth_token}).
+// in constant time, hashing both first so that a length mismatch does not
+// return early either. The SDKs send the token verbatim, without a scheme
+// such as "Bearer".
 func authorized(header []string, token secret.String) bool {
 	if len(header) != 1 {
 		return false
@@ -210,5 +207,5 @@ func (s *Server) refuse(r *http.Request) {
 		msg = fmt.Sprintf("refused %d %s without the right token in the last %s (HTTP 401); the latest had %s, from %s",
 			n, plural(n, "request"), logInterval, why, r.RemoteAddr)
 	}
-	s.log.Warn(msg, keyEvent, "unauthorized", "count", n, "remote", r.RemoteAddr)
+	s.ref.log.Warn(msg, keyEvent, "unauthorized", "count", n, "remote", r.RemoteAddr)
 }

@@ -13,20 +13,15 @@ import (
 )
 
 // maxStrangers caps the connections open at once that have not sent a
-// request with the token. Each holds a goroutine, buffers and, while its
-// header arrives, the parsed lines of up to maxHeaderBytes: unbounded,
-// 500 connections of tiny header lines took serve past the 64 MB the unit
-// allows. At the cap the oldest is closed. A client's own first request is
-// a stranger's for the millisecond before its header is read, so a flood
-// would have to open the cap's worth of connections in that time to close
-// it; a connection is no stranger's once its request shows the token, and
-// is never closed by the cap after that, even while the request waits for
-// a refresh. The cap also bounds the descriptors strangers can take, far
-// below the process's limit, which Go raises to the hard limit at start.
+// request with the token, closing the oldest beyond it. Each holds a
+// goroutine, buffers and up to maxHeaderBytes of parsed header lines:
+// unbounded, 500 of them took serve past the 64 MB its unit allows. A
+// client's connection is a stranger's only until its header is read, so a
+// flood would have to open the cap's worth within that millisecond to
+// close it. The cap bounds the descriptors strangers take too.
 const maxStrangers = 128
 
-// strangers tracks the connections that have not sent a request with the
-// token, oldest first, and closes the oldest beyond maxStrangers.
+// strangers tracks the strangers' connections, oldest first.
 type strangers struct {
 	log    *slog.Logger
 	mu     sync.Mutex

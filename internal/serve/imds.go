@@ -12,11 +12,7 @@ import (
 	"time"
 )
 
-// The EC2 instance metadata protocol, version 2 only, for clients that read
-// no other (--imds). It has no shared secret: any local process that can
-// reach the port gets a session token for the asking, then the
-// credentials. So it is off by default, and turning it on is logged as a
-// warning.
+// The EC2 instance metadata protocol, version 2 only (see Config.IMDS).
 const (
 	// IMDSEndpointEnv is the variable the SDKs and the CLI read a
 	// non-default metadata endpoint from.
@@ -89,22 +85,16 @@ func (s *Server) imdsAnswer(r *http.Request) response {
 	}
 	if r.URL.Path == imdsTokenPath {
 		if r.Method != http.MethodPut {
-			resp := textResponse(http.StatusMethodNotAllowed, "Method Not Allowed\n")
-			resp.allow = http.MethodPut
-			return resp
+			return textResponse(http.StatusMethodNotAllowed, "Method Not Allowed\n").with("Allow", http.MethodPut)
 		}
 		ttl, err := strconv.Atoi(r.Header.Get(imdsTTLHeader))
 		if err != nil || ttl < 1 || ttl > imdsMaxTTL {
 			return textResponse(http.StatusBadRequest, "Bad Request: "+imdsTTLHeader+" must be from 1 to 21600\n")
 		}
-		resp := textResponse(http.StatusOK, m.issue(time.Duration(ttl)*time.Second))
-		resp.ttl = strconv.Itoa(ttl)
-		return resp
+		return textResponse(http.StatusOK, m.issue(time.Duration(ttl)*time.Second)).with(imdsTTLHeader, strconv.Itoa(ttl))
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		resp := textResponse(http.StatusMethodNotAllowed, "Method Not Allowed\n")
-		resp.allow = "GET, HEAD"
-		return resp
+		return textResponse(http.StatusMethodNotAllowed, "Method Not Allowed\n").with("Allow", "GET, HEAD")
 	}
 	if !m.valid(r.Header.Get(imdsTokHeader)) {
 		// IMDSv2 only: no session token, no answer.
@@ -119,23 +109,21 @@ func (s *Server) imdsAnswer(r *http.Request) response {
 	case !ok || name != m.role:
 		return textResponse(http.StatusNotFound, "Not Found\n")
 	}
-	h, failed := s.served(r)
-	if failed != nil {
-		return *failed
-	}
-	b, _ := json.Marshal(imdsDocument{
-		Code:            "Success",
-		LastUpdated:     stamp(h.plan.got),
-		Type:            "AWS-HMAC",
-		AccessKeyID:     h.creds.AccessKeyID,
-		SecretAccessKey: h.creds.SecretAccessKey.Reveal(),
-		Token:           h.creds.SessionToken.Reveal(),
-		Expiration:      stamp(h.creds.Expiration),
+	return s.served(r, func(h *held) []byte {
+		b, _ := json.Marshal(imdsDocument{
+			Code:            "Success",
+			LastUpdated:     stamp(h.plan.got),
+			Type:            "AWS-HMAC",
+			AccessKeyID:     h.creds.AccessKeyID,
+			SecretAccessKey: h.creds.SecretAccessKey.Reveal(),
+			Token:           h.creds.SessionToken.Reveal(),
+			Expiration:      stamp(h.creds.Expiration),
+		})
+		return b
 	})
-	return response{status: http.StatusOK, body: b}
 }
 
 // textResponse is an IMDS answer: plain text, as EC2's.
 func textResponse(status int, body string) response {
-	return response{status: status, ctype: "text/plain", body: []byte(body)}
+	return response{status: status, body: []byte(body)}.with("Content-Type", "text/plain")
 }

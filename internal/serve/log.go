@@ -37,14 +37,10 @@ var discard = slog.New(slog.DiscardHandler)
 
 // NewLogger returns serve's logger writing to w in format (LogPlain or
 // LogJSON); nil w discards everything. quiet keeps warnings and errors
-// only. Plain lines have the CLI's own form ("gcp-aws-cred: warning: …",
-// then "gcp-aws-cred: hint: …" lines) and no time stamp, which journald
-// and container runtimes add; JSON lines are slog's JSON handler's with
-// lower-case level names.
-//
-// Both handlers clean every value they write, the message included:
-// secrets redacted, control characters escaped, the line prefix defused.
-// No call site has to remember to clean.
+// only. Plain lines have no time stamp: journald and container runtimes
+// add one. Both handlers clean every value they write, the message
+// included (secrets redacted, control characters escaped, the line prefix
+// defused), so that no call site has to remember to.
 func NewLogger(w io.Writer, format string, quiet bool) *slog.Logger {
 	if w == nil {
 		return discard

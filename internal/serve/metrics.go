@@ -3,13 +3,10 @@ package serve
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,33 +45,12 @@ func (o *outcomes) note(err error) {
 	o[i].Add(1)
 }
 
-// statuses counts the answers written, by HTTP status.
-type statuses struct {
-	mu sync.Mutex
-	n  map[int]int64
-}
-
-func (s *statuses) note(status int) {
-	s.mu.Lock()
-	if s.n == nil {
-		s.n = map[int]int64{}
-	}
-	s.n[status]++
-	s.mu.Unlock()
-}
-
-func (s *statuses) snapshot() map[int]int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.n)
-}
-
 // metrics answers GET and HEAD on MetricsPath.
 func (s *Server) metrics(r *http.Request) response {
 	if resp := onlyGetOrHead(r); resp != nil {
 		return *resp
 	}
-	return response{status: http.StatusOK, ctype: metricsType, body: s.exposition(time.Now())}
+	return response{status: http.StatusOK, body: s.exposition(time.Now())}.with("Content-Type", metricsType)
 }
 
 // exposition writes the metrics in the text format: # HELP and # TYPE,
@@ -95,41 +71,30 @@ func (s *Server) exposition(now time.Time) []byte {
 		family(name, "gauge", help)
 		sample(name, "", v)
 	}
-	unix := func(t time.Time) float64 {
-		if t.IsZero() {
-			return 0
-		}
-		return float64(t.UnixMilli()) / 1000
-	}
-	var left time.Duration
-	var expiration, got time.Time
-	if h := s.ref.last(); h != nil {
-		left, expiration, got = h.plan.left(now), h.creds.Expiration, h.plan.got
-	}
+	unix := func(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+	h := s.ref.last() // never nil: a Server holds credentials from its start
 
-	gauge("gcp_aws_cred_credentials_held", "1 while credentials may be served (more than the floor left), else 0.", b2f(s.ref.Healthy()))
+	held := 0.0
+	if h.plan.servable(now) {
+		held = 1
+	}
+	gauge("gcp_aws_cred_credentials_held", "1 while credentials may be served (more than the floor left), else 0.", held)
 	gauge("gcp_aws_cred_credentials_expiry_seconds", "Seconds until the credentials held expire, by STS's clock and this machine's monotonic one; 0 when none are held or they have expired.",
-		math.Max(0, math.Round(left.Seconds()*1000)/1000))
-	gauge("gcp_aws_cred_credentials_expiration_timestamp_seconds", "The Expiration of the credentials held, in Unix seconds; 0 when none are held.", unix(expiration))
-	gauge("gcp_aws_cred_last_refresh_success_timestamp_seconds", "When credentials were last obtained (the first exchange included), in Unix seconds.", unix(got))
+		math.Max(0, math.Round(h.plan.left(now).Seconds()*1000)/1000))
+	gauge("gcp_aws_cred_credentials_expiration_timestamp_seconds", "The Expiration of the credentials held, in Unix seconds; 0 when none are held.", unix(h.creds.Expiration))
+	gauge("gcp_aws_cred_last_refresh_success_timestamp_seconds", "When credentials were last obtained (the first exchange included), in Unix seconds.", unix(h.plan.got))
 	family("gcp_aws_cred_refreshes_total", "counter", "Exchanges with STS (the first included), by result: success, throttled, denied (AccessDenied, IDPRejectedClaim), other.")
 	for i, res := range results {
 		sample("gcp_aws_cred_refreshes_total", `result="`+res+`"`, float64(s.ref.outcomes[i].Load()))
 	}
 	family("gcp_aws_cred_requests_total", "counter", "Requests answered by serve, by HTTP status (net/http's own 400, 431 and 505 are not counted).")
-	byStatus := s.answered.snapshot()
-	for _, c := range slices.Sorted(maps.Keys(byStatus)) {
-		sample("gcp_aws_cred_requests_total", `status="`+strconv.Itoa(c)+`"`, float64(byStatus[c]))
+	for status := range s.answered {
+		if n := s.answered[status].Load(); n > 0 {
+			sample("gcp_aws_cred_requests_total", `status="`+strconv.Itoa(status)+`"`, float64(n))
+		}
 	}
 	family("gcp_aws_cred_strangers_refused_total", "counter", "Requests refused for want of the right token (reason unauthorized), and connections closed because more than 128 without it were open (reason closed).")
 	sample("gcp_aws_cred_strangers_refused_total", `reason="unauthorized"`, float64(s.refused.total.Load()))
 	sample("gcp_aws_cred_strangers_refused_total", `reason="closed"`, float64(s.strangers.closed.total.Load()))
 	return []byte(b.String())
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -44,7 +44,7 @@ type Refresher struct {
 	next     time.Time // when timer fires
 	failures int       // consecutive failed refreshes
 	lastErr  error
-	logged   string // the failure last logged (its code), so a repeat is not
+	logged   string // failureKey of the failure last logged: a repeat is not
 	empty    bool   // logged that nothing can be served
 	closed   bool
 	started  time.Time     // when the last refresh began, for gap
@@ -74,8 +74,7 @@ func NewRefresher(cfg Config) *Refresher {
 }
 
 // Start makes the first exchange and schedules the refreshes. When STS
-// throttles it, the exchange is retried with full jitter (so that a fleet
-// started at once does not retry at once) for as long as Timeout allows;
+// throttles it, the exchange is retried for as long as Timeout allows;
 // any other failure is returned at once, as the credential process would
 // report it.
 func (r *Refresher) Start(ctx context.Context) error {
@@ -120,33 +119,18 @@ func (r *Refresher) Start(ctx context.Context) error {
 	}
 }
 
-// exchange makes one call and checks what it returned, counting the
-// outcome for the metrics.
-func (r *Refresher) exchange(ctx context.Context) (awscred.Credentials, time.Time, error) {
-	creds, err := r.call(ctx)
-	now := time.Now()
-	if err == nil {
-		err = check(creds, now)
-	}
-	r.outcomes.note(err)
-	return creds, now, err
-}
-
 // hangMargin is how long past its deadline a fetch may run before it
-// counts as failed. A fetch must honour its context, but one may not: a
-// credential source that is a FIFO, a file on a hung network mount, an
-// executable whose child holds its output open. Without the bound such a
-// fetch kept its refresh in flight for good: no log line, no retry, and
-// every request waiting on it.
+// counts as failed: a fetch that ignores its context (a FIFO or a file on a
+// hung network mount as credential source, an executable whose child holds
+// its output open) would otherwise keep its refresh in flight for good,
+// with no log line, no retry, and every request waiting on it.
 const hangMargin = 2 * time.Second
 
-// call runs fetch under ctx and waits for it until ctx's deadline and
-// hangMargin more. A fetch still running then is failed with an error
-// that says so, and left to end on its own: its goroutine cannot be
-// stopped from here, and its result, if it ever comes, is dropped. The
-// refresh it held is no longer in flight, so the retry is scheduled and
-// logged as for any failure.
-func (r *Refresher) call(ctx context.Context) (awscred.Credentials, error) {
+// exchange runs fetch under ctx, checks what it returned and counts the
+// outcome for the metrics. A fetch still running hangMargin past ctx's
+// deadline fails the exchange and is left to end on its own: its goroutine
+// cannot be stopped from here, and its late result is dropped.
+func (r *Refresher) exchange(ctx context.Context) (awscred.Credentials, time.Time, error) {
 	type result struct {
 		creds awscred.Credentials
 		err   error
@@ -159,16 +143,21 @@ func (r *Refresher) call(ctx context.Context) (awscred.Credentials, error) {
 	deadline, _ := ctx.Deadline() // Start and run always set one
 	t := time.NewTimer(time.Until(deadline) + hangMargin)
 	defer t.Stop()
+	var res result
 	select {
-	case res := <-done:
-		// --timeout bounds each exchange here, not a whole run as in the
-		// credential process: a deadline error says so.
-		return res.creds, explain.PerExchange(res.err, r.timeout)
+	case res = <-done:
+		res.err = explain.PerExchange(res.err, r.timeout)
 	case <-t.C:
-		return awscred.Credentials{}, explain.Errorf(nil,
+		res.err = explain.Errorf(nil,
 			"the exchange has not ended within its deadline (%s) and %s more; it is left to end on its own", r.timeout, hangMargin).
 			Hint("a credential source that never answers holds it: a FIFO or a file on a hung network mount as credential_source.file, or an executable that does not exit; once the source answers again, the next retry succeeds")
 	}
+	now := time.Now()
+	if res.err == nil {
+		res.err = check(res.creds, now)
+	}
+	r.outcomes.note(res.err)
+	return res.creds, now, res.err
 }
 
 // check refuses credentials that must not be served whatever the
@@ -198,14 +187,12 @@ func check(c awscred.Credentials, now time.Time) error {
 }
 
 // lifetime is how long c lives from now: its Expiration less the Date of
-// STS's answer, both by STS's clock, so that a local clock behind STS's
-// cannot stretch it. The Date has whole seconds, so a second is taken off
-// for the part of it that may have passed already. A Date earlier than
-// this machine's clock is a local clock ahead or a wrong Date (a broken
-// proxy or endpoint, a day off): the two cannot be told apart, and the
-// local reading, the shorter, is safe in both, where the Date's alone
-// would serve credentials long expired. Without a Date (an endpoint that
-// sends none) this machine's clock is all there is.
+// STS's answer (both by STS's clock, so that a local clock behind cannot
+// stretch it; less a second, as the Date has whole seconds), or the local
+// reading when shorter: a Date behind this machine's clock is a local
+// clock ahead or a wrong Date (a broken proxy, a day off), which cannot be
+// told apart, and the shorter is safe in both. Without a Date the local
+// clock is all there is.
 func lifetime(c awscred.Credentials, now time.Time) time.Duration {
 	local := c.Expiration.Sub(now)
 	if c.Issued.IsZero() {
@@ -277,12 +264,10 @@ type document struct {
 // serve call STS and the metadata server many times a second, for good.
 const minRefreshGap = time.Second
 
-// schedule sets the one refresh timer, no sooner than minRefreshGap after
-// the last refresh began. Called with mu held.
+// schedule sets the one refresh timer, no sooner than r.gap after the last
+// refresh began. Called with mu held and no timer set: by Start, or after
+// begin, which stops the timer.
 func (r *Refresher) schedule(d time.Duration) {
-	if r.timer != nil {
-		r.timer.Stop()
-	}
 	if r.closed {
 		return
 	}
@@ -368,15 +353,12 @@ func (r *Refresher) failure(err error, now time.Time) func() {
 	r.schedule(d)
 	servable := r.cur.plan.servable(now)
 
-	var state string
+	state := fmt.Sprintf("retrying in %s", round(d))
 	switch {
 	case servable:
-		until := r.cur.creds.Expiration.Add(-r.cur.plan.floor)
-		state = fmt.Sprintf("retrying in %s; serving the current credentials until %s", round(d), stamp(until))
-	case r.empty:
-		state = fmt.Sprintf("retrying in %s", round(d))
-	default:
-		state = fmt.Sprintf("retrying in %s; no credentials left to serve: requests get 503 until a refresh succeeds", round(d))
+		state += "; serving the current credentials until " + stamp(r.cur.creds.Expiration.Add(-r.cur.plan.floor))
+	case !r.empty:
+		state += "; no credentials left to serve: requests get 503 until a refresh succeeds"
 	}
 	newEmpty := !servable && !r.empty
 	r.empty = r.empty || !servable
@@ -421,12 +403,13 @@ func failureKey(err error) string {
 // current returns credentials that may be served and their response body:
 // the current ones while they have more than the floor left; otherwise the
 // outcome of the refresh in flight; otherwise an error saying why there
-// are none, which keeps the hints of the last refresh's.
+// are none, which keeps the hints of the last refresh's. Called once Start
+// has stored the first credentials, as a Server does.
 func (r *Refresher) current(ctx context.Context) (*held, error) {
 	for {
 		r.mu.Lock()
 		now := time.Now()
-		if r.cur != nil && r.cur.plan.servable(now) {
+		if r.cur.plan.servable(now) {
 			h := r.cur
 			r.mu.Unlock()
 			return h, nil
@@ -435,28 +418,22 @@ func (r *Refresher) current(ctx context.Context) (*held, error) {
 			r.mu.Unlock()
 			return nil, errShutdown
 		}
-		if r.inflight == nil && r.failures == 0 && r.cur != nil && !now.Before(r.started.Add(r.gap)) {
+		if r.inflight == nil && r.failures == 0 && !now.Before(r.started.Add(r.gap)) {
 			// The timer should have fired already. Timers run on the
 			// monotonic clock, which stands still while the machine is
 			// suspended; the wall clock, which expiry follows, does not.
-			if done := r.begin(); done != nil {
-				go r.run(done)
-			}
+			go r.run(r.begin())
 		}
-		wait, last, held, gap := r.inflight, r.lastErr, r.cur != nil, r.gap
+		wait, last, gap := r.inflight, r.lastErr, r.gap
 		r.mu.Unlock()
 		if wait == nil {
-			switch {
-			case last != nil:
-			case held:
+			if last == nil {
 				last = fmt.Errorf("the credentials held have too little time left, and refreshes are at least %s apart", gap)
-			default:
-				last = errors.New("no credentials yet")
 			}
 			return nil, fmt.Errorf("no valid credentials: %w", last)
 		}
 		// The refresh in flight ends within its timeout and hangMargin,
-		// when call gives up on a fetch that does not honour its context.
+		// when exchange gives up on a fetch that does not honour its context.
 		select {
 		case <-wait:
 		case <-ctx.Done():
@@ -507,11 +484,8 @@ func (r *Refresher) Close() {
 // requestID is the ID STS gave the request that failed with err, if it
 // answered at all: what AWS support asks for.
 func requestID(err error) string {
-	if withID, ok := errors.AsType[interface {
-		error
-		ServiceRequestID() string
-	}](err); ok {
-		return withID.ServiceRequestID()
+	if e, ok := errors.AsType[*sts.Error](err); ok {
+		return e.RequestID
 	}
 	return ""
 }

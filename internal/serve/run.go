@@ -59,8 +59,7 @@ func Run(ctx context.Context, rc RunConfig) error {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	rc.Logger = cmp.Or(rc.Logger, discard)
-	log := rc.Logger
+	log := cmp.Or(rc.Logger, discard)
 	tok, from, err := ResolveToken(getenv, rc.TokenFile)
 	if err != nil {
 		return err

@@ -44,46 +44,25 @@ const (
 // living life from then.
 //
 // keep is what the served credentials should always have left: 15 minutes
-// (clientRefresh) when their lifetime is at least 30 minutes, half their
-// lifetime when shorter. STS never issues less than 15 minutes, and a role
-// asked for exactly 15 cannot give anyone 15 minutes plus a refresh
-// period; halving keeps the same shape at any scale, down to the
-// credentials of under a minute that tests have a fake STS issue.
+// (clientRefresh) for lifetimes of 30 minutes and more, else half the
+// lifetime (STS's least, 15 minutes, cannot give anyone 15 minutes plus a
+// refresh period). floor is the least they are ever served with: 5 minutes
+// (clientExpiry) for any lifetime over 10 minutes, which covers all STS
+// issues, else a quarter. Between keep and floor lies the grace a failing
+// refresh has to recover in while clients are served the previous
+// credentials.
 //
-// floor is the least they are ever served with: 5 minutes (clientExpiry)
-// for any lifetime over 10 minutes, which covers all STS issues; a quarter
-// of the lifetime below that, which only a fake STS issues. Between keep
-// and floor lies the grace a failing refresh has to recover in while clients are
-// still served the previous credentials.
-//
-// The refresh happens at a random point of a window over the span
-// U = lifetime - keep during which the credentials still meet keep:
-// from U/2 to 5U/6 after they arrived. For the default one-hour
-// credentials that is between 22m30s and 37m30s after the exchange (with
-// 37m30s to 22m30s left), a 15-minute window whose end leaves U/6 (7m30s)
-// for retries before the 15-minute line and 10 minutes more before the
-// floor. Why this window:
-//
-//   - Spread. Servers started together (a rollout) draw independent points,
-//     so after one refresh they are spread over U/3 (15 minutes for 1h
-//     credentials) instead of the minute they started in, and every later
-//     refresh adds another independent draw, so the fleet's calls keep
-//     spreading until they are even over the whole period. A fixed point
-//     would keep them in lock step forever.
-//   - Deadline. The whole window ends well before keep, so one failed or
-//     throttled attempt still has several backed-off retries before clients
-//     see credentials with less than keep left.
-//   - Load. The mean refresh period is 2U/3 (30 minutes for 1h
-//     credentials, 7h50m for 12h), which fixes a fleet's mean STS load at
-//     N / (2U/3); a window closer to the deadline would call less but leave
-//     no room for retries.
+// The refresh falls at a random point from U/2 to 5U/6 after got, U being
+// life - keep: 22m30s to 37m30s for one-hour credentials. Servers started
+// together are spread over U/3 after one refresh and further with each,
+// where a fixed point would keep them in step for good; the window ends U/6
+// before keep, room for several retries; and the mean period, 2U/3, sets a
+// fleet's STS load (docs/serve.md, "At fleet scale", has the numbers).
 type plan struct {
 	// got is when the credentials arrived, by this machine's clock; its
 	// monotonic reading is what the remaining lifetime is counted on.
 	got time.Time
-	// life is how long they live from got: their Expiration less the
-	// Date of STS's answer, both by STS's own clock, so that neither a
-	// skewed nor a stepping local wall clock can stretch it.
+	// life is how long they live from got (see lifetime).
 	life        time.Duration
 	keep, floor time.Duration
 }
@@ -93,9 +72,6 @@ func newPlan(got time.Time, life time.Duration) plan {
 	if life < 2*clientRefresh {
 		p.keep = life / 2
 	}
-	// Above ten minutes the floor is the full five: every lifetime STS
-	// issues (15 minutes to 12 hours) is served with more than five
-	// minutes left, as the Go and JavaScript SDKs need.
 	if life <= 2*clientExpiry {
 		p.floor = life / 4
 	}
@@ -137,12 +113,10 @@ func (p plan) servable(now time.Time) bool {
 }
 
 // retryDelay is the wait before retry number attempt (1 for the first)
-// after a failed refresh: full jitter (uniform from 0 to the ceiling, as in
-// the AWS Architecture Blog's "Exponential Backoff And Jitter"), with a
-// ceiling that doubles from base up to ceil. Both scale with the lifetime
-// so that short-lived credentials retry often enough to matter; for 1h
-// credentials base is 10s and ceil 2m, which leaves at least five tries in
-// the grace between keep and floor.
+// after a failed refresh: transport.Backoff, with a base and a ceiling that
+// scale with the lifetime so that short-lived credentials retry often
+// enough to matter; for 1h credentials 10s and 2m, which leaves at least
+// five tries in the grace between keep and floor.
 func (p plan) retryDelay(attempt int, r Rand) time.Duration {
 	base := clamp(p.life/360, 100*time.Millisecond, 10*time.Second)
 	ceil := clamp(p.life/30, time.Second, 2*time.Minute)
@@ -154,10 +128,8 @@ func clamp(d, lo, hi time.Duration) time.Duration {
 }
 
 // RefreshAt is when a holder of credentials obtained at got and valid for
-// life should refresh them: a random point in serve's own window (from
-// half to five sixths of the time before the last 15 minutes), so holders
-// started together do not call STS together. The credential agent keeps
-// its entries fresh with it.
+// life should refresh them, drawn from serve's own window (see plan). The
+// credential agent keeps its entries fresh with it.
 func RefreshAt(got time.Time, life time.Duration) time.Time {
 	return newPlan(got, life).refreshAt(globalRand{})
 }

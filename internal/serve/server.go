@@ -23,11 +23,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
@@ -43,20 +45,13 @@ const (
 	HealthPath = "/healthz"
 )
 
-// Request handling limits. A local client that misbehaves, or a thousand
-// of them, must not exhaust the server or delay another client: the
-// connections without the token are capped (maxStrangers) and their
-// headers small and quick; slow ones time out; and only a client with the
-// token keeps its connection once answered.
+// Request handling limits: a local client that misbehaves, or a thousand
+// of them, must not exhaust the server or delay another client.
 const (
 	// maxHeaderBytes is the largest request header answered with anything
 	// but 431: a token is a header value, and the SDKs send a handful of
-	// short headers besides.
-	// It is net/http's bound too. net/http reads 4 KiB past it, so a
-	// header a little over it still gets serve's JSON 431; beyond that
-	// net/http answers 431 itself, in plain text, without reading on. It
-	// was 64 KiB: a header of that many tiny lines held about 650 KB of
-	// parsed lines per connection.
+	// short headers besides. net/http reads 4 KiB past it, so a header a
+	// little over gets serve's JSON 431, and a larger one net/http's own.
 	maxHeaderBytes = 8 << 10
 	// readHeaderTimeout is for a request's header, from the connection's
 	// start or its first byte: the SDKs send theirs in one write, so a
@@ -104,29 +99,23 @@ type Server struct {
 	ref   *Refresher
 	token secret.String
 	hosts map[string]bool
-	log   *slog.Logger
 	url   string // http://ADDR/credentials
 	http  *http.Server
 
-	ctx    context.Context // cancelled by Shutdown, ending requests' waits
-	cancel context.CancelFunc
 	done   chan struct{} // closed when http.Server.Serve returns
 	failed chan error    // Serve's error, unless the server was shut down
 
 	refused   tally // requests without the right token
 	strangers *strangers
-	answered  statuses
-	imds      *imds // nil unless Config.IMDS
+	answered  [600]atomic.Int64 // answers written, by HTTP status
+	imds      *imds             // nil unless Config.IMDS
 }
 
 // Start checks cfg, binds the address, makes the first exchange, then
-// serves in the background. The address is held from before the exchange,
-// so that no other local process can take a fixed port while it runs (and
-// receive the token clients send to it); connections made meanwhile wait
-// in the kernel's queue and are answered once credentials are in hand. A
-// configuration mistake is reported before any network call, and a failed
-// first exchange closes the socket, each with the error the credential
-// process would give.
+// serves in the background. The address is bound first, so that no other
+// local process can take a fixed port (and the token clients send to it)
+// while the exchange runs; connections made meanwhile wait in the kernel's
+// queue. Errors are the credential process's.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Fetch == nil {
 		return nil, errors.New("serve: Config.Fetch is nil")
@@ -136,10 +125,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	ln := cfg.Listener
 	if ln == nil {
-		if cfg.Listen == "" {
-			cfg.Listen = "127.0.0.1:0"
-		}
-		addr, err := ListenAddr(cfg.Listen)
+		addr, err := ListenAddr(cmp.Or(cfg.Listen, "127.0.0.1:0"))
 		if err != nil {
 			return nil, err
 		}
@@ -154,9 +140,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, refuseListen(ln.Addr().String())
 	}
 	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
-	cfg.Logger = cmp.Or(cfg.Logger, discard)
-	log := cfg.Logger
 	ref := NewRefresher(cfg)
+	log := ref.log
 	if err := ref.Start(ctx); err != nil {
 		_ = ln.Close()
 		return nil, err
@@ -165,12 +150,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ref:    ref,
 		token:  cfg.Token,
 		hosts:  hosts(bound),
-		log:    log,
 		url:    "http://" + bound.String() + CredentialsPath,
 		done:   make(chan struct{}),
 		failed: make(chan error, 1),
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.IMDS {
 		s.imds = newIMDS(cfg.Role)
 		log.Warn(fmt.Sprintf("--imds: any local process that can reach %s gets the credentials over the EC2 metadata protocol, which has no shared secret; clients that can, should use %s with its token", bound, URIEnv),
@@ -188,8 +171,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		MaxHeaderBytes:    maxHeaderBytes,
 		// net/http's own lines (a handler's panic, an accept error) go
 		// through serve's handler, as warnings.
-		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext: func(net.Listener) context.Context { return s.ctx },
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		// net/http would answer "OPTIONS *" itself, 200 and keep-alive,
 		// whatever the token: a stranger could hold a connection for good.
 		DisableGeneralOptionsHandler: true,
@@ -243,31 +225,27 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// once instead of holding up the shutdown. Every step may be repeated.
 	s.ref.Close()
 	err := s.http.Shutdown(ctx)
-	s.cancel()
 	if err != nil {
-		_ = s.http.Close()
+		_ = s.http.Close() // which ends the requests' contexts, and their waits
 	}
 	<-s.done
 	return err
 }
 
-// Header values every answer shares. Content-Type is exactly
-// application/json: the Go SDK's endpointcreds client decodes an error body
-// as JSON only when the header equals that string (deserializeError in its
-// internal client).
-var (
-	jsonType  = []string{"application/json"}
-	noStore   = []string{"no-store"}
-	closeConn = []string{"close"}
-)
-
 // response is an answer before it is written.
 type response struct {
 	status int
-	allow  string // the Allow header of a 405
-	ctype  string // Content-Type when not JSON
-	ttl    string // an IMDS session token's X-aws-ec2-metadata-token-ttl-seconds
+	header http.Header // set over the defaults, which are for JSON
 	body   []byte
+}
+
+// with returns r with the header key set to value.
+func (r response) with(key, value string) response {
+	if r.header == nil {
+		r.header = http.Header{}
+	}
+	r.header.Set(key, value)
+	return r
 }
 
 // ServeHTTP answers one request. Only a 200 from the credentials endpoint
@@ -278,26 +256,18 @@ type response struct {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := s.answer(r)
 	h := w.Header()
-	// The keys are in canonical form already and the values are never
-	// changed by net/http, so they are set without Set's copying.
-	h["Content-Type"] = jsonType
-	if resp.ctype != "" {
-		h["Content-Type"] = []string{resp.ctype}
-	}
-	h["Cache-Control"] = noStore
-	h["Content-Length"] = []string{strconv.Itoa(len(resp.body))}
-	if resp.allow != "" {
-		h["Allow"] = []string{resp.allow}
-	}
-	if resp.ttl != "" {
-		h[imdsTTLHeader] = []string{resp.ttl}
-	}
+	// Exactly application/json: the Go SDK's endpointcreds client decodes
+	// an error body as JSON only when the header equals that string.
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	maps.Copy(h, resp.header)
 	// A body is never read, so a request with one ends the connection too:
 	// what follows it is not a request.
 	if resp.status != http.StatusOK || r.URL.Path != CredentialsPath || r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
-		h["Connection"] = closeConn
+		h.Set("Connection", "close")
 	}
-	s.answered.note(resp.status)
+	s.answered[resp.status].Add(1)
 	w.WriteHeader(resp.status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(resp.body)
@@ -338,22 +308,15 @@ func (s *Server) credentials(r *http.Request) response {
 	// close it while the request waits for a refresh.
 	s.strangers.keep(r.Context())
 	if r.Method != http.MethodGet {
-		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET is served")
-		resp.allow = http.MethodGet
-		return resp
+		return errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET is served").with("Allow", http.MethodGet)
 	}
-	h, failed := s.served(r)
-	if failed != nil {
-		return *failed
-	}
-	return response{status: http.StatusOK, body: h.body}
+	return s.served(r, func(h *held) []byte { return h.body })
 }
 
-// served returns the credentials to answer r with, or the 503 to answer
-// instead.
-func (s *Server) served(r *http.Request) (*held, *response) {
-	// The request's context ends with the client's connection, and with
-	// the shutdown (it derives from s.ctx).
+// served answers r with the credentials, as body encodes them, or with the
+// 503 that says why there are none.
+func (s *Server) served(r *http.Request, body func(*held) []byte) response {
+	// The request's context ends with the client's connection too.
 	ctx, cancel := context.WithTimeout(r.Context(), refreshWait)
 	defer cancel()
 	h, err := s.ref.current(ctx)
@@ -361,10 +324,9 @@ func (s *Server) served(r *http.Request) (*held, *response) {
 		if ctx.Err() != nil && r.Context().Err() == nil {
 			err = fmt.Errorf("no valid credentials: the refresh under way has not ended within %s; try again shortly", refreshWait)
 		}
-		resp := errorResponse(http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
-		return nil, &resp
+		return errorResponse(http.StatusServiceUnavailable, "CredentialsUnavailable", errorText(err))
 	}
-	return h, nil
+	return response{status: http.StatusOK, body: body(h)}
 }
 
 func (s *Server) health(r *http.Request) response {
@@ -382,8 +344,7 @@ func onlyGetOrHead(r *http.Request) *response {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return nil
 	}
-	resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET and HEAD are served")
-	resp.allow = "GET, HEAD"
+	resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET and HEAD are served").with("Allow", "GET, HEAD")
 	return &resp
 }
 
