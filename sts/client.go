@@ -90,15 +90,12 @@ const (
 type Client struct {
 	// API makes the call; New sets an SDK client.
 	API API
-	// Endpoint is the URL requests go to, for messages.
+	// Endpoint (the URL called), its Region and Proxy (or "") are for
+	// messages; Override says Endpoint was given, not resolved from Region.
 	Endpoint string
-	// Override says Endpoint was given, not resolved from Region.
 	Override bool
-	// Region is the region the endpoint belongs to, for messages.
-	Region string
-	// Proxy is the proxy requests to Endpoint go through, or "", for
-	// messages.
-	Proxy string
+	Region   string
+	Proxy    string
 }
 
 // validRegion accepts lower-case words joined by single dashes, at least two

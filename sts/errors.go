@@ -36,13 +36,11 @@ var (
 type Error struct {
 	Op                       string
 	Code, Message, RequestID string
-	// Endpoint is the URL called; Override says it was given rather than
-	// resolved from Region.
+	// Endpoint, Override, Region and Proxy are the Client's.
 	Endpoint string
 	Override bool
 	Region   string
-	// Proxy is the proxy the call went through, or "".
-	Proxy string
+	Proxy    string
 	// Role and Duration are what was asked for.
 	Role     string
 	Duration time.Duration
@@ -63,7 +61,18 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether STS's code makes e one of the kinds above.
 func (e *Error) Is(target error) bool {
-	return target != nil && target == kindOf(e.Code, e.Message)
+	var kind error
+	switch e.Code {
+	case "AccessDenied", "IDPRejectedClaim":
+		kind = ErrAccessDenied
+	case "Throttling", "ThrottlingException", "RequestLimitExceeded":
+		kind = ErrThrottled
+	case "ValidationError":
+		if strings.Contains(e.Message, "MaxSessionDuration") || strings.Contains(e.Message, "DurationSeconds exceeds") {
+			kind = ErrDurationTooLong
+		}
+	}
+	return target != nil && target == kind
 }
 
 // AnswerError is an answer that cannot have come from AWS STS: credentials
@@ -112,21 +121,6 @@ func (c *Client) newError(op string, err error, req Request) *Error {
 
 // flatten puts s on one line.
 func flatten(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// kindOf classifies an STS error code and message.
-func kindOf(code, msg string) error {
-	switch code {
-	case "AccessDenied", "IDPRejectedClaim":
-		return ErrAccessDenied
-	case "Throttling", "ThrottlingException", "RequestLimitExceeded":
-		return ErrThrottled
-	case "ValidationError":
-		if strings.Contains(msg, "MaxSessionDuration") || strings.Contains(msg, "DurationSeconds exceeds") {
-			return ErrDurationTooLong
-		}
-	}
-	return nil
-}
 
 // Param names a value of the request or of the configuration.
 type Param string

@@ -76,10 +76,6 @@ type Policy struct {
 	Trace *Tracer
 }
 
-// MaxHeaderBytes bounds an answer's headers: they are not bodies, but a
-// peer can send them without end too.
-const MaxHeaderBytes = 64 << 10
-
 // NewClient is the one constructor of the HTTP clients to every peer:
 // STS, the metadata server, Google's token endpoints and the IAM
 // Credentials API. It follows no redirect (a redirect would carry a
@@ -89,7 +85,7 @@ func NewClient(p Policy) *http.Client {
 		DialContext:            dial(p),
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: p.RootCAs},
 		TLSHandshakeTimeout:    10 * time.Second,
-		MaxResponseHeaderBytes: MaxHeaderBytes,
+		MaxResponseHeaderBytes: 64 << 10, // a peer can send headers without end too
 		IdleConnTimeout:        30 * time.Second,
 		ForceAttemptHTTP2:      true,
 	}
@@ -130,7 +126,7 @@ func CheckEndpoint(raw string) (*url.URL, EndpointProblem) {
 		return u, EndpointNotHTTP
 	case u.User != nil:
 		return u, EndpointUserInfo
-	case u.Scheme == "http" && !IsLoopback(u.Hostname()):
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
 		return u, EndpointCleartext
 	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
 		return u, EndpointQuery
@@ -165,10 +161,10 @@ func TLSFailure(err error) string {
 	return ""
 }
 
-// IsLoopback reports whether host, as written in a URL, is this machine: a
+// isLoopback reports whether host, as written in a URL, is this machine: a
 // loopback address or "localhost". It is the test for letting an http://
 // endpoint through; the dialer checks the address actually dialled.
-func IsLoopback(host string) bool {
+func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
@@ -212,7 +208,6 @@ type CleartextError struct {
 	URL string
 }
 
-// Error says what was refused.
 func (e *CleartextError) Error() string {
 	return "cleartext http:// to " + e.URL + " is refused; only loopback and link-local metadata addresses may be plain http"
 }
@@ -249,7 +244,7 @@ func checkCleartext(p Policy, req *http.Request) (*http.Request, error) {
 	host := req.URL.Hostname()
 	allowed, _ := req.Context().Value(linkLocalKey{}).([]string)
 	linkLocal := isLinkLocal(host) && slices.Contains(allowed, host)
-	if req.URL.User != nil || !IsLoopback(host) && !linkLocal {
+	if req.URL.User != nil || !isLoopback(host) && !linkLocal {
 		return nil, &CleartextError{URL: req.URL.Scheme + "://" + req.URL.Host + req.URL.Path}
 	}
 	// ProxyFromEnvironment never proxies loopback, so the dialer sees the
@@ -385,16 +380,12 @@ type failed struct{ err error }
 
 func (f failed) Read([]byte) (int, error) { return 0, f.err }
 
-// readOnlyBodies sends each request with a body that has only Read and
-// Close. The AWS SDK's request body (smithy-go's safeWriteToReadCloser)
-// returns io.EOF from WriteTo once it is closed, and it is closed as soon
-// as the peer has answered. net/http writes the body straight to the
-// connection, then copies through WriteTo to check that nothing is left
-// past Content-Length; when the answer came first, that io.EOF reads as a
-// failed write and net/http closes the connection under the answer still
-// being read. The SDK then retries a call STS had answered: a second
-// exchange, seen about once in forty runs over TLS. Read returns a clean
-// io.EOF instead.
+// readOnlyBodies hides a request body's WriteTo. The AWS SDK's body
+// (smithy-go's safeWriteToReadCloser) returns io.EOF from WriteTo once it
+// is closed, which it is as soon as the peer has answered; net/http, which
+// checks through WriteTo that nothing is left past Content-Length, takes
+// that for a failed write and closes the connection under the answer, and
+// the SDK retries a call STS had answered (seen once in forty runs).
 func readOnlyBodies(req *http.Request) *http.Request {
 	if _, ok := req.Body.(io.WriterTo); ok {
 		// A RoundTripper must not change the caller's request.

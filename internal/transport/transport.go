@@ -52,7 +52,6 @@ type TooLargeError struct {
 	Limit int64
 }
 
-// Error says which peer's answer was over which cap.
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("the answer from the %s is larger than %s", e.Peer, Size(e.Limit))
 }
@@ -66,7 +65,6 @@ type TimeoutError struct {
 	Limit time.Duration
 }
 
-// Error says which peer did not answer within which limit.
 func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("the %s did not answer within %s", e.Peer, e.Limit)
 }
