@@ -19,6 +19,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/regfile"
+	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
 // ignoredEnv are variables left out of a request, hence out of the key and
@@ -90,11 +91,6 @@ func NewRequest(args, environ, paths []string) (*Request, error) {
 	return r, nil
 }
 
-// maxADCFile bounds the Application Default Credentials file read for its
-// fingerprint; token.MaxADCFile is the pipeline's own (and larger files
-// fail there).
-const maxADCFile = 64 << 10
-
 // adcFingerprint is a hash of the Application Default Credentials file the
 // pipeline would read (GOOGLE_APPLICATION_CREDENTIALS, else gcloud's
 // well-known file), or of why it cannot be read. Its path is in the key
@@ -114,7 +110,7 @@ func adcFingerprint(vars map[string]string, dir string) string {
 	if !filepath.IsAbs(p) && dir != "" {
 		p = filepath.Join(dir, p)
 	}
-	b, err := regfile.Read(p, maxADCFile, time.Now().Add(FirstAnswer))
+	b, err := regfile.Read(p, token.MaxADCFile, time.Now().Add(FirstAnswer))
 	h := sha256.New()
 	if err != nil {
 		// Absent, or a failure the pipeline reports itself: a file that
@@ -192,8 +188,6 @@ func (c *Conn) Ask(ctx context.Context, req *Request) (*Answer, error) {
 		}
 		trace, _, _ := strings.Cut(a.Stderr, "gcp-aws-cred: error: ")
 		return &Answer{Err: (&Failure{Exit: a.Exit, Stderr: a.Stderr}).Err(), Trace: trace}, nil
-	case stRefused:
-		return nil, fmt.Errorf("the agent at %s refused: %s", socket, clean.Line(a.Reason))
 	}
 	return nil, fmt.Errorf("the agent at %s answered %q, not an answer", socket, clean.Line(a.Status))
 }
@@ -208,10 +202,10 @@ func roundTrip(ctx context.Context, socket string, req *Request) (*answer, error
 	return c.roundTrip(ctx, req)
 }
 
-// roundTrip sends req and returns the final answer line: "pending" is
-// followed by a longer wait (the peer is known good by then), until two
-// thirds of the time left to the caller, so a direct exchange still fits
-// after it.
+// roundTrip sends req and returns the final answer line, or an error for
+// a refusal: "pending" is followed by a longer wait (the peer is known
+// good by then), until two thirds of the time left to the caller, so a
+// direct exchange still fits after it.
 func (c *Conn) roundTrip(ctx context.Context, req *Request) (*answer, error) {
 	socket, uc := c.socket, c.uc
 	b, err := json.Marshal(req)
@@ -231,17 +225,19 @@ func (c *Conn) roundTrip(ctx context.Context, req *Request) (*answer, error) {
 	if err := dec.Decode(&a); err != nil {
 		return nil, fmt.Errorf("the agent at %s gave no answer within %s: %v", socket, FirstAnswer, err)
 	}
-	if a.Status != stPending {
-		return &a, nil
+	if a.Status == stPending {
+		wait := 20 * time.Second
+		if d, ok := ctx.Deadline(); ok {
+			wait = time.Until(d) * 2 / 3
+		}
+		_ = uc.SetDeadline(time.Now().Add(wait))
+		a = answer{}
+		if err := dec.Decode(&a); err != nil {
+			return nil, fmt.Errorf("the agent at %s was exchanging but gave no answer within %s: %v", socket, wait.Round(time.Millisecond), err)
+		}
 	}
-	wait := 20 * time.Second
-	if d, ok := ctx.Deadline(); ok {
-		wait = time.Until(d) * 2 / 3
-	}
-	_ = uc.SetDeadline(time.Now().Add(wait))
-	a = answer{}
-	if err := dec.Decode(&a); err != nil {
-		return nil, fmt.Errorf("the agent at %s was exchanging but gave no answer within %s: %v", socket, wait.Round(time.Millisecond), err)
+	if a.Status == stRefused {
+		return nil, fmt.Errorf("the agent at %s refused: %s", socket, clean.Line(a.Reason))
 	}
 	return &a, nil
 }
@@ -300,8 +296,6 @@ func Peek(ctx context.Context, socket string, req *Request) (bool, error) {
 		return true, nil
 	case stNone:
 		return false, nil
-	case stRefused:
-		return false, fmt.Errorf("the agent at %s refused: %s", socket, clean.Line(a.Reason))
 	}
 	return false, fmt.Errorf("the agent at %s answered %q", socket, clean.Line(a.Status))
 }

@@ -19,14 +19,15 @@ const (
 // SocketName is the socket's name in its directory.
 const SocketName = "agent.sock"
 
-// DefaultSocket is where the agent listens and the credential process asks
-// when neither --socket nor GCP_AWS_CRED_AGENT_SOCKET says otherwise:
+// Socket is the socket to use: flag, else GCP_AWS_CRED_AGENT_SOCKET, else
 // $XDG_RUNTIME_DIR/gcp-aws-cred/agent.sock (a per-user tmpfs on systemd
-// machines, removed at logout, as ssh-agent and gpg-agent use), else a
-// per-user directory under the temporary directory,
-// gcp-aws-cred-UID/agent.sock, which the agent creates 0700 and refuses if
-// another user owns it.
-func DefaultSocket(getenv func(string) string) string {
+// machines, removed at logout, as ssh-agent and gpg-agent use), else
+// gcp-aws-cred-UID/agent.sock under the temporary directory, which the
+// agent creates 0700 and refuses if another user owns it.
+func Socket(flag string, getenv func(string) string) string {
+	if s := cmp.Or(flag, getenv(EnvSocket)); s != "" {
+		return s
+	}
 	if d := getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "gcp-aws-cred", SocketName)
 	}
@@ -35,12 +36,6 @@ func DefaultSocket(getenv func(string) string) string {
 		tmp = "/tmp"
 	}
 	return filepath.Join(tmp, "gcp-aws-cred-"+strconv.Itoa(os.Getuid()), SocketName)
-}
-
-// Socket is the socket to use: flag, else GCP_AWS_CRED_AGENT_SOCKET, else
-// DefaultSocket.
-func Socket(flag string, getenv func(string) string) string {
-	return cmp.Or(flag, getenv(EnvSocket), DefaultSocket(getenv))
 }
 
 // prepareDir makes sure the socket's directory exists, is a directory (not
