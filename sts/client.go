@@ -242,9 +242,7 @@ func newRetryer(cfg Config) aws.Retryer {
 // verify, an answer over the cap (a 5xx with an endless body would be read
 // three times), a cleartext endpoint that resolved off this machine.
 var final = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-	var tooLarge *transport.TooLargeError
-	var notLoopback *transport.NotLoopbackError
-	if transport.TLSFailure(err) != "" || errors.As(err, &tooLarge) || errors.As(err, &notLoopback) {
+	if transport.TLSFailure(err) != "" || errors.As(err, new(*transport.TooLargeError)) || errors.As(err, new(*transport.NotLoopbackError)) {
 		return aws.FalseTernary
 	}
 	return aws.UnknownTernary

@@ -55,8 +55,7 @@ func Run(cmd *exec.Cmd, after func()) error {
 				_ = cmd.Process.Signal(s)
 			}
 		case err := <-done:
-			var exit *exec.ExitError
-			if err != nil && !errors.As(err, &exit) {
+			if _, exited := errors.AsType[*exec.ExitError](err); err != nil && !exited {
 				return explain.Errorf(err, "lost track of %s: %v", cmd.Path, err)
 			}
 			if code := status(cmd.ProcessState); code != 0 {

@@ -138,13 +138,11 @@ func CheckEndpoint(raw string) (*url.URL, EndpointProblem) {
 // certificate that does not verify, or a peer that does not speak TLS.
 // No retry can fix either.
 func TLSFailure(err error) string {
-	var unknown x509.UnknownAuthorityError
 	var host x509.HostnameError
 	var invalid x509.CertificateInvalidError
 	var verify *tls.CertificateVerificationError
-	var record tls.RecordHeaderError
 	switch {
-	case errors.As(err, &unknown):
+	case errors.As(err, new(x509.UnknownAuthorityError)):
 		return "the certificate is signed by an unknown authority"
 	case errors.As(err, &host):
 		return "the " + strings.TrimPrefix(host.Error(), "x509: ")
@@ -155,7 +153,7 @@ func TLSFailure(err error) string {
 		return invalid.Error()
 	case errors.As(err, &verify):
 		return verify.Err.Error()
-	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+	case errors.As(err, new(tls.RecordHeaderError)), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return "the server does not speak TLS (is the endpoint http://?)"
 	}
 	return ""
@@ -270,8 +268,7 @@ func dial(p Policy) func(ctx context.Context, network, addr string) (net.Conn, e
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := d.DialContext(ctx, network, addr)
-		var nerr net.Error
-		if p.FinalDialTimeout && errors.As(err, &nerr) && nerr.Timeout() && ctx.Err() == nil {
+		if nerr, ok := errors.AsType[net.Error](err); p.FinalDialTimeout && ok && nerr.Timeout() && ctx.Err() == nil {
 			return nil, dialTimeout{d.Timeout}
 		}
 		return conn, err
