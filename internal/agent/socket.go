@@ -38,10 +38,9 @@ func Socket(flag string, getenv func(string) string) string {
 	return filepath.Join(tmp, "gcp-aws-cred-"+strconv.Itoa(os.Getuid()), SocketName)
 }
 
-// prepareDir makes sure the socket's directory exists, is a directory (not
-// a link to one), belongs to this user and cannot be written by anyone
-// else, creating it 0700 if it is missing: the ssh-agent rule, so another
-// user cannot plant or replace the socket.
+// prepareDir makes sure the socket's directory (created 0700 if missing) is
+// a directory, not a link, of this user's that no one else can write: the
+// ssh-agent rule, so another user cannot plant or replace the socket.
 func prepareDir(dir string) error {
 	fi, err := os.Lstat(dir)
 	if os.IsNotExist(err) {
@@ -65,13 +64,11 @@ func prepareDir(dir string) error {
 	return checkAncestors(dir)
 }
 
-// checkAncestors refuses a socket directory inside a directory another
-// user could change: one owned by anyone but this user or root, or
-// writable by others without the sticky bit (/tmp has it). Whoever may
-// rename entries of a parent may move the agent's directory aside and put
-// theirs in its place (XDG_RUNTIME_DIR or --socket pointing into another
-// user's directory), taking the agent away from its callers: OpenSSH's
-// rule for the paths of its keys and sockets, with /tmp's exception.
+// checkAncestors refuses a socket directory inside one another user could
+// change: owned by anyone but this user or root, or writable by others
+// without the sticky bit (/tmp has it). Whoever may rename a parent's
+// entries may put their directory in the agent's place: OpenSSH's rule for
+// its keys and sockets, with /tmp's exception.
 func checkAncestors(dir string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {

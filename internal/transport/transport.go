@@ -29,10 +29,12 @@
 package transport
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"syscall"
 	"time"
@@ -150,7 +152,7 @@ func (t *roundTripper) once(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	t.c.Trace.Printf("%s: %s: HTTP %d%s after %s", t.c.Peer, describe(req), resp.StatusCode, contentInfo(resp), Duration(time.Since(start)))
-	resp.Body = &body{rc: resp.Body, left: t.c.MaxBody, t: t, parent: parent, ctx: req.Context(), cancel: cancel}
+	resp.Body = &body{rc: resp.Body, left: cmp.Or(t.c.MaxBody, math.MaxInt64-1), t: t, parent: parent, ctx: req.Context(), cancel: cancel}
 	if t.c.Secrets {
 		registerAnswer(req, resp)
 	}
@@ -169,7 +171,7 @@ func (t *roundTripper) limitHit(parent, ctx context.Context, err error) error {
 // body caps what is read and reports the per-request limit as such.
 type body struct {
 	rc     io.ReadCloser
-	left   int64 // bytes still allowed; below zero once the cap was hit
+	left   int64 // bytes still allowed (no cap: one never reached); below zero once the cap was hit
 	t      *roundTripper
 	parent context.Context
 	ctx    context.Context
@@ -178,10 +180,6 @@ type body struct {
 
 func (b *body) Read(p []byte) (int, error) {
 	max := b.t.c.MaxBody
-	if max == 0 {
-		n, err := b.rc.Read(p)
-		return n, b.mapErr(err)
-	}
 	if b.left < 0 {
 		return 0, &TooLargeError{Peer: b.t.c.Peer, Limit: max}
 	}
