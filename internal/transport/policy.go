@@ -218,17 +218,6 @@ func (e *NotLoopbackError) Error() string {
 	return "the endpoint's host name resolved to " + e.Addr + ", which is not a loopback address"
 }
 
-// LoopbackOnly is a dialer's Control hook for http:// endpoints: it runs
-// after the name is resolved and before anything is sent, so a name such as
-// localhost that /etc/hosts or DNS points elsewhere is refused.
-func LoopbackOnly(network, address string, _ syscall.RawConn) error {
-	host := hostOf(address)
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return &NotLoopbackError{Addr: host}
-	}
-	return nil
-}
-
 // dialKey marks a cleartext request's context for the dialer: the value
 // is whether link-local addresses may be dialled.
 type dialKey struct{}
@@ -256,14 +245,17 @@ func dial(p Policy) func(ctx context.Context, network, addr string) (net.Conn, e
 	d := &net.Dialer{
 		Timeout:   cmp.Or(p.DialTimeout, 10*time.Second),
 		KeepAlive: 30 * time.Second,
-		// The request's context reaches the dial: checkCleartext's mark
-		// says whether, and where, this connection may go.
-		ControlContext: func(ctx context.Context, network, address string, c syscall.RawConn) error {
+		// The request's context reaches the dial, which runs after the name
+		// is resolved and before anything is sent: checkCleartext's mark
+		// says whether, and where, this connection may go, so a localhost
+		// that /etc/hosts or DNS points elsewhere is refused.
+		ControlContext: func(ctx context.Context, _, address string, _ syscall.RawConn) error {
+			host := hostOf(address)
 			linkLocal, cleartext := ctx.Value(dialKey{}).(bool)
-			if !cleartext || linkLocal && isLinkLocal(hostOf(address)) {
+			if ip := net.ParseIP(host); !cleartext || ip != nil && (ip.IsLoopback() || linkLocal && ip.IsLinkLocalUnicast()) {
 				return nil
 			}
-			return LoopbackOnly(network, address, c)
+			return &NotLoopbackError{Addr: host}
 		},
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
