@@ -19,13 +19,10 @@
 //	Google token endpoints none (x/oauth2 does not retry)        1              -                                    -
 //	serve's first exchange STS throttling                        until Timeout  Backoff(1s, 10s)                     serve
 //
-// Every wait ends at the caller's deadline: none is started that would
-// end after it.
+// No wait is started that would end after the caller's deadline.
 //
-// Both libraries read answers with io.ReadAll or a streaming decoder, so a
-// peer that sends without end would otherwise take all the memory there is.
-// The cap sits in the transport, under the libraries, where every byte they
-// read passes.
+// The libraries read answers with io.ReadAll or a streaming decoder, so the
+// cap sits here, under them, where every byte they read passes.
 package transport
 
 import (
@@ -40,10 +37,8 @@ import (
 	"time"
 )
 
-// Wrap returns base with p applied: the cleartext rules, the secrets
-// remembered, the body cap, the per-request limit, the retries of refused
-// connections and the trace. NewClient is the constructor to use; Wrap is
-// for a library's own transport.
+// Wrap returns base with p's rules for requests and answers; NewClient, the
+// constructor to use, adds the dialer's, the TLS roots and the proxy.
 func Wrap(base http.RoundTripper, p Policy) http.RoundTripper {
 	return &roundTripper{base: base, c: p}
 }
@@ -58,10 +53,10 @@ func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("the answer from the %s is larger than %s", e.Peer, Size(e.Limit))
 }
 
-// TimeoutError says one request took longer than its own limit. It is not
-// the caller's deadline (context.DeadlineExceeded), so a message can say
-// which limit was hit; nor is it temporary, so the metadata package does
-// not try again and turn one silent server into six waits.
+// TimeoutError says one request took longer than its own limit: not the
+// caller's deadline, so a message can say which limit was hit, nor
+// temporary, so the metadata package does not turn one silent server into
+// six waits.
 type TimeoutError struct {
 	Peer  string
 	Limit time.Duration
@@ -74,13 +69,11 @@ func (e *TimeoutError) Error() string {
 // Timeout reports true, for callers that ask.
 func (e *TimeoutError) Timeout() bool { return true }
 
-// RefusedError says connections were refused for as long as they were
-// retried. It does not wrap the system's error, so that no retry logic
-// above retries it again.
+// RefusedError says connections were refused For as long as they were
+// retried, in Tries attempts. It does not wrap the system's error, so that
+// nothing above retries it again.
 type RefusedError struct {
-	// For is how long connections were tried.
-	For time.Duration
-	// Tries counts the connection attempts.
+	For   time.Duration
 	Tries int
 }
 
