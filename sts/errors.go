@@ -142,25 +142,16 @@ type Problem string
 
 // What a ParamError can say.
 const (
-	// Missing: no value, where one is needed.
-	Missing Problem = "missing"
-	// Malformed: not what the API takes; Part says which part is wrong.
-	Malformed Problem = "malformed"
-	// TooShort and TooLong: N is the value's size, Max the limit.
-	TooShort Problem = "too short"
-	TooLong  Problem = "too long"
-	// NotWholeSeconds: a duration with a fraction of a second.
+	Missing         Problem = "missing"
+	Malformed       Problem = "malformed" // Part says which part is wrong
+	TooShort        Problem = "too short" // N is the size, Max the limit
+	TooLong         Problem = "too long"  // likewise
 	NotWholeSeconds Problem = "not a whole number of seconds"
-	// TooMany: N values where the API takes Max.
-	TooMany Problem = "too many values"
-	// NotJSON: a policy that is not a JSON object.
-	NotJSON Problem = "not a JSON object"
-	// UserInfo: an endpoint with user:password@.
-	UserInfo Problem = "carries user information"
-	// Cleartext: an http:// endpoint that is not on loopback.
-	Cleartext Problem = "cleartext beyond loopback"
-	// Unresolved: no STS endpoint for the region; Err says why.
-	Unresolved Problem = "no endpoint"
+	TooMany         Problem = "too many values" // N values where the API takes Max
+	NotJSON         Problem = "not a JSON object"
+	UserInfo        Problem = "carries user information" // an endpoint with user:password@
+	Cleartext       Problem = "cleartext beyond loopback"
+	Unresolved      Problem = "no endpoint" // for the region; Err says why
 )
 
 // ParamError is a value STS would refuse, or a configuration that cannot
