@@ -58,8 +58,7 @@ type Request struct {
 	Env  []string `json:"env,omitempty"`
 	Dir  string   `json:"dir,omitempty"`
 	Host string   `json:"host,omitempty"`
-	// ADC is a hash of the Application Default Credentials file's
-	// contents (see adcFingerprint): the file a path names can change.
+	// ADC hashes the ADC file's contents (adcFingerprint).
 	ADC string `json:"adc,omitempty"`
 }
 
