@@ -27,12 +27,10 @@ var (
 	ErrDurationTooLong = errors.New("the requested duration is longer than the role's maximum session duration")
 )
 
-// Error is a failed call: Op (AssumeRoleWithWebIdentity, or AssumeRole
-// for a chained hop) went to Endpoint for Role, and failed. When STS
-// answered with an error code, Code, Message and RequestID are STS's
-// (Message with every known secret taken out); otherwise Code is empty and
-// Err says what failed on the way: the network, TLS, or an answer that is
-// not STS's.
+// Error is a failed call of Op (AssumeRoleWithWebIdentity, or AssumeRole
+// for a chained hop) for Role. Code, Message (secrets taken out) and
+// RequestID are STS's when it answered with an error code; otherwise Err
+// says what failed on the way: the network, TLS, an answer not STS's.
 type Error struct {
 	Op                       string
 	Code, Message, RequestID string
