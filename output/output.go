@@ -140,10 +140,9 @@ func encodeProcess(c awscred.Credentials) ([]byte, error) {
 		return nil, err
 	}
 	// On Windows the Go SDK rewrites every \" in the output to " before
-	// parsing it (aws-sdk-go-v2 processcreds), which would end a string
-	// early or unbalance it at a value's " or final \. The same characters
-	// written as \u escapes mean the same to every JSON reader and contain
-	// no \". Every \ in encoding/json's output begins an escape, and the
+	// parsing it (aws-sdk-go-v2 processcreds), breaking a string at a
+	// value's " or final \. As \u escapes they mean the same to every JSON
+	// reader; every \ in encoding/json's output begins an escape, and the
 	// replacer takes them pairwise from the left, so \\\" is two escapes.
 	return []byte(windowsSafe.Replace(buf.String())), nil
 }

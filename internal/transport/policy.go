@@ -49,13 +49,12 @@ type Policy struct {
 	// fails with a *TooLargeError. Zero means no cap.
 	MaxBody int64
 	// PerRequest limits each request, from sending it to the last byte of
-	// its answer, separately from the caller's deadline; going over fails
-	// with a *TimeoutError. Zero means only the caller's deadline applies.
+	// its answer, apart from the caller's deadline; going over fails with a
+	// *TimeoutError. Zero: no limit.
 	PerRequest time.Duration
-	// RetryRefused is how long refused connections are tried again, with
-	// backoff, within the caller's deadline; when it runs out the request
-	// fails with a *RefusedError. Only for requests without a body. Zero
-	// means no retries here.
+	// RetryRefused is how long refused connections of a request without a
+	// body are tried again, within the caller's deadline, before it fails
+	// with a *RefusedError. Zero: no retries.
 	RetryRefused time.Duration
 	// Cleartext says which http:// URLs may be sent to.
 	Cleartext Cleartext
