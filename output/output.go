@@ -3,14 +3,12 @@
 // document, and lines for POSIX shells, fish, PowerShell and cmd. It serves
 // this command only and depends on nothing of ours but the credentials value.
 //
-// Every encoder builds the whole text first and the caller writes it in one
-// Write, so a reader of stdout never sees half a document. A value that a
-// format cannot carry exactly (invalid UTF-8 in JSON, most punctuation in
-// cmd) is an error, never a silently altered secret or text that a shell
-// would run as a command. So is a control character in any credential
-// value, in every format: no AWS value has one, and a line break inside a
-// quoted value becomes a command for anything that reads the output line
-// by line (`while read -r l; do eval "$l"; done`).
+// Every encoder builds the whole text for one Write, so a reader of stdout
+// never sees half a document. A value a format cannot carry exactly
+// (invalid UTF-8 in JSON, most punctuation in cmd) is an error, never an
+// altered secret or text a shell would run; so is a control character in
+// any format: no AWS value has one, and a line break in a quoted value is a
+// command to a reader going line by line (`while read -r l; do eval "$l"`).
 package output
 
 import (
@@ -78,8 +76,8 @@ func Encode(f Format, c awscred.Credentials) ([]byte, error) {
 	return EncodeVars(f, Vars(c))
 }
 
-// EncodeVars renders vars as lines for the shell of format f, quoted for it.
-// The process format is a document, not variables, and is refused.
+// EncodeVars renders vars as lines for the shell of format f (not Process,
+// a document), quoted for it.
 func EncodeVars(f Format, vars []Var) ([]byte, error) {
 	sh, ok := shells[f]
 	if !ok {
@@ -99,8 +97,7 @@ func EncodeVars(f Format, vars []Var) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// shells are the formats of variables: prefix, name, sep, quoted value
-// and eol make a variable's line.
+// shells make a variable's line: prefix, name, sep, quoted value, eol.
 var shells = map[Format]struct {
 	prefix, sep, eol string
 	quote            func(string) (string, error)
@@ -143,10 +140,9 @@ func encodeProcess(c awscred.Credentials) ([]byte, error) {
 		return nil, err
 	}
 	// On Windows the Go SDK rewrites every \" in the output to " before
-	// parsing it (aws-sdk-go-v2 processcreds), which would end a string
-	// early or unbalance it at a value's " or final \. The same characters
-	// written as \u escapes mean the same to every JSON reader and contain
-	// no \". Every \ in encoding/json's output begins an escape, and the
+	// parsing it (aws-sdk-go-v2 processcreds), breaking a string at a
+	// value's " or final \. As \u escapes they mean the same to every JSON
+	// reader; every \ in encoding/json's output begins an escape, and the
 	// replacer takes them pairwise from the left, so \\\" is two escapes.
 	return []byte(windowsSafe.Replace(buf.String())), nil
 }

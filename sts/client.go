@@ -30,8 +30,8 @@ import (
 // STS.
 const DefaultRegion = "us-east-1"
 
-// API is the STS calls we make: the exchange, and AssumeRole for a chained
-// hop. *awssts.Client satisfies it, and tests can stand in a function.
+// API is the STS calls made: the exchange, and AssumeRole for a chained
+// hop. *awssts.Client satisfies it.
 type API interface {
 	AssumeRoleWithWebIdentity(ctx context.Context, in *awssts.AssumeRoleWithWebIdentityInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleWithWebIdentityOutput, error)
 	AssumeRole(ctx context.Context, in *awssts.AssumeRoleInput, opts ...func(*awssts.Options)) (*awssts.AssumeRoleOutput, error)
@@ -64,41 +64,33 @@ type Config struct {
 	CABundle string
 	// MaxAttempts bounds tries per exchange, first included; 0 means 3.
 	MaxAttempts int
-	// BaseBackoff is the first retry's mean delay; 0 means 250ms. Each later
-	// retry doubles it, with full jitter, up to 2s: a credential process is
-	// waited on by a person or an SDK, so long sleeps help nobody.
+	// BaseBackoff is the first retry's ceiling (transport.Backoff); 0 means
+	// 250ms. A credential process is waited on: long sleeps help nobody.
 	BaseBackoff time.Duration
-	// Deadline is when New must have read CABundle by (the run's deadline;
-	// New has no context, as it makes no request). Zero: no limit.
+	// Deadline bounds New's reading of CABundle (New, making no request,
+	// has no context). Zero: no limit.
 	Deadline time.Time
 	// Trace, when not nil, gets a line for every request.
 	Trace *transport.Tracer
 }
 
-// Limits on what STS may send. Its answers are a few KB; a session token is
-// a few KB at most. Anything far larger is a broken or hostile peer and is
-// refused, never buffered or printed.
+// Limits on what is read. STS answers in a few KB: anything far larger is a
+// broken or hostile peer, refused, never buffered or printed.
 const (
-	// MaxAnswer is the most bytes read from one answer (headers apart).
-	MaxAnswer = 1 << 20
-	// MaxCABundle is the largest CA bundle read; the system's is about
-	// 200 KB.
-	MaxCABundle = 4 << 20
+	MaxAnswer   = 1 << 20 // one answer's body
+	MaxCABundle = 4 << 20 // the system's bundle is about 200 KB
 )
 
 // Client exchanges tokens at one STS endpoint.
 type Client struct {
 	// API makes the call; New sets an SDK client.
 	API API
-	// Endpoint is the URL requests go to, for messages.
+	// Endpoint (the URL called), its Region and Proxy (or "") are for
+	// messages; Override says Endpoint was given, not resolved from Region.
 	Endpoint string
-	// Override says Endpoint was given, not resolved from Region.
 	Override bool
-	// Region is the region the endpoint belongs to, for messages.
-	Region string
-	// Proxy is the proxy requests to Endpoint go through, or "", for
-	// messages.
-	Proxy string
+	Region   string
+	Proxy    string
 }
 
 // validRegion accepts lower-case words joined by single dashes, at least two
@@ -113,9 +105,8 @@ func validRegion(r string) bool {
 	return len(words) >= 2
 }
 
-// New resolves the endpoint and builds an unsigned SDK client for it. It
-// makes no network call, so every configuration mistake it finds is reported
-// before a token is fetched.
+// New resolves the endpoint and builds an unsigned SDK client for it,
+// without a network call: its mistakes are found before a token is fetched.
 func New(cfg Config) (*Client, error) {
 	region := cmp.Or(cfg.Region, DefaultRegion)
 	if !validRegion(region) {
@@ -184,10 +175,8 @@ func checkOverride(raw string) (string, error) {
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
-// LoadCABundle reads a PEM bundle: only a regular file no larger than
-// MaxCABundle, and not past deadline. A FIFO would block the open forever,
-// /dev/zero would fill the memory, and a hung network file system would
-// outlast the run's deadline.
+// LoadCABundle reads a PEM bundle with regfile's safeguards: a regular file
+// of at most MaxCABundle bytes, read by deadline.
 func LoadCABundle(path string, deadline time.Time) (*x509.CertPool, error) {
 	pem, err := regfile.Read(path, MaxCABundle, deadline)
 	if err != nil {
@@ -245,17 +234,15 @@ func newRetryer(cfg Config) aws.Retryer {
 // verify, an answer over the cap (a 5xx with an endless body would be read
 // three times), a cleartext endpoint that resolved off this machine.
 var final = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-	var tooLarge *transport.TooLargeError
-	var notLoopback *transport.NotLoopbackError
-	if transport.TLSFailure(err) != "" || errors.As(err, &tooLarge) || errors.As(err, &notLoopback) {
+	if transport.TLSFailure(err) != "" || errors.As(err, new(*transport.TooLargeError)) || errors.As(err, new(*transport.NotLoopbackError)) {
 		return aws.FalseTernary
 	}
 	return aws.UnknownTernary
 })
 
-// Exchange trades tok for credentials. The token travels only in the request
-// body; no message built here contains it. A zero req.Duration leaves the
-// duration to STS (one hour); the command line never sends zero.
+// Exchange trades tok for credentials. The token travels only in the
+// request body, never in a message. A zero req.Duration leaves STS's
+// default (one hour).
 func (c *Client) Exchange(ctx context.Context, tok secret.String, req Request) (awscred.Credentials, error) {
 	if n := len(tok.Reveal()); n > MaxTokenLen {
 		return awscred.Credentials{}, &ParamError{Param: WebIdentityToken, Problem: TooLong, N: n, Max: MaxTokenLen}
@@ -291,10 +278,9 @@ func (req Request) shared() (duration *int32, policy *string, arns []types.Polic
 	return duration, policy, arns
 }
 
-// Bounds on what STS issues, well above what it does issue (access key IDs
-// of 16 to 128 characters, as the API documents; 40-character secret keys;
-// session tokens of a few KB), to refuse what a broken or hostile endpoint
-// makes up.
+// Bounds well above what STS issues (access key IDs of 16 to 128
+// characters, as documented; 40-character secret keys; session tokens of a
+// few KB), to refuse what a broken or hostile endpoint makes up.
 const (
 	minKey          = 16
 	maxKeyID        = 128

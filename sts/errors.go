@@ -27,22 +27,18 @@ var (
 	ErrDurationTooLong = errors.New("the requested duration is longer than the role's maximum session duration")
 )
 
-// Error is a failed call: Op (AssumeRoleWithWebIdentity, or AssumeRole
-// for a chained hop) went to Endpoint for Role, and failed. When STS
-// answered with an error code, Code, Message and RequestID are STS's
-// (Message with every known secret taken out); otherwise Code is empty and
-// Err says what failed on the way: the network, TLS, or an answer that is
-// not STS's.
+// Error is a failed call of Op (AssumeRoleWithWebIdentity, or AssumeRole
+// for a chained hop) for Role. Code, Message (secrets taken out) and
+// RequestID are STS's when it answered with an error code; otherwise Err
+// says what failed on the way: the network, TLS, an answer not STS's.
 type Error struct {
 	Op                       string
 	Code, Message, RequestID string
-	// Endpoint is the URL called; Override says it was given rather than
-	// resolved from Region.
+	// Endpoint, Override, Region and Proxy are the Client's.
 	Endpoint string
 	Override bool
 	Region   string
-	// Proxy is the proxy the call went through, or "".
-	Proxy string
+	Proxy    string
 	// Role and Duration are what was asked for.
 	Role     string
 	Duration time.Duration
@@ -63,7 +59,18 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether STS's code makes e one of the kinds above.
 func (e *Error) Is(target error) bool {
-	return target != nil && target == kindOf(e.Code, e.Message)
+	var kind error
+	switch e.Code {
+	case "AccessDenied", "IDPRejectedClaim":
+		kind = ErrAccessDenied
+	case "Throttling", "ThrottlingException", "RequestLimitExceeded":
+		kind = ErrThrottled
+	case "ValidationError":
+		if strings.Contains(e.Message, "MaxSessionDuration") || strings.Contains(e.Message, "DurationSeconds exceeds") {
+			kind = ErrDurationTooLong
+		}
+	}
+	return target != nil && target == kind
 }
 
 // AnswerError is an answer that cannot have come from AWS STS: credentials
@@ -113,21 +120,6 @@ func (c *Client) newError(op string, err error, req Request) *Error {
 // flatten puts s on one line.
 func flatten(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// kindOf classifies an STS error code and message.
-func kindOf(code, msg string) error {
-	switch code {
-	case "AccessDenied", "IDPRejectedClaim":
-		return ErrAccessDenied
-	case "Throttling", "ThrottlingException", "RequestLimitExceeded":
-		return ErrThrottled
-	case "ValidationError":
-		if strings.Contains(msg, "MaxSessionDuration") || strings.Contains(msg, "DurationSeconds exceeds") {
-			return ErrDurationTooLong
-		}
-	}
-	return nil
-}
-
 // Param names a value of the request or of the configuration.
 type Param string
 
@@ -148,25 +140,16 @@ type Problem string
 
 // What a ParamError can say.
 const (
-	// Missing: no value, where one is needed.
-	Missing Problem = "missing"
-	// Malformed: not what the API takes; Part says which part is wrong.
-	Malformed Problem = "malformed"
-	// TooShort and TooLong: N is the value's size, Max the limit.
-	TooShort Problem = "too short"
-	TooLong  Problem = "too long"
-	// NotWholeSeconds: a duration with a fraction of a second.
+	Missing         Problem = "missing"
+	Malformed       Problem = "malformed" // Part says which part is wrong
+	TooShort        Problem = "too short" // N is the size, Max the limit
+	TooLong         Problem = "too long"  // likewise
 	NotWholeSeconds Problem = "not a whole number of seconds"
-	// TooMany: N values where the API takes Max.
-	TooMany Problem = "too many values"
-	// NotJSON: a policy that is not a JSON object.
-	NotJSON Problem = "not a JSON object"
-	// UserInfo: an endpoint with user:password@.
-	UserInfo Problem = "carries user information"
-	// Cleartext: an http:// endpoint that is not on loopback.
-	Cleartext Problem = "cleartext beyond loopback"
-	// Unresolved: no STS endpoint for the region; Err says why.
-	Unresolved Problem = "no endpoint"
+	TooMany         Problem = "too many values" // N values where the API takes Max
+	NotJSON         Problem = "not a JSON object"
+	UserInfo        Problem = "carries user information" // an endpoint with user:password@
+	Cleartext       Problem = "cleartext beyond loopback"
+	Unresolved      Problem = "no endpoint" // for the region; Err says why
 )
 
 // ParamError is a value STS would refuse, or a configuration that cannot

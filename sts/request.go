@@ -1,16 +1,13 @@
 // Package sts trades a web identity token for temporary AWS credentials with
 // AssumeRoleWithWebIdentity. It serves this command only (its API takes the
-// module's internal types); it knows STS and nothing of Google: what a
-// failure means for the token's claims is explained by the caller, which
-// holds them.
+// module's internal types) and knows nothing of Google: the caller, which
+// holds the token's claims, explains what a failure means for them.
 //
-// It owns what can go wrong at STS: the request is checked against the API's
-// limits before anything is sent; the endpoint is resolved per partition and
-// refused if it would carry the token in cleartext; transient failures are
-// retried and nothing else is. Its errors carry data (an *Error with STS's
-// code, message and request ID, the endpoint and the role; a *ParamError;
-// a *CABundleError) and name no flag: internal/explain words them for the
-// person, with the command line's names.
+// The request is checked against the API's limits before anything is sent;
+// the endpoint is resolved per partition and refused if it would carry the
+// token in cleartext; only transient failures are retried. Its errors carry
+// data (*Error, *ParamError, *CABundleError) and name no flag:
+// internal/explain words them.
 package sts
 
 import (
@@ -37,9 +34,9 @@ const (
 type Request struct {
 	// RoleARN is the role to assume.
 	RoleARN string
-	// SessionName becomes the last part of the assumed-role ARN and shows in
-	// CloudTrail. Validate accepts it empty, for a name derived later from
-	// the token; Exchange needs it set.
+	// SessionName ends the assumed-role ARN and shows in CloudTrail.
+	// Validate accepts it empty, to be derived from the token; Exchange
+	// needs it.
 	SessionName string
 	// Duration of the session; zero leaves STS's default of one hour.
 	Duration time.Duration
@@ -81,9 +78,8 @@ func digits(s string) bool {
 func printable(c byte) bool { return 0x21 <= c && c <= 0x7e }
 
 // ParseRoleARN checks that s names an IAM role and returns its account and
-// role name (without path). When it does not, the error says which part is
-// wrong, and names the role an assumed-role ARN (from get-caller-identity)
-// belongs to.
+// role name (without path). Its error says which part is wrong, and names
+// the role of an assumed-role ARN (from get-caller-identity).
 func ParseRoleARN(s string) (account, name string, err error) {
 	bad := func(part, want string) (string, string, error) {
 		return "", "", &ParamError{Param: RoleArn, Problem: Malformed, Value: s, Part: part, Want: want}
@@ -186,9 +182,9 @@ func ValidateSessionName(s string) error {
 	return nil
 }
 
-// SanitizeSessionName turns any string (a host name, an email) into a valid
-// role session name: runs of other characters become one '-', and the result
-// is cut to 64. It returns "" when too little is left.
+// SanitizeSessionName turns any string (a host name, an email) into a role
+// session name: runs of other characters become one '-', cut to 64; "" when
+// too little is left.
 func SanitizeSessionName(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {

@@ -1,8 +1,7 @@
 // Package activation takes the listening socket systemd passes under
-// socket activation (sd_listen_fds(3)), for serve and the agent. With a
-// .socket unit, systemd holds the socket from boot or login, across
-// restarts of the service, so no other local process can take it in
-// between.
+// socket activation (sd_listen_fds(3)), for serve and the agent: systemd
+// holds it from boot or login, across restarts, so no other local process
+// can take it in between.
 package activation
 
 import (
@@ -25,11 +24,9 @@ type Unit struct {
 	Kind   string // the socket it must be: "TCP"
 }
 
-// Listener returns the socket systemd passed to this process (LISTEN_PID
-// names this process and LISTEN_FDS counts the descriptors from 3), or nil
-// when there is none. Exactly one listening socket is expected; the caller
-// checks its kind. The variables are removed so that no child process
-// takes the socket for its own.
+// Listener returns the one listening socket systemd passed to this process
+// (LISTEN_PID, LISTEN_FDS), or nil when there is none; the caller checks its
+// kind. The variables are removed so that no child takes it for its own.
 func Listener(getenv func(string) string, u Unit) (net.Listener, error) {
 	pid, fds := getenv("LISTEN_PID"), getenv("LISTEN_FDS")
 	if runtime.GOOS == "windows" || pid == "" || fds == "" || pid != strconv.Itoa(os.Getpid()) {

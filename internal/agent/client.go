@@ -19,14 +19,14 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/regfile"
+	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
-// ignoredEnv are variables left out of a request, hence out of the key and
-// out of the pipeline's environment in the agent: the agent's own, and
-// those a shell or terminal changes from one command to the next, which
-// nothing in the pipeline reads. Any other variable is part of the key, so
-// two callers that differ in one get separate entries, never each other's
-// credentials.
+// ignoredEnv are variables left out of a request, so out of the key and of
+// the pipeline's environment: the agent's own, and those a shell or
+// terminal changes between commands, which the pipeline never reads. Any
+// other variable is in the key: callers that differ in one never get each
+// other's credentials.
 var ignoredEnv = map[string]bool{
 	EnvSocket: true, EnvNoAgent: true,
 	"_": true, "PWD": true, "OLDPWD": true, "SHLVL": true, "COLUMNS": true, "LINES": true,
@@ -42,9 +42,8 @@ var ignoredEnv = map[string]bool{
 	"AWS_DATA_PATH": true, "S2N_DONT_MLOCK": true, "PYENV_DIR": true,
 }
 
-// pathEnv are the variables that hold paths the pipeline reads; when one
-// of them (or --ca-bundle) is relative, the working directory is part of
-// the request too.
+// pathEnv hold paths the pipeline reads; when one of them (or --ca-bundle)
+// is relative, the working directory is part of the request.
 var pathEnv = []string{"AWS_CA_BUNDLE", "GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "SSL_CERT_FILE", "SSL_CERT_DIR", "HOME", "XDG_CONFIG_HOME", "APPDATA"}
 
 // NewRequest is the request of a credential process run with args (as the
@@ -90,18 +89,12 @@ func NewRequest(args, environ, paths []string) (*Request, error) {
 	return r, nil
 }
 
-// maxADCFile bounds the Application Default Credentials file read for its
-// fingerprint; token.MaxADCFile is the pipeline's own (and larger files
-// fail there).
-const maxADCFile = 64 << 10
-
-// adcFingerprint is a hash of the Application Default Credentials file the
+// adcFingerprint hashes the Application Default Credentials file the
 // pipeline would read (GOOGLE_APPLICATION_CREDENTIALS, else gcloud's
-// well-known file), or of why it cannot be read. Its path is in the key
-// already, but `gcloud auth application-default login` as another account
-// rewrites the same path: without its contents in the key, the agent would
-// go on handing out the keys the previous account got, which the new one
-// may not be allowed.
+// well-known file), or why it cannot be read. `gcloud auth
+// application-default login` as another account rewrites the same path:
+// without the contents in the key, the new account would get the keys of
+// the previous one.
 func adcFingerprint(vars map[string]string, dir string) string {
 	p := vars["GOOGLE_APPLICATION_CREDENTIALS"]
 	if p == "" {
@@ -114,11 +107,11 @@ func adcFingerprint(vars map[string]string, dir string) string {
 	if !filepath.IsAbs(p) && dir != "" {
 		p = filepath.Join(dir, p)
 	}
-	b, err := regfile.Read(p, maxADCFile, time.Now().Add(FirstAnswer))
+	b, err := regfile.Read(p, token.MaxADCFile, time.Now().Add(FirstAnswer))
 	h := sha256.New()
 	if err != nil {
-		// Absent, or a failure the pipeline reports itself: a file that
-		// appears later makes another entry.
+		// The pipeline reports the failure; a file that appears later makes
+		// another entry.
 		fmt.Fprintf(h, "error: %v", err)
 	} else {
 		h.Write(b)
@@ -135,7 +128,7 @@ type Answer struct {
 	// Err is the exchange's failure, as a direct run reports it, with its
 	// hints and exit status.
 	Err error
-	// Trace is the --verbose trace the exchange wrote before failing.
+	// Trace is the --verbose trace the failed exchange wrote.
 	Trace string
 }
 
@@ -146,8 +139,7 @@ type Conn struct {
 }
 
 // Dial connects to the agent at socket and checks that it runs as this
-// user. With no agent it fails at once: one connect, no waiting. Dialing
-// before building the request keeps that case as cheap as it can be.
+// user. With no agent it fails at once: one connect, no waiting.
 func Dial(ctx context.Context, socket string) (*Conn, error) {
 	if !Supported {
 		return nil, fmt.Errorf("no agent on this platform")
@@ -169,10 +161,9 @@ func Dial(ctx context.Context, socket string) (*Conn, error) {
 // Close closes the connection.
 func (c *Conn) Close() error { return c.uc.Close() }
 
-// Ask asks the agent for credentials for req. An error means the agent
-// gave no usable answer (silent for FirstAnswer, refusing, or saying
-// something that is not an answer): the caller exchanges itself and says
-// so under --verbose only. A failed exchange is Answer.Err.
+// Ask asks the agent for credentials for req. An error means no usable
+// answer (silence, a refusal, nonsense): the caller exchanges itself. A
+// failed exchange is Answer.Err.
 func (c *Conn) Ask(ctx context.Context, req *Request) (*Answer, error) {
 	socket := c.socket
 	a, err := c.roundTrip(ctx, req)
@@ -192,8 +183,6 @@ func (c *Conn) Ask(ctx context.Context, req *Request) (*Answer, error) {
 		}
 		trace, _, _ := strings.Cut(a.Stderr, "gcp-aws-cred: error: ")
 		return &Answer{Err: (&Failure{Exit: a.Exit, Stderr: a.Stderr}).Err(), Trace: trace}, nil
-	case stRefused:
-		return nil, fmt.Errorf("the agent at %s refused: %s", socket, clean.Line(a.Reason))
 	}
 	return nil, fmt.Errorf("the agent at %s answered %q, not an answer", socket, clean.Line(a.Status))
 }
@@ -208,10 +197,9 @@ func roundTrip(ctx context.Context, socket string, req *Request) (*answer, error
 	return c.roundTrip(ctx, req)
 }
 
-// roundTrip sends req and returns the final answer line: "pending" is
-// followed by a longer wait (the peer is known good by then), until two
-// thirds of the time left to the caller, so a direct exchange still fits
-// after it.
+// roundTrip sends req and returns the final answer line, or an error for
+// a refusal. After "pending" it waits up to two thirds of the caller's
+// time left, so a direct exchange still fits after it.
 func (c *Conn) roundTrip(ctx context.Context, req *Request) (*answer, error) {
 	socket, uc := c.socket, c.uc
 	b, err := json.Marshal(req)
@@ -231,17 +219,19 @@ func (c *Conn) roundTrip(ctx context.Context, req *Request) (*answer, error) {
 	if err := dec.Decode(&a); err != nil {
 		return nil, fmt.Errorf("the agent at %s gave no answer within %s: %v", socket, FirstAnswer, err)
 	}
-	if a.Status != stPending {
-		return &a, nil
+	if a.Status == stPending {
+		wait := 20 * time.Second
+		if d, ok := ctx.Deadline(); ok {
+			wait = time.Until(d) * 2 / 3
+		}
+		_ = uc.SetDeadline(time.Now().Add(wait))
+		a = answer{}
+		if err := dec.Decode(&a); err != nil {
+			return nil, fmt.Errorf("the agent at %s was exchanging but gave no answer within %s: %v", socket, wait.Round(time.Millisecond), err)
+		}
 	}
-	wait := 20 * time.Second
-	if d, ok := ctx.Deadline(); ok {
-		wait = time.Until(d) * 2 / 3
-	}
-	_ = uc.SetDeadline(time.Now().Add(wait))
-	a = answer{}
-	if err := dec.Decode(&a); err != nil {
-		return nil, fmt.Errorf("the agent at %s was exchanging but gave no answer within %s: %v", socket, wait.Round(time.Millisecond), err)
+	if a.Status == stRefused {
+		return nil, fmt.Errorf("the agent at %s refused: %s", socket, clean.Line(a.Reason))
 	}
 	return &a, nil
 }
@@ -265,8 +255,8 @@ func (f *Failure) Err() error {
 	return explain.Errorf(exitStatus(f.Exit), "%s", strings.Join(msg, "\n")).Hint(hints...)
 }
 
-// exitStatus carries a direct run's exit status through the error chain;
-// unlike explain.Exit, the message above it is printed.
+// exitStatus is a direct run's exit status; unlike explain.Exit, the
+// message above it is printed.
 type exitStatus int
 
 func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
@@ -286,8 +276,8 @@ func Ping(ctx context.Context, socket string) (pid int, err error) {
 	return a.PID, nil
 }
 
-// Peek asks whether the agent at socket holds credentials for req's inputs
-// that it would hand out now.
+// Peek asks whether the agent at socket holds servable credentials for
+// req's inputs.
 func Peek(ctx context.Context, socket string, req *Request) (bool, error) {
 	r := *req
 	r.Op = opPeek
@@ -300,8 +290,6 @@ func Peek(ctx context.Context, socket string, req *Request) (bool, error) {
 		return true, nil
 	case stNone:
 		return false, nil
-	case stRefused:
-		return false, fmt.Errorf("the agent at %s refused: %s", socket, clean.Line(a.Reason))
 	}
 	return false, fmt.Errorf("the agent at %s answered %q", socket, clean.Line(a.Status))
 }

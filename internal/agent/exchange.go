@@ -25,25 +25,22 @@ type Failure struct {
 // Error is the stderr text.
 func (f *Failure) Error() string { return f.Stderr }
 
-// maxExchange bounds one exchange in the agent, whatever --timeout says:
-// the Go SDK gives a credential process one minute, the agent's caller
-// waits no longer than its own --timeout.
+// maxExchange bounds one exchange, whatever --timeout says: the Go SDK
+// gives a credential process one minute, and the caller waits no longer
+// than its own --timeout.
 const maxExchange = 2 * time.Minute
 
 // maxOutput bounds what the agent keeps of a child's stdout and stderr.
 const maxOutput = 64 << 10
 
 // SelfExchange runs the credential pipeline as a direct run would: this
-// very binary, as the plain credential process ("get", the caller's
-// arguments, --output process), with the caller's environment, in the
-// caller's directory (or /), and the agent switched off so it cannot ask
-// itself. A child process, rather than the pipeline in the agent's own
-// process, is what makes the run see exactly the caller's environment:
-// Go reads SSL_CERT_FILE and SSL_CERT_DIR once per process, and several
-// libraries read their variables from the process environment.
-//
-// Only this command line is ever run: the agent's Check has refused any
-// request whose arguments are not a credential process run.
+// binary as the plain credential process ("get", the caller's arguments,
+// --output process), with the caller's environment, in the caller's
+// directory (or /), with the agent switched off. A child process sees
+// exactly the caller's environment, as the agent's own process cannot: Go
+// reads SSL_CERT_FILE and SSL_CERT_DIR once per process, and libraries read
+// their variables from the process environment. Config.Check has refused
+// any arguments that are not a credential process run.
 func SelfExchange(self string) func(context.Context, *Request) (awscred.Credentials, error) {
 	return func(ctx context.Context, r *Request) (awscred.Credentials, error) {
 		ctx, cancel := context.WithTimeout(ctx, maxExchange)
@@ -78,8 +75,8 @@ func parseDocument(b []byte) (awscred.Credentials, error) {
 	return awscred.Credentials{}, errors.New("the credential process printed no credential document")
 }
 
-// limited keeps the first maxOutput bytes written to it and drops the rest,
-// so a child cannot fill the agent's memory.
+// limited keeps the first maxOutput bytes written to it, so a child cannot
+// fill the agent's memory.
 type limited struct{ bytes.Buffer }
 
 func (l *limited) Write(p []byte) (int, error) {

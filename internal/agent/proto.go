@@ -14,21 +14,18 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
 
-// The protocol is one JSON request line from the client, then one or two
-// JSON answer lines from the agent ("pending" while it exchanges, then the
-// answer), then the agent closes the connection.
+// The protocol: one JSON request line, then one or two JSON answer lines
+// ("pending" while the agent exchanges, then the answer), then close.
 
 // Bounds of the protocol, stated in docs/agent.md.
 const (
-	// MaxRequest is the largest request line the agent reads: the
-	// arguments and the environment. A bigger one is refused (the client
-	// does not send it and exchanges itself).
+	// MaxRequest is the largest request line the agent reads; the client
+	// exchanges itself rather than send a bigger one.
 	MaxRequest = 256 << 10
 	// maxAnswer bounds an answer line the client reads.
 	maxAnswer = 64 << 10
-	// FirstAnswer is how long the client waits for the agent's first line
-	// after connecting: the answer itself, or "pending". Past it the client
-	// exchanges itself.
+	// FirstAnswer is how long the client waits for the first answer line
+	// before it exchanges itself.
 	FirstAnswer = time.Second
 )
 
@@ -49,13 +46,11 @@ const (
 	stNone    = "none"
 )
 
-// Request carries every input that decides the credentials: the credential
-// process's arguments as the caller wrote them, the caller's environment
-// (all of it but the variables in ignoredEnv, sorted), its working
-// directory when a path among the inputs is relative, and its host name.
+// Request carries every input that decides the credentials: the
+// arguments as written, the environment (but ignoredEnv, sorted), the
+// working directory when a path among them is relative, and the host name.
 // The agent runs the pipeline with exactly these and keys its entry by all
-// of them, so a variable nobody thought of cannot make an agent-served
-// answer differ from a direct run: it is part of the key.
+// of them, so no variable can make its answer differ from a direct run.
 type Request struct {
 	V    int      `json:"v"`
 	Op   string   `json:"op"`
@@ -63,22 +58,20 @@ type Request struct {
 	Env  []string `json:"env,omitempty"`
 	Dir  string   `json:"dir,omitempty"`
 	Host string   `json:"host,omitempty"`
-	// ADC is a hash of the Application Default Credentials file's
-	// contents (see adcFingerprint): the file a path names can change.
+	// ADC hashes the ADC file's contents (adcFingerprint).
 	ADC string `json:"adc,omitempty"`
 }
 
-// key is the entry's key: a hash of every input. The agent keys requests
-// it decoded from JSON, whose strings are valid UTF-8, so their JSON
-// encoding is unambiguous: no two different inputs encode alike.
+// key is the entry's key: a hash of every input's JSON, unambiguous for
+// requests decoded from JSON (valid UTF-8).
 func (r *Request) key() string {
 	b, _ := json.Marshal([]any{r.Args, r.Env, r.Dir, r.Host, r.ADC})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
 
-// check refuses a request that is not well formed. What the arguments mean
-// is checked by the agent's Check function.
+// check refuses a request that is not well formed; Config.Check judges the
+// arguments.
 func (r *Request) check() error {
 	if r.V != 1 {
 		return fmt.Errorf("protocol version %d, want 1", r.V)

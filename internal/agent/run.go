@@ -53,15 +53,13 @@ func Run(rc RunConfig) error {
 	return err
 }
 
-// systemdUnit is the agent's .socket unit, for the hints of a socket
-// systemd passed that the agent cannot take.
+// systemdUnit is the agent's .socket unit, for hints.
 var systemdUnit = activation.Unit{Taker: "the agent", Name: "gcp-aws-cred-agent.socket",
 	Listen: "ListenStream=%t/gcp-aws-cred/agent.sock", Kind: "Unix"}
 
-// Listen takes the socket systemd passes (socket activation), else binds
-// socket: its directory made or checked first, a stale socket with no
-// agent behind it replaced, a live one left alone. created says whether
-// the agent made the socket (and so removes it when it stops).
+// Listen takes the socket systemd passes, else binds socket (its directory
+// checked first), replacing a stale one but not a live one. created says
+// whether the agent made the socket, and so removes it when it stops.
 func Listen(socket string, getenv func(string) string) (ln *net.UnixListener, created bool, err error) {
 	l, err := activation.Listener(getenv, systemdUnit)
 	if err != nil {

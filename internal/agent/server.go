@@ -19,44 +19,39 @@ import (
 
 // Bounds of the agent, stated in docs/agent.md.
 const (
-	// MinLeft is the least time credentials handed out have left, when
-	// the session is longer than that: botocore refreshes at 15 minutes
-	// left, so anything closer makes it run the process on every call. A
-	// session of 15 minutes or less (STS's shortest is 15) is handed out
-	// while half its life is left.
+	// MinLeft is the least time credentials handed out have left: botocore
+	// refreshes at 15 minutes left, so anything closer makes it run the
+	// process on every call. A session of 15 minutes or less (STS's
+	// shortest) is handed out while half its life is left.
 	MinLeft = 15 * time.Minute
 	// Idle is how long an entry may go unused before it is dropped, with
 	// its credentials, so an idle machine makes no STS calls.
 	Idle = time.Hour
 	// MaxEntries caps the entries held; the least recently used goes first.
 	MaxEntries = 64
-	// maxConns caps the connections served at once; more are refused and
-	// their clients exchange themselves.
+	// maxConns caps the connections served at once; the clients of the
+	// others exchange themselves.
 	maxConns = 64
 	// readRequest bounds the time a client has to send its request.
 	readRequest = 2 * time.Second
-	// maxRequestTime bounds a whole connection: the request, at most one
-	// exchange, the answer.
+	// maxRequestTime bounds a whole connection: request, exchange, answer.
 	maxRequestTime = maxExchange + 10*time.Second
 	// tick is how often entries are checked for refresh and idleness.
 	tick = 30 * time.Second
-	// drainGrace bounds how long a stopping agent waits for requests under
-	// way.
+	// drainGrace bounds a stopping agent's wait for requests under way.
 	drainGrace = 35 * time.Second
 )
 
 // Config is what a Server needs.
 type Config struct {
-	// Check refuses arguments that are not a run of the credential
-	// process: a request may make the agent run the pipeline and nothing
-	// else.
+	// Check refuses arguments that are not a credential process run: a
+	// request may make the agent run the pipeline and nothing else.
 	Check func(args []string) error
-	// Exchange runs the pipeline with a request's inputs: SelfExchange in
-	// the binary, a fake in tests. A *Failure error is a direct run's
-	// failure, handed to the caller as is.
+	// Exchange runs the pipeline with a request's inputs (SelfExchange). A
+	// *Failure is a direct run's failure, handed to the caller as is.
 	Exchange func(context.Context, *Request) (awscred.Credentials, error)
-	// Logger gets refusals and failures as warnings, and with Verbose
-	// every exchange, refresh and dropped entry.
+	// Logger gets refusals and failures as warnings, exchanges, refreshes
+	// and dropped entries as information.
 	Logger *slog.Logger
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
@@ -84,8 +79,8 @@ type entry struct {
 	flight   *flight
 }
 
-// flight is one exchange under way, shared by every request that waits for
-// it: one exchange at a time per entry.
+// flight is an entry's one exchange under way, shared by every request
+// that waits for it.
 type flight struct {
 	done  chan struct{}
 	creds awscred.Credentials
@@ -104,9 +99,8 @@ func NewServer(cfg Config) *Server {
 	return &Server{cfg: cfg, uid: os.Getuid(), host: host, entries: map[string]*entry{}}
 }
 
-// Serve answers connections on ln until ctx is done, then stops accepting,
-// waits for the requests under way (at most drainGrace) and returns. The
-// caller closes ln (which removes a socket the agent created).
+// Serve answers connections on ln until ctx is done, then waits for the
+// requests under way (at most drainGrace). The caller closes ln.
 func (s *Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
@@ -129,9 +123,6 @@ func (s *Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 		if err != nil {
 			if ctx.Err() != nil {
 				break
-			}
-			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-				continue
 			}
 			return err
 		}
@@ -201,8 +192,7 @@ func (s *Server) serveConn(c *net.UnixConn) {
 	}
 }
 
-// refuse logs a refused request and is the answer that tells the client
-// why (reason).
+// refuse logs a refused request and answers the client reason.
 func (s *Server) refuse(err error, reason string) answer {
 	s.cfg.Logger.Warn("refused a request: "+err.Error(), "event", "bad_request")
 	return answer{Status: stRefused, Reason: reason}
@@ -236,8 +226,7 @@ func (e *entry) servable(now time.Time) bool {
 	return e.creds.Expiration.Sub(now) >= floor
 }
 
-// held reports whether an entry with credentials that may be handed out
-// exists for key.
+// held reports whether key's entry holds servable credentials.
 func (s *Server) held(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -245,9 +234,8 @@ func (s *Server) held(key string) bool {
 	return e != nil && e.servable(s.cfg.Now())
 }
 
-// get answers a request for credentials: from the entry if it holds
-// servable ones, else by an exchange with the request's inputs (joining
-// one under way), calling pending first.
+// get answers a request for credentials: from its entry, else by an
+// exchange with its inputs (joining one under way), calling pending first.
 func (s *Server) get(req *Request, pending func()) answer {
 	key := req.key()
 	s.mu.Lock()
@@ -256,9 +244,8 @@ func (s *Server) get(req *Request, pending func()) answer {
 	if ok {
 		return a
 	}
-	// Arguments that are not a credential process run are refused before
-	// anything runs. Only a request that would start an exchange pays for
-	// the check: parsing them costs about a millisecond.
+	// Only a request that would start an exchange pays for the check:
+	// parsing the arguments costs about a millisecond.
 	if s.cfg.Check != nil {
 		if err := s.cfg.Check(req.Args); err != nil {
 			err = fmt.Errorf("not a credential process run: %v", err)
@@ -302,8 +289,7 @@ func (s *Server) get(req *Request, pending func()) answer {
 	return a
 }
 
-// hitLocked returns the credentials of key's entry if they may be handed
-// out.
+// hitLocked returns key's entry's credentials if they are servable.
 func (s *Server) hitLocked(key string) (answer, bool) {
 	now := s.cfg.Now()
 	e := s.entries[key]
@@ -315,7 +301,8 @@ func (s *Server) hitLocked(key string) (answer, bool) {
 }
 
 // makeRoomLocked drops the least recently used entry with no exchange
-// under way when the entries are at their cap.
+// under way if the entries are at their cap, and reports whether there is
+// room.
 func (s *Server) makeRoomLocked() bool {
 	if len(s.entries) < MaxEntries {
 		return true
@@ -379,8 +366,8 @@ func (s *Server) logExchange(refresh bool, f *flight, took time.Duration) {
 		"event", what, "expiration", f.creds.Expiration.UTC().Format(time.RFC3339))
 }
 
-// Tick refreshes the entries in use whose refresh is due and drops those
-// unused for Idle. Serve calls it every 30 seconds.
+// Tick refreshes the entries whose refresh is due and drops those unused
+// for Idle.
 func (s *Server) Tick() {
 	now := s.cfg.Now()
 	s.mu.Lock()
@@ -397,8 +384,8 @@ func (s *Server) Tick() {
 	}
 }
 
-// writeAnswer writes one answer line; a client gone away is not an error
-// worth a log line.
+// writeAnswer writes one answer line; a client gone away is not worth a
+// log line.
 func writeAnswer(c net.Conn, a answer) {
 	b, _ := json.Marshal(a)
 	_, _ = c.Write(append(b, '\n'))

@@ -19,14 +19,15 @@ const (
 // SocketName is the socket's name in its directory.
 const SocketName = "agent.sock"
 
-// DefaultSocket is where the agent listens and the credential process asks
-// when neither --socket nor GCP_AWS_CRED_AGENT_SOCKET says otherwise:
+// Socket is the socket to use: flag, else GCP_AWS_CRED_AGENT_SOCKET, else
 // $XDG_RUNTIME_DIR/gcp-aws-cred/agent.sock (a per-user tmpfs on systemd
-// machines, removed at logout, as ssh-agent and gpg-agent use), else a
-// per-user directory under the temporary directory,
-// gcp-aws-cred-UID/agent.sock, which the agent creates 0700 and refuses if
-// another user owns it.
-func DefaultSocket(getenv func(string) string) string {
+// machines, removed at logout, as ssh-agent and gpg-agent use), else
+// gcp-aws-cred-UID/agent.sock under the temporary directory, which the
+// agent creates 0700 and refuses if another user owns it.
+func Socket(flag string, getenv func(string) string) string {
+	if s := cmp.Or(flag, getenv(EnvSocket)); s != "" {
+		return s
+	}
 	if d := getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "gcp-aws-cred", SocketName)
 	}
@@ -37,16 +38,9 @@ func DefaultSocket(getenv func(string) string) string {
 	return filepath.Join(tmp, "gcp-aws-cred-"+strconv.Itoa(os.Getuid()), SocketName)
 }
 
-// Socket is the socket to use: flag, else GCP_AWS_CRED_AGENT_SOCKET, else
-// DefaultSocket.
-func Socket(flag string, getenv func(string) string) string {
-	return cmp.Or(flag, getenv(EnvSocket), DefaultSocket(getenv))
-}
-
-// prepareDir makes sure the socket's directory exists, is a directory (not
-// a link to one), belongs to this user and cannot be written by anyone
-// else, creating it 0700 if it is missing: the ssh-agent rule, so another
-// user cannot plant or replace the socket.
+// prepareDir makes sure the socket's directory (created 0700 if missing) is
+// a directory, not a link, of this user's that no one else can write: the
+// ssh-agent rule, so another user cannot plant or replace the socket.
 func prepareDir(dir string) error {
 	fi, err := os.Lstat(dir)
 	if os.IsNotExist(err) {
@@ -70,13 +64,11 @@ func prepareDir(dir string) error {
 	return checkAncestors(dir)
 }
 
-// checkAncestors refuses a socket directory inside a directory another
-// user could change: one owned by anyone but this user or root, or
-// writable by others without the sticky bit (/tmp has it). Whoever may
-// rename entries of a parent may move the agent's directory aside and put
-// theirs in its place (XDG_RUNTIME_DIR or --socket pointing into another
-// user's directory), taking the agent away from its callers: OpenSSH's
-// rule for the paths of its keys and sockets, with /tmp's exception.
+// checkAncestors refuses a socket directory inside one another user could
+// change: owned by anyone but this user or root, or writable by others
+// without the sticky bit (/tmp has it). Whoever may rename a parent's
+// entries may put their directory in the agent's place: OpenSSH's rule for
+// its keys and sockets, with /tmp's exception.
 func checkAncestors(dir string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {

@@ -1,12 +1,8 @@
 // Package child runs the command given to exec and exec --serve: it finds
 // the command, builds its environment, starts it, passes signals on, and
-// turns its end into the exit status a shell would give.
-//
-// Both commands share every rule here, so that `exec` and `exec --serve`
-// cannot disagree on what "not found", a region, or a signal's death
-// means. The statuses are a shell's: the command's own; 128+N when signal
-// N ended it; 127 when it is not found; 126 when it is found but cannot be
-// run.
+// turns its end into the exit status a shell would give (its own, 128+N
+// for signal N, 127 not found, 126 not executable). Both commands share
+// these rules, so they cannot disagree on what any of them means.
 package child
 
 import (
@@ -22,16 +18,13 @@ import (
 
 // Statuses for a command that never ran, as POSIX shells give them.
 const (
-	// notFound: the command is not in PATH, or its file does not exist.
-	notFound = 127
-	// notExecutable: the command was found but could not be started: no
-	// execute permission, a directory, a file for another system, or a #!
-	// interpreter that does not exist.
+	notFound = 127 // not in PATH, or no such file
+	// notExecutable: found but not started: no permission, a directory, a
+	// file for another system, a missing #! interpreter.
 	notExecutable = 126
 )
 
-// statusError is a command that could not be run, carrying the status a
-// shell gives for it, which cred.ExitStatus finds through ExitCode.
+// statusError is a command that could not be run, with a shell's status.
 type statusError struct {
 	status int
 	err    error
@@ -63,9 +56,9 @@ func Look(name string) (string, error) {
 		Hint("check that the file exists and is executable")
 }
 
-// startError is what a command found by Look but refused by the system at
-// start says: its file is for another system, or its #! interpreter is
-// missing (which the system reports as "no such file").
+// startError words a command found by Look that the system would not
+// start: a file for another system, or a missing #! interpreter (which the
+// system reports as "no such file").
 func startError(path string, err error) error {
 	return explain.Errorf(&statusError{notExecutable, err}, "cannot run %s: %v", path, explain.Cause(err)).
 		Hint("check that the file is an executable for this system, and that its #! interpreter exists")
@@ -75,15 +68,14 @@ func startError(path string, err error) error {
 // in hide, then set (each "NAME=value"), then the region when given.
 //
 // Names in hide match in any case: no SDK reads a lower-case variant, and
-// on Windows case does not tell variables apart. A variable given twice
-// keeps its last value, as os/exec would have it: syscall.Exec passes
-// duplicates on, and programs disagree on which one they read.
+// Windows does not tell them apart. A variable given twice keeps its last
+// value, as os/exec would: syscall.Exec passes duplicates on, and programs
+// disagree on which one they read.
 //
-// A region given (--region) sets both AWS_REGION and AWS_DEFAULT_REGION,
-// replacing any already in environ, as serve prints both: botocore (AWS
-// CLI v1, boto3) reads only AWS_DEFAULT_REGION and the other SDKs
-// AWS_REGION first, so setting one and keeping the other would leave one
-// client without a region, or with another.
+// A region sets both AWS_REGION and AWS_DEFAULT_REGION, replacing any in
+// environ, as serve prints both: botocore reads only AWS_DEFAULT_REGION and
+// the other SDKs AWS_REGION first, so keeping either could leave a client
+// with another region, or none.
 func Env(environ, hide, set []string, region string) []string {
 	drop := make(map[string]bool, len(hide)+len(set))
 	for _, k := range hide {

@@ -6,15 +6,12 @@ import (
 )
 
 // stopWithParent asks the kernel to send the command SIGTERM when this
-// process dies, however it dies (SIGKILL, the OOM killer): exec --serve's
-// command would otherwise keep running against an endpoint that no longer
-// answers. SIGTERM rather than SIGKILL gives it the graceful stop a
-// forwarded SIGTERM would (terraform then writes its state and releases
-// its lock, with the credentials its SDK still caches).
-//
-// The kernel ties the signal to the thread that started the command, not
-// to the process. The Go runtime ends a thread only when a goroutine
-// locked to it exits without unlocking, which nothing in this program does.
+// process dies, however (SIGKILL, the OOM killer): exec --serve's command
+// would otherwise run on against an endpoint that no longer answers.
+// SIGTERM, not SIGKILL, lets it stop gracefully (terraform writes its state
+// and releases its lock). The kernel ties the signal to the starting
+// thread, which Go ends only when a locked goroutine exits without
+// unlocking, as nothing here does.
 func stopWithParent(cmd *exec.Cmd) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}

@@ -4,8 +4,7 @@ package child
 
 import "os/exec"
 
-// stopWithParent does nothing where the kernel offers no parent-death
-// signal (only Linux and FreeBSD do, and FreeBSD's is not tested here): a
-// command whose exec --serve is killed keeps running with the credentials
-// its SDK cached, and its next refresh fails to connect.
+// stopWithParent does nothing where no parent-death signal is used (only
+// Linux's is): the command of a killed exec --serve runs on until its next
+// refresh fails to connect.
 func stopWithParent(*exec.Cmd) {}

@@ -10,23 +10,16 @@ import (
 )
 
 // Run starts cmd (its Path from Look) and waits for it, passing on the
-// signals this process receives; when it has ended, it calls after (which
-// stops exec --serve's server) and returns the command's status: nil for 0,
-// else explain.Exit with the status a shell would give.
+// signals this process receives; then it calls after (which stops exec
+// --serve's server) and returns nil for status 0, else explain.Exit with a
+// shell's status.
 //
-// Signals stay caught from before the start until after has returned. One
-// arriving before the command exists is then queued for it rather than
-// ending this process and orphaning the command; one arriving between the
-// command's end and this process's would otherwise end this process with
-// the signal's status instead of the command's.
-//
-// A signal this process was started with ignored (SIGHUP under nohup,
-// SIGINT for a background job of a script) is left ignored: catching it
-// would make the command, which inherits the disposition, lose it too.
-//
-// Forwarding goes through os.Process.Signal, which on Linux signals a
-// pidfd: a command already reaped cannot be confused with another process
-// that reuses its ID.
+// Signals stay caught from before the start until after has returned: one
+// arriving before the command exists is queued for it rather than orphaning
+// it, and one arriving after its end cannot replace its status with the
+// signal's. A signal ignored at start (SIGHUP under nohup) stays ignored:
+// the command inherits the disposition. os.Process.Signal signals a pidfd
+// on Linux, so a reaped command's ID reused by another process is safe.
 func Run(cmd *exec.Cmd, after func()) error {
 	var caught []os.Signal
 	for _, s := range forwarded {
@@ -55,8 +48,7 @@ func Run(cmd *exec.Cmd, after func()) error {
 				_ = cmd.Process.Signal(s)
 			}
 		case err := <-done:
-			var exit *exec.ExitError
-			if err != nil && !errors.As(err, &exit) {
+			if _, exited := errors.AsType[*exec.ExitError](err); err != nil && !exited {
 				return explain.Errorf(err, "lost track of %s: %v", cmd.Path, err)
 			}
 			if code := status(cmd.ProcessState); code != 0 {

@@ -29,10 +29,9 @@ func status(ps *os.ProcessState) int {
 	return ps.ExitCode()
 }
 
-// Replace runs the command in place of this process (execve), so its
-// process ID, exit status and signals are its own, a signal ignored here
-// stays ignored there, and no gcp-aws-cred process lingers holding the
-// credentials. It returns only when the command could not be started.
+// Replace runs the command in place of this process (execve): its process
+// ID, status and signals are its own, and no gcp-aws-cred process lingers
+// holding the credentials. It returns only if the command cannot start.
 func Replace(path string, argv, env []string) error {
 	return startError(path, syscall.Exec(path, argv, env))
 }

@@ -2,9 +2,8 @@
 // removes secrets, escapes control and format characters, folds lines and
 // cuts what is too long, and defuses the program's own line prefix.
 //
-// It is a leaf, apart from internal/explain, so that the HTTP layer can
-// clean its trace lines while internal/explain imports the packages whose
-// errors it words (sts, token), which sit on that HTTP layer.
+// It is a leaf, apart from internal/explain, so that the HTTP layer under
+// sts and token can clean its trace lines while explain imports those.
 package clean
 
 import (
@@ -17,10 +16,9 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 )
 
-// Flatten puts s on one line, folding every run of white space into one
-// space, and cuts it to max characters (0: no limit). A multi-line message
-// from a server would otherwise read like several errors, and a long one
-// would bury the line that matters.
+// Flatten folds every run of white space in s into one space and cuts it
+// to max characters (0: no limit): a server's multi-line message would read
+// like several errors, and a long one bury the line that matters.
 func Flatten(s string, max int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if max > 0 {
@@ -34,21 +32,16 @@ func Flatten(s string, max int) string {
 // peer can make a line look like one of ours.
 const Name = "gcp-aws-cred"
 
-// MaxLine is the most characters of one message or hint line printed: a
-// peer's text is cut to it, so no answer, however large, floods a terminal
-// or a log.
+// MaxLine is the most characters of one message or hint line printed, so
+// no answer, however large, floods a terminal or a log.
 const MaxLine = 4000
 
-// Line makes s safe to print as one line of a terminal or a log: every
-// secret made in this process, and any recognisable fragment of one, is
-// replaced by [REDACTED] (even when a peer split it with white space); runs
-// of white space become one space; control, format (bidirectional) and
-// invalid characters are shown escaped, as \x1b or \u202e; the program's
-// line prefix is defused; and the result is cut to MaxLine characters.
-//
-// It is the one function for text that may hold anything a peer sent:
-// Print calls it on every error, doctor on its report, the trace on each
-// line, serve on its log lines.
+// Line makes s safe to print as one line of a terminal or a log: secrets
+// redacted (secret.Redact), runs of white space made one space, control,
+// format (bidirectional) and invalid characters escaped as \x1b or \u202e,
+// the program's prefix defused, and the result cut to MaxLine. It is the
+// one function for text that may hold anything a peer sent: every error
+// printed, doctor's report, the trace, serve's log.
 func Line(s string) string {
 	// Cut again after escaping, which can make a line longer.
 	return cut(escape(Flatten(secret.Redact(bound(s)), MaxLine)), MaxLine)
@@ -122,9 +115,7 @@ func escape(s string) string {
 }
 
 // defuse rewrites "gcp-aws-cred:" inside text as "gcp-aws-cred\x3a", so that
-// a message that quotes a peer cannot carry what looks like a line of ours,
-// such as a forged "gcp-aws-cred: error: …" after its line breaks were
-// collapsed.
+// a quoted peer cannot forge a line of ours ("gcp-aws-cred: error: …").
 func defuse(s string) string {
 	var b strings.Builder
 	for {

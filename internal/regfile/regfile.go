@@ -28,10 +28,9 @@ type NotRegularError struct{ Kind string }
 func (e *NotRegularError) Error() string { return "not a regular file" }
 
 // Read returns the contents of the regular file at path, at most max
-// bytes, or an error: *TooLargeError, *NotRegularError, one wrapping
-// context.DeadlineExceeded when the read has not finished by deadline (a
-// zero deadline waits), or the *fs.PathError of the open. The reading goes
-// on in the background after a deadline, and ends with the file system.
+// bytes, or an error: *TooLargeError, *NotRegularError, the open's
+// *fs.PathError, or context.DeadlineExceeded (wrapped) when the read has
+// not finished by deadline (zero: no limit), which it finishes unwatched.
 func Read(path string, max int64, deadline time.Time) ([]byte, error) {
 	type result struct {
 		b   []byte

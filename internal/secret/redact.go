@@ -13,29 +13,23 @@ import (
 
 // Every String made by New is also remembered here, so that Redact can take
 // it out of any text about to be printed, whatever path the text took: a
-// peer may echo a secret in a header, a status line or an error body, and
-// wrappers deep in a library may quote those. Redact is applied at the few
-// places that print (explain.Print, doctor's report, the --verbose trace);
-// everything else may stay naive.
-//
-// The registry is bounded so that a long-running process (serve) that makes
-// new credentials every hour does not grow: it keeps the most recent values
-// only. An old secret falling out is harmless, since nothing still holds it
-// to print.
+// peer may echo a secret in a header, a status line or an error body, which
+// a library may quote. Redact runs at the few places that print, so the
+// rest may stay naive. The registry keeps only the most recent values, so
+// that serve, making new credentials every hour, does not grow: nothing
+// holds an old secret to print.
 const (
 	// maxValues and maxBytes bound the registry: the last few refreshes'
 	// tokens and keys.
 	maxValues = 128
 	maxBytes  = 1 << 20
-	// maxValueLen is how much of one value is remembered. No real secret is
-	// nearly that long; a longer one comes from a broken or hostile peer,
-	// and its beginning is enough to recognise an echo.
+	// maxValueLen is how much of one value is remembered: no real secret is
+	// that long, and a beginning is enough to recognise an echo.
 	maxValueLen = 64 << 10
-	// gram is the length of a fragment that counts as recognisable: any
-	// run of this many characters of a secret is redacted wherever it
-	// appears, so half a signature is removed as surely as the whole
-	// token. Sixteen characters of base64 are 96 bits: no text matches one
-	// by chance.
+	// gram is the length of a recognisable fragment: any run of this many
+	// characters of a secret is redacted wherever it appears, so half a
+	// signature goes as surely as the whole token. Sixteen characters of
+	// base64 are 96 bits: no text matches one by chance.
 	gram = 16
 	// minLen is the shortest value registered at all; shorter ones would
 	// match ordinary words. Values of minLen to gram-1 characters are
@@ -48,16 +42,14 @@ var registry struct {
 	values []string // oldest first, each already squeezed
 	bytes  int
 	// grams is the sorted hashes of every gram-long window of every value,
-	// built on the first Redact after a change and never modified after, so
-	// readers may keep it.
+	// rebuilt after a change, never modified, so readers may keep it.
 	grams []uint64
 	stale bool
 }
 
-// register remembers v for Redact, with the encodings a peer's echo puts
-// it in: standard and URL-safe base64 (Basic authentication, a JWT's
-// segments) and URL encoding (a form field quoted back). It is called by
-// New.
+// register remembers v for Redact, with the encodings an echo puts it in:
+// standard and URL-safe base64 (Basic authentication, a JWT's segments) and
+// URL encoding (a form field quoted back).
 func register(v string) {
 	if len(squeeze(v, nil)) < minLen {
 		return
@@ -84,9 +76,8 @@ func register(v string) {
 }
 
 // ignorable reports whether r is skipped when looking for a secret: white
-// space and invisible characters, which a peer may insert to split a secret
-// (a line break inside an XML message) and which printing collapses or
-// escapes anyway.
+// space and invisible characters, which may split a secret (a line break in
+// an XML message) and which printing collapses or escapes anyway.
 func ignorable(r rune) bool {
 	return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
 }
@@ -139,11 +130,9 @@ func snapshot() ([]string, []uint64) {
 }
 
 // Redact returns s with every secret made by New in this process, and every
-// recognisable fragment of one, replaced by [REDACTED]. White space and
-// invisible characters inside a secret do not hide it. Anything shaped like
-// a signed JWT is removed too, held by this process or not: a bearer token
-// is never worth printing. Use it on any text about to be printed that may
-// hold something a peer sent.
+// recognisable fragment of one, replaced by [REDACTED], however split by
+// white space or invisible characters. Anything shaped like a signed JWT
+// goes too, ours or not: a bearer token is never worth printing.
 func Redact(s string) string {
 	if len(s) < minLen {
 		return s

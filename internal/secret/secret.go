@@ -1,13 +1,10 @@
 // Package secret holds values that must never reach a log, an error message
 // or a panic: the Google ID token, the AWS secret key and the session token.
 //
-// A secret.String renders as "[REDACTED]" under every fmt verb, under slog,
-// and when marshalled to JSON or text. The one way to read the value is
-// Reveal, so every place that hands a secret on is easy to find with grep.
-//
-// A type cannot stop a peer from echoing a secret back in text we then
-// print, so every value made by New is also remembered, boundedly, and
-// Redact removes it from any text at the places that print.
+// A secret.String renders as "[REDACTED]" under every fmt verb, slog, JSON
+// and text marshalling; Reveal, easy to grep for, is the one way to read
+// it. A type cannot stop a peer from echoing a secret back, so New also
+// remembers each value and Redact removes it from text about to be printed.
 package secret
 
 import (
@@ -18,10 +15,8 @@ import (
 // Redacted is what a secret prints as.
 const Redacted = "[REDACTED]"
 
-// String is a secret string. The zero value is the empty secret.
-//
-// It is a struct rather than a named string type so that a plain conversion
-// such as string(s) does not compile: reading the value takes Reveal.
+// String is a secret string; the zero value is empty. It is a struct, not
+// a named string type, so that string(s) does not compile.
 type String struct{ v string }
 
 // New wraps v and remembers it for Redact.
@@ -30,9 +25,8 @@ func New(v string) String {
 	return String{v: v}
 }
 
-// Reveal returns the secret itself. Call it only where the value leaves the
-// process on purpose: the STS request, the credential document, a child's
-// environment.
+// Reveal returns the secret, only where it leaves the process on purpose:
+// the STS request, the credential document, a child's environment.
 func (s String) Reveal() string { return s.v }
 
 // String implements fmt.Stringer.

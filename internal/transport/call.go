@@ -8,11 +8,10 @@ import (
 	"sync/atomic"
 )
 
-// Answer is what one request of a call ended with when it failed: the
-// status and the start of the body of an error answer, or the transport's
-// error when no answer came. Libraries such as x/oauth2 wrap errors with
-// %v, which loses their types, and hide some answers in error strings; the
-// Recorder keeps them where they still have their types.
+// Answer is how one request of a call failed: the status and the start of
+// an error answer's body, or the transport's error when no answer came.
+// x/oauth2 wraps errors with %v, losing their types, and hides some answers
+// in error strings; the Recorder keeps them typed.
 type Answer struct {
 	// URL is the request's, as shown in messages: scheme, host and path.
 	URL    string
@@ -33,10 +32,8 @@ type Recorder struct {
 }
 
 // ForCall returns a client for one call made through c, and the Recorder
-// of its failures. Requests without a deadline of their own get ctx's:
-// some of x/oauth2's sources send requests without a context. Each call
-// gets a Recorder of its own, so concurrent calls never see each other's
-// failures.
+// of its failures, so concurrent calls never see each other's. Requests
+// without a context get ctx: some of x/oauth2's sources send them.
 func ForCall(ctx context.Context, c *http.Client) (*http.Client, *Recorder) {
 	rec := &Recorder{base: c.Transport, ctx: ctx}
 	return &http.Client{Transport: rec, CheckRedirect: c.CheckRedirect}, rec

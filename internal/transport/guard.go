@@ -15,13 +15,11 @@ const (
 	MaxBackoff  = 2 * time.Second
 )
 
-// Backoff is the one jitter function: the wait before retry number
-// attempt (1 for the first) is full jitter, as in the AWS Architecture
-// Blog's "Exponential Backoff And Jitter": u (uniform in [0, 1)) times a
-// ceiling that doubles from base up to ceil, but never under a tenth of
-// base, so that a tiny draw does not turn into a busy loop. u is a
-// parameter so that a scheduler with its own random source (serve) and
-// tests can draw it; rand.Float64 is the default.
+// Backoff is the one jitter function, full jitter as in the AWS
+// Architecture Blog's "Exponential Backoff And Jitter": the wait before
+// retry number attempt (1 for the first) is u (uniform in [0, 1)) times a
+// ceiling doubling from base up to ceil, but at least base/10, so a tiny
+// draw is no busy loop. The caller draws u (serve from its own source).
 func Backoff(base, ceil time.Duration, attempt int, u float64) time.Duration {
 	d := ceil
 	if attempt >= 1 && attempt < 32 {
@@ -32,12 +30,10 @@ func Backoff(base, ceil time.Duration, attempt int, u float64) time.Duration {
 	return max(time.Duration(u*float64(d)), base/10)
 }
 
-// Retry calls try until it reports that trying again would not help, at
-// most attempts times, waiting Backoff(base, ceil, n, rand.Float64())
-// after try number n. It never waits past ctx's deadline: when the next
-// wait would end after it, or ctx ends during a wait, it stops. waiting is
-// told each wait before it starts (for a trace). Retry returns the number
-// of tries made.
+// Retry calls try, at most attempts times, until it reports that trying
+// again would not help, waiting Backoff(base, ceil, n, rand.Float64())
+// after try n, and never past ctx's deadline. waiting is told each wait
+// before it starts (for a trace). Retry returns the number of tries made.
 func Retry(ctx context.Context, attempts int, base, ceil time.Duration, try func() (again bool), waiting func(time.Duration)) int {
 	for n := 1; ; n++ {
 		if !try() || n >= attempts {

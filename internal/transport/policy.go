@@ -50,13 +50,12 @@ type Policy struct {
 	// fails with a *TooLargeError. Zero means no cap.
 	MaxBody int64
 	// PerRequest limits each request, from sending it to the last byte of
-	// its answer, separately from the caller's deadline; going over fails
-	// with a *TimeoutError. Zero means only the caller's deadline applies.
+	// its answer, apart from the caller's deadline; going over fails with a
+	// *TimeoutError. Zero: no limit.
 	PerRequest time.Duration
-	// RetryRefused is how long refused connections are tried again, with
-	// backoff, within the caller's deadline; when it runs out the request
-	// fails with a *RefusedError. Only for requests without a body. Zero
-	// means no retries here.
+	// RetryRefused is how long refused connections of a request without a
+	// body are tried again, within the caller's deadline, before it fails
+	// with a *RefusedError. Zero: no retries.
 	RetryRefused time.Duration
 	// Cleartext says which http:// URLs may be sent to.
 	Cleartext Cleartext
@@ -77,10 +76,6 @@ type Policy struct {
 	Trace *Tracer
 }
 
-// MaxHeaderBytes bounds an answer's headers: they are not bodies, but a
-// peer can send them without end too.
-const MaxHeaderBytes = 64 << 10
-
 // NewClient is the one constructor of the HTTP clients to every peer:
 // STS, the metadata server, Google's token endpoints and the IAM
 // Credentials API. It follows no redirect (a redirect would carry a
@@ -90,7 +85,7 @@ func NewClient(p Policy) *http.Client {
 		DialContext:            dial(p),
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: p.RootCAs},
 		TLSHandshakeTimeout:    10 * time.Second,
-		MaxResponseHeaderBytes: MaxHeaderBytes,
+		MaxResponseHeaderBytes: 64 << 10, // a peer can send headers without end too
 		IdleConnTimeout:        30 * time.Second,
 		ForceAttemptHTTP2:      true,
 	}
@@ -131,7 +126,7 @@ func CheckEndpoint(raw string) (*url.URL, EndpointProblem) {
 		return u, EndpointNotHTTP
 	case u.User != nil:
 		return u, EndpointUserInfo
-	case u.Scheme == "http" && !IsLoopback(u.Hostname()):
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
 		return u, EndpointCleartext
 	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
 		return u, EndpointQuery
@@ -143,13 +138,11 @@ func CheckEndpoint(raw string) (*url.URL, EndpointProblem) {
 // certificate that does not verify, or a peer that does not speak TLS.
 // No retry can fix either.
 func TLSFailure(err error) string {
-	var unknown x509.UnknownAuthorityError
 	var host x509.HostnameError
 	var invalid x509.CertificateInvalidError
 	var verify *tls.CertificateVerificationError
-	var record tls.RecordHeaderError
 	switch {
-	case errors.As(err, &unknown):
+	case errors.As(err, new(x509.UnknownAuthorityError)):
 		return "the certificate is signed by an unknown authority"
 	case errors.As(err, &host):
 		return "the " + strings.TrimPrefix(host.Error(), "x509: ")
@@ -160,16 +153,16 @@ func TLSFailure(err error) string {
 		return invalid.Error()
 	case errors.As(err, &verify):
 		return verify.Err.Error()
-	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+	case errors.As(err, new(tls.RecordHeaderError)), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return "the server does not speak TLS (is the endpoint http://?)"
 	}
 	return ""
 }
 
-// IsLoopback reports whether host, as written in a URL, is this machine: a
+// isLoopback reports whether host, as written in a URL, is this machine: a
 // loopback address or "localhost". It is the test for letting an http://
 // endpoint through; the dialer checks the address actually dialled.
-func IsLoopback(host string) bool {
+func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
@@ -213,7 +206,6 @@ type CleartextError struct {
 	URL string
 }
 
-// Error says what was refused.
 func (e *CleartextError) Error() string {
 	return "cleartext http:// to " + e.URL + " is refused; only loopback and link-local metadata addresses may be plain http"
 }
@@ -224,17 +216,6 @@ type NotLoopbackError struct{ Addr string }
 
 func (e *NotLoopbackError) Error() string {
 	return "the endpoint's host name resolved to " + e.Addr + ", which is not a loopback address"
-}
-
-// LoopbackOnly is a dialer's Control hook for http:// endpoints: it runs
-// after the name is resolved and before anything is sent, so a name such as
-// localhost that /etc/hosts or DNS points elsewhere is refused.
-func LoopbackOnly(network, address string, _ syscall.RawConn) error {
-	host := hostOf(address)
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return &NotLoopbackError{Addr: host}
-	}
-	return nil
 }
 
 // dialKey marks a cleartext request's context for the dialer: the value
@@ -250,7 +231,7 @@ func checkCleartext(p Policy, req *http.Request) (*http.Request, error) {
 	host := req.URL.Hostname()
 	allowed, _ := req.Context().Value(linkLocalKey{}).([]string)
 	linkLocal := isLinkLocal(host) && slices.Contains(allowed, host)
-	if req.URL.User != nil || !IsLoopback(host) && !linkLocal {
+	if req.URL.User != nil || !isLoopback(host) && !linkLocal {
 		return nil, &CleartextError{URL: req.URL.Scheme + "://" + req.URL.Host + req.URL.Path}
 	}
 	// ProxyFromEnvironment never proxies loopback, so the dialer sees the
@@ -264,20 +245,22 @@ func dial(p Policy) func(ctx context.Context, network, addr string) (net.Conn, e
 	d := &net.Dialer{
 		Timeout:   cmp.Or(p.DialTimeout, 10*time.Second),
 		KeepAlive: 30 * time.Second,
-		// The request's context reaches the dial: checkCleartext's mark
-		// says whether, and where, this connection may go.
-		ControlContext: func(ctx context.Context, network, address string, c syscall.RawConn) error {
+		// The request's context reaches the dial, which runs after the name
+		// is resolved and before anything is sent: checkCleartext's mark
+		// says whether, and where, this connection may go, so a localhost
+		// that /etc/hosts or DNS points elsewhere is refused.
+		ControlContext: func(ctx context.Context, _, address string, _ syscall.RawConn) error {
+			host := hostOf(address)
 			linkLocal, cleartext := ctx.Value(dialKey{}).(bool)
-			if !cleartext || linkLocal && isLinkLocal(hostOf(address)) {
+			if ip := net.ParseIP(host); !cleartext || ip != nil && (ip.IsLoopback() || linkLocal && ip.IsLinkLocalUnicast()) {
 				return nil
 			}
-			return LoopbackOnly(network, address, c)
+			return &NotLoopbackError{Addr: host}
 		},
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := d.DialContext(ctx, network, addr)
-		var nerr net.Error
-		if p.FinalDialTimeout && errors.As(err, &nerr) && nerr.Timeout() && ctx.Err() == nil {
+		if nerr, ok := errors.AsType[net.Error](err); p.FinalDialTimeout && ok && nerr.Timeout() && ctx.Err() == nil {
 			return nil, dialTimeout{d.Timeout}
 		}
 		return conn, err
@@ -391,16 +374,12 @@ type failed struct{ err error }
 
 func (f failed) Read([]byte) (int, error) { return 0, f.err }
 
-// readOnlyBodies sends each request with a body that has only Read and
-// Close. The AWS SDK's request body (smithy-go's safeWriteToReadCloser)
-// returns io.EOF from WriteTo once it is closed, and it is closed as soon
-// as the peer has answered. net/http writes the body straight to the
-// connection, then copies through WriteTo to check that nothing is left
-// past Content-Length; when the answer came first, that io.EOF reads as a
-// failed write and net/http closes the connection under the answer still
-// being read. The SDK then retries a call STS had answered: a second
-// exchange, seen about once in forty runs over TLS. Read returns a clean
-// io.EOF instead.
+// readOnlyBodies hides a request body's WriteTo. The AWS SDK's body
+// (smithy-go's safeWriteToReadCloser) returns io.EOF from WriteTo once it
+// is closed, which it is as soon as the peer has answered; net/http, which
+// checks through WriteTo that nothing is left past Content-Length, takes
+// that for a failed write and closes the connection under the answer, and
+// the SDK retries a call STS had answered (seen once in forty runs).
 func readOnlyBodies(req *http.Request) *http.Request {
 	if _, ok := req.Body.(io.WriterTo); ok {
 		// A RoundTripper must not change the caller's request.

@@ -9,19 +9,17 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 )
 
-// Tracer writes the --verbose trace: one line per request and per decision
-// worth knowing in a support ticket (a retry, a fallback), each with the
-// time since the run started. Every line goes through clean.Line, so it
-// holds no secret and no control character; requests are shown without
-// their query strings, bodies or headers. A nil *Tracer writes nothing.
+// Tracer writes the --verbose trace: a line per request and per decision
+// worth knowing in a support ticket (a retry, a fallback), timed from the
+// start. Lines go through clean.Line, and requests are shown without query,
+// body or headers. A nil *Tracer writes nothing.
 type Tracer struct {
 	mu    sync.Mutex
 	w     io.Writer
 	start time.Time
 }
 
-// NewTracer returns a Tracer writing to w, which must not be stdout: that is
-// the credential channel.
+// NewTracer returns a Tracer writing to w, never stdout (the credentials).
 func NewTracer(w io.Writer) *Tracer {
 	return &Tracer{w: w, start: time.Now()}
 }

@@ -19,29 +19,26 @@
 //	Google token endpoints none (x/oauth2 does not retry)        1              -                                    -
 //	serve's first exchange STS throttling                        until Timeout  Backoff(1s, 10s)                     serve
 //
-// Every wait ends at the caller's deadline: none is started that would
-// end after it.
+// No wait is started that would end after the caller's deadline.
 //
-// Both libraries read answers with io.ReadAll or a streaming decoder, so a
-// peer that sends without end would otherwise take all the memory there is.
-// The cap sits in the transport, under the libraries, where every byte they
-// read passes.
+// The libraries read answers with io.ReadAll or a streaming decoder, so the
+// cap sits here, under them, where every byte they read passes.
 package transport
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"syscall"
 	"time"
 )
 
-// Wrap returns base with p applied: the cleartext rules, the secrets
-// remembered, the body cap, the per-request limit, the retries of refused
-// connections and the trace. NewClient is the constructor to use; Wrap is
-// for a library's own transport.
+// Wrap returns base with p's rules for requests and answers; NewClient, the
+// constructor to use, adds the dialer's, the TLS roots and the proxy.
 func Wrap(base http.RoundTripper, p Policy) http.RoundTripper {
 	return &roundTripper{base: base, c: p}
 }
@@ -52,21 +49,19 @@ type TooLargeError struct {
 	Limit int64
 }
 
-// Error says which peer's answer was over which cap.
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("the answer from the %s is larger than %s", e.Peer, Size(e.Limit))
 }
 
-// TimeoutError says one request took longer than its own limit. It is not
-// the caller's deadline (context.DeadlineExceeded), so a message can say
-// which limit was hit; nor is it temporary, so the metadata package does
-// not try again and turn one silent server into six waits.
+// TimeoutError says one request took longer than its own limit: not the
+// caller's deadline, so a message can say which limit was hit, nor
+// temporary, so the metadata package does not turn one silent server into
+// six waits.
 type TimeoutError struct {
 	Peer  string
 	Limit time.Duration
 }
 
-// Error says which peer did not answer within which limit.
 func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("the %s did not answer within %s", e.Peer, e.Limit)
 }
@@ -74,13 +69,11 @@ func (e *TimeoutError) Error() string {
 // Timeout reports true, for callers that ask.
 func (e *TimeoutError) Timeout() bool { return true }
 
-// RefusedError says connections were refused for as long as they were
-// retried. It does not wrap the system's error, so that no retry logic
-// above retries it again.
+// RefusedError says connections were refused For as long as they were
+// retried, in Tries attempts. It does not wrap the system's error, so that
+// nothing above retries it again.
 type RefusedError struct {
-	// For is how long connections were tried.
-	For time.Duration
-	// Tries counts the connection attempts.
+	For   time.Duration
 	Tries int
 }
 
@@ -152,7 +145,7 @@ func (t *roundTripper) once(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	t.c.Trace.Printf("%s: %s: HTTP %d%s after %s", t.c.Peer, describe(req), resp.StatusCode, contentInfo(resp), Duration(time.Since(start)))
-	resp.Body = &body{rc: resp.Body, left: t.c.MaxBody, t: t, parent: parent, ctx: req.Context(), cancel: cancel}
+	resp.Body = &body{rc: resp.Body, left: cmp.Or(t.c.MaxBody, math.MaxInt64-1), t: t, parent: parent, ctx: req.Context(), cancel: cancel}
 	if t.c.Secrets {
 		registerAnswer(req, resp)
 	}
@@ -171,7 +164,7 @@ func (t *roundTripper) limitHit(parent, ctx context.Context, err error) error {
 // body caps what is read and reports the per-request limit as such.
 type body struct {
 	rc     io.ReadCloser
-	left   int64 // bytes still allowed; below zero once the cap was hit
+	left   int64 // bytes still allowed (no cap: one never reached); below zero once the cap was hit
 	t      *roundTripper
 	parent context.Context
 	ctx    context.Context
@@ -180,10 +173,6 @@ type body struct {
 
 func (b *body) Read(p []byte) (int, error) {
 	max := b.t.c.MaxBody
-	if max == 0 {
-		n, err := b.rc.Read(p)
-		return n, b.mapErr(err)
-	}
 	if b.left < 0 {
 		return 0, &TooLargeError{Peer: b.t.c.Peer, Limit: max}
 	}

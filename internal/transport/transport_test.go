@@ -304,6 +304,38 @@ func TestCleartextRules(t *testing.T) {
 	}
 }
 
+// TestDialChecksAddress: a cleartext request is dialled only at a loopback
+// address, whatever its name resolved to, and at a link-local one only
+// when allowed; the check runs before the connection is made.
+func TestDialChecksAddress(t *testing.T) {
+	d := dial(Policy{DialTimeout: time.Second})
+	for _, tc := range []struct {
+		addr      string
+		linkLocal bool
+		ok        bool
+	}{
+		{"127.0.0.1:1", false, true}, {"127.8.9.10:1", false, true}, {"[::1]:1", false, true},
+		{"192.0.2.1:80", false, false}, {"[2001:db8::1]:80", false, false}, {"10.0.0.1:80", false, false},
+		{"169.254.169.254:80", false, false}, {"169.254.169.254:80", true, true},
+	} {
+		ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), dialKey{}, tc.linkLocal), 50*time.Millisecond)
+		conn, err := d(ctx, "tcp", tc.addr)
+		cancel()
+		if conn != nil {
+			conn.Close()
+		}
+		if got := !errors.As(err, new(*NotLoopbackError)); got != tc.ok {
+			t.Errorf("%s (link-local allowed: %v): %v", tc.addr, tc.linkLocal, err)
+		}
+	}
+	// Without the mark (https), any address is dialled.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := d(ctx, "tcp", "192.0.2.1:443"); errors.As(err, new(*NotLoopbackError)) {
+		t.Errorf("an unmarked dial was checked: %v", err)
+	}
+}
+
 // TestRegistersSecrets: every credential a request carries, and every
 // token of an answer, is remembered for redaction before the peer or the
 // caller sees it (issue 23, item 2).
