@@ -195,7 +195,9 @@ type DoctorCmd struct {
 // Run prints the report to stdout and fails if the chain does.
 func (c *DoctorCmd) Run(ctx context.Context, stdout io.Writer, given *explain.Given, kctx *kong.Context) error {
 	r := ops.Doctor(ctx, &c.Options, given)
-	addAgentStep(ctx, r, kctx)
+	// The agent's entry is for the credential process with these flags:
+	// doctor's own words are taken out.
+	r.AddAgent(ctx, slices.DeleteFunc(slices.Clone(kctx.Args), func(a string) bool { return a == "doctor" || a == "--json" }))
 	write := r.WriteText
 	if c.JSON {
 		write = r.WriteJSON
