@@ -381,8 +381,8 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 		given.As = typedDurations(kctx, r)
 		given.TokenArgs = o.Tokens().TokenArgs()
 	}
-	if o, ok := target.(interface{ EndpointFrom() string }); ok {
-		given.EndpointFrom = o.EndpointFrom()
+	if o, ok := target.(interface{ Endpoint() (string, string) }); ok {
+		_, given.EndpointFrom = o.Endpoint()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), given.Timeout)
 	defer cancel()

@@ -64,8 +64,7 @@ func (o *Options) checkChain() error {
 }
 
 // FirstHop is the exchange's request when req is the whole run's: with
-// --chain-role, the session policies go with the last hop, and the
-// exchange's keys only sign the next call.
+// --chain-role it is an intermediate hop.
 func (f *Flow) FirstHop(req sts.Request) sts.Request {
 	if !f.Opts.Chained() {
 		return req
@@ -80,11 +79,9 @@ func intermediate(req sts.Request) sts.Request {
 	return req
 }
 
-// Chain assumes every --chain-role in turn, each with the keys of the hop
-// before it, starting from the exchange's credentials; without
-// --chain-role it returns them as they are. reached, when not nil, gets
-// each hop's credentials as they come, so that doctor can show how far a
-// failing chain got.
+// Chain assumes every --chain-role in turn, starting from the exchange's
+// credentials. reached, when not nil, gets each hop's credentials as they
+// come, so that doctor can show how far a failing chain got.
 func (f *Flow) Chain(ctx context.Context, creds awscred.Credentials, req sts.Request, reached func(awscred.Credentials)) (awscred.Credentials, error) {
 	roles, prev := f.Opts.ChainRoles, f.Opts.Role
 	for i, role := range roles {

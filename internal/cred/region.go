@@ -42,11 +42,9 @@ func (s RegionSource) Describe(role string) string {
 }
 
 // partitionDefaults are the regions used for a role's partition when no
-// region is given: the region of each partition's original STS endpoint
-// (sts.amazonaws.com, sts.cn-north-1.amazonaws.com.cn,
-// sts.us-gov-west-1.amazonaws.com), or the partition's only region. The
-// isolated partitions are left out on purpose: which of their regions a
-// workload can reach is not something to guess.
+// region is given: that of the partition's original STS endpoint, or its
+// only region. The isolated partitions are left out on purpose: which of
+// their regions a workload can reach is not something to guess.
 var partitionDefaults = map[string]string{
 	"aws":        "us-east-1",
 	"aws-cn":     "cn-north-1",
@@ -82,15 +80,10 @@ func Partition(s string) string {
 }
 
 // STSRegion is the region of the STS endpoint and where it came from:
-// --region, else AWS_REGION, else AWS_DEFAULT_REGION (an empty variable
-// counts as unset, as in the AWS tools), else the default of the role's
-// partition. The AWS CLI and SDKs pass no profile setting to a credential
-// process, so a profile's region = … never reaches this: it has to be on the
-// credential_process line.
-//
-// A region given for a role in another partition is refused when the
-// endpoint is STS's own: STS in one partition cannot assume a role in
-// another, and the error it would give names neither.
+// --region, else AWS_REGION, else AWS_DEFAULT_REGION, else the default of
+// the role's partition. A region in another partition than the role's is
+// refused when the endpoint is STS's own: STS there cannot assume the role,
+// and the error it would give names neither.
 func (o *Options) STSRegion() (string, RegionSource, error) {
 	region, source := o.Region, RegionFromFlag
 	for _, env := range []RegionSource{RegionFromAWSRegion, RegionFromAWSDefaultRegion} {
@@ -120,7 +113,8 @@ func (o *Options) STSRegion() (string, RegionSource, error) {
 		}
 		return "", "", e
 	}
-	if rp := regionPartition(region); rp != "" && partition != "" && rp != partition && o.EndpointFrom() == "" {
+	endpoint, _ := o.Endpoint()
+	if rp := regionPartition(region); rp != "" && partition != "" && rp != partition && endpoint == "" {
 		hint := "pass a region of the role's partition with --region"
 		if r, ok := partitionDefaults[partition]; ok {
 			hint = fmt.Sprintf("pass a region of the role's partition, such as --region %s", r)
@@ -151,12 +145,10 @@ var knownRegions = []string{
 	"us-gov-east-1", "us-gov-west-1",
 }
 
-// UnknownRegion says, for doctor, when region is not one the SDK's
-// partition table lists, and which listed region is nearest to it: a typo
-// (eu-wst-1, us-east-11) sends the exchange to an STS host that does not
-// exist. It is only a warning, and the credential process takes any
-// region, so that a region works the day it opens, before the SDK here
-// knows it. It returns "" for a known region.
+// UnknownRegion warns, for doctor, when region is not in the SDK's
+// partition table, naming the nearest that is: a typo sends the exchange to
+// an STS host that does not exist. Only a warning: a region must work the
+// day it opens, before the SDK here knows it. It is "" for a known region.
 func UnknownRegion(region string) string {
 	if region == "" || slices.Contains(knownRegions, region) {
 		return ""

@@ -56,8 +56,8 @@ type Console struct {
 	Destination string
 }
 
-// Check checks the endpoint and destination before any call, for the
-// options o and the STS region.
+// Check checks the endpoint and destination before any call, and fills
+// in their defaults for o's partition and the STS region.
 func (c *Console) Check(o *cred.Options, region string) (endpoint, destination string, err error) {
 	p := cred.Partition(o.Role) // a chain stays in the partition of its first role
 	endpoint = c.Endpoint
@@ -105,8 +105,7 @@ func checkFederationEndpoint(raw string) (string, error) {
 }
 
 // signinLink gets a sign-in token for creds at endpoint and returns the
-// link that signs in and lands on destination. trace gets the requests,
-// without their query.
+// link that signs in and lands on destination.
 func signinLink(ctx context.Context, client *http.Client, creds awscred.Credentials, endpoint, destination string, trace *transport.Tracer) (secret.String, error) {
 	session, _ := json.Marshal(map[string]string{
 		"sessionId":    creds.AccessKeyID,
@@ -197,10 +196,8 @@ func text(b []byte) string {
 }
 
 // federationClient is the HTTP client for the federation endpoint, under
-// STS's policy: the environment's proxy, the CA bundle of --ca-bundle or
-// AWS_CA_BUNDLE (a TLS-inspecting proxy in front of STS is in front of
-// this endpoint too), no redirect followed, the answer capped, and
-// cleartext only to this machine.
+// STS's policy, CA bundle included: a TLS-inspecting proxy in front of STS
+// is in front of this endpoint too.
 func federationClient(ctx context.Context, o *cred.Options, endpoint string, trace *transport.Tracer) (*http.Client, error) {
 	var pool *x509.CertPool
 	if o.CABundle != "" && strings.HasPrefix(endpoint, "https://") {

@@ -34,17 +34,15 @@ type Step struct {
 	// Name is the step's stable identifier: options, metadata_server,
 	// id_token, sts_endpoint or exchange; with --impersonate, credentials
 	// and access_token in place of metadata_server.
-	Name string `json:"name"`
-	// Status is ok, warn, fail, throttled or skipped.
-	Status   string   `json:"status"`
+	Name     string   `json:"name"`
+	Status   string   `json:"status"` // ok, warn, fail, throttled or skipped
 	Facts    Facts    `json:"facts"`
 	Warnings []string `json:"warnings,omitempty"`
 	Error    string   `json:"error,omitempty"`
 	Hints    []string `json:"hints,omitempty"`
-	// kind is the failure's kind that decides the exit status.
-	kind error
-	// given words its error.
-	given *explain.Given
+
+	kind  error          // the failure's kind, which decides the exit status
+	given *explain.Given // words its error
 }
 
 // titles are the steps' names in the text report.
@@ -77,14 +75,12 @@ func (f Facts) MarshalJSON() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// fact records a finding shown as it is, under a label that is its key in
-// words.
+// fact records a finding shown as it is, under its key in words.
 func (s *Step) fact(key, value string) {
 	s.Facts = append(s.Facts, Fact{Key: key, Label: strings.ReplaceAll(key, "_", " "), Value: value})
 }
 
-// factAs records a finding that the text report shows differently: under
-// label, as text.
+// factAs records a finding the text report shows under label, as text.
 func (s *Step) factAs(key, label, value, text string) {
 	s.Facts = append(s.Facts, Fact{Key: key, Label: label, Value: value, Text: text})
 }
@@ -113,13 +109,10 @@ func (r *Report) step(name string) *Step {
 	return s
 }
 
-// Doctor runs the chain one step at a time and reports on each: options,
-// metadata server, token, STS endpoint, exchange. It stops at the first
-// failure, which it explains with the values it found. Without a role it
-// runs every step that needs none, then fails the exchange for want of one.
-//
-// given is how the command line was given, for the words of each step's
-// error.
+// Doctor runs the chain one step at a time and reports on each. It stops
+// at the first failure, which it explains with the values it found, in the
+// words of the command line as given. Without a role it runs every step
+// that needs none, then fails the exchange for want of one.
 func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report {
 	r := &Report{given: given}
 	step := r.step
@@ -203,12 +196,13 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 
 	client := flow.STS
 	s = step("sts_endpoint")
+	_, from := o.Endpoint()
 	endpointFrom := "STS's endpoint for the region"
-	if from := o.EndpointFrom(); from != "" {
+	if from != "" {
 		endpointFrom = "from " + from
 	}
 	s.factAs("endpoint", "endpoint", client.Endpoint, fmt.Sprintf("%s (%s)", client.Endpoint, endpointFrom))
-	s.factAs("endpoint_source", "", o.EndpointFrom(), "")
+	s.factAs("endpoint_source", "", from, "")
 	_, source, _ := o.STSRegion() // checked by NewWithoutRole
 	s.factAs("region", "region", client.Region, fmt.Sprintf("%s (%s)", client.Region, source.Describe(o.Role)))
 	s.factAs("region_source", "", string(source), "")
@@ -254,10 +248,9 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 	return r
 }
 
-// impersonationSteps are doctor's steps before the ID token when
-// --impersonate is given, in place of the metadata server's: which
-// Application Default Credentials were found, and whether they give an
-// access token. It reports whether both worked.
+// impersonationSteps replace the metadata server's step with
+// --impersonate: which Application Default Credentials were found, and
+// whether they give an access token. It reports whether both worked.
 func impersonationSteps(ctx context.Context, r *Report, src *token.IAMSource) bool {
 	s := r.step("credentials")
 	s.fact("impersonate", strings.Join(append(append([]string(nil), src.Delegates...), src.Target), ","))
