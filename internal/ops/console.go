@@ -21,6 +21,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
@@ -48,19 +49,19 @@ var consoles = map[string]struct{ federation, home string }{
 // is about 1 KB.
 const maxSigninAnswer = 64 << 10
 
-// Console says where the sign-in link leads.
+// Console is the console command's own flags: where the sign-in link
+// leads, and whether it is printed instead of opened.
 type Console struct {
-	// Endpoint overrides the partition's federation endpoint (whole URL).
-	Endpoint string
-	// Destination is the console page to land on; empty: the region's home.
-	Destination string
+	FederationEndpoint string `name:"federation-endpoint" help:"Sign-in federation endpoint, the whole URL; default the role's partition's (https://signin.aws.amazon.com/federation, https://signin.amazonaws-us-gov.com/federation, https://signin.amazonaws.cn/federation). http:// only on loopback." placeholder:"URL"`
+	Destination        string `help:"Console page to land on; default the console home of the STS region." placeholder:"URL"`
+	Stdout             bool   `name:"stdout" help:"Print the sign-in link instead of opening a browser (the default where there is no display). Prefer it on shared hosts: an opener's arguments are visible to local users."`
 }
 
-// Check checks the endpoint and destination before any call, and fills
+// check checks the endpoint and destination before any call, and fills
 // in their defaults for o's partition and the STS region.
-func (c *Console) Check(o *cred.Options, region string) (endpoint, destination string, err error) {
+func (c *Console) check(o *cred.Options, region string) (endpoint, destination string, err error) {
 	p := cred.Partition(o.Role) // a chain stays in the partition of its first role
-	endpoint = c.Endpoint
+	endpoint = c.FederationEndpoint
 	if endpoint == "" {
 		if endpoint = consoles[p].federation; endpoint == "" {
 			return "", "", explain.Errorf(nil, "no sign-in federation endpoint is known for the %s partition of %s", p, o.Role).
@@ -210,10 +211,10 @@ func federationClient(ctx context.Context, o *cred.Options, endpoint string, tra
 	return transport.NewClient(transport.Policy{Peer: "federation endpoint", MaxBody: maxSigninAnswer, Proxy: true, RootCAs: pool, Trace: trace}), nil
 }
 
-// NoDisplay reports whether no browser can be shown here: on Linux and the
+// noDisplay reports whether no browser can be shown here: on Linux and the
 // BSDs, neither DISPLAY nor WAYLAND_DISPLAY is set (an SSH session, a
 // container, a server).
-func NoDisplay() bool {
+func noDisplay() bool {
 	switch runtime.GOOS {
 	case "darwin", "windows":
 		return false
@@ -232,11 +233,11 @@ func opener() (string, []string) {
 	return "xdg-open", nil
 }
 
-// OpenBrowser opens link with the platform's opener and waits for it (an
+// openBrowser opens link with the platform's opener and waits for it (an
 // opener hands the link to the browser and exits). The link is an argument
 // of the opener while it runs: visible to local users in the process list,
 // which docs/console.md says, with --stdout for shared hosts.
-func OpenBrowser(ctx context.Context, link secret.String) error {
+func openBrowser(ctx context.Context, link secret.String) error {
 	name, args := opener()
 	path, err := exec.LookPath(name)
 	if err != nil {
@@ -270,19 +271,34 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 }
 
 const (
-	// openerGrace is how long OpenBrowser waits for the opener to fail.
+	// openerGrace is how long openBrowser waits for the opener to fail.
 	openerGrace  = 3 * time.Second
 	printInstead = "pass --stdout to print the sign-in link instead, and open it yourself"
 )
 
-// ConsoleLink runs the credential pipeline of o (exchange and chain) and
-// returns the sign-in link.
-func ConsoleLink(ctx context.Context, o *cred.Options, c Console) (secret.String, error) {
+// Run gets o's credentials (exchange and chain) and opens the sign-in link
+// in the browser, or prints it.
+func (c *Console) Run(ctx context.Context, o *cred.Options, stdout io.Writer) error {
+	link, err := c.link(ctx, o)
+	if err != nil {
+		return err
+	}
+	if !c.Stdout && !noDisplay() {
+		return openBrowser(ctx, link)
+	}
+	if err := output.Write(stdout, []byte(link.Reveal()+"\n")); err != nil {
+		return explain.Errorf(err, "cannot write the sign-in link to stdout: %v", err).
+			Hint("run it with stdout open, or without --stdout where a browser can be opened")
+	}
+	return nil
+}
+
+func (c *Console) link(ctx context.Context, o *cred.Options) (secret.String, error) {
 	flow, err := cred.New(o)
 	if err != nil {
 		return secret.String{}, err
 	}
-	endpoint, destination, err := c.Check(o, flow.STS.Region)
+	endpoint, destination, err := c.check(o, flow.STS.Region)
 	if err != nil {
 		return secret.String{}, err
 	}
