@@ -154,21 +154,26 @@ func UnknownRegion(region string) string {
 		return ""
 	}
 	msg := fmt.Sprintf("region %s is not in this build's list of AWS regions", region)
-	best, bestDist := "", 4
-	for _, r := range knownRegions {
-		if d := EditDistance(region, r); d < bestDist {
-			best, bestDist = r, d
-		}
-	}
-	if best != "" {
+	if best := Nearest(region, knownRegions, 4); best != "" {
 		msg += fmt.Sprintf("; did you mean %s?", best)
 	}
 	return msg + " (a region newer than this build is fine: it is used as given)"
 }
 
-// EditDistance is the Levenshtein distance between a and b, in bytes: how
-// far a mistyped name is from a real one.
-func EditDistance(a, b string) int {
+// Nearest is what a mistyped word most likely meant: the first of names
+// nearest to it in edits (Levenshtein distance, in bytes), if fewer than
+// within; else "".
+func Nearest(word string, names []string, within int) string {
+	best := ""
+	for _, name := range names {
+		if d := editDistance(word, name); d < within {
+			best, within = name, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
