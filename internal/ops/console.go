@@ -130,13 +130,9 @@ func signinLink(ctx context.Context, client *http.Client, creds awscred.Credenti
 		if uerr, ok := errors.AsType[*url.Error](err); ok {
 			err = uerr.Err
 		}
-		var tooLarge *transport.TooLargeError
-		switch {
-		case errors.Is(err, context.DeadlineExceeded):
+		if errors.Is(err, context.DeadlineExceeded) {
 			return secret.String{}, explain.Errorf(err, "no answer from the federation endpoint %s before the deadline", endpoint).
 				AtDeadline()
-		case errors.As(err, &tooLarge):
-			return secret.String{}, explain.Errorf(err, "the answer from the federation endpoint %s is larger than %s; a sign-in token is about 1 KB", endpoint, transport.Size(maxSigninAnswer))
 		}
 		return secret.String{}, explain.Errorf(err, "cannot reach the federation endpoint %s: %s", endpoint, clean.Flatten(explain.Cause(err), 200)).
 			Hint("check that this machine can reach it (firewall, proxy: HTTPS_PROXY), or give another with --federation-endpoint")

@@ -85,10 +85,13 @@ func (s *Step) factAs(key, label, value, text string) {
 	s.Facts = append(s.Facts, Fact{Key: key, Label: label, Value: value, Text: text})
 }
 
-// fail marks the step failed. Throttling gets a status of its own: it says
-// "slow down", not "misconfigured", and the run exits as the credential
-// process does then.
-func (s *Step) fail(err error) {
+// failed marks the step failed when err is not nil, and reports whether it
+// did. Throttling gets a status of its own: it says "slow down", not
+// "misconfigured", and the run exits as the credential process does then.
+func (s *Step) failed(err error) bool {
+	if err == nil {
+		return false
+	}
 	err = s.given.Explain(err)
 	s.Status = "fail"
 	if errors.Is(err, sts.ErrThrottled) {
@@ -96,6 +99,7 @@ func (s *Step) fail(err error) {
 	}
 	s.Error = err.Error()
 	s.Hints = explain.Hints(err)
+	return true
 }
 
 func (s *Step) warn(format string, args ...any) {
@@ -136,8 +140,7 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 	// Everything that needs no network is checked here, as the credential
 	// process checks it, so a configuration mistake is reported as one.
 	flow, err := cred.NewWithoutRole(o)
-	if err != nil {
-		s.fail(err)
+	if s.failed(err) {
 		return r
 	}
 	if o.Role == "" {
@@ -154,8 +157,7 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 		s.fact("host", token.MetadataHost())
 		// The email shows that the server is there and knows the account.
 		email, err := md.Email(ctx)
-		if err != nil {
-			s.fail(err)
+		if s.failed(err) {
 			return r
 		}
 		s.fact("service_account_email", email)
@@ -168,8 +170,7 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 		s.fact("delegates", strings.Join(src.Delegates, ","))
 	}
 	tok, j, err := flow.Token(ctx)
-	if err != nil {
-		s.fail(err)
+	if s.failed(err) {
 		return r
 	}
 	c := j.Claims
@@ -217,7 +218,7 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 	req := flow.Request(c)
 	s.fact("session_name", req.SessionName)
 	if o.Role == "" {
-		s.fail(explain.Errorf(nil, "no role to assume").
+		s.failed(explain.Errorf(nil, "no role to assume").
 			Hint("pass --role arn:aws:iam::ACCOUNT:role/NAME, or set GCP_AWS_CRED_ROLE",
 				"no role yet? "+r.given.Command("trust-policy")+" prints the trust policy that admits this workload, to create one with"))
 		return r
@@ -230,8 +231,7 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 		creds, err = flow.Chain(ctx, creds, req, func(hop awscred.Credentials) { reached = append(reached, hop.AssumedRoleARN) })
 		s.factAs("chain", "chain", strings.Join(reached, " "), strings.Join(reached, " → "))
 	}
-	if err != nil {
-		s.fail(err)
+	if s.failed(err) {
 		if errors.Is(err, sts.ErrDurationTooLong) {
 			if limit, ok := probeMaxDuration(ctx, flow, tok, c, req); ok {
 				s.factAs("max_session_duration_seconds", "role's maximum session duration", fmt.Sprint(int64(limit/time.Second)), limit.String())
@@ -255,8 +255,7 @@ func impersonationSteps(ctx context.Context, r *Report, src *token.IAMSource) bo
 	s := r.step("credentials")
 	s.fact("impersonate", strings.Join(append(append([]string(nil), src.Delegates...), src.Target), ","))
 	a, err := src.FindADC(ctx)
-	if err != nil {
-		s.fail(err)
+	if s.failed(err) {
 		return false
 	}
 	s.fact("type", a.Type)
@@ -266,8 +265,7 @@ func impersonationSteps(ctx context.Context, r *Report, src *token.IAMSource) bo
 
 	s = r.step("access_token")
 	s.factAs("token_url", "from", a.TokenURL, a.TokenURL)
-	if _, err := src.AccessToken(ctx, a); err != nil {
-		s.fail(err)
+	if _, err := src.AccessToken(ctx, a); s.failed(err) {
 		return false
 	}
 	s.factAs("scope", "scope", token.CloudPlatformScope, "")
