@@ -1,11 +1,8 @@
 // Package cli is gcp-aws-cred's command line: the model of every command
 // and flag, the help, parse errors explained from the model, and shell
-// completion answered from it.
-//
-// It is a package of its own, not part of main, because more than the
-// binary reads the model: the man page is generated from it, so it never
-// drifts from --help. The work of each command is in
-// token, sts, output, internal/cred, internal/ops and internal/serve.
+// completion answered from it. It is not part of main because the man
+// page's generator reads the model too, so the page never drifts from
+// --help.
 package cli
 
 import (
@@ -37,9 +34,8 @@ const Name = clean.Name
 const summary = "Get temporary AWS credentials for this Google Cloud workload, with no AWS key."
 
 // CLI is the command line. Each command embeds the flags it uses and no
-// others: cred.Options (every credential flag) for the credential process,
-// doctor and exec, cred.TokenOptions for the commands that only fetch a
-// token. A new command that exchanges embeds cred.Options and adds its own.
+// others: cred.Options for those that exchange, cred.TokenOptions for
+// those that only fetch a token.
 type CLI struct {
 	processCLI `embed:""`
 
@@ -162,15 +158,9 @@ type TokenCmd struct {
 
 // Run prints the description to stdout.
 func (c *TokenCmd) Run(ctx context.Context, stdout io.Writer) error {
-	info, err := ops.Token(ctx, &c.TokenOptions)
+	b, err := ops.Token(ctx, &c.TokenOptions, c.JSON)
 	if err != nil {
 		return err
-	}
-	b := info.Text(time.Now())
-	if c.JSON {
-		if b, err = info.JSON(); err != nil {
-			return err
-		}
 	}
 	_, err = stdout.Write(b)
 	return err
@@ -406,12 +396,9 @@ func explained(flow *cred.Flow, given *explain.Given) func(context.Context) (aws
 	}
 }
 
-// Parse reads args as Run does for a command line with a command word, help
-// or a mistake, without running anything: for the checks of the command
-// lines the documentation shows, which must take the path a pasted line
-// takes (help serve is serve --help). It returns the command selected, or
-// nil for a request for help or the version, which kong would answer and
-// exit; an error is the one Run would print.
+// Parse reads args as Run reads a command line with a command word, without
+// running anything, for the tests of the command lines the documentation
+// shows. kctx is nil for a request for help or the version.
 func Parse(args []string) (c *CLI, kctx *kong.Context, err error) {
 	c = &CLI{}
 	parser := NewParser(c, io.Discard, io.Discard)

@@ -60,11 +60,11 @@ type TokenInfo struct {
 	tokenArgs []string
 }
 
-// Token fetches a token and describes it.
-func Token(ctx context.Context, o *cred.TokenOptions) (TokenInfo, error) {
+// Token fetches a token and describes it, as JSON or as text.
+func Token(ctx context.Context, o *cred.TokenOptions, asJSON bool) ([]byte, error) {
 	j, err := fetchClaims(ctx, o)
 	if err != nil {
-		return TokenInfo{}, err
+		return nil, err
 	}
 	info := TokenInfo{
 		MetadataHost: token.MetadataHost(), ServiceAccount: o.ServiceAccount,
@@ -72,7 +72,10 @@ func Token(ctx context.Context, o *cred.TokenOptions) (TokenInfo, error) {
 		tokenArgs: o.TokenArgs(),
 	}
 	info.Impersonated, info.Delegates = o.Chain()
-	return info, nil
+	if asJSON {
+		return info.JSON()
+	}
+	return info.Text(time.Now()), nil
 }
 
 // JSON renders the description for machines.
