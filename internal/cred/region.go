@@ -20,12 +20,8 @@ const (
 	RegionFromFlag             RegionSource = "flag"
 	RegionFromAWSRegion        RegionSource = "AWS_REGION"
 	RegionFromAWSDefaultRegion RegionSource = "AWS_DEFAULT_REGION"
-	// RegionDefault is us-east-1: no region was given and the role, if any,
-	// is in the aws partition.
-	RegionDefault RegionSource = "default"
-	// RegionFromPartition is the default region of the role's partition
-	// (aws-cn, aws-us-gov, …), whose roles STS in us-east-1 cannot assume.
-	RegionFromPartition RegionSource = "partition"
+	RegionDefault              RegionSource = "default"   // us-east-1, for a role in aws or none
+	RegionFromPartition        RegionSource = "partition" // another partition's: STS in us-east-1 cannot assume its roles
 )
 
 // Describe says where the region came from, for people.

@@ -105,7 +105,7 @@ func (t TokenInfo) Text(now time.Time) []byte {
 	tb.row("kid", t.Header.Kid, "Google key that signed it; STS fetches it from https://www.googleapis.com/oauth2/v3/certs")
 	tb.row("typ", t.Header.Typ, "")
 	tb.line("")
-	tb.heading("claims", "IAM condition key / meaning")
+	tb.rows = append(tb.rows, tableRow{value: "claims", note: "IAM condition key / meaning"})
 	tb.row("iss", c.Issuer, `the trust policy's Principal: {"Federated": "accounts.google.com"}`)
 	if c.AuthorizedParty != "" {
 		tb.row("aud", c.Audience.String(), "accounts.google.com:oaud (the audience you asked for: --audience)")
@@ -152,10 +152,6 @@ type tableRow struct{ key, value, note string }
 const maxValueWidth = 48
 
 func (t *table) line(s string) { t.rows = append(t.rows, tableRow{value: s}) }
-
-func (t *table) heading(title, over string) {
-	t.rows = append(t.rows, tableRow{value: title, note: over})
-}
 
 // row adds a key, its value and a note; an empty value is left out.
 func (t *table) row(key, value, note string) {
