@@ -207,24 +207,19 @@ func federationClient(ctx context.Context, o *cred.Options, endpoint string, tra
 	return transport.NewClient(transport.Policy{Peer: "federation endpoint", MaxBody: maxSigninAnswer, Proxy: true, RootCAs: pool, Trace: trace}), nil
 }
 
-// noDisplay reports whether no browser can be shown here: on Linux and the
-// BSDs, neither DISPLAY nor WAYLAND_DISPLAY is set (an SSH session, a
-// container, a server).
-func noDisplay() bool {
-	switch runtime.GOOS {
-	case "darwin", "windows":
-		return false
-	}
-	return os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == ""
-}
-
-// opener is the platform's command that opens a URL in the browser.
+// opener is the platform's command that opens a URL in the browser, or ""
+// where no browser can be shown: on Linux and the BSDs, when neither
+// DISPLAY nor WAYLAND_DISPLAY is set (an SSH session, a container, a
+// server).
 func opener() (string, []string) {
 	switch runtime.GOOS {
 	case "darwin":
 		return "open", nil
 	case "windows":
 		return "rundll32", []string{"url.dll,FileProtocolHandler"}
+	}
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return "", nil
 	}
 	return "xdg-open", nil
 }
@@ -233,17 +228,15 @@ func opener() (string, []string) {
 // opener hands the link to the browser and exits). The link is an argument
 // of the opener while it runs: visible to local users in the process list,
 // which docs/console.md says, with --stdout for shared hosts.
-func openBrowser(ctx context.Context, link secret.String) error {
-	name, args := opener()
+func openBrowser(ctx context.Context, name string, args []string, link secret.String) error {
 	path, err := exec.LookPath(name)
 	if err != nil {
 		return explain.Errorf(err, "cannot open a browser: %s is not on PATH", name).
 			Hint(printInstead)
 	}
-	// Not tied to ctx: the browser it may start must outlive this run.
+	// Not tied to ctx: the browser it may start must outlive this run. Its
+	// output goes to the null device (exec's default): stdout stays empty.
 	cmd := exec.Command(path, append(args, link.Reveal())...)
-	// The opener's own output is no document: stdout stays empty.
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
 	if err := cmd.Start(); err != nil {
 		return explain.Errorf(nil, "cannot run %s to open the sign-in link: %s", name, clean.Flatten(explain.Cause(err), 100)).
 			Hint(printInstead)
@@ -279,8 +272,8 @@ func (c *Console) Run(ctx context.Context, o *cred.Options, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	if !c.Stdout && !noDisplay() {
-		return openBrowser(ctx, link)
+	if name, args := opener(); !c.Stdout && name != "" {
+		return openBrowser(ctx, name, args, link)
 	}
 	if err := output.Write(stdout, []byte(link.Reveal()+"\n")); err != nil {
 		return explain.Errorf(err, "cannot write the sign-in link to stdout: %v", err).
