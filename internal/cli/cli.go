@@ -398,21 +398,17 @@ func explained(flow *cred.Flow, given *explain.Given) func(context.Context) (aws
 
 // Parse reads args as Run reads a command line with a command word, without
 // running anything, for the tests of the command lines the documentation
-// shows. kctx is nil for a request for help or the version.
-func Parse(args []string) (c *CLI, kctx *kong.Context, err error) {
-	c = &CLI{}
+// shows. kctx is nil for a request for help or the version, which kong
+// answers and would exit on.
+func Parse(args []string) (*CLI, *kong.Context, error) {
+	c := &CLI{}
 	parser := NewParser(c, io.Discard, io.Discard)
-	type exited struct{}
-	parser.Exit = func(int) { panic(exited{}) }
-	defer func() {
-		if r := recover(); r != nil {
-			if _, ok := r.(exited); !ok {
-				panic(r)
-			}
-			kctx, err = nil, nil
-		}
-	}()
-	kctx, _, err = parse(parser, helpArgs(args))
+	exited := false
+	parser.Exit = func(int) { exited = true }
+	kctx, _, err := parse(parser, helpArgs(args))
+	if exited {
+		return c, nil, nil
+	}
 	return c, kctx, err
 }
 
@@ -453,8 +449,6 @@ func newParser(cli any, version string, stdout, stderr io.Writer) *kong.Kong {
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Help(printHelp),
 		kong.ValueFormatter(helpValue),
-		// Durations take a bare number of seconds too, as STS's
-		// DurationSeconds does and AWS users write them.
 		kong.TypeMapper(reflect.TypeFor[time.Duration](), kong.MapperFunc(decodeDuration)),
 	)
 	if err != nil {

@@ -31,10 +31,7 @@ type Report struct {
 
 // Step is one link of the chain.
 type Step struct {
-	// Name is the step's stable identifier: options, metadata_server,
-	// id_token, sts_endpoint or exchange; with --impersonate, credentials
-	// and access_token in place of metadata_server.
-	Name     string   `json:"name"`
+	Name     string   `json:"name"`   // a key of titles
 	Status   string   `json:"status"` // ok, warn, fail, throttled or skipped
 	Facts    Facts    `json:"facts"`
 	Warnings []string `json:"warnings,omitempty"`

@@ -30,8 +30,7 @@ func fetchClaims(ctx context.Context, o *cred.TokenOptions) (token.JWT, error) {
 }
 
 // TrustPolicy returns the IAM trust policy that admits exactly this
-// workload's tokens, ready for aws iam create-role
-// --assume-role-policy-document.
+// workload's tokens, for aws iam create-role.
 func TrustPolicy(ctx context.Context, o *cred.TokenOptions) ([]byte, error) {
 	j, err := fetchClaims(ctx, o)
 	if err != nil {
