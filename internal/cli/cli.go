@@ -130,12 +130,7 @@ type TrustPolicyCmd struct {
 
 // Run prints the policy to stdout.
 func (c *TrustPolicyCmd) Run(ctx context.Context, stdout io.Writer) error {
-	b, err := ops.TrustPolicy(ctx, &c.TokenOptions)
-	if err != nil {
-		return err
-	}
-	_, err = stdout.Write(b)
-	return err
+	return ops.TrustPolicy(ctx, &c.TokenOptions, stdout)
 }
 
 // Help is the worked example under `trust-policy --help`.
@@ -158,12 +153,7 @@ type TokenCmd struct {
 
 // Run prints the description to stdout.
 func (c *TokenCmd) Run(ctx context.Context, stdout io.Writer) error {
-	b, err := ops.Token(ctx, &c.TokenOptions, c.JSON)
-	if err != nil {
-		return err
-	}
-	_, err = stdout.Write(b)
-	return err
+	return ops.Token(ctx, &c.TokenOptions, c.JSON, stdout)
 }
 
 // Help is the worked example under `token --help`.

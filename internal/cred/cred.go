@@ -95,9 +95,8 @@ type Options struct {
 	CABundle    string        `name:"ca-bundle" help:"PEM file of CA certificates to trust instead of the system's, for TLS-inspecting proxies." env:"AWS_CA_BUNDLE" placeholder:"FILE"`
 	Policy      string        `help:"Inline session policy (JSON) that narrows the role's permissions." placeholder:"JSON"`
 	PolicyARNs  []string      `name:"policy-arn" help:"Managed session policy ARN; repeat for up to 10." placeholder:"ARN" sep:"none"`
-	// Role chaining (chain.go): after the exchange, AssumeRole into each.
-	ChainRoles []string `name:"chain-role" help:"After --role, assume this role with AssumeRole, signed with the previous role's keys; repeat to chain further. A chained session lasts at most 1h; --policy and --policy-arn apply to the last role." placeholder:"ARN" sep:"none"`
-	ExternalID string   `name:"external-id" help:"ExternalId sent with every --chain-role hop, for trust policies with an sts:ExternalId condition." env:"GCP_AWS_CRED_EXTERNAL_ID" placeholder:"ID"`
+	ChainRoles  []string      `name:"chain-role" help:"After --role, assume this role with AssumeRole, signed with the previous role's keys; repeat to chain further. A chained session lasts at most 1h; --policy and --policy-arn apply to the last role." placeholder:"ARN" sep:"none"`
+	ExternalID  string        `name:"external-id" help:"ExternalId sent with every --chain-role hop, for trust policies with an sts:ExternalId condition." env:"GCP_AWS_CRED_EXTERNAL_ID" placeholder:"ID"`
 
 	TokenOptions `embed:""`
 }

@@ -25,17 +25,14 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
-// The console sign-in link follows AWS's "custom identity broker" flow: the
-// credentials go to the partition's federation endpoint, which answers a
-// sign-in token; the link is the endpoint's login action with that token
-// and the page to land on. The token and the link are bearer secrets for
-// their lifetime: they are registered for redaction the moment they exist,
-// never traced (the trace leaves queries out) and never written to a file.
-//
-// SessionDuration is never sent. AWS's page says the console session of
-// credentials from AssumeRole* lasts as long as those credentials (set with
-// DurationSeconds, here --duration), and the federation endpoint refuses
-// SessionDuration for credentials a role session obtained (role chaining).
+// The sign-in link follows AWS's "custom identity broker" flow: the
+// partition's federation endpoint trades the credentials for a sign-in
+// token, and the link is its login action with that token. The token and
+// the link are bearer secrets: registered for redaction the moment they
+// exist, never traced (the trace leaves queries out), never written to a
+// file. SessionDuration is never sent: the console session of AssumeRole*
+// credentials lasts as long as they do (--duration), and the endpoint
+// refuses it for a role session's credentials (role chaining).
 
 // consoles are the partitions' sign-in federation endpoints and console
 // home pages (REGION to fill).

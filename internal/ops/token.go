@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,18 +30,19 @@ func fetchClaims(ctx context.Context, o *cred.TokenOptions) (token.JWT, error) {
 	return j, err
 }
 
-// TrustPolicy returns the IAM trust policy that admits exactly this
+// TrustPolicy writes the IAM trust policy that admits exactly this
 // workload's tokens, for aws iam create-role.
-func TrustPolicy(ctx context.Context, o *cred.TokenOptions) ([]byte, error) {
+func TrustPolicy(ctx context.Context, o *cred.TokenOptions, stdout io.Writer) error {
 	j, err := fetchClaims(ctx, o)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	b, err := cred.TrustPolicy(j.Claims)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return append(clean.JSON(b), '\n'), nil
+	_, err = stdout.Write(append(clean.JSON(b), '\n'))
+	return err
 }
 
 // TokenInfo is what the token command shows: the token's header and claims,
@@ -59,11 +61,11 @@ type TokenInfo struct {
 	tokenArgs []string
 }
 
-// Token fetches a token and describes it, as JSON or as text.
-func Token(ctx context.Context, o *cred.TokenOptions, asJSON bool) ([]byte, error) {
+// Token fetches a token and writes its description, as text or JSON.
+func Token(ctx context.Context, o *cred.TokenOptions, asJSON bool, stdout io.Writer) error {
 	j, err := fetchClaims(ctx, o)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	info := TokenInfo{
 		MetadataHost: token.MetadataHost(), ServiceAccount: o.ServiceAccount,
@@ -71,10 +73,14 @@ func Token(ctx context.Context, o *cred.TokenOptions, asJSON bool) ([]byte, erro
 		tokenArgs: o.TokenArgs(),
 	}
 	info.Impersonated, info.Delegates = o.Chain()
+	b := info.Text(time.Now())
 	if asJSON {
-		return info.JSON()
+		if b, err = info.JSON(); err != nil {
+			return err
+		}
 	}
-	return info.Text(time.Now()), nil
+	_, err = stdout.Write(b)
+	return err
 }
 
 // JSON renders the description for machines.
