@@ -261,9 +261,9 @@ func newFlow(o *TokenOptions) *Flow {
 	}
 }
 
-// STSConfig is where and how to reach STS for these options. A region that
-// cannot be resolved is left empty here; Check reports it. The CA bundle
-// must be read within --timeout, which starts about now.
+// STSConfig is where and how to reach STS for these options; Check reports
+// a region that cannot be resolved. The CA bundle must be read within
+// --timeout, which starts about now.
 func (o *Options) STSConfig() sts.Config {
 	region, _, _ := o.STSRegion()
 	endpoint, _ := o.Endpoint()

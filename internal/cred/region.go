@@ -121,10 +121,9 @@ func (o *Options) STSRegion() (string, RegionSource, error) {
 	return region, source, nil
 }
 
-// knownRegions are the regions in the AWS SDK's partition table
-// (aws-sdk-go-v2's internal/endpoints/awsrulesfn/partitions.json, which Go
-// code outside the SDK cannot import), without the *-global pseudo-regions.
-// TestKnownRegionsMatchSDK fails when the SDK in go.mod lists others.
+// knownRegions are the regions of the AWS SDK's partitions.json (internal
+// to the SDK), without the *-global pseudo-regions; TestKnownRegionsMatchSDK
+// fails when the SDK in go.mod lists others.
 var knownRegions = []string{
 	"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
 	"ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",

@@ -54,8 +54,7 @@ var titles = map[string]string{
 type Facts []Fact
 
 // Fact is one finding. Key and Value are its JSON form; the text report
-// shows Label and Text (Value when Text is empty), and leaves out a fact
-// with no Label or nothing to show.
+// shows Label and Text (else Value), if both are there.
 type Fact struct{ Key, Label, Value, Text string }
 
 // MarshalJSON writes facts as one object, keys in order.

@@ -8,11 +8,10 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/agent"
 )
 
-// AddAgent appends the agent step: whether an agent answers at the
-// socket the credential process would ask, and whether it holds an entry
-// for the credential process run with args. It is skipped when none
-// answers (the credential process then exchanges itself, which is no
-// fault), and never changes whether the chain works.
+// AddAgent appends the agent step: whether an agent answers where the
+// credential process would ask, and holds an entry for it run with args.
+// None answering is no fault (the process then exchanges itself): the step
+// is skipped, and never changes whether the chain works.
 func (r *Report) AddAgent(ctx context.Context, args []string) {
 	socket := agent.Socket("", os.Getenv)
 	s := r.step("agent")
