@@ -1,10 +1,8 @@
 // Command gcp-aws-cred lets a workload on Google Cloud use AWS without an AWS
 // access key. AWS tools run it through credential_process in ~/.aws/config;
 // it trades the workload's Google ID token for temporary AWS credentials at
-// STS and prints them as the credential_process JSON document.
-//
-// This file is wiring only. The command line is internal/cli; the work is
-// in token, sts, output, internal/cred, internal/ops and internal/serve.
+// STS and prints them as the credential_process JSON document. The command
+// line is internal/cli.
 package main
 
 import (

@@ -14,18 +14,10 @@ import (
 //	-ldflags "-X main.version=v1.2.3 -X main.commit=<full hash> -X main.date=<RFC 3339>"
 //
 // date is the commit's time, not the build's, so the same commit gives the
-// same bytes. Whatever is not stamped comes from what the Go toolchain
-// recorded: the module version (go install …@v1.2.3, or Go's
-// pseudo-version in a clone), the revision and the commit time.
-var (
-	version = ""
-	commit  = ""
-	date    = ""
-)
+// same bytes. What is not stamped comes from what the Go toolchain recorded.
+var version, commit, date string
 
-// versionString is what --version prints. main calls it only when
-// --version is on the command line: reading the build info costs start-up
-// time on every credential fetch otherwise.
+// versionString is what --version prints.
 func versionString() string {
 	v, c, d, modified := version, commit, date, ""
 	if bi, ok := debug.ReadBuildInfo(); ok {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/agent"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/ops"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/serve"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
@@ -129,30 +128,4 @@ func (c *ProcessCmd) fromAgent(ctx context.Context, kctx *kong.Context) (creds a
 	}
 	trace.Printf("agent: served by the agent at %s %s, key %s until %s", socket, how, ans.Creds.AccessKeyID, ans.Creds.Expiration.UTC().Format("2006-01-02T15:04:05Z"))
 	return ans.Creds, true, nil
-}
-
-// addAgentStep adds to doctor's report whether an agent answered, at which
-// socket, and whether it holds an entry for the credential process with
-// these flags (doctor's own words taken out).
-func addAgentStep(ctx context.Context, r *ops.Report, kctx *kong.Context) {
-	socket := agent.Socket("", os.Getenv)
-	var args []string
-	for _, a := range kctx.Args {
-		if a != "doctor" && a != "--json" {
-			args = append(args, a)
-		}
-	}
-	st := ops.AgentStatus{Socket: socket, Supported: agent.Supported}
-	if agent.Supported {
-		if pid, err := agent.Ping(ctx, socket); err != nil {
-			st.Why = err.Error()
-		} else {
-			st.PID = pid
-			if req, err := agent.NewRequest(args, os.Environ(), nil); err == nil {
-				held, err := agent.Peek(ctx, socket, req)
-				st.Held, st.Asked = held, err == nil
-			}
-		}
-	}
-	r.AddAgent(st)
 }

@@ -1,11 +1,8 @@
 // Package cli is gcp-aws-cred's command line: the model of every command
 // and flag, the help, parse errors explained from the model, and shell
-// completion answered from it.
-//
-// It is a package of its own, not part of main, because more than the
-// binary reads the model: the man page is generated from it, so it never
-// drifts from --help. The work of each command is in
-// token, sts, output, internal/cred, internal/ops and internal/serve.
+// completion answered from it. It is not part of main because the man
+// page's generator reads the model too, so the page never drifts from
+// --help.
 package cli
 
 import (
@@ -37,9 +34,8 @@ const Name = clean.Name
 const summary = "Get temporary AWS credentials for this Google Cloud workload, with no AWS key."
 
 // CLI is the command line. Each command embeds the flags it uses and no
-// others: cred.Options (every credential flag) for the credential process,
-// doctor and exec, cred.TokenOptions for the commands that only fetch a
-// token. A new command that exchanges embeds cred.Options and adds its own.
+// others: cred.Options for those that exchange, cred.TokenOptions for
+// those that only fetch a token.
 type CLI struct {
 	processCLI `embed:""`
 
@@ -134,12 +130,7 @@ type TrustPolicyCmd struct {
 
 // Run prints the policy to stdout.
 func (c *TrustPolicyCmd) Run(ctx context.Context, stdout io.Writer) error {
-	b, err := ops.TrustPolicy(ctx, &c.TokenOptions)
-	if err != nil {
-		return err
-	}
-	_, err = stdout.Write(b)
-	return err
+	return ops.TrustPolicy(ctx, &c.TokenOptions, stdout)
 }
 
 // Help is the worked example under `trust-policy --help`.
@@ -162,18 +153,7 @@ type TokenCmd struct {
 
 // Run prints the description to stdout.
 func (c *TokenCmd) Run(ctx context.Context, stdout io.Writer) error {
-	info, err := ops.Token(ctx, &c.TokenOptions)
-	if err != nil {
-		return err
-	}
-	b := info.Text(time.Now())
-	if c.JSON {
-		if b, err = info.JSON(); err != nil {
-			return err
-		}
-	}
-	_, err = stdout.Write(b)
-	return err
+	return ops.Token(ctx, &c.TokenOptions, c.JSON, stdout)
 }
 
 // Help is the worked example under `token --help`.
@@ -195,7 +175,9 @@ type DoctorCmd struct {
 // Run prints the report to stdout and fails if the chain does.
 func (c *DoctorCmd) Run(ctx context.Context, stdout io.Writer, given *explain.Given, kctx *kong.Context) error {
 	r := ops.Doctor(ctx, &c.Options, given)
-	addAgentStep(ctx, r, kctx)
+	// The agent's entry is for the credential process with these flags:
+	// doctor's own words are taken out.
+	r.AddAgent(ctx, slices.DeleteFunc(slices.Clone(kctx.Args), func(a string) bool { return a == "doctor" || a == "--json" }))
 	write := r.WriteText
 	if c.JSON {
 		write = r.WriteJSON
@@ -379,8 +361,8 @@ func Run(args []string, stdout, stderr io.Writer, version func() string) int {
 		given.As = typedDurations(kctx, r)
 		given.TokenArgs = o.Tokens().TokenArgs()
 	}
-	if o, ok := target.(interface{ EndpointFrom() string }); ok {
-		given.EndpointFrom = o.EndpointFrom()
+	if o, ok := target.(interface{ Endpoint() (string, string) }); ok {
+		_, given.EndpointFrom = o.Endpoint()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), given.Timeout)
 	defer cancel()
@@ -404,26 +386,19 @@ func explained(flow *cred.Flow, given *explain.Given) func(context.Context) (aws
 	}
 }
 
-// Parse reads args as Run does for a command line with a command word, help
-// or a mistake, without running anything: for the checks of the command
-// lines the documentation shows, which must take the path a pasted line
-// takes (help serve is serve --help). It returns the command selected, or
-// nil for a request for help or the version, which kong would answer and
-// exit; an error is the one Run would print.
-func Parse(args []string) (c *CLI, kctx *kong.Context, err error) {
-	c = &CLI{}
+// Parse reads args as Run reads a command line with a command word, without
+// running anything, for the tests of the command lines the documentation
+// shows. kctx is nil for a request for help or the version, which kong
+// answers and would exit on.
+func Parse(args []string) (*CLI, *kong.Context, error) {
+	c := &CLI{}
 	parser := NewParser(c, io.Discard, io.Discard)
-	type exited struct{}
-	parser.Exit = func(int) { panic(exited{}) }
-	defer func() {
-		if r := recover(); r != nil {
-			if _, ok := r.(exited); !ok {
-				panic(r)
-			}
-			kctx, err = nil, nil
-		}
-	}()
-	kctx, _, err = parse(parser, helpArgs(args))
+	exited := false
+	parser.Exit = func(int) { exited = true }
+	kctx, _, err := parse(parser, helpArgs(args))
+	if exited {
+		return c, nil, nil
+	}
 	return c, kctx, err
 }
 
@@ -464,8 +439,6 @@ func newParser(cli any, version string, stdout, stderr io.Writer) *kong.Kong {
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Help(printHelp),
 		kong.ValueFormatter(helpValue),
-		// Durations take a bare number of seconds too, as STS's
-		// DurationSeconds does and AWS users write them.
 		kong.TypeMapper(reflect.TypeFor[time.Duration](), kong.MapperFunc(decodeDuration)),
 	)
 	if err != nil {

@@ -5,18 +5,13 @@ import (
 	"io"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
-	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/ops"
-	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
 // ConsoleCmd opens the AWS console signed in as the role.
 type ConsoleCmd struct {
 	cred.Options `embed:""`
-
-	FederationEndpoint string `name:"federation-endpoint" help:"Sign-in federation endpoint, the whole URL; default the role's partition's (https://signin.aws.amazon.com/federation, https://signin.amazonaws-us-gov.com/federation, https://signin.amazonaws.cn/federation). http:// only on loopback." placeholder:"URL"`
-	Destination        string `help:"Console page to land on; default the console home of the STS region." placeholder:"URL"`
-	Stdout             bool   `name:"stdout" help:"Print the sign-in link instead of opening a browser (the default where there is no display). Prefer it on shared hosts: an opener's arguments are visible to local users."`
+	ops.Console  `embed:""`
 }
 
 // Help is the worked example under `console --help`.
@@ -35,16 +30,5 @@ credentials: --duration (at most the role's maximum, 1h with --chain-role).
 
 // Run gets the link and opens it, or prints it.
 func (c *ConsoleCmd) Run(ctx context.Context, stdout io.Writer) error {
-	link, err := ops.ConsoleLink(ctx, &c.Options, ops.Console{Endpoint: c.FederationEndpoint, Destination: c.Destination})
-	if err != nil {
-		return err
-	}
-	if !c.Stdout && !ops.NoDisplay() {
-		return ops.OpenBrowser(ctx, link)
-	}
-	if err := output.Write(stdout, []byte(link.Reveal()+"\n")); err != nil {
-		return explain.Errorf(err, "cannot write the sign-in link to stdout: %v", err).
-			Hint("run it with stdout open, or without --stdout where a browser can be opened")
-	}
-	return nil
+	return c.Console.Run(ctx, &c.Options, stdout)
 }

@@ -103,13 +103,11 @@ func unknownFlag(r *reading, typed string) *explain.Error {
 		return e
 	}
 	e := explain.Errorf(err, "unknown flag %s", typed)
-	best, bestDist := "", 3
+	var names []string
 	for _, f := range visible {
-		if d := cred.EditDistance(long, f.Name); d < bestDist {
-			best, bestDist = f.Name, d
-		}
+		names = append(names, f.Name)
 	}
-	if best != "" {
+	if best := cred.Nearest(long, names, 3); best != "" {
 		e.Hint("did you mean --" + best + "?")
 	}
 	return e
@@ -207,17 +205,14 @@ func tokenOnly(n *kong.Node) bool {
 // closest is the command word nearest to s, if one is near enough to be
 // what was meant: a prefix of it, or at most two edits away.
 func closest(s string, cmds []*kong.Node) string {
-	best, bestDist := "", 3
+	var names []string
 	for _, c := range cmds {
-		d := cred.EditDistance(s, c.Name)
 		if strings.HasPrefix(c.Name, s) && len(s) >= 2 {
-			d = 0
+			return c.Name
 		}
-		if d < bestDist {
-			best, bestDist = c.Name, d
-		}
+		names = append(names, c.Name)
 	}
-	return best
+	return cred.Nearest(s, names, 3)
 }
 
 // emptyImpersonate refuses an empty --impersonate on the command line: a

@@ -20,8 +20,7 @@ import (
 // This file is the command line's help, which leads with the credential
 // process and shows every default, and its durations in seconds.
 
-// ProcessName is the hidden name of the default command, the credential
-// process.
+// ProcessName is the hidden name of the credential process's command.
 const ProcessName = "get"
 
 // printHelp is kong's help, except at the top: with no command word

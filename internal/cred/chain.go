@@ -11,24 +11,18 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
-// The rules of role chaining, in one place (docs/chaining.md says them to
-// users):
+// The rules of role chaining (docs/chaining.md says them to users):
 //
-//   - hop 1 is the web-identity exchange into --role; each --chain-role is
-//     then assumed in order with AssumeRole, signed with the previous hop's
-//     keys, through the same endpoint, region, FIPS setting, CA bundle and
-//     retry policy;
-//   - every hop uses the same session name, so CloudTrail ties them together;
-//   - --external-id goes with every AssumeRole hop (never the exchange,
-//     which takes none): STS ignores an ExternalId a trust policy does not
-//     ask for, so one value serves a chain whose roles share it or where
-//     only one role asks for it;
-//   - --policy and --policy-arn narrow the last hop only, the credentials
-//     handed out: narrowing an earlier hop would also have to allow the
-//     sts:AssumeRole of the next one, and its keys are never handed out;
-//   - the last hop lasts --duration, at most an hour (STS's limit for role
-//     chaining, refused before any call); the hops before it ask for the
-//     minimum, 15 minutes, since their keys sign one call and are dropped.
+//   - after the exchange into --role, each --chain-role is assumed in order
+//     with AssumeRole, signed with the previous hop's keys, through the same
+//     STS client; every hop has the same session name, so CloudTrail ties
+//     them together;
+//   - --external-id goes with every AssumeRole hop: STS ignores an
+//     ExternalId a trust policy does not ask for, so one value serves;
+//   - --policy and --policy-arn narrow the last hop only: narrowing an
+//     earlier one would also have to allow the next sts:AssumeRole;
+//   - the last hop lasts --duration, at most STS's hour for role chaining;
+//     the hops before it the minimum, since their keys sign one call.
 
 // Chained reports whether --chain-role names any role.
 func (o *Options) Chained() bool { return len(o.ChainRoles) > 0 }
@@ -64,8 +58,7 @@ func (o *Options) checkChain() error {
 }
 
 // FirstHop is the exchange's request when req is the whole run's: with
-// --chain-role, the session policies go with the last hop, and the
-// exchange's keys only sign the next call.
+// --chain-role it is an intermediate hop.
 func (f *Flow) FirstHop(req sts.Request) sts.Request {
 	if !f.Opts.Chained() {
 		return req
@@ -80,11 +73,9 @@ func intermediate(req sts.Request) sts.Request {
 	return req
 }
 
-// Chain assumes every --chain-role in turn, each with the keys of the hop
-// before it, starting from the exchange's credentials; without
-// --chain-role it returns them as they are. reached, when not nil, gets
-// each hop's credentials as they come, so that doctor can show how far a
-// failing chain got.
+// Chain assumes every --chain-role in turn, starting from the exchange's
+// credentials. reached, when not nil, gets each hop's credentials as they
+// come, so that doctor can show how far a failing chain got.
 func (f *Flow) Chain(ctx context.Context, creds awscred.Credentials, req sts.Request, reached func(awscred.Credentials)) (awscred.Credentials, error) {
 	roles, prev := f.Opts.ChainRoles, f.Opts.Role
 	for i, role := range roles {

@@ -1,12 +1,9 @@
 // Package cred is the one credential pipeline every command runs: check the
 // options, fetch a Google ID token, build the STS request from its claims,
-// exchange it at STS.
-//
-// Each step is a separate method of Flow so that `doctor` can run them one
-// by one and report on each, while the credential process runs them in one
-// call and `serve` holds one Flow and calls it on every refresh. This is
-// also the one layer that knows both sides, so what a failure at STS means
-// for the Google token's claims is explained here.
+// exchange it at STS. Each step is a method of Flow so that doctor can run
+// them one by one; serve holds one Flow for every refresh. It is the one
+// layer that knows both sides, so it explains what a refusal at STS means
+// for the token's claims.
 package cred
 
 import (
@@ -29,14 +26,12 @@ import (
 
 // TokenOptions say which token to ask the metadata server for.
 type TokenOptions struct {
-	Audience       string        `help:"The aud claim requested for the Google ID token; pin it in the trust policy as accounts.google.com:oaud." default:"sts.amazonaws.com" env:"GCP_AWS_CRED_AUDIENCE"`
-	ServiceAccount string        `help:"Attached service account to sign for: \"default\" or its email." default:"default" env:"GCP_AWS_CRED_SERVICE_ACCOUNT" placeholder:"EMAIL"`
-	Timeout        time.Duration `help:"Deadline for the whole run, retries included, like 30s or 1m (a bare number is seconds)." default:"30s" placeholder:"DURATION" env:"GCP_AWS_CRED_TIMEOUT"`
-	Verbose        bool          `help:"Print each step's target, status and timing to stderr, for a support ticket; never a secret, never on stdout." env:"GCP_AWS_CRED_DEBUG"`
-	// Impersonation is off the metadata path: nothing of it runs unless
-	// --impersonate is given.
-	Impersonate            []string `help:"Get the token of this service account through the IAM Credentials API, as the caller Application Default Credentials name (GOOGLE_APPLICATION_CREDENTIALS, else gcloud auth application-default login's file, else the metadata server); with several, the last is the target and those before it delegates." env:"GCP_AWS_CRED_IMPERSONATE" placeholder:"EMAIL"`
-	IAMCredentialsEndpoint string   `name:"iam-credentials-endpoint" help:"IAM Credentials API URL for --impersonate (Private Service Connect, emulator). http:// only on loopback." default:"https://iamcredentials.googleapis.com" env:"GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT" placeholder:"URL"`
+	Audience               string        `help:"The aud claim requested for the Google ID token; pin it in the trust policy as accounts.google.com:oaud." default:"sts.amazonaws.com" env:"GCP_AWS_CRED_AUDIENCE"`
+	ServiceAccount         string        `help:"Attached service account to sign for: \"default\" or its email." default:"default" env:"GCP_AWS_CRED_SERVICE_ACCOUNT" placeholder:"EMAIL"`
+	Timeout                time.Duration `help:"Deadline for the whole run, retries included, like 30s or 1m (a bare number is seconds)." default:"30s" placeholder:"DURATION" env:"GCP_AWS_CRED_TIMEOUT"`
+	Verbose                bool          `help:"Print each step's target, status and timing to stderr, for a support ticket; never a secret, never on stdout." env:"GCP_AWS_CRED_DEBUG"`
+	Impersonate            []string      `help:"Get the token of this service account through the IAM Credentials API, as the caller Application Default Credentials name (GOOGLE_APPLICATION_CREDENTIALS, else gcloud auth application-default login's file, else the metadata server); with several, the last is the target and those before it delegates." env:"GCP_AWS_CRED_IMPERSONATE" placeholder:"EMAIL"`
+	IAMCredentialsEndpoint string        `name:"iam-credentials-endpoint" help:"IAM Credentials API URL for --impersonate (Private Service Connect, emulator). http:// only on loopback." default:"https://iamcredentials.googleapis.com" env:"GCP_AWS_CRED_IAM_CREDENTIALS_ENDPOINT" placeholder:"URL"`
 
 	// TraceTo, when set, receives the --verbose trace instead of stderr:
 	// serve sends it through its log, in the log's format.
@@ -83,9 +78,8 @@ func (o *TokenOptions) Impersonating() bool {
 	return t != ""
 }
 
-// Tokens returns o. Every command embeds TokenOptions, directly or through
-// Options, so this is how the command line finds the --timeout of whichever
-// command runs.
+// Tokens returns o: how the command line finds the token options (and
+// --timeout) of whichever command runs, all of which embed them.
 func (o *TokenOptions) Tokens() *TokenOptions { return o }
 
 // Options are everything the exchange needs. The struct tags are the command
@@ -101,9 +95,8 @@ type Options struct {
 	CABundle    string        `name:"ca-bundle" help:"PEM file of CA certificates to trust instead of the system's, for TLS-inspecting proxies." env:"AWS_CA_BUNDLE" placeholder:"FILE"`
 	Policy      string        `help:"Inline session policy (JSON) that narrows the role's permissions." placeholder:"JSON"`
 	PolicyARNs  []string      `name:"policy-arn" help:"Managed session policy ARN; repeat for up to 10." placeholder:"ARN" sep:"none"`
-	// Role chaining (chain.go): after the exchange, AssumeRole into each.
-	ChainRoles []string `name:"chain-role" help:"After --role, assume this role with AssumeRole, signed with the previous role's keys; repeat to chain further. A chained session lasts at most 1h; --policy and --policy-arn apply to the last role." placeholder:"ARN" sep:"none"`
-	ExternalID string   `name:"external-id" help:"ExternalId sent with every --chain-role hop, for trust policies with an sts:ExternalId condition." env:"GCP_AWS_CRED_EXTERNAL_ID" placeholder:"ID"`
+	ChainRoles  []string      `name:"chain-role" help:"After --role, assume this role with AssumeRole, signed with the previous role's keys; repeat to chain further. A chained session lasts at most 1h; --policy and --policy-arn apply to the last role." placeholder:"ARN" sep:"none"`
+	ExternalID  string        `name:"external-id" help:"ExternalId sent with every --chain-role hop, for trust policies with an sts:ExternalId condition." env:"GCP_AWS_CRED_EXTERNAL_ID" placeholder:"ID"`
 
 	TokenOptions `embed:""`
 }
@@ -182,12 +175,6 @@ func (o *Options) request(session string) sts.Request {
 	return sts.Request{RoleARN: o.Role, SessionName: session, Duration: o.Duration, Policy: o.Policy, PolicyARNs: o.PolicyARNs}
 }
 
-// EndpointFrom names the flag or variable that gave Endpoint, or "".
-func (o *Options) EndpointFrom() string {
-	_, from := o.Endpoint()
-	return from
-}
-
 // Endpoint is the STS endpoint override in the AWS tools' order, and the
 // flag or variable it came from: the flag, then AWS_ENDPOINT_URL_STS, then
 // AWS_ENDPOINT_URL, unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS says to
@@ -207,26 +194,21 @@ func (o *Options) Endpoint() (url, from string) {
 	return "", ""
 }
 
-// Flow is the pipeline for one set of options. It holds no credentials and
-// no token between calls, so one Flow may be called repeatedly, and from
-// several goroutines.
+// Flow is the pipeline for one set of checked options. It holds no
+// credentials and no token between calls, so one Flow may be called
+// repeatedly, and from several goroutines.
 type Flow struct {
-	// Opts are the checked options.
-	Opts *Options
-	// Source gives ID tokens.
+	Opts   *Options
 	Source token.Source
-	// STS exchanges them; nil in a Flow from NewTokenFlow.
-	STS *sts.Client
-	// Trace writes the --verbose trace; nil writes nothing.
-	Trace *transport.Tracer
+	STS    *sts.Client       // nil in a Flow from NewTokenFlow
+	Trace  *transport.Tracer // the --verbose trace; nil writes nothing
 }
 
 // New checks opts and prepares both ends without touching the network.
 func New(opts *Options) (*Flow, error) { return prepare(opts, true) }
 
-// NewWithoutRole is New for a command line that may name no role yet:
-// everything else is checked, and every step but the exchange can run.
-// doctor uses it to check all it can before it says the role is missing.
+// NewWithoutRole is New for doctor, which checks all it can, and runs every
+// step but the exchange, before it says the role is missing.
 func NewWithoutRole(opts *Options) (*Flow, error) { return prepare(opts, false) }
 
 func prepare(opts *Options, needRole bool) (*Flow, error) {
@@ -279,9 +261,9 @@ func newFlow(o *TokenOptions) *Flow {
 	}
 }
 
-// STSConfig is where and how to reach STS for these options. A region that
-// cannot be resolved is left empty here; Check reports it. The CA bundle
-// must be read within --timeout, which starts about now.
+// STSConfig is where and how to reach STS for these options; Check reports
+// a region that cannot be resolved. The CA bundle must be read within
+// --timeout, which starts about now.
 func (o *Options) STSConfig() sts.Config {
 	region, _, _ := o.STSRegion()
 	endpoint, _ := o.Endpoint()
@@ -348,13 +330,10 @@ func (f *Flow) Credentials(ctx context.Context) (awscred.Credentials, error) {
 	return f.Chain(ctx, creds, req, nil)
 }
 
-// defaultSessionName names the session after the workload, so CloudTrail
-// says which machine or service acted, and stays the same on every call
-// from it: the Compute Engine instance name from the token, else the
-// service name (K_SERVICE, set by Cloud Run and Cloud Functions, whose host
-// names are sandbox names that say nothing), else the first label of the
-// host name (a GKE pod's name), else the service account's name, else
-// "gcp-aws-cred".
+// defaultSessionName names the session after the workload, the same on
+// every call, so CloudTrail says which machine or service acted. K_SERVICE
+// (Cloud Run, Cloud Functions) comes before the host name, which there is
+// a sandbox's; the first label of a host name is a GKE pod's name.
 func defaultSessionName(c token.Claims, service, host string) string {
 	var names []string
 	if ce := c.Instance(); ce != nil {
@@ -384,9 +363,9 @@ const (
 	ExitThrottled = 75
 )
 
-// ExitStatus is the status a run that failed with err exits with: the
-// child's own for exec, ExitThrottled when STS was still throttling after
-// the retries, else ExitFailure.
+// ExitStatus is the status a run that failed with err exits with: exec's
+// child's own, ExitThrottled when still throttled after the retries, else
+// ExitFailure.
 func ExitStatus(err error) int {
 	var exit interface{ ExitCode() int }
 	switch {

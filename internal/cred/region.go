@@ -20,12 +20,8 @@ const (
 	RegionFromFlag             RegionSource = "flag"
 	RegionFromAWSRegion        RegionSource = "AWS_REGION"
 	RegionFromAWSDefaultRegion RegionSource = "AWS_DEFAULT_REGION"
-	// RegionDefault is us-east-1: no region was given and the role, if any,
-	// is in the aws partition.
-	RegionDefault RegionSource = "default"
-	// RegionFromPartition is the default region of the role's partition
-	// (aws-cn, aws-us-gov, …), whose roles STS in us-east-1 cannot assume.
-	RegionFromPartition RegionSource = "partition"
+	RegionDefault              RegionSource = "default"   // us-east-1, for a role in aws or none
+	RegionFromPartition        RegionSource = "partition" // another partition's: STS in us-east-1 cannot assume its roles
 )
 
 // Describe says where the region came from, for people.
@@ -42,11 +38,9 @@ func (s RegionSource) Describe(role string) string {
 }
 
 // partitionDefaults are the regions used for a role's partition when no
-// region is given: the region of each partition's original STS endpoint
-// (sts.amazonaws.com, sts.cn-north-1.amazonaws.com.cn,
-// sts.us-gov-west-1.amazonaws.com), or the partition's only region. The
-// isolated partitions are left out on purpose: which of their regions a
-// workload can reach is not something to guess.
+// region is given: that of the partition's original STS endpoint, or its
+// only region. The isolated partitions are left out on purpose: which of
+// their regions a workload can reach is not something to guess.
 var partitionDefaults = map[string]string{
 	"aws":        "us-east-1",
 	"aws-cn":     "cn-north-1",
@@ -82,15 +76,10 @@ func Partition(s string) string {
 }
 
 // STSRegion is the region of the STS endpoint and where it came from:
-// --region, else AWS_REGION, else AWS_DEFAULT_REGION (an empty variable
-// counts as unset, as in the AWS tools), else the default of the role's
-// partition. The AWS CLI and SDKs pass no profile setting to a credential
-// process, so a profile's region = … never reaches this: it has to be on the
-// credential_process line.
-//
-// A region given for a role in another partition is refused when the
-// endpoint is STS's own: STS in one partition cannot assume a role in
-// another, and the error it would give names neither.
+// --region, else AWS_REGION, else AWS_DEFAULT_REGION, else the default of
+// the role's partition. A region in another partition than the role's is
+// refused when the endpoint is STS's own: STS there cannot assume the role,
+// and the error it would give names neither.
 func (o *Options) STSRegion() (string, RegionSource, error) {
 	region, source := o.Region, RegionFromFlag
 	for _, env := range []RegionSource{RegionFromAWSRegion, RegionFromAWSDefaultRegion} {
@@ -120,7 +109,8 @@ func (o *Options) STSRegion() (string, RegionSource, error) {
 		}
 		return "", "", e
 	}
-	if rp := regionPartition(region); rp != "" && partition != "" && rp != partition && o.EndpointFrom() == "" {
+	endpoint, _ := o.Endpoint()
+	if rp := regionPartition(region); rp != "" && partition != "" && rp != partition && endpoint == "" {
 		hint := "pass a region of the role's partition with --region"
 		if r, ok := partitionDefaults[partition]; ok {
 			hint = fmt.Sprintf("pass a region of the role's partition, such as --region %s", r)
@@ -131,10 +121,9 @@ func (o *Options) STSRegion() (string, RegionSource, error) {
 	return region, source, nil
 }
 
-// knownRegions are the regions in the AWS SDK's partition table
-// (aws-sdk-go-v2's internal/endpoints/awsrulesfn/partitions.json, which Go
-// code outside the SDK cannot import), without the *-global pseudo-regions.
-// TestKnownRegionsMatchSDK fails when the SDK in go.mod lists others.
+// knownRegions are the regions of the AWS SDK's partitions.json (internal
+// to the SDK), without the *-global pseudo-regions; TestKnownRegionsMatchSDK
+// fails when the SDK in go.mod lists others.
 var knownRegions = []string{
 	"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
 	"ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
@@ -151,32 +140,35 @@ var knownRegions = []string{
 	"us-gov-east-1", "us-gov-west-1",
 }
 
-// UnknownRegion says, for doctor, when region is not one the SDK's
-// partition table lists, and which listed region is nearest to it: a typo
-// (eu-wst-1, us-east-11) sends the exchange to an STS host that does not
-// exist. It is only a warning, and the credential process takes any
-// region, so that a region works the day it opens, before the SDK here
-// knows it. It returns "" for a known region.
+// UnknownRegion warns, for doctor, when region is not in the SDK's
+// partition table, naming the nearest that is: a typo sends the exchange to
+// an STS host that does not exist. Only a warning: a region must work the
+// day it opens, before the SDK here knows it. It is "" for a known region.
 func UnknownRegion(region string) string {
 	if region == "" || slices.Contains(knownRegions, region) {
 		return ""
 	}
 	msg := fmt.Sprintf("region %s is not in this build's list of AWS regions", region)
-	best, bestDist := "", 4
-	for _, r := range knownRegions {
-		if d := EditDistance(region, r); d < bestDist {
-			best, bestDist = r, d
-		}
-	}
-	if best != "" {
+	if best := Nearest(region, knownRegions, 4); best != "" {
 		msg += fmt.Sprintf("; did you mean %s?", best)
 	}
 	return msg + " (a region newer than this build is fine: it is used as given)"
 }
 
-// EditDistance is the Levenshtein distance between a and b, in bytes: how
-// far a mistyped name is from a real one.
-func EditDistance(a, b string) int {
+// Nearest is what a mistyped word most likely meant: the first of names
+// nearest to it in edits (Levenshtein distance, in bytes), if fewer than
+// within; else "".
+func Nearest(word string, names []string, within int) string {
+	best := ""
+	for _, name := range names {
+		if d := editDistance(word, name); d < within {
+			best, within = name, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j

@@ -18,10 +18,9 @@ type ConditionKey struct {
 }
 
 // ConditionKeys lists IAM's condition keys for accounts.google.com and the
-// claim values they compare, in the order a trust policy usually lists
-// them. IAM maps accounts.google.com:aud to azp when the token has one (the
-// service account's unique ID), which is the usual mistake: it is not the
-// audience.
+// claim values they compare. IAM maps accounts.google.com:aud to azp (the
+// service account's unique ID) when the token has one: the usual mistake
+// is to take it for the audience.
 func ConditionKeys(c token.Claims) []ConditionKey {
 	azp := "azp"
 	if c.AuthorizedParty == "" {

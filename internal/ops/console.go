@@ -21,20 +21,18 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
+	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 	"github.com/gcp-aws-cred/gcp-aws-cred/sts"
 )
 
-// The console sign-in link follows AWS's "custom identity broker" flow: the
-// credentials go to the partition's federation endpoint, which answers a
-// sign-in token; the link is the endpoint's login action with that token
-// and the page to land on. The token and the link are bearer secrets for
-// their lifetime: they are registered for redaction the moment they exist,
-// never traced (the trace leaves queries out) and never written to a file.
-//
-// SessionDuration is never sent. AWS's page says the console session of
-// credentials from AssumeRole* lasts as long as those credentials (set with
-// DurationSeconds, here --duration), and the federation endpoint refuses
-// SessionDuration for credentials a role session obtained (role chaining).
+// The sign-in link follows AWS's "custom identity broker" flow: the
+// partition's federation endpoint trades the credentials for a sign-in
+// token, and the link is its login action with that token. The token and
+// the link are bearer secrets: registered for redaction the moment they
+// exist, never traced (the trace leaves queries out), never written to a
+// file. SessionDuration is never sent: the console session of AssumeRole*
+// credentials lasts as long as they do (--duration), and the endpoint
+// refuses it for a role session's credentials (role chaining).
 
 // consoles are the partitions' sign-in federation endpoints and console
 // home pages (REGION to fill).
@@ -48,19 +46,19 @@ var consoles = map[string]struct{ federation, home string }{
 // is about 1 KB.
 const maxSigninAnswer = 64 << 10
 
-// Console says where the sign-in link leads.
+// Console is the console command's own flags: where the sign-in link
+// leads, and whether it is printed instead of opened.
 type Console struct {
-	// Endpoint overrides the partition's federation endpoint (whole URL).
-	Endpoint string
-	// Destination is the console page to land on; empty: the region's home.
-	Destination string
+	FederationEndpoint string `name:"federation-endpoint" help:"Sign-in federation endpoint, the whole URL; default the role's partition's (https://signin.aws.amazon.com/federation, https://signin.amazonaws-us-gov.com/federation, https://signin.amazonaws.cn/federation). http:// only on loopback." placeholder:"URL"`
+	Destination        string `help:"Console page to land on; default the console home of the STS region." placeholder:"URL"`
+	Stdout             bool   `name:"stdout" help:"Print the sign-in link instead of opening a browser (the default where there is no display). Prefer it on shared hosts: an opener's arguments are visible to local users."`
 }
 
-// Check checks the endpoint and destination before any call, for the
-// options o and the STS region.
-func (c *Console) Check(o *cred.Options, region string) (endpoint, destination string, err error) {
+// check checks the endpoint and destination before any call, and fills
+// in their defaults for o's partition and the STS region.
+func (c *Console) check(o *cred.Options, region string) (endpoint, destination string, err error) {
 	p := cred.Partition(o.Role) // a chain stays in the partition of its first role
-	endpoint = c.Endpoint
+	endpoint = c.FederationEndpoint
 	if endpoint == "" {
 		if endpoint = consoles[p].federation; endpoint == "" {
 			return "", "", explain.Errorf(nil, "no sign-in federation endpoint is known for the %s partition of %s", p, o.Role).
@@ -105,8 +103,7 @@ func checkFederationEndpoint(raw string) (string, error) {
 }
 
 // signinLink gets a sign-in token for creds at endpoint and returns the
-// link that signs in and lands on destination. trace gets the requests,
-// without their query.
+// link that signs in and lands on destination.
 func signinLink(ctx context.Context, client *http.Client, creds awscred.Credentials, endpoint, destination string, trace *transport.Tracer) (secret.String, error) {
 	session, _ := json.Marshal(map[string]string{
 		"sessionId":    creds.AccessKeyID,
@@ -130,13 +127,9 @@ func signinLink(ctx context.Context, client *http.Client, creds awscred.Credenti
 		if uerr, ok := errors.AsType[*url.Error](err); ok {
 			err = uerr.Err
 		}
-		var tooLarge *transport.TooLargeError
-		switch {
-		case errors.Is(err, context.DeadlineExceeded):
+		if errors.Is(err, context.DeadlineExceeded) {
 			return secret.String{}, explain.Errorf(err, "no answer from the federation endpoint %s before the deadline", endpoint).
 				AtDeadline()
-		case errors.As(err, &tooLarge):
-			return secret.String{}, explain.Errorf(err, "the answer from the federation endpoint %s is larger than %s; a sign-in token is about 1 KB", endpoint, transport.Size(maxSigninAnswer))
 		}
 		return secret.String{}, explain.Errorf(err, "cannot reach the federation endpoint %s: %s", endpoint, clean.Flatten(explain.Cause(err), 200)).
 			Hint("check that this machine can reach it (firewall, proxy: HTTPS_PROXY), or give another with --federation-endpoint")
@@ -197,10 +190,8 @@ func text(b []byte) string {
 }
 
 // federationClient is the HTTP client for the federation endpoint, under
-// STS's policy: the environment's proxy, the CA bundle of --ca-bundle or
-// AWS_CA_BUNDLE (a TLS-inspecting proxy in front of STS is in front of
-// this endpoint too), no redirect followed, the answer capped, and
-// cleartext only to this machine.
+// STS's policy, CA bundle included: a TLS-inspecting proxy in front of STS
+// is in front of this endpoint too.
 func federationClient(ctx context.Context, o *cred.Options, endpoint string, trace *transport.Tracer) (*http.Client, error) {
 	var pool *x509.CertPool
 	if o.CABundle != "" && strings.HasPrefix(endpoint, "https://") {
@@ -213,18 +204,10 @@ func federationClient(ctx context.Context, o *cred.Options, endpoint string, tra
 	return transport.NewClient(transport.Policy{Peer: "federation endpoint", MaxBody: maxSigninAnswer, Proxy: true, RootCAs: pool, Trace: trace}), nil
 }
 
-// NoDisplay reports whether no browser can be shown here: on Linux and the
-// BSDs, neither DISPLAY nor WAYLAND_DISPLAY is set (an SSH session, a
-// container, a server).
-func NoDisplay() bool {
-	switch runtime.GOOS {
-	case "darwin", "windows":
-		return false
-	}
-	return os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == ""
-}
-
-// opener is the platform's command that opens a URL in the browser.
+// opener is the platform's command that opens a URL in the browser, or ""
+// where no browser can be shown: on Linux and the BSDs, when neither
+// DISPLAY nor WAYLAND_DISPLAY is set (an SSH session, a container, a
+// server).
 func opener() (string, []string) {
 	switch runtime.GOOS {
 	case "darwin":
@@ -232,24 +215,25 @@ func opener() (string, []string) {
 	case "windows":
 		return "rundll32", []string{"url.dll,FileProtocolHandler"}
 	}
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return "", nil
+	}
 	return "xdg-open", nil
 }
 
-// OpenBrowser opens link with the platform's opener and waits for it (an
+// openBrowser opens link with the platform's opener and waits for it (an
 // opener hands the link to the browser and exits). The link is an argument
 // of the opener while it runs: visible to local users in the process list,
 // which docs/console.md says, with --stdout for shared hosts.
-func OpenBrowser(ctx context.Context, link secret.String) error {
-	name, args := opener()
+func openBrowser(ctx context.Context, name string, args []string, link secret.String) error {
 	path, err := exec.LookPath(name)
 	if err != nil {
 		return explain.Errorf(err, "cannot open a browser: %s is not on PATH", name).
 			Hint(printInstead)
 	}
-	// Not tied to ctx: the browser it may start must outlive this run.
+	// Not tied to ctx: the browser it may start must outlive this run. Its
+	// output goes to the null device (exec's default): stdout stays empty.
 	cmd := exec.Command(path, append(args, link.Reveal())...)
-	// The opener's own output is no document: stdout stays empty.
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
 	if err := cmd.Start(); err != nil {
 		return explain.Errorf(nil, "cannot run %s to open the sign-in link: %s", name, clean.Flatten(explain.Cause(err), 100)).
 			Hint(printInstead)
@@ -273,19 +257,34 @@ func OpenBrowser(ctx context.Context, link secret.String) error {
 }
 
 const (
-	// openerGrace is how long OpenBrowser waits for the opener to fail.
+	// openerGrace is how long openBrowser waits for the opener to fail.
 	openerGrace  = 3 * time.Second
 	printInstead = "pass --stdout to print the sign-in link instead, and open it yourself"
 )
 
-// ConsoleLink runs the credential pipeline of o (exchange and chain) and
-// returns the sign-in link.
-func ConsoleLink(ctx context.Context, o *cred.Options, c Console) (secret.String, error) {
+// Run gets o's credentials (exchange and chain) and opens the sign-in link
+// in the browser, or prints it.
+func (c *Console) Run(ctx context.Context, o *cred.Options, stdout io.Writer) error {
+	link, err := c.link(ctx, o)
+	if err != nil {
+		return err
+	}
+	if name, args := opener(); !c.Stdout && name != "" {
+		return openBrowser(ctx, name, args, link)
+	}
+	if err := output.Write(stdout, []byte(link.Reveal()+"\n")); err != nil {
+		return explain.Errorf(err, "cannot write the sign-in link to stdout: %v", err).
+			Hint("run it with stdout open, or without --stdout where a browser can be opened")
+	}
+	return nil
+}
+
+func (c *Console) link(ctx context.Context, o *cred.Options) (secret.String, error) {
 	flow, err := cred.New(o)
 	if err != nil {
 		return secret.String{}, err
 	}
-	endpoint, destination, err := c.Check(o, flow.STS.Region)
+	endpoint, destination, err := c.check(o, flow.STS.Region)
 	if err != nil {
 		return secret.String{}, err
 	}

@@ -34,17 +34,17 @@ func TestConsoleCABundle(t *testing.T) {
 	}
 	o := cred.Options{Role: role, STSEndpoint: srv.STSURL, Duration: time.Hour,
 		TokenOptions: cred.TokenOptions{Audience: "sts.amazonaws.com", ServiceAccount: "default", Timeout: 10 * time.Second}}
-	c := Console{Endpoint: fed.URL + "/federation", Destination: "https://us-east-1.console.aws.amazon.com/"}
+	c := Console{FederationEndpoint: fed.URL + "/federation", Destination: "https://us-east-1.console.aws.amazon.com/"}
 
-	if _, err := ConsoleLink(context.Background(), &o, c); err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+	if _, err := c.link(context.Background(), &o); err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
 		t.Errorf("without the bundle: %v", err)
 	}
 	o.CABundle = bundle
-	link, err := ConsoleLink(context.Background(), &o, c)
+	link, err := c.link(context.Background(), &o)
 	if err != nil {
 		t.Fatalf("with the bundle: %v", err)
 	}
-	if !strings.HasPrefix(link.Reveal(), c.Endpoint+"?Action=login&") {
+	if !strings.HasPrefix(link.Reveal(), c.FederationEndpoint+"?Action=login&") {
 		t.Errorf("link %s", link.Reveal())
 	}
 }
@@ -63,7 +63,7 @@ func TestFederationEndpointChecked(t *testing.T) {
 		"https://u:p@signin.example.com/":         "--federation-endpoint https://signin.example.com carries user information; refusing it",
 		"http://signin.example.com/federation":    "refusing cleartext federation endpoint http://signin.example.com/federation: the credentials and the sign-in token would cross the network unencrypted",
 	} {
-		_, _, err := (&Console{Endpoint: endpoint}).Check(o, "us-east-1")
+		_, _, err := (&Console{FederationEndpoint: endpoint}).check(o, "us-east-1")
 		if got := fmt.Sprint(err); (want == "" && err != nil) || (want != "" && got != want) {
 			t.Errorf("%s: %v, want %q", endpoint, err, want)
 		}

@@ -31,20 +31,15 @@ type Report struct {
 
 // Step is one link of the chain.
 type Step struct {
-	// Name is the step's stable identifier: options, metadata_server,
-	// id_token, sts_endpoint or exchange; with --impersonate, credentials
-	// and access_token in place of metadata_server.
-	Name string `json:"name"`
-	// Status is ok, warn, fail, throttled or skipped.
-	Status   string   `json:"status"`
+	Name     string   `json:"name"`   // a key of titles
+	Status   string   `json:"status"` // ok, warn, fail, throttled or skipped
 	Facts    Facts    `json:"facts"`
 	Warnings []string `json:"warnings,omitempty"`
 	Error    string   `json:"error,omitempty"`
 	Hints    []string `json:"hints,omitempty"`
-	// kind is the failure's kind that decides the exit status.
-	kind error
-	// given words its error.
-	given *explain.Given
+
+	kind  error          // the failure's kind, which decides the exit status
+	given *explain.Given // words its error
 }
 
 // titles are the steps' names in the text report.
@@ -59,8 +54,7 @@ var titles = map[string]string{
 type Facts []Fact
 
 // Fact is one finding. Key and Value are its JSON form; the text report
-// shows Label and Text (Value when Text is empty), and leaves out a fact
-// with no Label or nothing to show.
+// shows Label and Text (else Value), if both are there.
 type Fact struct{ Key, Label, Value, Text string }
 
 // MarshalJSON writes facts as one object, keys in order.
@@ -77,22 +71,23 @@ func (f Facts) MarshalJSON() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// fact records a finding shown as it is, under a label that is its key in
-// words.
+// fact records a finding shown as it is, under its key in words.
 func (s *Step) fact(key, value string) {
 	s.Facts = append(s.Facts, Fact{Key: key, Label: strings.ReplaceAll(key, "_", " "), Value: value})
 }
 
-// factAs records a finding that the text report shows differently: under
-// label, as text.
+// factAs records a finding the text report shows under label, as text.
 func (s *Step) factAs(key, label, value, text string) {
 	s.Facts = append(s.Facts, Fact{Key: key, Label: label, Value: value, Text: text})
 }
 
-// fail marks the step failed. Throttling gets a status of its own: it says
-// "slow down", not "misconfigured", and the run exits as the credential
-// process does then.
-func (s *Step) fail(err error) {
+// failed marks the step failed when err is not nil, and reports whether it
+// did. Throttling gets a status of its own: it says "slow down", not
+// "misconfigured", and the run exits as the credential process does then.
+func (s *Step) failed(err error) bool {
+	if err == nil {
+		return false
+	}
 	err = s.given.Explain(err)
 	s.Status = "fail"
 	if errors.Is(err, sts.ErrThrottled) {
@@ -100,6 +95,7 @@ func (s *Step) fail(err error) {
 	}
 	s.Error = err.Error()
 	s.Hints = explain.Hints(err)
+	return true
 }
 
 func (s *Step) warn(format string, args ...any) {
@@ -113,13 +109,10 @@ func (r *Report) step(name string) *Step {
 	return s
 }
 
-// Doctor runs the chain one step at a time and reports on each: options,
-// metadata server, token, STS endpoint, exchange. It stops at the first
-// failure, which it explains with the values it found. Without a role it
-// runs every step that needs none, then fails the exchange for want of one.
-//
-// given is how the command line was given, for the words of each step's
-// error.
+// Doctor runs the chain one step at a time and reports on each. It stops
+// at the first failure, which it explains with the values it found, in the
+// words of the command line as given. Without a role it runs every step
+// that needs none, then fails the exchange for want of one.
 func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report {
 	r := &Report{given: given}
 	step := r.step
@@ -143,8 +136,7 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 	// Everything that needs no network is checked here, as the credential
 	// process checks it, so a configuration mistake is reported as one.
 	flow, err := cred.NewWithoutRole(o)
-	if err != nil {
-		s.fail(err)
+	if s.failed(err) {
 		return r
 	}
 	if o.Role == "" {
@@ -161,8 +153,7 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 		s.fact("host", token.MetadataHost())
 		// The email shows that the server is there and knows the account.
 		email, err := md.Email(ctx)
-		if err != nil {
-			s.fail(err)
+		if s.failed(err) {
 			return r
 		}
 		s.fact("service_account_email", email)
@@ -175,8 +166,7 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 		s.fact("delegates", strings.Join(src.Delegates, ","))
 	}
 	tok, j, err := flow.Token(ctx)
-	if err != nil {
-		s.fail(err)
+	if s.failed(err) {
 		return r
 	}
 	c := j.Claims
@@ -203,12 +193,13 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 
 	client := flow.STS
 	s = step("sts_endpoint")
+	_, from := o.Endpoint()
 	endpointFrom := "STS's endpoint for the region"
-	if from := o.EndpointFrom(); from != "" {
+	if from != "" {
 		endpointFrom = "from " + from
 	}
 	s.factAs("endpoint", "endpoint", client.Endpoint, fmt.Sprintf("%s (%s)", client.Endpoint, endpointFrom))
-	s.factAs("endpoint_source", "", o.EndpointFrom(), "")
+	s.factAs("endpoint_source", "", from, "")
 	_, source, _ := o.STSRegion() // checked by NewWithoutRole
 	s.factAs("region", "region", client.Region, fmt.Sprintf("%s (%s)", client.Region, source.Describe(o.Role)))
 	s.factAs("region_source", "", string(source), "")
@@ -223,7 +214,7 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 	req := flow.Request(c)
 	s.fact("session_name", req.SessionName)
 	if o.Role == "" {
-		s.fail(explain.Errorf(nil, "no role to assume").
+		s.failed(explain.Errorf(nil, "no role to assume").
 			Hint("pass --role arn:aws:iam::ACCOUNT:role/NAME, or set GCP_AWS_CRED_ROLE",
 				"no role yet? "+r.given.Command("trust-policy")+" prints the trust policy that admits this workload, to create one with"))
 		return r
@@ -236,8 +227,7 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 		creds, err = flow.Chain(ctx, creds, req, func(hop awscred.Credentials) { reached = append(reached, hop.AssumedRoleARN) })
 		s.factAs("chain", "chain", strings.Join(reached, " "), strings.Join(reached, " → "))
 	}
-	if err != nil {
-		s.fail(err)
+	if s.failed(err) {
 		if errors.Is(err, sts.ErrDurationTooLong) {
 			if limit, ok := probeMaxDuration(ctx, flow, tok, c, req); ok {
 				s.factAs("max_session_duration_seconds", "role's maximum session duration", fmt.Sprint(int64(limit/time.Second)), limit.String())
@@ -254,16 +244,14 @@ func Doctor(ctx context.Context, o *cred.Options, given *explain.Given) *Report 
 	return r
 }
 
-// impersonationSteps are doctor's steps before the ID token when
-// --impersonate is given, in place of the metadata server's: which
-// Application Default Credentials were found, and whether they give an
-// access token. It reports whether both worked.
+// impersonationSteps replace the metadata server's step with
+// --impersonate: which Application Default Credentials were found, and
+// whether they give an access token. It reports whether both worked.
 func impersonationSteps(ctx context.Context, r *Report, src *token.IAMSource) bool {
 	s := r.step("credentials")
 	s.fact("impersonate", strings.Join(append(append([]string(nil), src.Delegates...), src.Target), ","))
 	a, err := src.FindADC(ctx)
-	if err != nil {
-		s.fail(err)
+	if s.failed(err) {
 		return false
 	}
 	s.fact("type", a.Type)
@@ -273,8 +261,7 @@ func impersonationSteps(ctx context.Context, r *Report, src *token.IAMSource) bo
 
 	s = r.step("access_token")
 	s.factAs("token_url", "from", a.TokenURL, a.TokenURL)
-	if _, err := src.AccessToken(ctx, a); err != nil {
-		s.fail(err)
+	if _, err := src.AccessToken(ctx, a); s.failed(err) {
 		return false
 	}
 	s.factAs("scope", "scope", token.CloudPlatformScope, "")

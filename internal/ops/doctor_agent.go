@@ -1,42 +1,37 @@
 package ops
 
 import (
+	"context"
+	"os"
 	"strconv"
+
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/agent"
 )
 
-// AgentStatus is what doctor learned of the credential agent: whether one
-// answered at Socket (PID), and whether it holds an entry for the
-// credential process with the same inputs.
-type AgentStatus struct {
-	Socket    string
-	Supported bool
-	PID       int
-	// Asked is whether the agent said if it holds an entry; Held is its
-	// answer.
-	Asked, Held bool
-	// Why no agent answered.
-	Why string
-}
-
-// AddAgent appends the agent step: ok when an agent answered, skipped when
-// none did (the credential process then exchanges itself, which is no
-// fault). It never changes whether the chain works.
-func (r *Report) AddAgent(a AgentStatus) {
+// AddAgent appends the agent step: whether an agent answers where the
+// credential process would ask, and holds an entry for it run with args.
+// None answering is no fault (the process then exchanges itself): the step
+// is skipped, and never changes whether the chain works.
+func (r *Report) AddAgent(ctx context.Context, args []string) {
+	socket := agent.Socket("", os.Getenv)
 	s := r.step("agent")
-	s.fact("socket", a.Socket)
+	s.fact("socket", socket)
 	// Every key always, empty when it does not apply, so scripts find
 	// the same keys whether an agent answered or not.
-	answered, pid, entry, text, why := "no", "", "", "", a.Why
-	switch {
-	case !a.Supported:
-		why = "peer credentials are not available on this platform"
-	case a.PID != 0:
-		answered, pid = "yes", strconv.Itoa(a.PID)
-		entry, text = "unknown", "unknown"
-		if a.Asked {
-			entry, text = "no", "no (the next run exchanges in the agent and keeps the result)"
-			if a.Held {
-				entry, text = "yes", "yes"
+	answered, pid, entry, text, why := "no", "", "", "", "peer credentials are not available on this platform"
+	if agent.Supported {
+		why = ""
+		if n, err := agent.Ping(ctx, socket); err != nil {
+			why = err.Error()
+		} else {
+			answered, pid, entry, text = "yes", strconv.Itoa(n), "unknown", "unknown"
+			if req, err := agent.NewRequest(args, os.Environ(), nil); err == nil {
+				if held, err := agent.Peek(ctx, socket, req); err == nil {
+					entry, text = "no", "no (the next run exchanges in the agent and keeps the result)"
+					if held {
+						entry, text = "yes", "yes"
+					}
+				}
 			}
 		}
 	}

@@ -11,10 +11,8 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 )
 
-// Exec gets credentials once and runs argv with them in its environment, so
-// a script of many aws commands makes one STS call instead of one per
-// command. Where the platform allows it replaces this process (see
-// child.Replace), so exit status and signals are the command's own.
+// Exec gets credentials once and runs argv with them in its environment,
+// replacing this process where the platform allows (child.Replace).
 func Exec(ctx context.Context, o *cred.Options, argv []string) error {
 	if len(argv) == 0 {
 		return explain.Errorf(nil, "exec needs a command to run").

@@ -1,6 +1,8 @@
 package ops
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +176,25 @@ the chain does not work: see the step marked [fail]
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("text (-want +got):\n%s", diff)
+	}
+}
+
+// TestAddAgentNoneAnswers: with no agent at the socket, the agent step is
+// skipped, says why, and leaves the report's outcome alone.
+func TestAddAgentNoneAnswers(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "none.sock")
+	t.Setenv("GCP_AWS_CRED_AGENT_SOCKET", socket)
+	r := &Report{OK: true}
+	r.AddAgent(context.Background(), nil)
+	s := r.Steps[0]
+	got := map[string]string{}
+	for _, f := range s.Facts {
+		got[f.Key] = f.Value
+	}
+	if s.Name != "agent" || s.Status != "skipped" || got["socket"] != socket || got["answered"] != "no" || got["pid"] != "" || got["why"] == "" {
+		t.Errorf("step %+v", s)
+	}
+	if r.Err() != nil {
+		t.Errorf("Err = %v, want nil", r.Err())
 	}
 }

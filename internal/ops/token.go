@@ -1,15 +1,15 @@
-// Package ops holds the operator commands that sit beside the credential
-// process: trust-policy, token, doctor and exec. They exist because the hard
-// part of Google-to-AWS federation is the IAM set-up, and each of them
-// explains it with this workload's real values. Each runs the steps of one
-// cred.Flow; none writes to disk, and none prints a raw token, a signature,
-// a secret key or a session token.
+// Package ops holds the commands beside the credential process:
+// trust-policy, token, doctor, exec and console. The hard part of
+// Google-to-AWS federation is the IAM set-up, and each explains it with
+// this workload's real values. None writes to disk, and none prints a raw
+// token, a signature, a secret key or a session token.
 package ops
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -30,19 +30,19 @@ func fetchClaims(ctx context.Context, o *cred.TokenOptions) (token.JWT, error) {
 	return j, err
 }
 
-// TrustPolicy returns the IAM trust policy that admits exactly this
-// workload's tokens, ready for aws iam create-role
-// --assume-role-policy-document.
-func TrustPolicy(ctx context.Context, o *cred.TokenOptions) ([]byte, error) {
+// TrustPolicy writes the IAM trust policy that admits exactly this
+// workload's tokens, for aws iam create-role.
+func TrustPolicy(ctx context.Context, o *cred.TokenOptions, stdout io.Writer) error {
 	j, err := fetchClaims(ctx, o)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	b, err := cred.TrustPolicy(j.Claims)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return append(clean.JSON(b), '\n'), nil
+	_, err = stdout.Write(append(clean.JSON(b), '\n'))
+	return err
 }
 
 // TokenInfo is what the token command shows: the token's header and claims,
@@ -50,9 +50,7 @@ func TrustPolicy(ctx context.Context, o *cred.TokenOptions) ([]byte, error) {
 type TokenInfo struct {
 	MetadataHost   string `json:"metadata_host"`
 	ServiceAccount string `json:"service_account"`
-	// Impersonated is the account --impersonate named, and Delegates the
-	// chain before it; then the token came from generateIdToken, not the
-	// metadata server.
+	// With --impersonate, the token came from generateIdToken for these.
 	Impersonated  string              `json:"impersonated,omitempty"`
 	Delegates     []string            `json:"delegates,omitempty"`
 	Header        token.Header        `json:"header"`
@@ -63,11 +61,11 @@ type TokenInfo struct {
 	tokenArgs []string
 }
 
-// Token fetches a token and describes it.
-func Token(ctx context.Context, o *cred.TokenOptions) (TokenInfo, error) {
+// Token fetches a token and writes its description, as text or JSON.
+func Token(ctx context.Context, o *cred.TokenOptions, asJSON bool, stdout io.Writer) error {
 	j, err := fetchClaims(ctx, o)
 	if err != nil {
-		return TokenInfo{}, err
+		return err
 	}
 	info := TokenInfo{
 		MetadataHost: token.MetadataHost(), ServiceAccount: o.ServiceAccount,
@@ -75,7 +73,14 @@ func Token(ctx context.Context, o *cred.TokenOptions) (TokenInfo, error) {
 		tokenArgs: o.TokenArgs(),
 	}
 	info.Impersonated, info.Delegates = o.Chain()
-	return info, nil
+	b := info.Text(time.Now())
+	if asJSON {
+		if b, err = info.JSON(); err != nil {
+			return err
+		}
+	}
+	_, err = stdout.Write(b)
+	return err
 }
 
 // JSON renders the description for machines.
@@ -85,8 +90,7 @@ func (t TokenInfo) JSON() ([]byte, error) {
 }
 
 // Text renders the description for people: one claim a line, with the IAM
-// condition key it feeds beside it, in columns that stay aligned whatever
-// the values' lengths.
+// condition key it feeds beside it.
 func (t TokenInfo) Text(now time.Time) []byte {
 	var tb table
 	c := t.Claims
@@ -106,7 +110,7 @@ func (t TokenInfo) Text(now time.Time) []byte {
 	tb.row("kid", t.Header.Kid, "Google key that signed it; STS fetches it from https://www.googleapis.com/oauth2/v3/certs")
 	tb.row("typ", t.Header.Typ, "")
 	tb.line("")
-	tb.heading("claims", "IAM condition key / meaning")
+	tb.rows = append(tb.rows, tableRow{value: "claims", note: "IAM condition key / meaning"})
 	tb.row("iss", c.Issuer, `the trust policy's Principal: {"Federated": "accounts.google.com"}`)
 	if c.AuthorizedParty != "" {
 		tb.row("aud", c.Audience.String(), "accounts.google.com:oaud (the audience you asked for: --audience)")
@@ -141,26 +145,20 @@ func (t TokenInfo) Text(now time.Time) []byte {
 }
 
 // table lays out rows of key, value and note in three columns, sized to
-// what they hold, among lines of plain text. A value too long for its
-// column (past maxValueWidth) keeps its note on the line below, in the
-// column, so one long value does not push every note off the screen.
+// what they hold, among lines of plain text. A value past maxValueWidth
+// puts its note on the line below, so one long value does not push every
+// note off the screen.
 type table struct{ rows []tableRow }
 
-// tableRow is a key, its value and a note; without a key, value is a line
-// of plain text, and a note is its heading over the notes column.
+// tableRow without a key is a line of plain text, and its note a heading
+// over the notes column.
 type tableRow struct{ key, value, note string }
 
 const maxValueWidth = 48
 
 func (t *table) line(s string) { t.rows = append(t.rows, tableRow{value: s}) }
 
-// heading is a line whose second part sits over the notes column.
-func (t *table) heading(title, over string) {
-	t.rows = append(t.rows, tableRow{value: title, note: over})
-}
-
-// row adds a key and value, with an optional note; an empty value is left
-// out, as there is nothing to show.
+// row adds a key, its value and a note; an empty value is left out.
 func (t *table) row(key, value, note string) {
 	if value != "" {
 		value = clean.Line(value) // claims come from the metadata server

@@ -236,16 +236,14 @@ func (m *man) flags(flags []*kong.Flag) {
 			continue
 		}
 		m.printf(".TP\n")
-		var head []string
 		if f.Short != 0 {
-			head = append(head, fmt.Sprintf("\\fB\\-%c\\fR", f.Short))
+			m.printf("\\fB\\-%c\\fR, ", f.Short)
 		}
-		long := "\\fB\\-\\-" + esc(f.Name) + "\\fR"
+		m.printf("\\fB\\-\\-%s\\fR", esc(f.Name))
 		if !f.IsBool() {
-			long += "=\\fI" + esc(f.FormatPlaceHolder()) + "\\fR"
+			m.printf("=\\fI%s\\fR", esc(f.FormatPlaceHolder()))
 		}
-		head = append(head, long)
-		m.printf("%s\n", strings.Join(head, ", "))
+		m.printf("\n")
 		help := f.Help
 		if f.HasDefault && f.Default != "" && !f.IsBool() {
 			help += " Default: " + f.Default + "."
