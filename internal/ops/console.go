@@ -136,6 +136,9 @@ func signinLink(ctx context.Context, client *http.Client, creds awscred.Credenti
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
+	if _, ok := errors.AsType[*transport.TooLargeError](err); ok {
+		return secret.String{}, explain.Errorf(err, "the answer from the federation endpoint %s is larger than %s; a sign-in token is about 1 KB", endpoint, transport.Size(maxSigninAnswer))
+	}
 	if err != nil {
 		return secret.String{}, explain.Errorf(err, "cannot read the answer of the federation endpoint %s: %s", endpoint, clean.Flatten(explain.Cause(err), 200))
 	}

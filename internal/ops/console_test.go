@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -11,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/fakes"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/transport"
 )
 
 // TestConsoleCABundle: the federation request trusts the CA bundle that
@@ -67,5 +71,23 @@ func TestFederationEndpointChecked(t *testing.T) {
 		if got := fmt.Sprint(err); (want == "" && err != nil) || (want != "" && got != want) {
 			t.Errorf("%s: %v, want %q", endpoint, err, want)
 		}
+	}
+}
+
+// TestSigninAnswerTooLarge: an answer past maxSigninAnswer is refused with
+// its own words, not as an unreadable answer. The cap shows up on the
+// body's Read, not on client.Do, which the check once sat behind.
+func TestSigninAnswerTooLarge(t *testing.T) {
+	fed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"SigninToken":%q}`, strings.Repeat("t", maxSigninAnswer))
+	}))
+	t.Cleanup(fed.Close)
+	client := transport.NewClient(transport.Policy{Peer: "federation endpoint", MaxBody: maxSigninAnswer})
+	creds := awscred.Credentials{AccessKeyID: "ASIAEXAMPLE", SecretAccessKey: secret.New("s"), SessionToken: secret.New("t")}
+	_, err := signinLink(context.Background(), client, creds, fed.URL+"/federation", "https://console.aws.amazon.com/", nil)
+	want := "the answer from the federation endpoint " + fed.URL + "/federation is larger than 64 KiB; a sign-in token is about 1 KB"
+	if fmt.Sprint(err) != want {
+		t.Errorf("got  %v\nwant %s", err, want)
 	}
 }
