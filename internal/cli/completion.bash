@@ -10,13 +10,13 @@ _gcp_aws_cred() {
     case $out in
     :files)
         compopt -o filenames 2>/dev/null
-        COMPREPLY=($(compgen -f -- "$cur")) ;;
+        mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
     ":command "*)
         n=${out#:command }
         if declare -F _command_offset >/dev/null; then
             _command_offset "$n"
         elif ((COMP_CWORD == n)); then
-            COMPREPLY=($(compgen -c -- "$cur"))
+            mapfile -t COMPREPLY < <(compgen -c -- "$cur")
         else
             compopt -o default 2>/dev/null
         fi ;;

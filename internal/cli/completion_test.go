@@ -125,6 +125,20 @@ printf '%s\n' "${COMPREPLY[@]}"`
 			t.Errorf("bash completing %q: got %q, want %q", tc.words, got, tc.want)
 		}
 	}
+	// A file name with a space is one completion, not two.
+	files := t.TempDir()
+	if err := os.WriteFile(filepath.Join(files, "my bundle.pem"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fileProg := `source "$1"; shift; cd "$1"; shift
+COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+_gcp_aws_cred
+printf '%s\n' "${COMPREPLY[@]}"`
+	fc := exec.Command(bash, "--norc", "--noprofile", "-c", fileProg, "bash", filepath.Join(dir, Name), files, Name, "--ca-bundle", "my")
+	fc.Env = env
+	if out, err := fc.CombinedOutput(); err != nil || string(out) != "my bundle.pem\n" {
+		t.Errorf("--ca-bundle my: %v, %q; want \"my bundle.pem\"", err, out)
+	}
 	// With bash-completion loaded, exec's COMMAND completes as that
 	// command would: _command_offset is handed the word it starts at.
 	prog := `source "$1"; shift
