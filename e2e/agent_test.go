@@ -260,7 +260,8 @@ func TestAgent(t *testing.T) {
 	check = exec.Command(w.bin, "agent", "--check", "--socket", filepath.Join(w.rundir, "none.sock"))
 	check.Env = w.env
 	out, err := check.CombinedOutput()
-	if check.ProcessState.ExitCode() != 1 || !strings.HasPrefix(string(out), "gcp-aws-cred: error: no agent answers at ") || !strings.Contains(string(out), "hint: start one with") {
+	want := "gcp-aws-cred: error: no agent at " + filepath.Join(w.rundir, "none.sock") + " (connect: no such file or directory)\n"
+	if check.ProcessState.ExitCode() != 1 || !strings.HasPrefix(string(out), want) || !strings.Contains(string(out), "hint: start one with") {
 		t.Errorf("agent --check without an agent: %v\n%s", err, out)
 	}
 

@@ -110,7 +110,8 @@ func Listen(socket string, getenv func(string) string) (ln *net.UnixListener, cr
 // Check asks whether an agent of this user answers at socket: nil if so.
 func Check(ctx context.Context, socket string) error {
 	if _, err := Ping(ctx, socket); err != nil {
-		return explain.Errorf(err, "no agent answers at %s: %v", socket, err).
+		// Ping's errors name the socket and what it found there already.
+		return explain.Errorf(err, "%v", err).
 			Hint("start one with: gcp-aws-cred agent (or systemctl --user enable --now gcp-aws-cred-agent.socket)")
 	}
 	return nil
