@@ -345,8 +345,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	} else {
 		b.WriteString("\nthe chain does not work: see the step marked [fail]\n")
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return toStdout(w, []byte(b.String()), "report")
 }
 
 // WriteJSON renders the report for machines.
@@ -356,6 +355,5 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	return toStdout(w, append(b, '\n'), "report")
 }

@@ -2,14 +2,17 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
+	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/secret"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
@@ -196,5 +199,38 @@ func TestAddAgentNoneAnswers(t *testing.T) {
 	}
 	if r.Err() != nil {
 		t.Errorf("Err = %v, want nil", r.Err())
+	}
+}
+
+// shortWriter takes one byte less than it is given, as a full pipe or
+// disk would, or fails outright.
+type shortWriter struct{ err error }
+
+func (w shortWriter) Write(b []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	return len(b) - 1, nil
+}
+
+// TestToStdoutFailures: a failed or short write of a command's answer is a
+// worded error with a hint, as the credential process's own write is, so
+// that token, trust-policy and doctor never end in a bare "broken pipe".
+func TestToStdoutFailures(t *testing.T) {
+	for _, tc := range []struct {
+		w    shortWriter
+		want string
+	}{
+		{shortWriter{}, "cannot write the report to stdout: short write"},
+		{shortWriter{syscall.EPIPE}, "cannot write the report to stdout: broken pipe"},
+	} {
+		err := toStdout(tc.w, []byte("report\n"), "report")
+		var e *explain.Error
+		if !errors.As(err, &e) || err.Error() != tc.want || len(e.Hints) == 0 || e.Hints[0] != "run it with stdout open" {
+			t.Errorf("got %v (%#v), want %q with a hint", err, e, tc.want)
+		}
+	}
+	if err := toStdout(&strings.Builder{}, []byte("report\n"), "report"); err != nil {
+		t.Errorf("a whole write: %v", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/cred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/explain"
+	"github.com/gcp-aws-cred/gcp-aws-cred/output"
 	"github.com/gcp-aws-cred/gcp-aws-cred/token"
 )
 
@@ -41,8 +42,7 @@ func TrustPolicy(ctx context.Context, o *cred.TokenOptions, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	_, err = stdout.Write(append(clean.JSON(b), '\n'))
-	return err
+	return toStdout(stdout, append(clean.JSON(b), '\n'), "trust policy")
 }
 
 // TokenInfo is what the token command shows: the token's header and claims,
@@ -79,8 +79,7 @@ func Token(ctx context.Context, o *cred.TokenOptions, asJSON bool, stdout io.Wri
 			return err
 		}
 	}
-	_, err = stdout.Write(b)
-	return err
+	return toStdout(stdout, b, "token's description")
 }
 
 // JSON renders the description for machines.
@@ -210,4 +209,15 @@ func stamp(t, now time.Time) string {
 		rel = fmt.Sprintf("%s ago", (-d).Round(time.Second))
 	}
 	return fmt.Sprintf("%s (%s)", t.Format(time.RFC3339), rel)
+}
+
+// toStdout writes a command's answer in one write, as output.Write does
+// for the credentials, and words a failed or short write with a hint: a
+// reader gone away is otherwise a bare "broken pipe".
+func toStdout(w io.Writer, b []byte, what string) error {
+	if err := output.Write(w, b); err != nil {
+		return explain.Errorf(err, "cannot write the %s to stdout: %v", what, err).
+			Hint("run it with stdout open")
+	}
+	return nil
 }
