@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -573,5 +574,61 @@ func TestCheckBeforeExchange(t *testing.T) {
 	a := s.get(req("exec", "--", "sh"), func() { t.Error("pending before a refusal") })
 	if a.Status != stRefused || f.calls.Load() != 0 || entries(s) != 0 {
 		t.Errorf("answer %+v, %d exchanges, %d entries", a, f.calls.Load(), entries(s))
+	}
+}
+
+// TestExchangeKeepsNoKeysOfAnotherADC: when the ADC file changes while the
+// child exchanges (a refresh runs long after the caller asked), the keys
+// it made are not stored under the key of the file the caller saw.
+func TestExchangeKeepsNoKeysOfAnotherADC(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the stand-in credential process is a shell script")
+	}
+	dir := t.TempDir()
+	adc := filepath.Join(dir, "adc.json")
+	if err := os.WriteFile(adc, []byte(`{"type":"authorized_user","refresh_token":"alice"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	self := filepath.Join(dir, "self")
+	script := `#!/bin/sh
+[ -n "$RELOGIN" ] && printf '{"type":"authorized_user","refresh_token":"bob"}' > "$GOOGLE_APPLICATION_CREDENTIALS"
+echo '{"Version":1,"AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":"s","SessionToken":"t","Expiration":"2099-01-01T00:00:00Z"}'
+`
+	if err := os.WriteFile(self, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	exchange := SelfExchange(self)
+	for _, relogin := range []bool{false, true} {
+		env := []string{"GOOGLE_APPLICATION_CREDENTIALS=" + adc, "PATH=/usr/bin:/bin"}
+		if relogin {
+			env = append(env, "RELOGIN=1")
+		}
+		req, err := NewRequest([]string{"--role", "arn:aws:iam::123456789012:role/r"}, env, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		creds, err := exchange(context.Background(), req)
+		switch {
+		case !relogin && (err != nil || creds.AccessKeyID != "ASIAEXAMPLE"):
+			t.Errorf("the file unchanged: %v, %+v", err, creds)
+		case relogin && (err == nil || !strings.Contains(err.Error(), "the Application Default Credentials file changed while the agent exchanged with it")):
+			t.Errorf("the file rewritten during the exchange: %v, %+v", err, creds)
+		}
+	}
+}
+
+// TestRequestRefusals: inputs the agent cannot carry or key faithfully
+// make the caller exchange itself.
+func TestRequestRefusals(t *testing.T) {
+	for env, want := range map[string]string{
+		"HOME=/home/caf\xe9":                          "not UTF-8",
+		"GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1": "a credential source program reads more than the agent's key holds",
+	} {
+		if _, err := NewRequest([]string{"--role", "a"}, []string{env}, nil); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", env, err, want)
+		}
+	}
+	if _, err := NewRequest([]string{"--session-name", "caf\xe9"}, nil, nil); err == nil {
+		t.Error("an argument that is not UTF-8 was carried")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/awscred"
 	"github.com/gcp-aws-cred/gcp-aws-cred/internal/clean"
@@ -85,8 +86,30 @@ func NewRequest(args, environ, paths []string) (*Request, error) {
 		}
 	}
 	r.Host, _ = os.Hostname()
+	// JSON carries only UTF-8: other bytes would reach the agent's child
+	// changed, and two callers' inputs could share a key.
+	for _, v := range slices.Concat(r.Args, r.Env, []string{r.Dir}) {
+		if !utf8.ValidString(v) {
+			return nil, errors.New("an argument, variable or directory is not UTF-8")
+		}
+	}
+	// A credential source program runs with the whole environment and the
+	// working directory, more than the key holds.
+	if vars[token.AllowExecutables] == "1" {
+		return nil, fmt.Errorf("%s=1: a credential source program reads more than the agent's key holds", token.AllowExecutables)
+	}
 	r.ADC = adcFingerprint(vars, r.Dir)
 	return r, nil
+}
+
+// adcNow is the fingerprint of r's ADC file as it is now.
+func (r *Request) adcNow() string {
+	vars := map[string]string{}
+	for _, kv := range r.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	return adcFingerprint(vars, r.Dir)
 }
 
 // adcFingerprint hashes the Application Default Credentials file the

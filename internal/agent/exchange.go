@@ -59,7 +59,14 @@ func SelfExchange(self string) func(context.Context, *Request) (awscred.Credenti
 		if err != nil {
 			return awscred.Credentials{}, fmt.Errorf("running the credential process: %v", err)
 		}
-		return parseDocument(stdout.Bytes())
+		creds, err := parseDocument(stdout.Bytes())
+		// The key holds the ADC file as the caller saw it. A login as
+		// another account since (a refresh runs long after) would store
+		// that account's keys under this key: they are not kept.
+		if err == nil && r.adcNow() != r.ADC {
+			return awscred.Credentials{}, &Failure{Exit: 1, Stderr: "gcp-aws-cred: error: the Application Default Credentials file changed while the agent exchanged with it\ngcp-aws-cred: hint: run the command again\n"}
+		}
+		return creds, err
 	}
 }
 
