@@ -270,6 +270,8 @@ func TestResolveEndpoint(t *testing.T) {
 		{region: "us-east-1", override: "http://169.254.169.254", err: "refusing cleartext STS endpoint"},
 		{region: "us-east-1", override: "http://localhost.evil.com", err: "refusing cleartext STS endpoint"},
 		{region: "us-east-1", override: "https://user:pw@sts.example.com", err: "carries user information"},
+		// A mistyped scheme is not quoted whole: the password would be.
+		{region: "us-east-1", override: "htps://user:s3cretpass@sts.example.com", err: "STS endpoint htps://sts.example.com carries user information"},
 		{region: "us-east-1", override: "sts.example.com", err: "is not an http(s) URL"},
 	} {
 		got, err := resolveEndpoint(tc.region, tc.override, tc.fips)

@@ -104,10 +104,11 @@ type EndpointProblem int
 // The problems, in the order they are looked for.
 const (
 	EndpointOK EndpointProblem = iota
+	// EndpointUserInfo: user:password@, which would end up in logs.
+	// Looked for first, so that no other problem's message quotes it.
+	EndpointUserInfo
 	// EndpointNotHTTP: not an http(s) URL with a host.
 	EndpointNotHTTP
-	// EndpointUserInfo: user:password@, which would end up in logs.
-	EndpointUserInfo
 	// EndpointCleartext: http:// to a host that is not loopback.
 	EndpointCleartext
 	// EndpointQuery: a query or fragment. Looked for last, so that a
@@ -122,10 +123,10 @@ const (
 func CheckEndpoint(raw string) (*url.URL, EndpointProblem) {
 	u, err := url.Parse(raw)
 	switch {
+	case err == nil && u.User != nil:
+		return u, EndpointUserInfo
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		return u, EndpointNotHTTP
-	case u.User != nil:
-		return u, EndpointUserInfo
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
 		return u, EndpointCleartext
 	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
